@@ -1,0 +1,10 @@
+package dev.lazydir.cli;
+
+/** The {@code lazydir} executable. */
+public final class Main {
+  private Main() {}
+
+  public static void main(String[] args) {
+    System.exit(Cli.run(args, System.out, System.err));
+  }
+}

@@ -1,0 +1,55 @@
+package dev.lazydir.internal.posix;
+
+import jnr.ffi.Pointer;
+import jnr.ffi.annotations.In;
+import jnr.ffi.annotations.Out;
+
+/**
+ * The few libc calls lazydir needs that the JDK does not offer: *at() calls relative to a directory fd (so
+ * nothing ever resolves a path through a symlink planted in the tree), xattrs on an fd, sparse extension with
+ * ftruncate, and statx for device/inode identity. Only {@link Fd} and {@link Posix} call this.
+ */
+public interface LibC {
+  int openat(int dirfd, String path, int flags, int mode);
+
+  int close(int fd);
+
+  int dup(int fd);
+
+  int mkdirat(int dirfd, String path, int mode);
+
+  int unlinkat(int dirfd, String path, int flags);
+
+  int renameat(int olddirfd, String oldpath, int newdirfd, String newpath);
+
+  int renameat2(int olddirfd, String oldpath, int newdirfd, String newpath, int flags);
+
+  int ftruncate(int fd, long length);
+
+  int fallocate(int fd, int mode, long offset, long len);
+
+  /** times: two struct timespec {long sec; long nsec;} = atime, mtime. */
+  int futimens(int fd, @In long[] times);
+
+  int fsetxattr(int fd, String name, @In byte[] value, long size, int flags);
+
+  long fgetxattr(int fd, String name, @Out byte[] value, long size);
+
+  int fremovexattr(int fd, String name);
+
+  int statx(int dirfd, String path, int flags, int mask, @Out byte[] statxbuf);
+
+  long pread(int fd, @Out byte[] buf, long count, long offset);
+
+  long pwrite(int fd, @In byte[] buf, long count, long offset);
+
+  Pointer fdopendir(int fd);
+
+  Pointer readdir(Pointer dir);
+
+  void rewinddir(Pointer dir);
+
+  int closedir(Pointer dir);
+
+  String strerror(int errnum);
+}

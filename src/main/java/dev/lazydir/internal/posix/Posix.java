@@ -1,0 +1,68 @@
+package dev.lazydir.internal.posix;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import jnr.ffi.LibraryLoader;
+import jnr.ffi.Runtime;
+
+/**
+ * Entry point to the native layer. Every call that can fail goes through {@link #check} so a negative return
+ * becomes an {@link ErrnoException} naming the call, its subject and the errno; callers never see raw -1.
+ */
+public final class Posix {
+  private static final boolean AARCH64 = System.getProperty("os.arch").equals("aarch64");
+
+  public static final int O_RDONLY = 0;
+  public static final int O_WRONLY = 1;
+  public static final int O_RDWR = 2;
+  public static final int O_CREAT = 0100;
+  public static final int O_EXCL = 0200;
+  public static final int O_NONBLOCK = 04000;
+  public static final int O_DIRECTORY = AARCH64 ? 040000 : 0200000;
+  public static final int O_NOFOLLOW = AARCH64 ? 0100000 : 0400000;
+  public static final int O_CLOEXEC = 02000000;
+
+  public static final int AT_FDCWD = -100;
+  public static final int AT_SYMLINK_NOFOLLOW = 0x100;
+  public static final int AT_REMOVEDIR = 0x200;
+  public static final int AT_EMPTY_PATH = 0x1000;
+
+  static final int STATX_BASIC_STATS = 0x7ff;
+
+  private static final LibC LIBC = LibraryLoader.create(LibC.class).load("c");
+  private static final Runtime RUNTIME = Runtime.getRuntime(LIBC);
+
+  private Posix() {}
+
+  static LibC libc() {
+    return LIBC;
+  }
+
+  /** Opens an absolute or cwd-relative path; symlinks in it are followed (used only for user-given roots). */
+  public static Fd open(String path, int flags) throws IOException {
+    return new Fd(check(LIBC.openat(AT_FDCWD, path, flags | O_CLOEXEC, 0), "open", path), path);
+  }
+
+  static int check(int result, String call, String subject) throws ErrnoException {
+    if (result < 0) {
+      throw error(call, subject);
+    }
+    return result;
+  }
+
+  static long check(long result, String call, String subject) throws ErrnoException {
+    if (result < 0) {
+      throw error(call, subject);
+    }
+    return result;
+  }
+
+  static ErrnoException error(String call, String subject) {
+    int errno = RUNTIME.getLastError();
+    return new ErrnoException(call, subject, errno, LIBC.strerror(errno));
+  }
+
+  static byte[] utf8(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+}

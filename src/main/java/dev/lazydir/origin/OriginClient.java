@@ -1,0 +1,390 @@
+package dev.lazydir.origin;
+
+import java.io.ByteArrayOutputStream;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.net.InetSocketAddress;
+import java.net.Proxy;
+import java.nio.file.Files;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.Date;
+import java.util.Optional;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509TrustManager;
+import okhttp3.ConnectionPool;
+import okhttp3.Credentials;
+import okhttp3.Dispatcher;
+import okhttp3.HttpUrl;
+import okhttp3.MediaType;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.Response;
+import okhttp3.ResponseBody;
+
+/**
+ * All HTTP traffic to one origin. Every exchange holds one of {@code maxConns} permits for its whole duration,
+ * so the bound holds whoever calls; failures that say "later" are retried within {@link RetryPolicy}; anything
+ * else becomes an {@link OriginException} with a message fit for a user. Credentials go only to the origin's
+ * own scheme, host and port, and are never logged.
+ */
+public final class OriginClient implements Closeable {
+  private static final Logger LOG = Logger.getLogger(OriginClient.class.getName());
+  /** A listing larger than this is refused rather than buffered: a hostile origin must not exhaust the heap. */
+  static final int MAX_LISTING_BYTES = 64 << 20;
+
+  private final OriginConfig config;
+  private final HttpUrl origin;
+  private final OkHttpClient http;
+  private final Semaphore permits;
+  private final Sleeper sleeper;
+  private final Clock clock;
+  private final AtomicLong requests = new AtomicLong();
+
+  public OriginClient(OriginConfig config, HttpUrl origin) throws IOException {
+    this(config, origin, Sleeper.SYSTEM, Clock.systemUTC());
+  }
+
+  public OriginClient(OriginConfig config, HttpUrl origin, Sleeper sleeper, Clock clock) throws IOException {
+    this.config = config;
+    this.origin = origin;
+    this.sleeper = sleeper;
+    this.clock = clock;
+    this.permits = new Semaphore(config.maxConns, true);
+    this.http = buildHttp(config, origin);
+  }
+
+  /** Number of HTTP exchanges started so far (retries included). */
+  public long requestCount() {
+    return requests.get();
+  }
+
+  /** GETs a URL that may be a listing. Reads the body only if it is HTML. */
+  public Page fetchPage(HttpUrl url) throws IOException {
+    Request request = new Request.Builder().url(url).get().build();
+    acquire();
+    try (Response response = execute(request)) {
+      requireSuccess(response, "GET");
+      RemoteFile file = describe(response, sizeFromHeaders(response));
+      if (!file.html()) {
+        return new Page(file.finalUrl(), false, null, null, file);
+      }
+      ResponseBody body = response.body();
+      MediaType type = body.contentType();
+      String charset = type == null || type.charset() == null ? null : type.charset().name();
+      return new Page(file.finalUrl(), true, readBounded(body, url), charset, file);
+    } finally {
+      permits.release();
+    }
+  }
+
+  /**
+   * Size, time and validator of a file. HEAD first; where HEAD is refused or gives no length, a one-byte
+   * range request and the total of its Content-Range.
+   */
+  public RemoteFile probe(HttpUrl url) throws IOException {
+    acquire();
+    try {
+      Request head = new Request.Builder().url(url).head().build();
+      try (Response response = execute(head)) {
+        if (response.isSuccessful()) {
+          long size = sizeFromHeaders(response);
+          if (size >= 0 || isHtml(response)) {
+            return describe(response, size);
+          }
+        } else if (response.code() != 405 && response.code() != 501 && response.code() != 403) {
+          throw statusError(response, "HEAD");
+        }
+      }
+      Request range = new Request.Builder().url(url).get().header("Range", "bytes=0-0").build();
+      try (Response response = execute(range)) {
+        if (response.code() == 416) {
+          // Only an empty file has no byte 0; servers say so with "bytes */0".
+          long total = totalFromContentRange(response.header("Content-Range"));
+          return describe(response, total >= 0 ? total : 0);
+        }
+        requireSuccess(response, "GET (range)");
+        long size = response.code() == 206
+            ? totalFromContentRange(response.header("Content-Range"))
+            : sizeFromHeaders(response);
+        return describe(response, size);
+      }
+    } finally {
+      permits.release();
+    }
+  }
+
+  private RemoteFile describe(Response response, long size) {
+    Date lastModified = response.headers().getDate("Last-Modified");
+    return new RemoteFile(response.request().url(), size,
+        lastModified == null ? null : lastModified.toInstant(), response.header("ETag"), isHtml(response));
+  }
+
+  private static boolean isHtml(Response response) {
+    String type = response.header("Content-Type");
+    if (type == null) {
+      return false;
+    }
+    String t = type.toLowerCase(java.util.Locale.ROOT);
+    return t.startsWith("text/html") || t.startsWith("application/xhtml+xml");
+  }
+
+  private static long sizeFromHeaders(Response response) {
+    String encoding = response.header("Content-Encoding");
+    if (encoding != null && !encoding.equalsIgnoreCase("identity")) {
+      return -1; // the length of a compressed transfer, not of the file
+    }
+    String length = response.header("Content-Length");
+    if (length == null) {
+      return -1;
+    }
+    try {
+      long n = Long.parseLong(length.trim());
+      return n >= 0 ? n : -1;
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  /** Total size from "bytes 0-0/1234" or "bytes * /1234" ({@code -1} if absent or "*"). */
+  static long totalFromContentRange(String contentRange) {
+    if (contentRange == null) {
+      return -1;
+    }
+    int slash = contentRange.lastIndexOf('/');
+    if (slash < 0) {
+      return -1;
+    }
+    try {
+      return Long.parseLong(contentRange.substring(slash + 1).trim());
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  private byte[] readBounded(ResponseBody body, HttpUrl url) throws IOException {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    byte[] buf = new byte[64 * 1024];
+    try (InputStream in = body.byteStream()) {
+      int n;
+      while ((n = in.read(buf)) > 0) {
+        if (out.size() + n > MAX_LISTING_BYTES) {
+          throw new OriginException("listing " + Redact.url(url) + " is larger than "
+              + (MAX_LISTING_BYTES >> 20) + " MiB; refusing to parse it", 200);
+        }
+        out.write(buf, 0, n);
+      }
+    }
+    return out.toByteArray();
+  }
+
+  private void requireSuccess(Response response, String method) throws OriginException {
+    if (!response.isSuccessful()) {
+      throw statusError(response, method);
+    }
+  }
+
+  private static OriginException statusError(Response response, String method) {
+    return new OriginException(method + " " + Redact.url(response.request().url()) + ": HTTP " + response.code()
+        + (response.message().isEmpty() ? "" : " " + response.message()), response.code());
+  }
+
+  private void acquire() throws OriginException {
+    try {
+      permits.acquire();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new OriginException("interrupted while waiting for a connection slot", -1, e);
+    }
+  }
+
+  /**
+   * Runs one request with bounded retries. Returns the first answer that is a success or a final status;
+   * the caller closes it.
+   */
+  Response execute(Request request) throws OriginException {
+    String what = request.method() + " " + Redact.url(request.url());
+    for (int attempt = 1; ; attempt++) {
+      Optional<Duration> hint = Optional.empty();
+      String failure;
+      int status = -1;
+      IOException cause = null;
+      requests.incrementAndGet();
+      try {
+        Response response = http.newCall(request).execute();
+        if (!RetryPolicy.isRetriableStatus(response.code())) {
+          return response;
+        }
+        status = response.code();
+        hint = RetryPolicy.parseRetryAfter(response.header("Retry-After"), clock.instant());
+        failure = "HTTP " + status;
+        response.close();
+      } catch (InterruptedIOException e) {
+        if (Thread.currentThread().isInterrupted()) {
+          throw new OriginException(what + ": interrupted", -1, e);
+        }
+        cause = e;
+        failure = "timed out (" + e.getMessage() + ")";
+      } catch (IOException e) {
+        cause = e;
+        failure = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+      }
+      RetryPolicy retry = config.retry;
+      if (attempt >= retry.maxAttempts()) {
+        throw new OriginException(what + ": " + failure + " (gave up after " + attempt
+            + (attempt == 1 ? " try)" : " tries)"), status, cause);
+      }
+      Duration wait = retry.backoff(attempt, hint);
+      if (wait.compareTo(retry.maxWait()) > 0) {
+        throw new OriginException(what + ": " + failure + "; the server asks to retry after " + wait.toSeconds()
+            + " s, longer than the " + retry.maxWait().toSeconds() + " s lazydir waits", status, cause);
+      }
+      LOG.log(Level.FINE, "{0}: {1}; retry {2} in {3} ms", new Object[] {what, failure, attempt, wait.toMillis()});
+      try {
+        sleeper.sleep(wait);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new OriginException(what + ": interrupted while waiting to retry", status, e);
+      }
+    }
+  }
+
+  private static OkHttpClient buildHttp(OriginConfig config, HttpUrl origin) throws IOException {
+    Dispatcher dispatcher = new Dispatcher();
+    dispatcher.setMaxRequests(config.maxConns);
+    dispatcher.setMaxRequestsPerHost(config.maxConns);
+    OkHttpClient.Builder b = new OkHttpClient.Builder()
+        .dispatcher(dispatcher)
+        .connectionPool(new ConnectionPool(config.maxConns, 5, TimeUnit.MINUTES))
+        .connectTimeout(config.timeout)
+        .readTimeout(config.timeout)
+        .writeTimeout(config.timeout)
+        .followRedirects(true)
+        .followSslRedirects(true)
+        .retryOnConnectionFailure(true);
+
+    String basic = config.username == null ? null
+        : Credentials.basic(config.username, config.password == null ? "" : config.password, java.nio.charset.StandardCharsets.UTF_8);
+    b.addInterceptor(chain -> {
+      Request.Builder r = chain.request().newBuilder().header("User-Agent", config.userAgent);
+      for (String h : config.headers) {
+        int colon = h.indexOf(':');
+        r.header(h.substring(0, colon).trim(), h.substring(colon + 1).trim());
+      }
+      HttpUrl url = chain.request().url();
+      // Credentials only for the origin itself; OkHttp drops Authorization on redirects to other hosts.
+      if (basic != null && url.scheme().equals(origin.scheme()) && url.host().equals(origin.host())
+          && url.port() == origin.port() && chain.request().header("Authorization") == null) {
+        r.header("Authorization", basic);
+      }
+      return chain.proceed(r.build());
+    });
+
+    if (config.proxy != null) {
+      configureProxy(b, config);
+    } else if (config.proxyCacert != null) {
+      throw new IllegalArgumentException("--proxy-cacert needs --proxy");
+    }
+    configureTls(b, config);
+    return b.build();
+  }
+
+  private static void configureProxy(OkHttpClient.Builder b, OriginConfig config) {
+    String spec = config.proxy.contains("://") ? config.proxy : "http://" + config.proxy;
+    String scheme = spec.substring(0, spec.indexOf("://")).toLowerCase(java.util.Locale.ROOT);
+    HttpUrl parsed = HttpUrl.parse("http" + spec.substring(spec.indexOf("://")));
+    if (parsed == null) {
+      throw new IllegalArgumentException("--proxy: cannot parse '" + config.proxy + "' (expected [http://|socks5://]host:port)");
+    }
+    Proxy.Type type;
+    switch (scheme) {
+      case "http" -> type = Proxy.Type.HTTP;
+      case "socks5", "socks5h", "socks" -> type = Proxy.Type.SOCKS;
+      case "https" -> throw new IllegalArgumentException(
+          "--proxy: HTTPS proxies are not supported (lazydir talks plain HTTP or SOCKS5 to a proxy), so --proxy-cacert cannot apply");
+      default -> throw new IllegalArgumentException("--proxy: unsupported scheme '" + scheme + "' (use http:// or socks5://)");
+    }
+    if (config.proxyCacert != null) {
+      throw new IllegalArgumentException(
+          "--proxy-cacert: HTTPS proxies are not supported (lazydir talks plain HTTP or SOCKS5 to a proxy)");
+    }
+    int port = spec.matches(".*:\\d+/?$") ? parsed.port() : 1080;
+    b.proxy(new Proxy(type, InetSocketAddress.createUnresolved(parsed.host(), port)));
+    if (config.proxyUsername != null) {
+      if (type == Proxy.Type.SOCKS) {
+        throw new IllegalArgumentException("--proxy-username: SOCKS proxy authentication is not supported");
+      }
+      String credential = Credentials.basic(config.proxyUsername, config.proxyPassword == null ? "" : config.proxyPassword);
+      b.proxyAuthenticator((route, response) -> {
+        if (response.request().header("Proxy-Authorization") != null) {
+          return null; // already tried these credentials: give up rather than loop
+        }
+        return response.request().newBuilder().header("Proxy-Authorization", credential).build();
+      });
+    }
+  }
+
+  private static void configureTls(OkHttpClient.Builder b, OriginConfig config) throws IOException {
+    try {
+      X509TrustManager trust;
+      if (config.insecureTls) {
+        trust = new X509TrustManager() {
+          @Override public void checkClientTrusted(X509Certificate[] chain, String authType) {}
+          @Override public void checkServerTrusted(X509Certificate[] chain, String authType) {}
+          @Override public X509Certificate[] getAcceptedIssuers() { return new X509Certificate[0]; }
+        };
+        b.hostnameVerifier((host, session) -> true);
+      } else if (config.cacert != null) {
+        KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
+        store.load(null, null);
+        Collection<? extends Certificate> certs;
+        try (InputStream in = Files.newInputStream(config.cacert)) {
+          certs = CertificateFactory.getInstance("X.509").generateCertificates(in);
+        }
+        if (certs.isEmpty()) {
+          throw new IOException("--cacert " + config.cacert + ": no certificate found in the file");
+        }
+        int i = 0;
+        for (Certificate c : certs) {
+          store.setCertificateEntry("ca" + i++, c);
+        }
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(store);
+        trust = (X509TrustManager) tmf.getTrustManagers()[0];
+      } else {
+        return;
+      }
+      SSLContext ssl = SSLContext.getInstance("TLS");
+      ssl.init(null, new TrustManager[] {trust}, null);
+      b.sslSocketFactory(ssl.getSocketFactory(), trust);
+    } catch (GeneralSecurityException e) {
+      throw new IOException("TLS setup failed: " + e.getMessage(), e);
+    }
+  }
+
+  Instant now() {
+    return clock.instant();
+  }
+
+  @Override
+  public void close() {
+    http.dispatcher().executorService().shutdown();
+    http.connectionPool().evictAll();
+  }
+}

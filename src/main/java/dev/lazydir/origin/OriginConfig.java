@@ -1,0 +1,106 @@
+package dev.lazydir.origin;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * How to talk to an origin: credentials, proxy, TLS trust, headers, concurrency and retry bounds. Immutable;
+ * {@link #toString()} never shows a secret.
+ */
+public final class OriginConfig {
+  public final String username;
+  public final String password;
+  public final String proxy;
+  public final String proxyUsername;
+  public final String proxyPassword;
+  public final Path cacert;
+  public final Path proxyCacert;
+  public final boolean insecureTls;
+  public final String userAgent;
+  /** Extra request headers, each "Name: value". */
+  public final List<String> headers;
+  public final int maxConns;
+  public final RetryPolicy retry;
+  /** Connect/read timeout of one HTTP exchange. */
+  public final Duration timeout;
+  /** How long a listed directory is trusted before the daemon lists it again. */
+  public final Duration refreshTimeout;
+
+  private OriginConfig(Builder b) {
+    this.username = b.username;
+    this.password = b.password;
+    this.proxy = b.proxy;
+    this.proxyUsername = b.proxyUsername;
+    this.proxyPassword = b.proxyPassword;
+    this.cacert = b.cacert;
+    this.proxyCacert = b.proxyCacert;
+    this.insecureTls = b.insecureTls;
+    this.userAgent = Objects.requireNonNull(b.userAgent);
+    this.headers = List.copyOf(b.headers);
+    this.maxConns = b.maxConns;
+    this.retry = new RetryPolicy(b.retries, b.retryWait, b.maxRetryWait);
+    this.timeout = b.timeout;
+    this.refreshTimeout = b.refreshTimeout;
+    if (maxConns < 1) {
+      throw new IllegalArgumentException("--max-conns must be at least 1, got " + maxConns);
+    }
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  @Override
+  public String toString() {
+    return "OriginConfig{user=" + (username == null ? "-" : username)
+        + ", password=" + (password == null ? "-" : "(set)")
+        + ", proxy=" + (proxy == null ? "-" : proxy)
+        + ", maxConns=" + maxConns + ", retry=" + retry + ", timeout=" + timeout + "}";
+  }
+
+  /** Builder with httpdirfs-like defaults, except a shorter retry wait (5 s per try hangs readers too long). */
+  public static final class Builder {
+    private String username;
+    private String password;
+    private String proxy;
+    private String proxyUsername;
+    private String proxyPassword;
+    private Path cacert;
+    private Path proxyCacert;
+    private boolean insecureTls;
+    private String userAgent = "lazydir";
+    private final List<String> headers = new ArrayList<>();
+    private int maxConns = 10;
+    private int retries = 4;
+    private Duration retryWait = Duration.ofSeconds(1);
+    private Duration maxRetryWait = Duration.ofSeconds(30);
+    private Duration timeout = Duration.ofSeconds(30);
+    private Duration refreshTimeout = Duration.ofHours(1);
+
+    public Builder username(String v) { username = v; return this; }
+    public Builder password(String v) { password = v; return this; }
+    public Builder proxy(String v) { proxy = v; return this; }
+    public Builder proxyUsername(String v) { proxyUsername = v; return this; }
+    public Builder proxyPassword(String v) { proxyPassword = v; return this; }
+    public Builder cacert(Path v) { cacert = v; return this; }
+    public Builder proxyCacert(Path v) { proxyCacert = v; return this; }
+    public Builder insecureTls(boolean v) { insecureTls = v; return this; }
+    public Builder userAgent(String v) { userAgent = v; return this; }
+    public Builder header(String v) { headers.add(v); return this; }
+    public Builder headers(List<String> v) { headers.addAll(v); return this; }
+    public Builder maxConns(int v) { maxConns = v; return this; }
+    /** Total tries per request, the first included. */
+    public Builder retries(int v) { retries = v; return this; }
+    public Builder retryWait(Duration v) { retryWait = v; return this; }
+    public Builder maxRetryWait(Duration v) { maxRetryWait = v; return this; }
+    public Builder timeout(Duration v) { timeout = v; return this; }
+    public Builder refreshTimeout(Duration v) { refreshTimeout = v; return this; }
+
+    public OriginConfig build() {
+      return new OriginConfig(this);
+    }
+  }
+}

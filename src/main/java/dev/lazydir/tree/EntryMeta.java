@@ -1,0 +1,148 @@
+package dev.lazydir.tree;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * What lazydir remembers about each entry it created, stored with the entry in the xattr {@value #XATTR}.
+ *
+ * <p>Format (version 1): UTF-8 text, one {@code key=value} per line, in this order:
+ * <pre>
+ *   v=1            format version; an entry with an unknown version is treated as foreign and left alone
+ *   k=f | k=d      kind: file stub or directory
+ *   s=SIZE         (file) the origin's size in bytes
+ *   t=s | m | -    (file) precision of the file's mtime: seconds (Last-Modified), minutes (a listing), unknown
+ *   e=ETAG         (file, optional) the origin's ETag, or "#" + 16 hex of its SHA-256 when longer than 40 bytes
+ *   l=EPOCH        (dir) when the directory was last listed, in epoch seconds; 0 = never listed yet
+ *   n=SEGMENT      (optional) the URL path segment as the listing spelled it, when that differs from the
+ *                  canonical encoding of the local name; requests use it so the server gets its own spelling
+ *   u=URL          (dir, optional) the directory's final URL when it is not parent URL + segment (a redirect)
+ * </pre>
+ * The mtime of the origin file is the stub's own st_mtime; the size is also its st_size. Only values that
+ * cannot be derived are stored, because ext4 keeps about 60 bytes of xattr inside a 256-byte inode: a file
+ * stub's metadata fits there, so a stub takes no disk block at all. Other xattrs: {@value #ORIGIN_XATTR} on
+ * the root (the origin URL, never with credentials) and {@value #MAP_XATTR} (the populated-chunk map, written
+ * by the daemon only after the chunk's bytes are on disk).
+ */
+public sealed interface EntryMeta {
+  String XATTR = "user.lazydir";
+  String ORIGIN_XATTR = "user.lazydir.origin";
+  String MAP_XATTR = "user.lazydir.map";
+  int VERSION = 1;
+
+  /** The listed spelling of the entry's URL segment, or null when it is the canonical encoding. */
+  String listedName();
+
+  byte[] encode();
+
+  /** Precision of a file's mtime. */
+  enum TimePrecision {
+    SECONDS("s"), MINUTES("m"), UNKNOWN("-");
+
+    final String code;
+
+    TimePrecision(String code) {
+      this.code = code;
+    }
+
+    static TimePrecision of(String code) {
+      for (TimePrecision p : values()) {
+        if (p.code.equals(code)) {
+          return p;
+        }
+      }
+      throw new IllegalArgumentException("unknown time precision '" + code + "'");
+    }
+  }
+
+  record FileMeta(long size, TimePrecision mtimePrecision, String etag, String listedName) implements EntryMeta {
+    public FileMeta {
+      if (etag != null && etag.getBytes(StandardCharsets.UTF_8).length > 40) {
+        etag = "#" + sha256Prefix(etag);
+      }
+    }
+
+    @Override
+    public byte[] encode() {
+      StringBuilder sb = header("f").append("s=").append(size).append('\n')
+          .append("t=").append(mtimePrecision.code).append('\n');
+      if (etag != null) {
+        sb.append("e=").append(etag).append('\n');
+      }
+      return finish(sb, listedName, null);
+    }
+  }
+
+  record DirMeta(long listedEpochSeconds, String listedName, String url) implements EntryMeta {
+    public boolean listed() {
+      return listedEpochSeconds > 0;
+    }
+
+    public DirMeta listedAt(Instant when, String finalUrl) {
+      return new DirMeta(Math.max(1, when.getEpochSecond()), listedName, finalUrl);
+    }
+
+    @Override
+    public byte[] encode() {
+      return finish(header("d").append("l=").append(listedEpochSeconds).append('\n'), listedName, url);
+    }
+  }
+
+  /** Parses an xattr value; empty if it is not lazydir's (other version, garbage): such entries are foreign. */
+  static Optional<EntryMeta> decode(byte[] value) {
+    Map<String, String> fields = new LinkedHashMap<>();
+    for (String line : new String(value, StandardCharsets.UTF_8).split("\n")) {
+      int eq = line.indexOf('=');
+      if (eq <= 0) {
+        return Optional.empty();
+      }
+      fields.put(line.substring(0, eq), line.substring(eq + 1));
+    }
+    if (!String.valueOf(VERSION).equals(fields.get("v"))) {
+      return Optional.empty();
+    }
+    try {
+      String kind = fields.get("k");
+      if ("f".equals(kind)) {
+        return Optional.of(new FileMeta(Long.parseLong(fields.get("s")), TimePrecision.of(fields.get("t")),
+            fields.get("e"), fields.get("n")));
+      }
+      if ("d".equals(kind)) {
+        return Optional.of(new DirMeta(Long.parseLong(fields.get("l")), fields.get("n"), fields.get("u")));
+      }
+    } catch (RuntimeException malformed) {
+      return Optional.empty();
+    }
+    return Optional.empty();
+  }
+
+  private static StringBuilder header(String kind) {
+    return new StringBuilder(48).append("v=").append(VERSION).append('\n').append("k=").append(kind).append('\n');
+  }
+
+  private static byte[] finish(StringBuilder sb, String listedName, String url) {
+    if (listedName != null) {
+      sb.append("n=").append(listedName).append('\n');
+    }
+    if (url != null) {
+      sb.append("u=").append(url).append('\n');
+    }
+    sb.setLength(sb.length() - 1);
+    return sb.toString().getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static String sha256Prefix(String s) {
+    try {
+      byte[] d = MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(d, 0, 8);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,324 @@
+package dev.lazydir.tree;
+
+import dev.lazydir.internal.posix.Errno;
+import dev.lazydir.internal.posix.ErrnoException;
+import dev.lazydir.internal.posix.Fd;
+import dev.lazydir.internal.posix.Posix;
+import dev.lazydir.internal.posix.Stat;
+import dev.lazydir.tree.EntryMeta.DirMeta;
+import dev.lazydir.tree.EntryMeta.FileMeta;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.logging.Logger;
+
+/**
+ * A lazydir tree on disk, and the only code that changes it. Confinement is structural: every operation below
+ * the root is an *at() call on a directory fd with a single validated name and O_NOFOLLOW, so a symlink planted
+ * in the tree fails (ELOOP) instead of leading outside, and a name can never be "..". Entries without lazydir's
+ * xattr are foreign: they are never modified or removed.
+ *
+ * <p>New entries are made complete under a temporary name (size, xattr, mtime) and then renamed into place,
+ * so a crash never leaves an entry that looks like lazydir's but is not.
+ */
+public final class StubTree implements Closeable {
+  private static final Logger LOG = Logger.getLogger(StubTree.class.getName());
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  private final Path path;
+  private final Fd root;
+  private final long device;
+
+  private StubTree(Path path, Fd root) throws IOException {
+    this.path = path;
+    this.root = root;
+    this.device = root.stat().dev();
+  }
+
+  /**
+   * Opens (creating if needed) the tree at {@code dir} for {@code originUrl}. Refuses a directory that belongs
+   * to another origin, or that holds files and is not a lazydir tree: lazydir never mixes its stubs into
+   * someone's data.
+   */
+  public static StubTree open(Path dir, String originUrl) throws IOException {
+    Files.createDirectories(dir);
+    Fd fd = Posix.open(dir.toString(), Posix.O_RDONLY | Posix.O_DIRECTORY);
+    try {
+      Optional<String> recorded = fd.getXattrString(EntryMeta.ORIGIN_XATTR);
+      if (recorded.isPresent() && !recorded.get().equals(originUrl)) {
+        throw new TreeException(dir + " is a lazydir tree of " + recorded.get() + ", not of " + originUrl
+            + "; use another directory or remove this one");
+      }
+      if (recorded.isEmpty()) {
+        List<String> names = fd.list();
+        if (!names.isEmpty()) {
+          throw new TreeException(dir + " is not empty and is not a lazydir tree (" + names.size()
+              + " entries); lazydir only fills an empty directory or one it made");
+        }
+        fd.setXattr(EntryMeta.XATTR, new DirMeta(0, null, null).encode());
+        fd.setXattr(EntryMeta.ORIGIN_XATTR, originUrl);
+      }
+      return new StubTree(dir, fd);
+    } catch (ErrnoException e) {
+      fd.close();
+      if (e.errno() == Errno.EOPNOTSUPP) {
+        throw new TreeException(dir + ": the filesystem does not support user extended attributes,"
+            + " which lazydir needs (use ext4, xfs or btrfs)");
+      }
+      throw e;
+    } catch (IOException | RuntimeException e) {
+      fd.close();
+      throw e;
+    }
+  }
+
+  public Path path() {
+    return path;
+  }
+
+  public Fd root() {
+    return root;
+  }
+
+  /** Device of the tree: the daemon writes only to inodes on it. */
+  public long device() {
+    return device;
+  }
+
+  /** Opens a directory below the root, one component at a time, never following a symlink. */
+  public Fd openDir(List<String> relative) throws IOException {
+    Fd current = root.dup();
+    try {
+      for (String name : relative) {
+        Fd next = current.openDirAt(LocalName.require(name));
+        current.close();
+        current = next;
+      }
+      return current;
+    } catch (IOException | RuntimeException e) {
+      current.close();
+      throw e;
+    }
+  }
+
+  /** Reads lazydir's metadata of a directory's own inode (empty: not lazydir's). */
+  public static Optional<EntryMeta> metaOf(Fd fd) throws IOException {
+    Optional<byte[]> raw = fd.getXattr(EntryMeta.XATTR);
+    return raw.isEmpty() ? Optional.empty() : EntryMeta.decode(raw.get());
+  }
+
+  /** What is at {@code dir/name}: nothing, a lazydir entry (with its stat), or something foreign. */
+  public Entry inspect(Fd dir, String name) throws IOException {
+    Optional<Stat> stat = dir.statAt(name);
+    if (stat.isEmpty()) {
+      return Entry.ABSENT;
+    }
+    Stat st = stat.get();
+    if (!st.isRegularFile() && !st.isDirectory()) {
+      return new Entry(st, null); // symlink, fifo, device: never opened, never ours
+    }
+    try (Fd fd = openEntry(dir, name, st.isDirectory())) {
+      Stat now = fd.stat();
+      if (now.ino() != st.ino() || now.dev() != st.dev()) {
+        return new Entry(now, null); // swapped under us: treat as foreign
+      }
+      return new Entry(now, metaOf(fd).orElse(null));
+    } catch (ErrnoException e) {
+      if (e.errno() == Errno.ENOENT) {
+        return Entry.ABSENT;
+      }
+      if (e.errno() == Errno.ELOOP || e.errno() == Errno.ENOTDIR) {
+        return new Entry(st, null);
+      }
+      throw e;
+    }
+  }
+
+  private static Fd openEntry(Fd dir, String name, boolean directory) throws IOException {
+    int flags = Posix.O_RDONLY | Posix.O_NOFOLLOW | Posix.O_NONBLOCK | (directory ? Posix.O_DIRECTORY : 0);
+    return dir.openAt(LocalName.require(name), flags, 0);
+  }
+
+  /** Creates a sparse file stub: right size, right mtime, metadata, no data and no blocks. */
+  public void createStub(Fd dir, String name, FileMeta meta, Instant mtime) throws IOException {
+    LocalName.require(name);
+    String temp = tempName();
+    try (Fd fd = dir.openAt(temp, Posix.O_WRONLY | Posix.O_CREAT | Posix.O_EXCL | Posix.O_NOFOLLOW, 0644)) {
+      fd.truncate(meta.size());
+      fd.setXattr(EntryMeta.XATTR, meta.encode());
+      if (mtime != null) {
+        fd.setMtime(mtime);
+      }
+    } catch (IOException | RuntimeException e) {
+      discardTemp(dir, temp, false);
+      throw e;
+    }
+    moveIntoPlace(dir, temp, name, false);
+  }
+
+  /**
+   * Turns an existing lazydir file back into an empty stub because the origin's file changed. The chunk map
+   * goes first: if we crash midway the file is at worst a stub whose content will be fetched again.
+   */
+  public void resetStub(Fd dir, String name, FileMeta meta, Instant mtime) throws IOException {
+    try (Fd fd = dir.openAt(LocalName.require(name), Posix.O_WRONLY | Posix.O_NOFOLLOW | Posix.O_NONBLOCK, 0)) {
+      requireOurs(fd, name);
+      fd.removeXattr(EntryMeta.MAP_XATTR);
+      fd.truncate(0);
+      fd.truncate(meta.size());
+      fd.setXattr(EntryMeta.XATTR, meta.encode());
+      if (mtime != null) {
+        fd.setMtime(mtime);
+      }
+    }
+  }
+
+  /** Records better metadata (a precise mtime, an ETag) for a file whose content is still valid. */
+  public void refineStub(Fd dir, String name, FileMeta meta, Instant mtime) throws IOException {
+    try (Fd fd = dir.openAt(LocalName.require(name), Posix.O_RDONLY | Posix.O_NOFOLLOW | Posix.O_NONBLOCK, 0)) {
+      requireOurs(fd, name);
+      fd.setXattr(EntryMeta.XATTR, meta.encode());
+      if (mtime != null) {
+        fd.setMtime(mtime);
+      }
+    }
+  }
+
+  /** Creates a lazydir directory (not yet listed unless {@code meta} says so). */
+  public void createDir(Fd dir, String name, DirMeta meta, Instant mtime) throws IOException {
+    LocalName.require(name);
+    String temp = tempName();
+    dir.mkdirAt(temp, 0755);
+    try (Fd fd = dir.openDirAt(temp)) {
+      fd.setXattr(EntryMeta.XATTR, meta.encode());
+      if (mtime != null) {
+        fd.setMtime(mtime);
+      }
+    } catch (IOException | RuntimeException e) {
+      discardTemp(dir, temp, true);
+      throw e;
+    }
+    moveIntoPlace(dir, temp, name, true);
+  }
+
+  /** Updates the metadata (and optionally the mtime) of an open lazydir directory. */
+  public static void writeDirMeta(Fd dir, DirMeta meta, Instant mtime) throws IOException {
+    requireOurs(dir, dir.label());
+    dir.setXattr(EntryMeta.XATTR, meta.encode());
+    if (mtime != null) {
+      dir.setMtime(mtime);
+    }
+  }
+
+  /**
+   * Removes a lazydir entry and, for a directory, everything lazydir made inside it. Foreign entries inside
+   * are kept (and so is their directory); returns the number of foreign entries that prevented removal.
+   */
+  public int removeOwned(Fd dir, String name) throws IOException {
+    Entry entry = inspect(dir, name);
+    if (!entry.ours()) {
+      return entry.exists() ? 1 : 0;
+    }
+    if (entry.stat().isRegularFile()) {
+      dir.unlinkAt(name, false);
+      return 0;
+    }
+    int kept = 0;
+    try (Fd sub = dir.openDirAt(name)) {
+      for (String child : sub.list()) {
+        kept += removeOwned(sub, child);
+      }
+    }
+    if (kept == 0) {
+      dir.unlinkAt(name, true);
+    }
+    return kept;
+  }
+
+  /** Removes temporaries left by a crash during creation (they carry lazydir's xattr; anything else stays). */
+  public void sweepTemporaries(Fd dir) throws IOException {
+    for (String name : dir.list()) {
+      if (name.startsWith(LocalName.TEMP_PREFIX)) {
+        Entry entry = inspectTemp(dir, name);
+        if (entry.ours()) {
+          removeOwnedTemp(dir, name, entry);
+        }
+      }
+    }
+  }
+
+  private Entry inspectTemp(Fd dir, String name) throws IOException {
+    Optional<Stat> st = dir.statAt(name);
+    if (st.isEmpty() || (!st.get().isRegularFile() && !st.get().isDirectory())) {
+      return Entry.ABSENT;
+    }
+    int flags = Posix.O_RDONLY | Posix.O_NOFOLLOW | Posix.O_NONBLOCK | (st.get().isDirectory() ? Posix.O_DIRECTORY : 0);
+    try (Fd fd = dir.openAt(name, flags, 0)) {
+      return new Entry(fd.stat(), metaOf(fd).orElse(null));
+    }
+  }
+
+  private void removeOwnedTemp(Fd dir, String name, Entry entry) throws IOException {
+    if (entry.stat().isDirectory()) {
+      try (Fd sub = dir.openDirAt(name)) {
+        if (!sub.list().isEmpty()) {
+          return; // a temporary directory is renamed before anything goes in; not ours to empty
+        }
+      }
+    }
+    dir.unlinkAt(name, entry.stat().isDirectory());
+  }
+
+  private static void requireOurs(Fd fd, String what) throws IOException {
+    if (metaOf(fd).isEmpty()) {
+      throw new TreeException(what + " is not a lazydir entry; leaving it untouched");
+    }
+  }
+
+  private static void moveIntoPlace(Fd dir, String temp, String name, boolean directory) throws IOException {
+    try {
+      dir.renameNoReplaceAt(temp, name);
+    } catch (IOException e) {
+      discardTemp(dir, temp, directory);
+      throw e;
+    }
+  }
+
+  private static void discardTemp(Fd dir, String temp, boolean directory) {
+    try {
+      dir.unlinkAt(temp, directory);
+    } catch (IOException e) {
+      LOG.warning("could not remove temporary " + dir.label() + "/" + temp + ": " + e.getMessage());
+    }
+  }
+
+  private static String tempName() {
+    byte[] b = new byte[6];
+    RANDOM.nextBytes(b);
+    return LocalName.TEMP_PREFIX + HexFormat.of().formatHex(b);
+  }
+
+  @Override
+  public void close() throws IOException {
+    root.close();
+  }
+
+  /** An inspected entry: absent ({@code stat == null}), lazydir's ({@code meta != null}) or foreign. */
+  public record Entry(Stat stat, EntryMeta meta) {
+    static final Entry ABSENT = new Entry(null, null);
+
+    public boolean exists() {
+      return stat != null;
+    }
+
+    public boolean ours() {
+      return meta != null;
+    }
+  }
+}
