@@ -62,6 +62,7 @@ public final class Crawler {
   private final AtomicLong removed = new AtomicLong();
   private final AtomicLong unchanged = new AtomicLong();
   private final AtomicLong warnings = new AtomicLong();
+  private final ListingClock listingClock = new ListingClock();
 
   public Crawler(OriginClient client, int maxDepth, int parallelism, Progress progress, Clock clock) {
     if (maxDepth < 1) {
@@ -189,6 +190,7 @@ public final class Crawler {
       warn(where + "/: skipped entry " + rejected);
     }
     entriesSeen.addAndGet(listing.entries().size());
+    listing = inUtc(listing, where);
     Set<String> keep = new HashSet<>();
     List<RemoteEntry> entries = probeWhereNeeded(listing, where, keep, probePool);
 
@@ -217,6 +219,51 @@ public final class Crawler {
     }
     listed.incrementAndGet();
     return next;
+  }
+
+  /**
+   * The listing with its listed times in UTC. Until the listing clock is known, probes one file whose listing
+   * gave a time to learn the server's zone (one request per crawl); that file keeps the probe's answer.
+   */
+  private Listing inUtc(Listing listing, String where) {
+    if (listingClock.calibrated()) {
+      return shifted(listing);
+    }
+    synchronized (listingClock) {
+      if (listingClock.calibrated()) {
+        return shifted(listing);
+      }
+      for (int i = 0; i < listing.entries().size(); i++) {
+        RemoteEntry e = listing.entries().get(i);
+        if (e.directory() || e.mtime() == null || !e.listingIsEnough()) {
+          continue;
+        }
+        try {
+          RemoteFile file = client.probe(listing.url().newBuilder().addEncodedPathSegment(e.encodedName()).build());
+          if (file.lastModified() == null || file.size() < 0) {
+            continue;
+          }
+          listingClock.calibrate(e.mtime(), file.lastModified()).ifPresent(offset ->
+              LOG.fine("listing times are UTC" + (offset.isZero() ? "" : (offset.isNegative() ? "" : "+") + offset)));
+          List<RemoteEntry> entries = new ArrayList<>(shifted(listing).entries());
+          entries.set(i, e.withFile(file));
+          return new Listing(listing.url(), entries, listing.rejected());
+        } catch (OriginException ex) {
+          LOG.fine(where + ": could not learn the listing's time zone: " + ex.getMessage());
+          return listing;
+        }
+      }
+      return listing;
+    }
+  }
+
+  private Listing shifted(Listing listing) {
+    List<RemoteEntry> out = new ArrayList<>();
+    for (RemoteEntry e : listing.entries()) {
+      out.add(e.mtime() == null ? e
+          : new RemoteEntry(e.name(), e.encodedName(), e.directory(), e.size(), listingClock.toUtc(e.mtime()), e.mtimeExactSeconds(), e.etag()));
+    }
+    return new Listing(listing.url(), out, listing.rejected());
   }
 
   /** Fills in size and time for entries the listing left vague, in parallel; see {@link OriginClient#probe}. */
@@ -292,7 +339,7 @@ public final class Crawler {
     }
     FileMeta meta = FileMetas.fileMeta(e);
     if (local.meta() instanceof FileMeta old) {
-      switch (StubChange.decide(old, local.stat().mtime(), e)) {
+      switch (StubChange.decide(old, e)) {
         case UNCHANGED -> unchanged.incrementAndGet();
         case REFINE -> {
           tree.refineStub(dir, e.name(), meta, e.mtime());

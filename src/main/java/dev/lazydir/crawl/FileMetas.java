@@ -10,7 +10,7 @@ final class FileMetas {
   private FileMetas() {}
 
   static FileMeta fileMeta(RemoteEntry e) {
-    return new FileMeta(e.size(), StubChange.precisionOf(e), e.etag(), listedName(e));
+    return new FileMeta(e.size(), e.mtime(), StubChange.precisionOf(e), e.etag(), listedName(e));
   }
 
   static DirMeta unlistedDir(RemoteEntry e) {

@@ -15,12 +15,13 @@ import java.util.Objects;
 public enum StubChange {
   UNCHANGED, REFINE, RESET;
 
-  public static StubChange decide(FileMeta old, Instant oldMtime, RemoteEntry remote) {
+  public static StubChange decide(FileMeta old, RemoteEntry remote) {
+    Instant oldMtime = old.mtime();
     if (old.size() != remote.size()) {
       return RESET;
     }
     boolean oldEtag = old.etag() != null;
-    String newEtag = remote.etag() == null ? null : new FileMeta(0, TimePrecision.UNKNOWN, remote.etag(), null).etag();
+    String newEtag = remote.etag() == null ? null : new FileMeta(0, null, TimePrecision.UNKNOWN, remote.etag(), null).etag();
     if (oldEtag && newEtag != null && !old.etag().equals(newEtag)) {
       return RESET;
     }

@@ -15,17 +15,19 @@ import java.util.Optional;
  * <p>Format (version 1): UTF-8 text, one {@code key=value} per line, in this order:
  * <pre>
  *   v=1            format version; an entry with an unknown version is treated as foreign and left alone
- *   k=f | k=d      kind: file stub or directory
- *   s=SIZE         (file) the origin's size in bytes
- *   t=s | m | -    (file) precision of the file's mtime: seconds (Last-Modified), minutes (a listing), unknown
+ *   s=SIZE         (file) the origin's size in bytes; a file's metadata is the one with s=
+ *   m=EPOCH        (file, optional) the origin's mtime in epoch seconds (Last-Modified, or the listing's time);
+ *                  kept here because writing the content changes st_mtime
+ *   t=s | m        (file, with m=) precision of that time: seconds (Last-Modified) or minutes (a listing)
  *   e=ETAG         (file, optional) the origin's ETag, or "#" + 16 hex of its SHA-256 when longer than 40 bytes
- *   l=EPOCH        (dir) when the directory was last listed, in epoch seconds; 0 = never listed yet
+ *   l=EPOCH        (dir) when the directory was last listed, in epoch seconds; 0 = never listed yet;
+ *                  a directory's metadata is the one with l=
  *   n=SEGMENT      (optional) the URL path segment as the listing spelled it, when that differs from the
  *                  canonical encoding of the local name; requests use it so the server gets its own spelling
  *   u=URL          (dir, optional) the directory's final URL when it is not parent URL + segment (a redirect)
  * </pre>
- * The mtime of the origin file is the stub's own st_mtime; the size is also its st_size. Only values that
- * cannot be derived are stored, because ext4 keeps about 60 bytes of xattr inside a 256-byte inode: a file
+ * The stub's st_size and st_mtime are set from these values too. Only values that cannot be derived are
+ * stored, and keys are one letter, because ext4 keeps about 60 bytes of xattr inside a 256-byte inode: a file
  * stub's metadata fits there, so a stub takes no disk block at all. Other xattrs: {@value #ORIGIN_XATTR} on
  * the root (the origin URL, never with credentials) and {@value #MAP_XATTR} (the populated-chunk map, written
  * by the daemon only after the chunk's bytes are on disk).
@@ -61,8 +63,17 @@ public sealed interface EntryMeta {
     }
   }
 
-  record FileMeta(long size, TimePrecision mtimePrecision, String etag, String listedName) implements EntryMeta {
+  /**
+   * A file stub's metadata.
+   *
+   * @param mtime the origin's mtime, or null if it gave none (then {@code mtimePrecision} is UNKNOWN)
+   */
+  record FileMeta(long size, java.time.Instant mtime, TimePrecision mtimePrecision, String etag, String listedName)
+      implements EntryMeta {
     public FileMeta {
+      if (mtime == null) {
+        mtimePrecision = TimePrecision.UNKNOWN;
+      }
       if (etag != null && etag.getBytes(StandardCharsets.UTF_8).length > 40) {
         etag = "#" + sha256Prefix(etag);
       }
@@ -70,8 +81,10 @@ public sealed interface EntryMeta {
 
     @Override
     public byte[] encode() {
-      StringBuilder sb = header("f").append("s=").append(size).append('\n')
-          .append("t=").append(mtimePrecision.code).append('\n');
+      StringBuilder sb = header().append("s=").append(size).append('\n');
+      if (mtime != null) {
+        sb.append("m=").append(mtime.getEpochSecond()).append('\n').append("t=").append(mtimePrecision.code).append('\n');
+      }
       if (etag != null) {
         sb.append("e=").append(etag).append('\n');
       }
@@ -90,7 +103,7 @@ public sealed interface EntryMeta {
 
     @Override
     public byte[] encode() {
-      return finish(header("d").append("l=").append(listedEpochSeconds).append('\n'), listedName, url);
+      return finish(header().append("l=").append(listedEpochSeconds).append('\n'), listedName, url);
     }
   }
 
@@ -108,12 +121,13 @@ public sealed interface EntryMeta {
       return Optional.empty();
     }
     try {
-      String kind = fields.get("k");
-      if ("f".equals(kind)) {
-        return Optional.of(new FileMeta(Long.parseLong(fields.get("s")), TimePrecision.of(fields.get("t")),
-            fields.get("e"), fields.get("n")));
+      if (fields.containsKey("s")) {
+        String m = fields.get("m");
+        return Optional.of(new FileMeta(Long.parseLong(fields.get("s")),
+            m == null ? null : Instant.ofEpochSecond(Long.parseLong(m)),
+            m == null ? TimePrecision.UNKNOWN : TimePrecision.of(fields.get("t")), fields.get("e"), fields.get("n")));
       }
-      if ("d".equals(kind)) {
+      if (fields.containsKey("l")) {
         return Optional.of(new DirMeta(Long.parseLong(fields.get("l")), fields.get("n"), fields.get("u")));
       }
     } catch (RuntimeException malformed) {
@@ -122,8 +136,8 @@ public sealed interface EntryMeta {
     return Optional.empty();
   }
 
-  private static StringBuilder header(String kind) {
-    return new StringBuilder(48).append("v=").append(VERSION).append('\n').append("k=").append(kind).append('\n');
+  private static StringBuilder header() {
+    return new StringBuilder(64).append("v=").append(VERSION).append('\n');
   }
 
   private static byte[] finish(StringBuilder sb, String listedName, String url) {
