@@ -235,7 +235,7 @@ public final class Crawler {
       }
       for (int i = 0; i < listing.entries().size(); i++) {
         RemoteEntry e = listing.entries().get(i);
-        if (e.directory() || e.mtime() == null || !e.listingIsEnough()) {
+        if (e.directory() || e.mtime() == null) {
           continue;
         }
         try {

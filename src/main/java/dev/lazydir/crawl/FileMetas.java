@@ -17,8 +17,11 @@ final class FileMetas {
     return new DirMeta(0, listedName(e), null);
   }
 
-  /** The listing's spelling of the segment, kept only when it is not what lazydir would write anyway. */
+  /**
+   * The listing's spelling of the segment, kept only when it is not what lazydir would write anyway (a long
+   * spelling would push the xattr out of the inode into a disk block).
+   */
   static String listedName(RemoteEntry e) {
-    return e.encodedName().equals(PercentCodec.canonicalSegment(e.name())) ? null : e.encodedName();
+    return PercentCodec.sameSpelling(e.encodedName(), PercentCodec.canonicalSegment(e.name())) ? null : e.encodedName();
   }
 }

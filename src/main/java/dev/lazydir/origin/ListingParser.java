@@ -34,7 +34,7 @@ public final class ListingParser {
   private static final Pattern YEAR_MON_DD = Pattern.compile(
       "(\\d{4})-([A-Za-z]{3})-(\\d{1,2})\\s+(\\d{1,2}):(\\d{2})(?::(\\d{2}))?");
   /** The size column right after the date: "-" (directory), bytes, or a rounded "1.2K"/"3 MiB". */
-  private static final Pattern SIZE = Pattern.compile("^\\s+(-|\\d+(?:\\.\\d+)?\\s?(?:[KMGTPE](?:i?B)?)?|\\d+)(?=\\s|$)");
+  private static final Pattern SIZE = Pattern.compile("^\\s+(-|\\d+(?:\\.\\d+)?(?:\\s?[KMGTPE](?:i?B)?)?)(?=\\s|$)");
   private static final DateTimeFormatter MON = DateTimeFormatter.ofPattern("MMM", Locale.ENGLISH);
 
   private ListingParser() {}

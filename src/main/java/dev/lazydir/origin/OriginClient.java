@@ -76,7 +76,7 @@ public final class OriginClient implements Closeable {
   }
 
   /** GETs a URL that may be a listing. Reads the body only if it is HTML. */
-  public Page fetchPage(HttpUrl url) throws IOException {
+  public Page fetchPage(HttpUrl url) throws OriginException {
     Request request = new Request.Builder().url(url).get().build();
     acquire();
     try (Response response = execute(request)) {
@@ -98,7 +98,7 @@ public final class OriginClient implements Closeable {
    * Size, time and validator of a file. HEAD first; where HEAD is refused or gives no length, a one-byte
    * range request and the total of its Content-Range.
    */
-  public RemoteFile probe(HttpUrl url) throws IOException {
+  public RemoteFile probe(HttpUrl url) throws OriginException {
     acquire();
     try {
       Request head = new Request.Builder().url(url).head().build();
@@ -178,7 +178,7 @@ public final class OriginClient implements Closeable {
     }
   }
 
-  private byte[] readBounded(ResponseBody body, HttpUrl url) throws IOException {
+  private byte[] readBounded(ResponseBody body, HttpUrl url) throws OriginException {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     byte[] buf = new byte[64 * 1024];
     try (InputStream in = body.byteStream()) {
@@ -190,6 +190,11 @@ public final class OriginClient implements Closeable {
         }
         out.write(buf, 0, n);
       }
+    } catch (OriginException e) {
+      throw e;
+    } catch (IOException e) {
+      throw new OriginException("GET " + Redact.url(url) + ": connection lost while reading the listing ("
+          + e.getMessage() + ")", -1, e);
     }
     return out.toByteArray();
   }

@@ -47,6 +47,30 @@ public final class PercentCodec {
     }
   }
 
+  /**
+   * Whether two spellings of a segment are the same URL text up to the case of hex digits in escapes
+   * ({@code %c3} and {@code %C3} are equivalent, RFC 3986 section 6.2.2.1).
+   */
+  public static boolean sameSpelling(String a, String b) {
+    return upperHex(a).equals(upperHex(b));
+  }
+
+  private static String upperHex(String s) {
+    if (s.indexOf('%') < 0) {
+      return s;
+    }
+    StringBuilder sb = new StringBuilder(s.length());
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      sb.append(c);
+      if (c == '%' && i + 2 < s.length()) {
+        sb.append(Character.toUpperCase(s.charAt(i + 1))).append(Character.toUpperCase(s.charAt(i + 2)));
+        i += 2;
+      }
+    }
+    return sb.toString();
+  }
+
   /** The encoding lazydir uses for a name when no listing told it otherwise (OkHttp's path-segment set). */
   public static String canonicalSegment(String name) {
     return HttpUrl.get("http://x/").newBuilder().addPathSegment(name).build().encodedPathSegments().get(0);
