@@ -105,12 +105,23 @@ public final class ListingParser {
       boolean directory = segments.size() > dir.size() + 1;
       Optional<String> decoded = PercentCodec.decodeStrict(encoded);
       if (decoded.isEmpty()) {
-        rejected.add("'" + encoded + "': not valid UTF-8 after percent-decoding");
+        rejected.add("'" + encoded + "': " + (PercentCodec.hasMalformedEscape(encoded)
+            ? "a '%' that is not a percent-escape" : "not valid UTF-8 after percent-decoding"));
         continue;
       }
       String name = decoded.get();
       if (entries.containsKey(name)) {
-        continue; // same name with and without a slash, or an icon link beside the name link: first wins
+        // Same name with and without a slash, or an icon link beside the name link: the first spelling wins,
+        // but details missing at the first link (an icon link ends before the date) come from a later one.
+        RemoteEntry first = entries.get(name);
+        if (first != null && first.mtime() == null) {
+          RemoteEntry later = details(a, name, encoded, directory);
+          if (later.mtime() != null) {
+            entries.put(name, new RemoteEntry(first.name(), first.encodedName(), first.directory(),
+                first.directory() ? -1 : later.size(), later.mtime(), later.mtimeExactSeconds(), null));
+          }
+        }
+        continue;
       }
       Optional<String> problem = LocalName.problem(name);
       if (problem.isPresent()) {

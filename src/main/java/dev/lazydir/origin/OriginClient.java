@@ -286,17 +286,21 @@ public final class OriginClient implements Closeable {
 
     String basic = config.username == null ? null
         : Credentials.basic(config.username, config.password == null ? "" : config.password, java.nio.charset.StandardCharsets.UTF_8);
-    b.addInterceptor(chain -> {
+    // A network interceptor sees every hop, redirects included: credentials and the user's extra headers
+    // (API keys, cookies) go only to the origin's own scheme, host and port, never to a redirect elsewhere.
+    b.addNetworkInterceptor(chain -> {
       Request.Builder r = chain.request().newBuilder().header("User-Agent", config.userAgent);
-      for (String h : config.headers) {
-        int colon = h.indexOf(':');
-        r.header(h.substring(0, colon).trim(), h.substring(colon + 1).trim());
-      }
       HttpUrl url = chain.request().url();
-      // Credentials only for the origin itself; OkHttp drops Authorization on redirects to other hosts.
-      if (basic != null && url.scheme().equals(origin.scheme()) && url.host().equals(origin.host())
-          && url.port() == origin.port() && chain.request().header("Authorization") == null) {
-        r.header("Authorization", basic);
+      if (url.scheme().equals(origin.scheme()) && url.host().equals(origin.host()) && url.port() == origin.port()) {
+        for (String h : config.headers) {
+          int colon = h.indexOf(':');
+          r.header(h.substring(0, colon).trim(), h.substring(colon + 1).trim());
+        }
+        if (basic != null && chain.request().header("Authorization") == null) {
+          r.header("Authorization", basic);
+        }
+      } else {
+        r.removeHeader("Authorization");
       }
       return chain.proceed(r.build());
     });
@@ -331,11 +335,15 @@ public final class OriginClient implements Closeable {
     }
     int port = spec.matches(".*:\\d+/?$") ? parsed.port() : 1080;
     b.proxy(new Proxy(type, InetSocketAddress.createUnresolved(parsed.host(), port)));
-    if (config.proxyUsername != null) {
+    String proxyUser = config.proxyUsername != null ? config.proxyUsername
+        : parsed.username().isEmpty() ? null : parsed.username();
+    String proxyPass = config.proxyPassword != null ? config.proxyPassword
+        : parsed.password().isEmpty() ? null : parsed.password();
+    if (proxyUser != null) {
       if (type == Proxy.Type.SOCKS) {
         throw new IllegalArgumentException("--proxy-username: SOCKS proxy authentication is not supported");
       }
-      String credential = Credentials.basic(config.proxyUsername, config.proxyPassword == null ? "" : config.proxyPassword);
+      String credential = Credentials.basic(proxyUser, proxyPass == null ? "" : proxyPass);
       b.proxyAuthenticator((route, response) -> {
         if (response.request().header("Proxy-Authorization") != null) {
           return null; // already tried these credentials: give up rather than loop

@@ -57,7 +57,7 @@ public final class OriginConfig {
   public String toString() {
     return "OriginConfig{user=" + (username == null ? "-" : username)
         + ", password=" + (password == null ? "-" : "(set)")
-        + ", proxy=" + (proxy == null ? "-" : proxy)
+        + ", proxy=" + (proxy == null ? "-" : proxy.replaceAll("//[^/@]*@", "//"))
         + ", maxConns=" + maxConns + ", retry=" + retry + ", timeout=" + timeout + "}";
   }
 

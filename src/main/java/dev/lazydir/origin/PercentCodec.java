@@ -63,12 +63,27 @@ public final class PercentCodec {
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
       sb.append(c);
-      if (c == '%' && i + 2 < s.length()) {
+      if (c == '%' && i + 2 < s.length() && isHex(s.charAt(i + 1)) && isHex(s.charAt(i + 2))) {
         sb.append(Character.toUpperCase(s.charAt(i + 1))).append(Character.toUpperCase(s.charAt(i + 2)));
         i += 2;
       }
     }
     return sb.toString();
+  }
+
+  /** Whether {@code encoded} has a '%' not followed by two hex digits. */
+  public static boolean hasMalformedEscape(String encoded) {
+    for (int i = 0; i < encoded.length(); i++) {
+      if (encoded.charAt(i) == '%' && (i + 2 >= encoded.length() || !isHex(encoded.charAt(i + 1))
+          || !isHex(encoded.charAt(i + 2)))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static boolean isHex(char c) {
+    return Character.digit(c, 16) >= 0 && c < 128;
   }
 
   /** The encoding lazydir uses for a name when no listing told it otherwise (OkHttp's path-segment set). */

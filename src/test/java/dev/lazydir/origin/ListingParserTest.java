@@ -532,7 +532,7 @@ class ListingParserTest {
   @Test
   void hostileNamesAreRejectedWithAReasonAndNeverBecomeEntries() {
     String[] hostile = {"..%2Fetc", "..%2fetc%2fpasswd", "a%2Fb", "a%00b", NAME_300, "%FF%FE.txt",
-        ".lazydir.tmp.x", "%2e%2e%2fetc"};
+        ".lazydir.tmp.x", "%2e%2e%2fboot"};
     StringBuilder html = new StringBuilder("<html><body><ul>");
     for (String h : hostile) {
       html.append("<li><a href=\"").append(h).append("\">x</a></li>");
@@ -579,6 +579,11 @@ class ListingParserTest {
     Listing listing = parseHtml("<a href=\"a%2Fb\">1</a><a href=\"a%2fb\">2</a><a href=\"a%2Fb/\">3</a>", ROOT);
     assertEquals(List.of(), listing.entries());
     assertEquals(1, listing.rejected().size(), listing.rejected().toString());
+    // two spellings of one decoded name: one reason, naming the first spelling
+    Listing twoSpellings = parseHtml("<a href=\"..%2Fetc\">1</a><a href=\"%2e%2e%2fetc\">2</a>", ROOT);
+    assertEquals(List.of(), twoSpellings.entries());
+    assertEquals(1, twoSpellings.rejected().size(), twoSpellings.rejected().toString());
+    assertTrue(twoSpellings.rejected().get(0).contains("'..%2Fetc'"), twoSpellings.rejected().get(0));
   }
 
   @Test
@@ -646,12 +651,21 @@ class ListingParserTest {
   void rawCharactersInHrefsAreCanonicallyEncoded() {
     // Servers sometimes write hrefs unescaped; the entry's spelling must still be a valid URL path segment.
     Listing listing = parseHtml("<a href=\"with space.txt\">1</a><a href=\"caf\u00e9.txt\">2</a>"
-        + "<a href=\"100%.txt\">3</a>", ROOT);
+        + "<a href=\"x{y}.txt\">3</a>", ROOT);
     Map<String, RemoteEntry> entries = byName(listing);
-    assertEquals(Set.of("with space.txt", "café.txt", "100%.txt"), entries.keySet());
+    assertEquals(Set.of("with space.txt", "café.txt", "x{y}.txt"), entries.keySet());
     assertEquals("with%20space.txt", entries.get("with space.txt").encodedName());
     assertEquals("caf%C3%A9.txt", entries.get("café.txt").encodedName());
-    assertEquals("100%25.txt", entries.get("100%.txt").encodedName());
+    assertEquals("x%7By%7D.txt", entries.get("x{y}.txt").encodedName());
+  }
+
+  @Test
+  void rawPercentThatIsNotAnEscapeIsRejectedNotGuessed() {
+    // "100%.txt" is not a valid URL path (servers answer 400 to it): no entry, but a reason naming it.
+    Listing listing = parseHtml("<a href=\"100%.txt\">100%.txt</a><a href=\"ok.txt\">ok</a>", ROOT);
+    assertEquals(Set.of("ok.txt"), names(listing));
+    assertEquals(1, listing.rejected().size(), listing.rejected().toString());
+    assertTrue(listing.rejected().get(0).contains("'100%.txt'"), listing.rejected().get(0));
   }
 
   // --- metadata beside the link -----------------------------------------------------------------------
@@ -682,6 +696,34 @@ class ListingParserTest {
     assertEquals(198, entries.get("a.txt").size());
     assertEquals(0, entries.get("b.txt").size());
     assertEquals(-1, entries.get("c.txt").size());
+  }
+
+
+  @Test
+  void iconLinkBesideTheNameLinkKeepsTheLinesSizeAndTime() {
+    // Apache with "IndexOptions FancyIndexing IconsAreLinks": the icon is a second link to the same file.
+    String html = "<pre><img src=\"/icons/blank.gif\" alt=\"Icon \"> <a href=\"?C=N;O=D\">Name</a><hr>"
+        + "<a href=\"plain.txt\"><img src=\"/icons/text.gif\" alt=\"[TXT]\"></a> <a href=\"plain.txt\">plain.txt</a>"
+        + "               2023-11-12 13:14  198   \n"
+        + "<a href=\"sub%20dir/\"><img src=\"/icons/folder.gif\" alt=\"[DIR]\"></a> <a href=\"sub%20dir/\">sub dir/</a>"
+        + "                2024-01-16 11:21    -   \n<hr></pre>";
+    Listing listing = parseHtml(html, ROOT);
+    assertEquals(Set.of("plain.txt", "sub dir"), names(listing));
+    RemoteEntry plain = entry(listing, "plain.txt");
+    assertEquals(Instant.parse("2023-11-12T13:14:00Z"), plain.mtime());
+    assertEquals(198, plain.size());
+    assertTrue(plain.listingIsEnough());
+    assertEquals(Instant.parse("2024-01-16T11:21:00Z"), entry(listing, "sub dir").mtime());
+  }
+
+  @Test
+  void iconLinkInATableRowKeepsTheRowsSizeAndTime() {
+    String html = "<table><tr><td valign=\"top\"><a href=\"plain.txt\"><img src=\"/icons/text.gif\" alt=\"[TXT]\">"
+        + "</a></td><td><a href=\"plain.txt\">plain.txt</a>   </td><td align=\"right\">2023-11-12 13:14  </td>"
+        + "<td align=\"right\">198 </td><td>&nbsp;</td></tr></table>";
+    RemoteEntry plain = entry(parseHtml(html, ROOT), "plain.txt");
+    assertEquals(Instant.parse("2023-11-12T13:14:00Z"), plain.mtime());
+    assertEquals(198, plain.size());
   }
 
   @Test

@@ -581,6 +581,86 @@ class OriginClientTest {
     assertNull(take(other).getHeader("Authorization"));
   }
 
+
+  @Test
+  void customSecretHeadersAreNotSentAfterARedirectToAnotherOrigin() throws Exception {
+    MockWebServer other = newServer();
+    server.enqueue(status(302).setHeader("Location", other.url("/elsewhere/").toString()));
+    other.enqueue(html(LISTING));
+    client(config().header("X-Api-Key: key-SECRET").header("Cookie: session=cookie-SECRET").build())
+        .fetchPage(server.url("/pub/"));
+    assertEquals("key-SECRET", take(server).getHeader("X-Api-Key"));
+    RecordedRequest there = take(other);
+    assertNull(there.getHeader("X-Api-Key"), "API key leaked to " + other.url("/"));
+    assertNull(there.getHeader("Cookie"), "cookie leaked to " + other.url("/"));
+  }
+
+  @Test
+  void timeoutIsRetriedThenReported() throws Exception {
+    server.enqueue(html(LISTING).setHeadersDelay(400, TimeUnit.MILLISECONDS));
+    server.enqueue(html(LISTING).setHeadersDelay(400, TimeUnit.MILLISECONDS));
+    OriginClient c = client(config().retries(2).timeout(Duration.ofMillis(100)).build());
+    HttpUrl url = server.url("/slow/");
+    OriginException e = assertThrows(OriginException.class, () -> c.fetchPage(url));
+    assertEquals(-1, e.status());
+    assertTrue(e.getMessage().contains(url.toString()), e.getMessage());
+    assertTrue(e.getMessage().contains("timed out"), e.getMessage());
+    assertTrue(e.getMessage().contains("gave up after 2 tries"), e.getMessage());
+    assertEquals(millis(100), sleeps);
+  }
+
+  @Test
+  void interruptedCallerGetsAnErrorInsteadOfARequest() throws Exception {
+    server.enqueue(html(LISTING));
+    OriginClient c = client();
+    Thread.currentThread().interrupt();
+    try {
+      OriginException e = assertThrows(OriginException.class, () -> c.fetchPage(server.url("/pub/")));
+      assertTrue(e.getMessage().contains("interrupted"), e.getMessage());
+      assertTrue(Thread.currentThread().isInterrupted(), "the interrupt is kept for the caller");
+    } finally {
+      Thread.interrupted();
+    }
+    assertEquals(0, server.getRequestCount());
+  }
+
+  @Test
+  void interruptDuringRetryWaitStopsRetrying() throws Exception {
+    server.enqueue(status(503));
+    server.enqueue(html(LISTING));
+    OriginClient c = new OriginClient(config().build(), server.url("/"), d -> {
+      throw new InterruptedException();
+    }, clock);
+    clients.add(c);
+    try {
+      OriginException e = assertThrows(OriginException.class, () -> c.fetchPage(server.url("/pub/")));
+      assertTrue(e.getMessage().contains("interrupted while waiting to retry"), e.getMessage());
+      assertEquals(503, e.status());
+      assertTrue(Thread.currentThread().isInterrupted());
+    } finally {
+      Thread.interrupted();
+    }
+    assertEquals(1, server.getRequestCount());
+  }
+
+  @Test
+  void failuresGiveTheirConnectionSlotBack() throws Exception {
+    OriginClient c = client(config().maxConns(1).retries(1).build());
+    server.enqueue(status(404));
+    server.enqueue(status(503));
+    server.enqueue(status(404)); // HEAD
+    server.enqueue(status(405)); // HEAD
+    server.enqueue(status(500)); // range GET
+    assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+      assertThrows(OriginException.class, () -> c.fetchPage(server.url("/a/")));
+      assertThrows(OriginException.class, () -> c.fetchPage(server.url("/b/")));
+      assertThrows(OriginException.class, () -> c.probe(server.url("/c")));
+      assertThrows(OriginException.class, () -> c.probe(server.url("/d")));
+      server.enqueue(html(LISTING));
+      assertTrue(c.fetchPage(server.url("/e/")).html(), "the single slot must still be free");
+    });
+  }
+
   @Test
   void credentialsAreNotSentToAnotherOriginAskedDirectly() throws Exception {
     MockWebServer other = newServer();
@@ -732,8 +812,7 @@ class OriginClientTest {
     assertTrue(s.contains("(set)"), "says a password is set: " + s);
   }
 
-@org.junit.jupiter.api.Disabled("BUG: OriginConfig.toString() prints the --proxy string verbatim, so"
-      + " '--proxy http://user:secret@host:3128' shows the proxy password")
+
   @Test
   void configToStringHidesCredentialsWrittenIntoTheProxyUrl() {
     OriginConfig c = config().proxy("http://pu:proxyPw-SECRET@proxy.example:3128").build();

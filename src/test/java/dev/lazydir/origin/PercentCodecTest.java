@@ -99,6 +99,42 @@ class PercentCodecTest {
     assertEquals(Optional.of("\uFFFD.txt"), PercentCodec.decodeStrict("%EF%BF%BD.txt"));
   }
 
+  // --- sameSpelling ----------------------------------------------------------------------------------
+
+  @Test
+  void sameSpellingIgnoresOnlyTheCaseOfHexDigitsInEscapes() {
+    assertTrue(PercentCodec.sameSpelling("what%3f.txt", "what%3F.txt"));
+    assertTrue(PercentCodec.sameSpelling("%c3%bcn%c3%af", "%C3%BCn%C3%AF"));
+    assertTrue(PercentCodec.sameSpelling("unicod%c3%a9-%e6%97%a5%e6%9c%ac%e8%aa%9e.txt",
+        PercentCodec.canonicalSegment("unicodé-日本語.txt")));
+    assertTrue(PercentCodec.sameSpelling("plain.txt", "plain.txt"));
+    assertTrue(PercentCodec.sameSpelling("", ""));
+    // Outside escapes case matters, and different escaping is a different spelling.
+    assertFalse(PercentCodec.sameSpelling("Plain.txt", "plain.txt"));
+    assertFalse(PercentCodec.sameSpelling("ab%3f", "AB%3F"));
+    assertFalse(PercentCodec.sameSpelling("%41", "A"));
+    assertFalse(PercentCodec.sameSpelling("c++.txt", "c%2B%2B.txt"));
+    assertFalse(PercentCodec.sameSpelling("a&b.txt", "a%26b.txt"));
+    assertFalse(PercentCodec.sameSpelling("what%3f.txt", "what%3f.txt/"));
+  }
+
+  @Test
+  void sameSpellingTellsWhichApacheSpellingsDifferFromTheCanonicalOne() {
+    // Apache's lower-case hex needs no remembering; its raw reserved characters do.
+    assertTrue(PercentCodec.sameSpelling("lt%3cgt%3e.txt", PercentCodec.canonicalSegment("lt<gt>.txt")));
+    assertTrue(PercentCodec.sameSpelling("%2541literal.txt", PercentCodec.canonicalSegment("%41literal.txt")));
+    assertEquals("c++.txt", PercentCodec.canonicalSegment("c++.txt"));
+    assertFalse(PercentCodec.sameSpelling("quote'name.txt", "quote%27name.txt"));
+  }
+
+
+  @Test
+  void sameSpellingDoesNotFoldCaseAfterAPercentThatIsNotAnEscape() {
+    // "%.t" is no escape, so ".txt" and ".TXT" are different text.
+    assertFalse(PercentCodec.sameSpelling("100%.txt", "100%.Txt"));
+    assertFalse(PercentCodec.sameSpelling("%zz", "%ZZ"));
+  }
+
   // --- canonicalSegment --------------------------------------------------------------------------------
 
   @ParameterizedTest

@@ -70,7 +70,7 @@ public final class Fd implements AutoCloseable {
 
   /** Renames within this directory, failing with EEXIST instead of replacing an existing entry. */
   public void renameNoReplaceAt(String from, String to) throws IOException {
-    Posix.check(Posix.libc().renameat2(fd, from, fd, to, 1 /* RENAME_NOREPLACE */), "renameat2", sub(from) + " -> " + to);
+    Posix.check(Posix.libc().renameat2(fd, from, fd, to, Abi.RENAME_NOREPLACE), "renameat2", sub(from) + " -> " + to);
   }
 
   public void truncate(long length) throws IOException {
@@ -142,15 +142,15 @@ public final class Fd implements AutoCloseable {
   }
 
   private Stat statx(String name, int flags) throws IOException {
-    byte[] buf = new byte[256];
+    byte[] buf = new byte[Abi.STATX_SIZE];
     Posix.check(Posix.libc().statx(fd, name, flags, Posix.STATX_BASIC_STATS, buf), "statx", name.isEmpty() ? label : sub(name));
     ByteBuffer b = ByteBuffer.wrap(buf).order(ByteOrder.nativeOrder());
-    int mode = b.getShort(28) & 0xffff;
-    long ino = b.getLong(32);
-    long size = b.getLong(40);
-    long blocks = b.getLong(48);
-    Instant mtime = Instant.ofEpochSecond(b.getLong(112), b.getInt(120));
-    long dev = ((long) b.getInt(136) << 32) | (b.getInt(140) & 0xffffffffL);
+    int mode = b.getShort(Abi.STATX_MODE) & 0xffff;
+    long ino = b.getLong(Abi.STATX_INO);
+    long size = b.getLong(Abi.STATX_SIZE_FIELD);
+    long blocks = b.getLong(Abi.STATX_BLOCKS);
+    Instant mtime = Instant.ofEpochSecond(b.getLong(Abi.STATX_MTIME), b.getInt(Abi.STATX_MTIME + 8));
+    long dev = ((long) b.getInt(Abi.STATX_DEV_MAJOR) << 32) | (b.getInt(Abi.STATX_DEV_MINOR) & 0xffffffffL);
     return new Stat(dev, ino, mode, size, blocks, mtime);
   }
 
@@ -186,7 +186,7 @@ public final class Fd implements AutoCloseable {
       List<String> names = new ArrayList<>();
       Pointer ent;
       while ((ent = Posix.libc().readdir(dir)) != null) {
-        String name = ent.getString(19, 256, StandardCharsets.UTF_8);
+        String name = ent.getString(Abi.DIRENT_NAME, 256, StandardCharsets.UTF_8);
         if (!name.equals(".") && !name.equals("..")) {
           names.add(name);
         }

@@ -1,0 +1,35 @@
+/*
+ * Prints the struct offsets and constants that lazydir's jnr-ffi layer hard-codes (see
+ * src/main/java/dev/lazydir/internal/posix), one "name=value" per line. AbiLayoutTest compiles and runs this
+ * with the machine's C compiler and compares, so a libc or architecture with another layout fails loudly.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
+
+int main(void) {
+    printf("statx.stx_mode=%zu\n", offsetof(struct statx, stx_mode));
+    printf("statx.stx_ino=%zu\n", offsetof(struct statx, stx_ino));
+    printf("statx.stx_size=%zu\n", offsetof(struct statx, stx_size));
+    printf("statx.stx_blocks=%zu\n", offsetof(struct statx, stx_blocks));
+    printf("statx.stx_mtime=%zu\n", offsetof(struct statx, stx_mtime));
+    printf("statx.stx_dev_major=%zu\n", offsetof(struct statx, stx_dev_major));
+    printf("statx.stx_dev_minor=%zu\n", offsetof(struct statx, stx_dev_minor));
+    printf("statx.size_max=%d\n", sizeof(struct statx) <= 256);
+    printf("dirent.d_name=%zu\n", offsetof(struct dirent, d_name));
+    printf("timespec.size=%zu\n", sizeof(struct timespec));
+    printf("O_DIRECTORY=%d\n", O_DIRECTORY);
+    printf("O_NOFOLLOW=%d\n", O_NOFOLLOW);
+    printf("O_CLOEXEC=%d\n", O_CLOEXEC);
+    printf("O_NONBLOCK=%d\n", O_NONBLOCK);
+    printf("AT_FDCWD=%d\n", AT_FDCWD);
+    printf("AT_REMOVEDIR=%d\n", AT_REMOVEDIR);
+    printf("AT_EMPTY_PATH=%d\n", AT_EMPTY_PATH);
+    printf("AT_SYMLINK_NOFOLLOW=%d\n", AT_SYMLINK_NOFOLLOW);
+    printf("RENAME_NOREPLACE=%d\n", RENAME_NOREPLACE);
+    return 0;
+}

@@ -1,0 +1,21 @@
+package dev.lazydir.internal.posix;
+
+/**
+ * Struct layouts the native layer reads by offset (Linux x86_64/aarch64 with glibc). AbiLayoutTest checks them
+ * against the C compiler's view (native-shim/abi-layout.c), so a different layout fails a test, not a user.
+ */
+final class Abi {
+  static final int STATX_SIZE = 256;
+  static final int STATX_MODE = 28;
+  static final int STATX_INO = 32;
+  static final int STATX_SIZE_FIELD = 40;
+  static final int STATX_BLOCKS = 48;
+  static final int STATX_MTIME = 112;
+  static final int STATX_DEV_MAJOR = 136;
+  static final int STATX_DEV_MINOR = 140;
+  static final int DIRENT_NAME = 19;
+  static final int TIMESPEC_SIZE = 16;
+  static final int RENAME_NOREPLACE = 1;
+
+  private Abi() {}
+}

@@ -1,0 +1,65 @@
+package dev.lazydir.internal.posix;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The offsets and flags the Java side hard-codes are the ones the C compiler and libc headers use here. */
+class AbiLayoutTest {
+  @TempDir static Path tmp;
+  static final Map<String, Long> C = new HashMap<>();
+
+  @BeforeAll
+  static void compileAndRun() throws Exception {
+    Path exe = tmp.resolve("abi-layout");
+    run("cc", "-o", exe.toString(), "native-shim/abi-layout.c");
+    for (String line : run(exe.toString()).split("\n")) {
+      String[] kv = line.split("=", 2);
+      C.put(kv[0], Long.parseLong(kv[1].trim()));
+    }
+  }
+
+  @Test
+  void statxOffsetsMatch() {
+    assertEquals(C.get("statx.stx_mode"), (long) Abi.STATX_MODE);
+    assertEquals(C.get("statx.stx_ino"), (long) Abi.STATX_INO);
+    assertEquals(C.get("statx.stx_size"), (long) Abi.STATX_SIZE_FIELD);
+    assertEquals(C.get("statx.stx_blocks"), (long) Abi.STATX_BLOCKS);
+    assertEquals(C.get("statx.stx_mtime"), (long) Abi.STATX_MTIME);
+    assertEquals(C.get("statx.stx_dev_major"), (long) Abi.STATX_DEV_MAJOR);
+    assertEquals(C.get("statx.stx_dev_minor"), (long) Abi.STATX_DEV_MINOR);
+    assertEquals(1L, C.get("statx.size_max"), "struct statx fits the buffer");
+  }
+
+  @Test
+  void direntAndTimespecMatch() {
+    assertEquals(C.get("dirent.d_name"), (long) Abi.DIRENT_NAME);
+    assertEquals(C.get("timespec.size"), (long) Abi.TIMESPEC_SIZE);
+  }
+
+  @Test
+  void flagsMatch() {
+    assertEquals(C.get("O_DIRECTORY"), (long) Posix.O_DIRECTORY);
+    assertEquals(C.get("O_NOFOLLOW"), (long) Posix.O_NOFOLLOW);
+    assertEquals(C.get("O_CLOEXEC"), (long) Posix.O_CLOEXEC);
+    assertEquals(C.get("O_NONBLOCK"), (long) Posix.O_NONBLOCK);
+    assertEquals(C.get("AT_FDCWD"), (long) Posix.AT_FDCWD);
+    assertEquals(C.get("AT_REMOVEDIR"), (long) Posix.AT_REMOVEDIR);
+    assertEquals(C.get("AT_EMPTY_PATH"), (long) Posix.AT_EMPTY_PATH);
+    assertEquals(C.get("AT_SYMLINK_NOFOLLOW"), (long) Posix.AT_SYMLINK_NOFOLLOW);
+    assertEquals(C.get("RENAME_NOREPLACE"), (long) Abi.RENAME_NOREPLACE);
+  }
+
+  private static String run(String... cmd) throws Exception {
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertEquals(0, p.waitFor(), String.join(" ", cmd) + ":\n" + out);
+    return out;
+  }
+}
