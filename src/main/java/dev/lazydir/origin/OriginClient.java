@@ -319,7 +319,7 @@ public final class OriginClient implements Closeable {
     String scheme = spec.substring(0, spec.indexOf("://")).toLowerCase(java.util.Locale.ROOT);
     HttpUrl parsed = HttpUrl.parse("http" + spec.substring(spec.indexOf("://")));
     if (parsed == null) {
-      throw new IllegalArgumentException("--proxy: cannot parse '" + config.proxy + "' (expected [http://|socks5://]host:port)");
+      throw new IllegalArgumentException("--proxy: cannot parse the proxy setting (expected [http://|socks5://][user:password@]host:port)");
     }
     Proxy.Type type;
     switch (scheme) {
@@ -341,7 +341,7 @@ public final class OriginClient implements Closeable {
         : parsed.password().isEmpty() ? null : parsed.password();
     if (proxyUser != null) {
       if (type == Proxy.Type.SOCKS) {
-        throw new IllegalArgumentException("--proxy-username: SOCKS proxy authentication is not supported");
+        throw new IllegalArgumentException("--proxy: SOCKS proxy authentication is not supported");
       }
       String credential = Credentials.basic(proxyUser, proxyPass == null ? "" : proxyPass);
       b.proxyAuthenticator((route, response) -> {

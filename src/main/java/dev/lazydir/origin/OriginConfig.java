@@ -57,8 +57,16 @@ public final class OriginConfig {
   public String toString() {
     return "OriginConfig{user=" + (username == null ? "-" : username)
         + ", password=" + (password == null ? "-" : "(set)")
-        + ", proxy=" + (proxy == null ? "-" : proxy.replaceAll("//[^/@]*@", "//"))
+        + ", proxy=" + (proxy == null ? "-" : redactProxy(proxy))
         + ", maxConns=" + maxConns + ", retry=" + retry + ", timeout=" + timeout + "}";
+  }
+
+  /** scheme://host:port of a proxy setting, parsed as the client parses it, so no credential can show. */
+  static String redactProxy(String proxy) {
+    int sep = proxy.indexOf("://");
+    String scheme = sep < 0 ? "http" : proxy.substring(0, sep);
+    okhttp3.HttpUrl parsed = okhttp3.HttpUrl.parse("http://" + (sep < 0 ? proxy : proxy.substring(sep + 3)));
+    return parsed == null ? "(unparsable)" : scheme + "://" + parsed.host() + ":" + parsed.port();
   }
 
   /** Builder with httpdirfs-like defaults, except a shorter retry wait (5 s per try hangs readers too long). */

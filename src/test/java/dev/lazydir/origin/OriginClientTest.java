@@ -581,7 +581,6 @@ class OriginClientTest {
     assertNull(take(other).getHeader("Authorization"));
   }
 
-
   @Test
   void customSecretHeadersAreNotSentAfterARedirectToAnotherOrigin() throws Exception {
     MockWebServer other = newServer();
@@ -812,11 +811,24 @@ class OriginClientTest {
     assertTrue(s.contains("(set)"), "says a password is set: " + s);
   }
 
-
   @Test
   void configToStringHidesCredentialsWrittenIntoTheProxyUrl() {
     OriginConfig c = config().proxy("http://pu:proxyPw-SECRET@proxy.example:3128").build();
     assertFalse(c.toString().contains("proxyPw-SECRET"), c.toString());
+    assertTrue(c.toString().contains("proxy.example:3128"), c.toString());
+  }
+
+  @Test
+  void configToStringHidesCredentialsInASchemelessProxy() {
+    // "host:port" without a scheme is accepted (http:// is assumed), user info included.
+    OriginConfig c = config().proxy("pu:proxyPw-SECRET@proxy.example:3128").build();
+    assertFalse(c.toString().contains("proxyPw-SECRET"), c.toString());
+  }
+
+  @Test
+  void configToStringHidesAProxyPasswordContainingAnAtSign() {
+    OriginConfig c = config().proxy("http://pu:proxy@Pw-SECRET@proxy.example:3128").build();
+    assertFalse(c.toString().contains("Pw-SECRET"), c.toString());
   }
 
   @Test
