@@ -24,7 +24,6 @@ public final class Cli {
     cl.setOut(new PrintWriter(out, true));
     cl.setErr(new PrintWriter(err, true));
     cl.setOverwrittenOptionsAllowed(true); // --config values first, the command line's own win
-    cl.setExitCodeExceptionMapper(e -> e instanceof IllegalArgumentException ? ExitCodes.USAGE : ExitCodes.ERROR);
     cl.setExecutionStrategy(parseResult -> {
       Logging.configure(top.verbose.length, top.quiet, err);
       return new CommandLine.RunLast().execute(parseResult);

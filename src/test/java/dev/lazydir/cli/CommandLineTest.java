@@ -1,0 +1,108 @@
+package dev.lazydir.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.lazydir.testing.FakeOrigin;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Base64;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The lazydir command line: help, version, exit codes, and what it prints (never a secret). */
+class CommandLineTest {
+  @TempDir Path tmp;
+
+  record Result(int exit, String out, String err) {}
+
+  static Result run(String... args) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int exit = Cli.run(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+    return new Result(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void helpListsCommandsAndExitCodes() {
+    Result r = run("--help");
+    assertEquals(0, r.exit());
+    assertTrue(r.out().contains("crawl") && r.out().contains("demo"), r.out());
+    assertTrue(r.out().contains("Exit codes"), r.out());
+    Result crawl = run("crawl", "--help");
+    assertEquals(0, crawl.exit());
+    assertTrue(crawl.out().contains("--max-conns") && crawl.out().contains("--depth"), crawl.out());
+  }
+
+  @Test
+  void versionNamesTheRelease() {
+    Result r = run("--version");
+    assertEquals(0, r.exit());
+    assertTrue(r.out().matches("lazydir \\d+\\.\\d+\\.\\d+.*\\s*"), r.out());
+  }
+
+  @Test
+  void badCommandLinesExitTwoWithAMessage() {
+    assertEquals(ExitCodes.USAGE, run("crawl").exit());
+    Result notUrl = run("crawl", "ftp://x/", tmp.resolve("d").toString());
+    assertEquals(ExitCodes.USAGE, notUrl.exit());
+    assertTrue(notUrl.err().contains("not an http(s) URL"), notUrl.err());
+    Result header = run("crawl", "--http-header", "no colon", "http://127.0.0.1:1/", tmp.resolve("d").toString());
+    assertEquals(ExitCodes.USAGE, header.exit());
+    assertTrue(header.err().contains("Name: value"), header.err());
+  }
+
+  @Test
+  void unreachableOriginExitsOneWithAClearError() {
+    Result r = run("crawl", "--retries", "1", "http://127.0.0.1:1/pub/", tmp.resolve("d").toString());
+    assertEquals(ExitCodes.ERROR, r.exit());
+    assertTrue(r.err().startsWith("lazydir: error: GET http://127.0.0.1:1/pub/"), r.err());
+  }
+
+  @Test
+  void passwordsNeverAppearInOutputEvenVerbose() throws Exception {
+    try (FakeOrigin origin = new FakeOrigin()) {
+      origin.file("/a.txt", "a", Instant.parse("2024-01-01T00:00:00Z"));
+      origin.override(req -> req.getPath().startsWith("/missing") ? new okhttp3.mockwebserver.MockResponse().setResponseCode(500) : null);
+      Path pw = tmp.resolve("pw");
+      Files.writeString(pw, "s3cret-from-file\n");
+      String url = origin.url("/").newBuilder().username("alice").password("url-s3cret").build().toString();
+      Result r = run("-vv", "crawl", "--retries", "2", "--retry-wait", "0", "--password-file", pw.toString(),
+          "--http-header", "X-Token: hdr-s3cret", url, tmp.resolve("d").toString());
+      assertEquals(0, r.exit(), r.err());
+      String all = r.out() + r.err();
+      for (String secret : new String[] {"s3cret-from-file", "url-s3cret", "hdr-s3cret",
+          Base64.getEncoder().encodeToString("alice:s3cret-from-file".getBytes(StandardCharsets.UTF_8))}) {
+        assertFalse(all.contains(secret), "leaked " + secret + " in:\n" + all);
+      }
+      assertTrue(Files.exists(tmp.resolve("d/a.txt")));
+    }
+  }
+
+  @Test
+  void passwordOnTheCommandLineIsWarnedAbout() throws Exception {
+    try (FakeOrigin origin = new FakeOrigin()) {
+      origin.file("/a.txt", "a", Instant.parse("2024-01-01T00:00:00Z"));
+      Result r = run("crawl", "-u", "bob", "-p", "visible", origin.url("/").toString(), tmp.resolve("d").toString());
+      assertEquals(0, r.exit(), r.err());
+      assertTrue(r.err().contains("visible to every user in ps"), r.err());
+      assertFalse(r.err().contains("visible\n") || r.err().contains("'visible'"), r.err());
+    }
+  }
+
+  @Test
+  void demoBuildsTheSampleTree() throws Exception {
+    Path dir = tmp.resolve("demo");
+    Result r = run("demo", "--tarball-members", "4", dir.toString());
+    assertEquals(0, r.exit(), r.err());
+    assertEquals(8L << 20, Files.size(dir.resolve("data/random.bin")));
+    assertTrue(Files.isRegularFile(dir.resolve("deep/a/b/c/d/e/f/g/h/treasure.txt")));
+    assertTrue(Files.size(dir.resolve("archive/sample.tar.gz")) > 4 * 64 * 1024 / 2);
+    assertTrue(r.out().contains("Try:"), r.out());
+  }
+}
