@@ -42,6 +42,7 @@ public final class FakeOrigin implements Closeable {
   private final AtomicInteger requests = new AtomicInteger();
   private volatile Style style = Style.NGINX;
   private volatile Function<RecordedRequest, MockResponse> override = r -> null;
+  private volatile RecordedRequest last;
 
   public FakeOrigin() throws IOException {
     nodes.put("/", new Node(null, Instant.parse("2024-01-01T00:00:00Z"), null));
@@ -49,6 +50,7 @@ public final class FakeOrigin implements Closeable {
       @Override
       public MockResponse dispatch(RecordedRequest request) {
         requests.incrementAndGet();
+        last = request;
         counts.computeIfAbsent(request.getMethod() + " " + decodedPath(request), k -> new AtomicInteger()).incrementAndGet();
         MockResponse special = override.apply(request);
         return special != null ? special : serve(request);
@@ -104,6 +106,10 @@ public final class FakeOrigin implements Closeable {
       b.addPathSegment(part);
     }
     return b.build();
+  }
+
+  public RecordedRequest lastRequest() {
+    return last;
   }
 
   public int requestCount() {

@@ -1,0 +1,154 @@
+package dev.lazydir.hsm;
+
+import java.nio.charset.StandardCharsets;
+import java.util.BitSet;
+import java.util.Optional;
+
+/**
+ * Which chunks of a file are on disk. Stored in the xattr {@code user.lazydir.map} as
+ * {@code "v=1 c=CHUNK n=COUNT\n"} followed by the bitmap bytes (bit i of byte i/8 = chunk i), or
+ * {@code "v=1 c=CHUNK n=COUNT full"} once every chunk is there. A chunk is marked only after its bytes are
+ * written and synced, so the map never claims bytes that are not on disk; a crash loses at most the chunks in
+ * flight. Not thread-safe: the owner synchronizes.
+ */
+public final class ChunkMap {
+  /** Keeps the encoded map within one 4 KiB xattr block: the chunk size grows for huge files. */
+  static final int MAX_CHUNKS = 30_000;
+
+  private final long fileSize;
+  private final long chunkSize;
+  private final int count;
+  private final BitSet present;
+
+  private ChunkMap(long fileSize, long chunkSize, BitSet present) {
+    this.fileSize = fileSize;
+    this.chunkSize = chunkSize;
+    this.count = (int) Math.max(1, (fileSize + chunkSize - 1) / chunkSize);
+    this.present = present;
+  }
+
+  /** An empty map; the chunk size is {@code preferred} unless the file needs bigger chunks to fit. */
+  public static ChunkMap empty(long fileSize, long preferred) {
+    return new ChunkMap(fileSize, chunkSizeFor(fileSize, preferred), new BitSet());
+  }
+
+  static long chunkSizeFor(long fileSize, long preferred) {
+    long chunk = Math.max(4096, preferred);
+    while ((fileSize + chunk - 1) / chunk > MAX_CHUNKS) {
+      chunk *= 2;
+    }
+    return chunk;
+  }
+
+  /**
+   * Reads a stored map for a file of {@code fileSize}; empty if absent, of another version, or inconsistent
+   * with the file (then the file is treated as not populated at all: refetching is safe, trusting is not).
+   */
+  public static Optional<ChunkMap> decode(byte[] value, long fileSize) {
+    int nl = indexOf(value, (byte) '\n');
+    String header = new String(value, 0, nl < 0 ? value.length : nl, StandardCharsets.US_ASCII);
+    String[] parts = header.split(" ");
+    if (parts.length < 3 || !parts[0].equals("v=1") || !parts[1].startsWith("c=") || !parts[2].startsWith("n=")) {
+      return Optional.empty();
+    }
+    try {
+      long chunk = Long.parseLong(parts[1].substring(2));
+      int n = Integer.parseInt(parts[2].substring(2));
+      if (chunk < 4096 || n != (int) Math.max(1, (fileSize + chunk - 1) / chunk)) {
+        return Optional.empty();
+      }
+      BitSet bits;
+      if (parts.length == 4 && parts[3].equals("full") && nl < 0) {
+        bits = new BitSet(n);
+        bits.set(0, n);
+      } else if (parts.length == 3 && nl >= 0) {
+        byte[] raw = new byte[value.length - nl - 1];
+        System.arraycopy(value, nl + 1, raw, 0, raw.length);
+        bits = BitSet.valueOf(raw);
+        if (bits.length() > n) {
+          return Optional.empty();
+        }
+      } else {
+        return Optional.empty();
+      }
+      return Optional.of(new ChunkMap(fileSize, chunk, bits));
+    } catch (NumberFormatException e) {
+      return Optional.empty();
+    }
+  }
+
+  public byte[] encode() {
+    String header = "v=1 c=" + chunkSize + " n=" + count;
+    if (isComplete()) {
+      return (header + " full").getBytes(StandardCharsets.US_ASCII);
+    }
+    byte[] h = (header + "\n").getBytes(StandardCharsets.US_ASCII);
+    byte[] bits = present.toByteArray();
+    byte[] out = new byte[h.length + bits.length];
+    System.arraycopy(h, 0, out, 0, h.length);
+    System.arraycopy(bits, 0, out, h.length, bits.length);
+    return out;
+  }
+
+  public long chunkSize() {
+    return chunkSize;
+  }
+
+  public int chunkCount() {
+    return count;
+  }
+
+  public long fileSize() {
+    return fileSize;
+  }
+
+  public boolean has(int chunk) {
+    return present.get(chunk);
+  }
+
+  public void mark(int chunk) {
+    if (chunk < 0 || chunk >= count) {
+      throw new IndexOutOfBoundsException("chunk " + chunk + " of " + count);
+    }
+    present.set(chunk);
+  }
+
+  public boolean isComplete() {
+    return present.cardinality() == count;
+  }
+
+  public int presentCount() {
+    return present.cardinality();
+  }
+
+  /** Bytes on disk (the last chunk may be short). */
+  public long presentBytes() {
+    long bytes = (long) present.cardinality() * chunkSize;
+    if (present.get(count - 1)) {
+      bytes -= (long) count * chunkSize - fileSize;
+    }
+    return Math.max(0, Math.min(bytes, fileSize));
+  }
+
+  /** First chunk index covering {@code offset} (clamped to the file). */
+  public int chunkOf(long offset) {
+    return (int) Math.min(count - 1, Math.max(0, offset) / chunkSize);
+  }
+
+  public long chunkStart(int chunk) {
+    return chunk * chunkSize;
+  }
+
+  public long chunkLength(int chunk) {
+    return Math.min(chunkSize, fileSize - chunkStart(chunk));
+  }
+
+  private static int indexOf(byte[] a, byte b) {
+    for (int i = 0; i < a.length; i++) {
+      if (a[i] == b) {
+        return i;
+      }
+    }
+    return -1;
+  }
+}
