@@ -44,8 +44,9 @@ final class CrawlCommand implements Callable<Integer> {
     HttpUrl parsed = Cli.parseUrl(url);
     OriginConfig config = origin.toConfig(parsed, System.getenv(), Cli.version());
     Progress progress = System.console() != null ? Progress.terminal(System.err) : Progress.NONE;
-    try (OriginClient client = new OriginClient(config, parsed)) {
-      CrawlReport report = new Crawler(client, depth, config.maxConns, progress, Clock.systemUTC()).crawl(parsed, dir);
+    try (OriginClient client = new OriginClient(config, parsed);
+        Crawler crawler = new Crawler(client, depth, config.maxConns, progress, Clock.systemUTC())) {
+      CrawlReport report = crawler.crawl(parsed, dir);
       parent.out().println(report.summary());
       return report.warnings() > 0 ? ExitCodes.PARTIAL : ExitCodes.OK;
     }

@@ -41,10 +41,10 @@ final class DemoCommand implements Callable<Integer> {
     try {
       SampleTree.write(content, tarballMembers);
       try (StaticOrigin origin = new StaticOrigin(content);
-          OriginClient client = new OriginClient(OriginConfig.builder().userAgent("lazydir/" + Cli.version()).build(), origin.url())) {
+          OriginClient client = new OriginClient(OriginConfig.builder().userAgent("lazydir/" + Cli.version()).build(), origin.url());
+          Crawler crawler = new Crawler(client, Integer.MAX_VALUE, 4, Progress.NONE, Clock.systemUTC())) {
         out.println("origin: " + origin.url() + " (sample tree generated in " + content + ")");
-        CrawlReport report = new Crawler(client, Integer.MAX_VALUE, 4, Progress.NONE, Clock.systemUTC())
-            .crawl(origin.url(), dir);
+        CrawlReport report = crawler.crawl(origin.url(), dir);
         out.println("crawl:  " + report.summary());
         out.println();
         out.println("DIR " + dir.toAbsolutePath() + " now mirrors the origin's namespace. Try:");

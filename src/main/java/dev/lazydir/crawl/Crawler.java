@@ -40,7 +40,7 @@ import okhttp3.HttpUrl;
  * them exactly, and reconciles each local directory with its listing. Problems with single entries or
  * directories are warnings (the rest of the tree still lands); failures of the local disk abort the crawl.
  */
-public final class Crawler {
+public final class Crawler implements java.io.Closeable {
   private static final Logger LOG = Logger.getLogger(Crawler.class.getName());
   /** Stop descending past this path length: a server-side symlink loop must not recurse until PATH_MAX. */
   static final int MAX_RELATIVE_PATH_BYTES = 3072;
@@ -63,6 +63,7 @@ public final class Crawler {
   private final AtomicLong unchanged = new AtomicLong();
   private final AtomicLong warnings = new AtomicLong();
   private final ListingClock listingClock = new ListingClock();
+  private final ExecutorService probePool;
 
   public Crawler(OriginClient client, int maxDepth, int parallelism, Progress progress, Clock clock) {
     if (maxDepth < 1) {
@@ -73,6 +74,20 @@ public final class Crawler {
     this.parallelism = parallelism;
     this.progress = progress;
     this.clock = clock;
+    this.probePool = Executors.newFixedThreadPool(parallelism, daemonThreads("lazydir-probe"));
+  }
+
+  /**
+   * Lists one directory of an existing tree now, without descending (what the daemon does when a directory
+   * is opened). Returns false if it could not be listed; the reason was logged as a warning.
+   */
+  public boolean listOne(StubTree tree, List<String> path) throws IOException {
+    return crawlDir(tree, new DirTask(path, TreeUrls.dirUrl(tree, path), null, null), false) != null;
+  }
+
+  @Override
+  public void close() {
+    probePool.shutdownNow();
   }
 
   /** One directory to list: where it is below the root, its URL, and the mtime its parent's listing gave. */
@@ -131,7 +146,7 @@ public final class Crawler {
     RemoteEntry entry = new RemoteEntry(name.get(), encoded, false, -1, null, false, null).withFile(file);
     try (StubTree tree = StubTree.open(dir, withoutCredentials(url).toString()); Fd root = tree.openDir(List.of())) {
       tree.sweepTemporaries(root);
-      apply(tree, root, List.of(), file.finalUrl(), entry, new ArrayList<>(), 0);
+      apply(tree, root, List.of(), file.finalUrl(), entry, new ArrayList<>());
       for (String local : root.list()) {
         if (!local.equals(entry.name()) && !local.startsWith(LocalName.TEMP_PREFIX)) {
           removeVanished(tree, root, List.of(), local);
@@ -144,7 +159,6 @@ public final class Crawler {
 
   private void crawlTree(StubTree tree, DirTask root) throws IOException {
     ExecutorService listPool = Executors.newFixedThreadPool(parallelism, daemonThreads("lazydir-list"));
-    ExecutorService probePool = Executors.newFixedThreadPool(parallelism, daemonThreads("lazydir-probe"));
     try {
       List<DirTask> level = List.of(root);
       for (int depth = 0; !level.isEmpty(); depth++) {
@@ -153,9 +167,9 @@ public final class Crawler {
         for (DirTask task : level) {
           int d = depth;
           futures.add(listPool.submit(() -> {
-            List<DirTask> next = crawlDir(tree, task, d, probePool);
+            List<DirTask> next = crawlDir(tree, task, d + 1 < maxDepth);
             progress.update(listed.get(), entriesSeen.get(), toGo.decrementAndGet());
-            return next;
+            return next == null ? List.<DirTask>of() : next;
           }));
         }
         List<DirTask> next = new ArrayList<>();
@@ -166,11 +180,11 @@ public final class Crawler {
       }
     } finally {
       listPool.shutdownNow();
-      probePool.shutdownNow();
     }
   }
 
-  private List<DirTask> crawlDir(StubTree tree, DirTask task, int depth, ExecutorService probePool) throws IOException {
+  /** Lists and reconciles one directory; returns the subdirectories to list next, or null if not listed. */
+  private List<DirTask> crawlDir(StubTree tree, DirTask task, boolean descend) throws IOException {
     String where = task.path().isEmpty() ? "." : String.join("/", task.path());
     Listing listing = task.prefetched();
     if (listing == null) {
@@ -179,11 +193,11 @@ public final class Crawler {
         listing = page.html() ? asListing(page).orElse(null) : null;
         if (listing == null) {
           warn(where + "/: the origin answers " + Redact.url(task.url()) + " with a file, not a listing; left unlisted");
-          return List.of();
+          return null;
         }
       } catch (OriginException e) {
         warn(where + "/: not listed: " + e.getMessage());
-        return List.of();
+        return null;
       }
     }
     for (String rejected : listing.rejected()) {
@@ -192,21 +206,22 @@ public final class Crawler {
     entriesSeen.addAndGet(listing.entries().size());
     listing = inUtc(listing, where);
     Set<String> keep = new HashSet<>();
-    List<RemoteEntry> entries = probeWhereNeeded(listing, where, keep, probePool);
+    List<RemoteEntry> entries = probeWhereNeeded(listing, where, keep);
 
     List<DirTask> next = new ArrayList<>();
     try (Fd dir = tree.openDir(task.path())) {
       Optional<EntryMeta> own = StubTree.metaOf(dir);
       if (own.isEmpty() || !(own.get() instanceof DirMeta ownMeta)) {
         warn(where + "/: not a lazydir directory any more; left as is");
-        return List.of();
+        return null;
       }
+      // Reconciling changes the directory's mtime; keep the origin's (or, if unknown here, the one it had).
+      Instant mtime = task.mtime() != null ? task.mtime() : dir.stat().mtime();
       tree.sweepTemporaries(dir);
-      boolean descend = depth + 1 < maxDepth;
       Set<String> remoteNames = new HashSet<>();
       for (RemoteEntry e : entries) {
         remoteNames.add(e.name());
-        apply(tree, dir, task.path(), listing.url(), e, descend ? next : null, depth);
+        apply(tree, dir, task.path(), listing.url(), e, descend ? next : null);
       }
       for (String local : dir.list()) {
         if (!remoteNames.contains(local) && !keep.contains(local) && !local.startsWith(LocalName.TEMP_PREFIX)) {
@@ -215,7 +230,7 @@ public final class Crawler {
       }
       HttpUrl finalUrl = listing.url().equals(task.url()) ? null : listing.url();
       StubTree.writeDirMeta(dir, ownMeta.listedAt(clock.instant(), finalUrl == null ? ownMeta.url() : finalUrl.toString()),
-          task.mtime());
+          mtime);
     }
     listed.incrementAndGet();
     return next;
@@ -267,8 +282,8 @@ public final class Crawler {
   }
 
   /** Fills in size and time for entries the listing left vague, in parallel; see {@link OriginClient#probe}. */
-  private List<RemoteEntry> probeWhereNeeded(Listing listing, String where, Set<String> keep, ExecutorService pool)
-      throws IOException {
+  private List<RemoteEntry> probeWhereNeeded(Listing listing, String where, Set<String> keep) throws IOException {
+    ExecutorService pool = probePool;
     List<Future<Optional<RemoteEntry>>> futures = new ArrayList<>();
     for (RemoteEntry e : listing.entries()) {
       if (e.listingIsEnough()) {
@@ -305,8 +320,8 @@ public final class Crawler {
     return out;
   }
 
-  private void apply(StubTree tree, Fd dir, List<String> path, HttpUrl dirUrl, RemoteEntry e, List<DirTask> next,
-      int depth) throws IOException {
+  private void apply(StubTree tree, Fd dir, List<String> path, HttpUrl dirUrl, RemoteEntry e, List<DirTask> next)
+      throws IOException {
     String where = String.join("/", append(path, LocalName.printable(e.name())));
     StubTree.Entry local = tree.inspect(dir, e.name());
     if (local.exists() && !local.ours()) {

@@ -59,9 +59,9 @@ class BigDirectoryCrawlTest {
       });
       Path dir = tmp.resolve("m");
       OriginConfig config = OriginConfig.builder().retries(1).retryWait(Duration.ZERO).maxConns(3).build();
-      try (OriginClient client = new OriginClient(config, origin.url("/big/"), d -> {}, Clock.systemUTC())) {
-        CrawlReport report = new Crawler(client, Integer.MAX_VALUE, 3, Progress.NONE, Clock.systemUTC())
-            .crawl(origin.url("/big/"), dir);
+      try (OriginClient client = new OriginClient(config, origin.url("/big/"), d -> {}, Clock.systemUTC());
+          Crawler crawler = new Crawler(client, Integer.MAX_VALUE, 3, Progress.NONE, Clock.systemUTC())) {
+        CrawlReport report = crawler.crawl(origin.url("/big/"), dir);
         assertEquals(FILES, report.files());
       }
       assertEquals(FILES, origin.count("HEAD"));

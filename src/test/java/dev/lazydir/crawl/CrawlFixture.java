@@ -21,8 +21,9 @@ final class CrawlFixture {
   }
 
   static CrawlReport crawl(HttpUrl url, Path dir, int depth) throws IOException {
-    try (OriginClient client = new OriginClient(config(), url, d -> {}, Clock.systemUTC())) {
-      return new Crawler(client, depth, 4, Progress.NONE, Clock.systemUTC()).crawl(url, dir);
+    try (OriginClient client = new OriginClient(config(), url, d -> {}, Clock.systemUTC());
+        Crawler crawler = new Crawler(client, depth, 4, Progress.NONE, Clock.systemUTC())) {
+      return crawler.crawl(url, dir);
     }
   }
 }

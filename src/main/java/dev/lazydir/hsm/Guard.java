@@ -1,0 +1,334 @@
+package dev.lazydir.hsm;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Fail-closed protection for the user-visible view: a small native process ({@code native-shim/guard.c}) that
+ * lazily unmounts the view (umount2 MNT_DETACH) the moment the daemon process dies, so that new opens under it get
+ * ENOENT from the empty directory underneath instead of zeros from unpopulated stubs that no one fills any more.
+ *
+ * <p>It has to be a separate process: nothing inside a SIGKILLed or OOM-killed JVM runs. It runs in its own session
+ * and ignores SIGINT/SIGHUP, so a Ctrl-C at the daemon's terminal does not take it down too. It cannot survive a kill
+ * of the whole cgroup (systemd {@code KillMode=control-group} with SIGKILL, {@code memory.oom.group}): run the daemon
+ * so that it is not killed together with the guard.
+ *
+ * <p>Lifecycle: mount the view, then {@link #start}; on clean shutdown unmount the view first, then {@link #release}.
+ * In that order there is no moment when the view is mounted and unguarded. The guard never detaches a mount other
+ * than the one it armed on, so a release that comes late is harmless.
+ *
+ * <p>Keep the {@code Guard} referenced for as long as the view is mounted: the guard also treats the end of its stdin
+ * (this object's pipe) without a goodbye as the daemon's death, and an unreachable {@link Process} may have its pipes
+ * closed by the garbage collector, which would detach a working view.
+ */
+public final class Guard implements AutoCloseable {
+  /** Classpath location of the binary; the build compiles it into target/classes (exec-maven-plugin). */
+  static final String RESOURCE = "/dev/lazydir/native/lazydir-guard";
+
+  private static final String READY = "guard ready";
+  /** Enough for a fork, an exec, a few syscalls and a line of output on a loaded machine, short enough to fail fast. */
+  private static final long READY_TIMEOUT_MS = 5_000;
+  private static final long EXIT_TIMEOUT_MS = 5_000;
+
+  private final Process process;
+  private final OutputStream stdin;
+  private final Path log;
+  private boolean released;
+
+  private Guard(Process process, Path log) {
+    this.process = process;
+    this.stdin = process.getOutputStream();
+    this.log = log;
+  }
+
+  /**
+   * Arms a guard on {@code mountpoint} for the process {@code daemonPid} (usually {@code
+   * ProcessHandle.current().pid()}). Returns once the guard has said it is ready: from then on the death of that
+   * process detaches the mount.
+   *
+   * @throws IOException if the binary cannot be installed or started, or the guard refuses (no such process, not a
+   *     mount point, no CAP_SYS_ADMIN); the message carries the guard's own explanation
+   */
+  public static Guard start(long daemonPid, Path mountpoint) throws IOException {
+    if (daemonPid <= 0 || daemonPid > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException("not a process id: " + daemonPid);
+    }
+    Path dir = privateDir();
+    Path exe = install(dir);
+    // Stderr goes to a file, not to a pipe: the one line that matters ("detached ...") is written when the daemon,
+    // the pipe's reader, is already dead. The file also gives start() the guard's message if it refuses to arm.
+    Path log = Files.createTempFile(dir, "guard-" + daemonPid + "-", ".log");
+    ProcessBuilder pb = new ProcessBuilder(exe.toString(), Long.toString(daemonPid),
+        mountpoint.toAbsolutePath().toString())
+        .redirectInput(ProcessBuilder.Redirect.PIPE)
+        .redirectOutput(ProcessBuilder.Redirect.PIPE)
+        .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    Process p;
+    try {
+      p = startRetryingBusyText(pb);
+    } catch (IOException e) {
+      Files.deleteIfExists(log);
+      throw e;
+    }
+    Guard guard = new Guard(p, log);
+    guard.awaitReady(daemonPid, mountpoint);
+    return guard;
+  }
+
+  /** The guard's process id (for diagnostics and tests). */
+  public long pid() {
+    return process.pid();
+  }
+
+  /**
+   * Whether the guard is still armed. A daemon may check this: a guard that someone killed no longer protects the
+   * view.
+   */
+  public boolean isAlive() {
+    return process.isAlive();
+  }
+
+  /**
+   * Clean shutdown: tells the guard to exit without touching the mount (the byte 'q' on its stdin), then waits a
+   * bounded time for it. Call after the daemon has unmounted the view. Idempotent; never throws, because it runs on
+   * shutdown paths where the guard may already be gone.
+   */
+  public synchronized void release() {
+    if (released) {
+      return;
+    }
+    released = true;
+    try {
+      stdin.write('q');
+      stdin.flush();
+    } catch (IOException alreadyGone) {
+      // EPIPE: the guard has exited (it may have been killed); there is nothing left to tell it.
+    }
+    try {
+      stdin.close();
+    } catch (IOException ignored) {
+      // same as above
+    }
+    boolean interrupted = false;
+    try {
+      if (!process.waitFor(EXIT_TIMEOUT_MS, TimeUnit.MILLISECONDS)) {
+        // It got 'q' and should be gone; killing it now cannot unmount anything.
+        process.destroyForcibly();
+        process.waitFor(EXIT_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+      }
+    } catch (InterruptedException e) {
+      interrupted = true;
+      process.destroyForcibly();
+    }
+    if (!process.isAlive() && process.exitValue() == 0) {
+      // Nothing worth keeping: a clean release writes no log line.
+      try {
+        if (Files.size(log) == 0) {
+          Files.deleteIfExists(log);
+        }
+      } catch (IOException ignored) {
+        // best effort
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Same as {@link #release()}. */
+  @Override
+  public void close() {
+    release();
+  }
+
+  @Override
+  public String toString() {
+    return "Guard[pid=" + process.pid() + (process.isAlive() ? "" : ", exited") + "]";
+  }
+
+  /** Reads the guard's first stdout line within a bounded time; anything else is a refusal or a hang. */
+  private void awaitReady(long daemonPid, Path mountpoint) throws IOException {
+    InputStream out = process.getInputStream();
+    FutureTask<String> firstLine = new FutureTask<>(() -> {
+      BufferedReader r = new BufferedReader(new InputStreamReader(out, StandardCharsets.UTF_8));
+      return r.readLine(); // null at EOF: the guard exited without saying ready
+    });
+    Thread reader = new Thread(firstLine, "lazydir-guard-ready-" + daemonPid);
+    reader.setDaemon(true);
+    reader.start();
+    String line;
+    try {
+      line = firstLine.get(READY_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      line = null;
+    } catch (ExecutionException e) {
+      line = null;
+    } catch (InterruptedException e) {
+      kill();
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while starting lazydir-guard", e);
+    } finally {
+      // The guard writes nothing after its ready line; if it ever did, it ignores SIGPIPE.
+      out.close();
+    }
+    if (READY.equals(line)) {
+      return;
+    }
+    String why;
+    if (process.isAlive()) {
+      // Alive but not ready: hung or saying something unexpected. Killing it cannot unmount anything.
+      kill();
+      why = line == null
+          ? "did not report ready within " + READY_TIMEOUT_MS + " ms"
+          : "said '" + line + "' instead of '" + READY + "'";
+    } else {
+      why = "exited with status " + process.exitValue();
+    }
+    String message = readLog().strip();
+    Files.deleteIfExists(log);
+    throw new IOException("lazydir-guard for pid " + daemonPid + " on " + mountpoint + " " + why
+        + (message.isEmpty() ? "" : ": " + message));
+  }
+
+  private void kill() {
+    try {
+      stdin.close(); // would read as "daemon gone"; harmless only because the guard is killed right after
+    } catch (IOException ignored) {
+      // closing
+    }
+    process.destroyForcibly();
+    try {
+      process.waitFor(EXIT_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private String readLog() {
+    try {
+      return Files.readString(log, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
+  /**
+   * A directory only we can write to: the binary runs as root, so whoever can replace it owns the machine. Root uses
+   * /run/lazydir (tmpfs, root-only parent); anyone else java.io.tmpdir/lazydir-UID. An existing directory is used
+   * only if it is a real directory (not a symlink) owned by us that no one else can write.
+   */
+  private static Path privateDir() throws IOException {
+    int uid = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+    Path run = Path.of("/run");
+    Path dir = uid == 0 && Files.isDirectory(run) && Files.isWritable(run)
+        ? run.resolve("lazydir")
+        : Path.of(System.getProperty("java.io.tmpdir")).resolve("lazydir-" + uid);
+    try {
+      Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    } catch (FileAlreadyExistsException exists) {
+      // checked below
+    }
+    PosixFileAttributes a = Files.readAttributes(dir, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+    int owner = (Integer) Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+    Set<PosixFilePermission> perms = a.permissions();
+    if (!a.isDirectory() || owner != uid || perms.contains(PosixFilePermission.GROUP_WRITE)
+        || perms.contains(PosixFilePermission.OTHERS_WRITE)) {
+      throw new IOException(dir + " is not a private directory (want a directory owned by uid " + uid
+          + " that only its owner can write); refusing to install lazydir-guard there");
+    }
+    return dir;
+  }
+
+  /**
+   * Copies the binary out of the classpath (it may be inside the jar) under a name that carries its hash, so an
+   * identical copy from an earlier run is reused and a different build never overwrites one that is running. A new
+   * copy is written under a temporary name and renamed into place: no one ever executes a half-written file.
+   */
+  private static Path install(Path dir) throws IOException {
+    byte[] bytes;
+    try (InputStream in = Guard.class.getResourceAsStream(RESOURCE)) {
+      if (in == null) {
+        throw new IOException("classpath resource " + RESOURCE + " is missing (the build compiles it from "
+            + "native-shim/guard.c; was cc available?)");
+      }
+      bytes = in.readAllBytes();
+    }
+    Path exe = dir.resolve("lazydir-guard-" + sha256(bytes).substring(0, 16));
+    if (Files.isRegularFile(exe, LinkOption.NOFOLLOW_LINKS) && Files.isExecutable(exe)) {
+      try {
+        if (Arrays.equals(Files.readAllBytes(exe), bytes)) {
+          return exe;
+        }
+      } catch (NoSuchFileException raced) {
+        // fall through and write it
+      }
+    }
+    Path tmp = Files.createTempFile(dir, ".lazydir-guard-", ".tmp",
+        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    try {
+      Files.write(tmp, bytes);
+      try {
+        Files.move(tmp, exe, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      } catch (AtomicMoveNotSupportedException e) {
+        Files.move(tmp, exe, StandardCopyOption.REPLACE_EXISTING);
+      }
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+    return exe;
+  }
+
+  /**
+   * Starts the process, retrying "Text file busy" briefly: a file just written can still be open for writing in a
+   * child that another thread of this JVM forked at that moment and that has not reached exec yet.
+   */
+  private static Process startRetryingBusyText(ProcessBuilder pb) throws IOException {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return pb.start();
+      } catch (IOException e) {
+        String m = String.valueOf(e.getMessage());
+        if (attempt >= 20 || !(m.contains("error=26") || m.contains("Text file busy"))) {
+          throw e;
+        }
+        try {
+          Thread.sleep(10L * attempt);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          throw e;
+        }
+      }
+    }
+  }
+
+  private static String sha256(byte[] bytes) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is a required JDK algorithm", e);
+    }
+  }
+}
