@@ -164,6 +164,11 @@ public final class Guard implements AutoCloseable {
     release();
   }
 
+  /** Where the guard's stderr goes (its one line when it detaches; kept after a crash, for diagnosis). */
+  Path log() {
+    return log;
+  }
+
   @Override
   public String toString() {
     return "Guard[pid=" + process.pid() + (process.isAlive() ? "" : ", exited") + "]";
@@ -179,51 +184,65 @@ public final class Guard implements AutoCloseable {
     Thread reader = new Thread(firstLine, "lazydir-guard-ready-" + daemonPid);
     reader.setDaemon(true);
     reader.start();
-    String line;
+    String line = null;
+    boolean timedOut = false;
     try {
       line = firstLine.get(READY_TIMEOUT_MS, TimeUnit.MILLISECONDS);
     } catch (TimeoutException e) {
-      line = null;
+      timedOut = true;
     } catch (ExecutionException e) {
-      line = null;
+      // a read error counts as no line
     } catch (InterruptedException e) {
       kill();
+      out.close();
       Thread.currentThread().interrupt();
       throw new IOException("interrupted while starting lazydir-guard", e);
-    } finally {
-      // The guard writes nothing after its ready line; if it ever did, it ignores SIGPIPE.
-      out.close();
     }
     if (READY.equals(line)) {
+      // The guard writes nothing after its ready line (and would ignore the SIGPIPE if it did).
+      out.close();
       return;
+    }
+    if (!timedOut) {
+      // EOF on its stdout: it is exiting; let it finish so its status and message are there to report.
+      try {
+        process.waitFor(EXIT_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
     }
     String why;
     if (process.isAlive()) {
-      // Alive but not ready: hung or saying something unexpected. Killing it cannot unmount anything.
       kill();
-      why = line == null
+      why = timedOut
           ? "did not report ready within " + READY_TIMEOUT_MS + " ms"
+          : line == null ? "closed its stdout without reporting ready"
           : "said '" + line + "' instead of '" + READY + "'";
     } else {
       why = "exited with status " + process.exitValue();
     }
+    out.close();
     String message = readLog().strip();
     Files.deleteIfExists(log);
     throw new IOException("lazydir-guard for pid " + daemonPid + " on " + mountpoint + " " + why
         + (message.isEmpty() ? "" : ": " + message));
   }
 
+  /**
+   * Kills a guard that failed to start. SIGKILL before closing its stdin: a guard that armed at the last moment would
+   * take a closed stdin for the daemon's death and detach the view; a killed one detaches nothing.
+   */
   private void kill() {
-    try {
-      stdin.close(); // would read as "daemon gone"; harmless only because the guard is killed right after
-    } catch (IOException ignored) {
-      // closing
-    }
     process.destroyForcibly();
     try {
       process.waitFor(EXIT_TIMEOUT_MS, TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+    try {
+      stdin.close();
+    } catch (IOException ignored) {
+      // closing
     }
   }
 

@@ -35,6 +35,18 @@ public final class LocalTree {
     return out;
   }
 
+  public static Optional<byte[]> xattrBytes(Path p, String name) throws IOException {
+    UserDefinedFileAttributeView view =
+        Files.getFileAttributeView(p, UserDefinedFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
+    String bare = name.startsWith("user.") ? name.substring(5) : name;
+    if (!view.list().contains(bare)) {
+      return Optional.empty();
+    }
+    ByteBuffer buf = ByteBuffer.allocate(view.size(bare));
+    view.read(bare, buf);
+    return Optional.of(java.util.Arrays.copyOf(buf.array(), buf.position()));
+  }
+
   public static Optional<String> xattr(Path p, String name) throws IOException {
     UserDefinedFileAttributeView view =
         Files.getFileAttributeView(p, UserDefinedFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);

@@ -77,6 +77,16 @@ public final class Fd implements AutoCloseable {
     Posix.check(Posix.libc().ftruncate(fd, length), "ftruncate", label);
   }
 
+  /** Allocates blocks for [offset, offset + length) without changing the size (unwritten extents). */
+  public void allocate(long offset, long length) throws IOException {
+    Posix.check(Posix.libc().fallocate(fd, 0, offset, length), "fallocate", label);
+  }
+
+  /** Makes written data durable before anything records it as present. */
+  public void dataSync() throws IOException {
+    Posix.check(Posix.libc().fdatasync(fd), "fdatasync", label);
+  }
+
   /** Sets mtime (and atime to the same value); nanosecond precision. */
   public void setMtime(Instant mtime) throws IOException {
     long[] times = {mtime.getEpochSecond(), mtime.getNano(), mtime.getEpochSecond(), mtime.getNano()};

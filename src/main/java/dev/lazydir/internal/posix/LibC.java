@@ -28,6 +28,14 @@ public interface LibC {
 
   int fallocate(int fd, int mode, long offset, long len);
 
+  int fdatasync(int fd);
+
+  long readlink(String path, @Out byte[] buf, long size);
+
+  int mount(String source, String target, String fstype, long flags, String data);
+
+  int umount2(String target, int flags);
+
   /** times: two struct timespec {long sec; long nsec;} = atime, mtime. */
   int futimens(int fd, @In long[] times);
 

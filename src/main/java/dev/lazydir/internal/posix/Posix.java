@@ -43,6 +43,27 @@ public final class Posix {
     return new Fd(check(LIBC.openat(AT_FDCWD, path, flags | O_CLOEXEC, 0), "open", path), path);
   }
 
+  /** The target of a symbolic link (e.g. /proc/self/fd/N: what path an event's fd was opened by). */
+  public static String readlink(String path) throws IOException {
+    byte[] buf = new byte[8192];
+    long n = check(LIBC.readlink(path, buf, buf.length), "readlink", path);
+    return new String(buf, 0, (int) n, StandardCharsets.UTF_8);
+  }
+
+  public static final long MS_RDONLY = 1;
+  public static final long MS_REMOUNT = 32;
+  public static final long MS_BIND = 4096;
+  public static final long MS_PRIVATE = 1 << 18;
+  public static final int MNT_DETACH = 2;
+
+  public static void mount(String source, String target, String fstype, long flags) throws IOException {
+    check(LIBC.mount(source, target, fstype, flags, null), "mount", target);
+  }
+
+  public static void umount(String target, int flags) throws IOException {
+    check(LIBC.umount2(target, flags), "umount2", target);
+  }
+
   static int check(int result, String call, String subject) throws ErrnoException {
     if (result < 0) {
       throw error(call, subject);

@@ -1,0 +1,149 @@
+package dev.lazydir.hsm;
+
+import dev.lazydir.origin.OriginClient;
+import dev.lazydir.tree.EntryMeta.TimePrecision;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import java.util.logging.Logger;
+
+/**
+ * Makes byte ranges of stubs present: each missing chunk is fetched once (readers of the same chunk share the
+ * fetch), written through the private store fd, synced, and only then recorded in the chunk map. Sequential
+ * readers get the next chunks fetched ahead so a stream never waits for a round trip. Every wait is bounded.
+ */
+public final class ContentFiller {
+  private static final Logger LOG = Logger.getLogger(ContentFiller.class.getName());
+
+  private final OriginClient client;
+  private final ExecutorService fetchPool;
+  private final int readaheadChunks;
+  private final Duration timeout;
+  private final Consumer<OpenStub> onComplete;
+  final AtomicLong fetchedBytes = new AtomicLong();
+  final AtomicLong fetches = new AtomicLong();
+
+  public ContentFiller(OriginClient client, ExecutorService fetchPool, int readaheadChunks, Duration timeout,
+      Consumer<OpenStub> onComplete) {
+    this.client = client;
+    this.fetchPool = fetchPool;
+    this.readaheadChunks = readaheadChunks;
+    this.timeout = timeout;
+    this.onComplete = onComplete;
+  }
+
+  public long fetchedBytes() {
+    return fetchedBytes.get();
+  }
+
+  public long fetchCount() {
+    return fetches.get();
+  }
+
+  /**
+   * Returns once [offset, offset + count) of the stub is on disk, or throws: an origin failure, a changed
+   * file or a timeout. A range at or past EOF needs nothing; count 0 at offset 0 means the whole file
+   * (FICLONE reports it so).
+   */
+  public void ensure(OpenStub stub, long offset, long count) throws IOException {
+    if (stub.isComplete()) {
+      return;
+    }
+    ChunkMap map = stub.mapView();
+    long size = map.fileSize();
+    long end = count == 0 && offset == 0 ? size : Math.min(size, offset + count);
+    if (offset >= end) {
+      return;
+    }
+    int first = map.chunkOf(offset);
+    int last = map.chunkOf(end - 1);
+    List<CompletableFuture<Void>> waits = new ArrayList<>();
+    for (int c = first; c <= last; c++) {
+      if (!stub.has(c)) {
+        waits.add(request(stub, c));
+      }
+    }
+    int previous = stub.lastChunk;
+    stub.lastChunk = last;
+    if (first == 0 || first == previous || first == previous + 1) {
+      for (int c = last + 1; c <= Math.min(map.chunkCount() - 1, last + readaheadChunks); c++) {
+        if (!stub.has(c)) {
+          request(stub, c);
+        }
+      }
+    }
+    if (waits.isEmpty()) {
+      return;
+    }
+    try {
+      CompletableFuture.allOf(waits.toArray(CompletableFuture[]::new)).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      throw new IOException(stub.label + ": bytes " + offset + "-" + (end - 1) + " not fetched within "
+          + timeout.toSeconds() + " s");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted while fetching " + stub.label);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause() instanceof java.util.concurrent.CompletionException ce ? ce.getCause() : e.getCause();
+      throw cause instanceof IOException io ? io : new IOException(cause);
+    }
+  }
+
+  private CompletableFuture<Void> request(OpenStub stub, int chunk) {
+    CompletableFuture<Void> existing = stub.inflight.get(chunk);
+    if (existing != null) {
+      return existing;
+    }
+    CompletableFuture<Void> mine = new CompletableFuture<>();
+    existing = stub.inflight.putIfAbsent(chunk, mine);
+    if (existing != null) {
+      return existing;
+    }
+    try {
+      fetchPool.execute(() -> {
+        try {
+          if (!stub.has(chunk)) {
+            fetch(stub, chunk);
+          }
+          mine.complete(null);
+        } catch (Throwable t) {
+          mine.completeExceptionally(t);
+        } finally {
+          stub.inflight.remove(chunk, mine);
+        }
+      });
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      stub.inflight.remove(chunk, mine);
+      mine.completeExceptionally(new IOException("lazydir is shutting down"));
+    }
+    return mine;
+  }
+
+  private void fetch(OpenStub stub, int chunk) throws IOException {
+    ChunkMap map = stub.mapView();
+    long start = map.chunkStart(chunk);
+    long length = map.chunkLength(chunk);
+    if (length > 0) {
+      String etag = stub.meta.etag() != null && !stub.meta.etag().startsWith("#") ? stub.meta.etag() : null;
+      java.time.Instant validator = stub.meta.mtimePrecision() == TimePrecision.SECONDS ? stub.meta.mtime() : null;
+      fetches.incrementAndGet();
+      client.fetchRange(stub.url, start, length, map.fileSize(), etag, validator,
+          (at, buf, n) -> stub.fd.pwriteFully(buf, n, at));
+      stub.fd.dataSync();
+      fetchedBytes.addAndGet(length);
+    }
+    stub.markPresent(chunk);
+    LOG.fine(() -> stub.label + ": chunk " + chunk + " present");
+    if (stub.isComplete()) {
+      onComplete.accept(stub);
+    }
+  }
+}

@@ -1,0 +1,103 @@
+package dev.lazydir.hsm;
+
+import dev.lazydir.internal.posix.Fd;
+import dev.lazydir.internal.posix.Posix;
+import dev.lazydir.internal.posix.Stat;
+import dev.lazydir.tree.EntryMeta;
+import dev.lazydir.tree.EntryMeta.FileMeta;
+import dev.lazydir.tree.StubTree;
+import dev.lazydir.tree.TreeException;
+import java.io.IOException;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import okhttp3.HttpUrl;
+
+/**
+ * A file stub the daemon is serving: its fd on the private store path (I/O through it sends no fanotify
+ * event), its metadata and URL, which chunks are present, and the fetches in flight (one per chunk, shared
+ * by every reader waiting for it).
+ */
+public final class OpenStub implements AutoCloseable {
+  final Fd fd;
+  final FileMeta meta;
+  final HttpUrl url;
+  final String label;
+  final long dev;
+  final long ino;
+  final ConcurrentHashMap<Integer, CompletableFuture<Void>> inflight = new ConcurrentHashMap<>();
+  private final ChunkMap map;
+  /** Last chunk a reader asked for, to recognise sequential reads and read ahead. */
+  volatile int lastChunk = -2;
+
+  private OpenStub(Fd fd, FileMeta meta, HttpUrl url, ChunkMap map, String label, Stat st) {
+    this.fd = fd;
+    this.meta = meta;
+    this.url = url;
+    this.map = map;
+    this.label = label;
+    this.dev = st.dev();
+    this.ino = st.ino();
+  }
+
+  /**
+   * Opens {@code parent/name} of the tree for filling. Refuses anything that is not one of lazydir's file
+   * stubs (no metadata, not a regular file, size not the recorded one): the daemon never writes elsewhere.
+   */
+  public static OpenStub open(StubTree tree, List<String> parent, String name, HttpUrl url, long chunkSize)
+      throws IOException {
+    try (Fd dir = tree.openDir(parent)) {
+      Fd fd = dir.openAt(name, Posix.O_RDWR | Posix.O_NOFOLLOW | Posix.O_NONBLOCK, 0);
+      try {
+        Stat st = fd.stat();
+        String label = String.join("/", parent) + (parent.isEmpty() ? "" : "/") + name;
+        if (!st.isRegularFile() || st.dev() != tree.device()) {
+          throw new TreeException(label + " is not a regular file of the tree");
+        }
+        if (!(StubTree.metaOf(fd).orElse(null) instanceof FileMeta meta)) {
+          throw new TreeException(label + " is not a lazydir file");
+        }
+        if (st.size() != meta.size()) {
+          throw new TreeException(label + " has size " + st.size() + " but lazydir recorded " + meta.size()
+              + "; run crawl to repair it");
+        }
+        ChunkMap map = fd.getXattr(EntryMeta.MAP_XATTR).flatMap(v -> ChunkMap.decode(v, meta.size()))
+            .orElseGet(() -> ChunkMap.empty(meta.size(), chunkSize));
+        return new OpenStub(fd, meta, url, map, label, st);
+      } catch (IOException | RuntimeException e) {
+        fd.close();
+        throw e;
+      }
+    }
+  }
+
+  public synchronized boolean isComplete() {
+    return map.isComplete();
+  }
+
+  synchronized boolean has(int chunk) {
+    return map.has(chunk);
+  }
+
+  synchronized ChunkMap mapView() {
+    return map;
+  }
+
+  /** Records a chunk whose bytes were written and synced; the map on disk follows. */
+  synchronized void markPresent(int chunk) throws IOException {
+    map.mark(chunk);
+    fd.setXattr(EntryMeta.MAP_XATTR, map.encode());
+    if (meta.mtime() != null) {
+      fd.setMtime(meta.mtime()); // writing moved st_mtime; the view shows the origin's
+    }
+  }
+
+  public synchronized long presentBytes() {
+    return map.presentBytes();
+  }
+
+  @Override
+  public void close() throws IOException {
+    fd.close();
+  }
+}
