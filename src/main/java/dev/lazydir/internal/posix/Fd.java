@@ -139,6 +139,11 @@ public final class Fd implements AutoCloseable {
     return statx("", Posix.AT_EMPTY_PATH);
   }
 
+  /** Stats a descriptor this code does not own (an event's fd): no Fd is made, nothing is closed. */
+  public static Stat statOf(int fd) throws IOException {
+    return new Fd(fd, "fd " + fd).stat();
+  }
+
   /** Stats a child without following a symlink; empty if it does not exist. */
   public Optional<Stat> statAt(String name) throws IOException {
     try {

@@ -1,0 +1,469 @@
+package dev.lazydir.hsm;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.RemovalCause;
+import dev.lazydir.crawl.Crawler;
+import dev.lazydir.crawl.Progress;
+import dev.lazydir.crawl.TreeUrls;
+import dev.lazydir.fanotify.Fan;
+import dev.lazydir.fanotify.FanotifyEvent;
+import dev.lazydir.fanotify.FanotifyGroup;
+import dev.lazydir.internal.posix.Errno;
+import dev.lazydir.internal.posix.ErrnoException;
+import dev.lazydir.internal.posix.Fd;
+import dev.lazydir.internal.posix.Posix;
+import dev.lazydir.internal.posix.Stat;
+import dev.lazydir.origin.OriginClient;
+import dev.lazydir.tree.EntryMeta.DirMeta;
+import dev.lazydir.tree.EntryMeta.FileMeta;
+import dev.lazydir.tree.StubTree;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The fanotify daemon. The stub tree lives in a private store; users see it through a read-only bind mount at
+ * DIR that carries two mount marks: FAN_PRE_ACCESS (file content, one group) and FAN_OPEN_PERM|FAN_ONDIR
+ * (directories are listed when opened, file stubs get their blocks allocated when opened, another group: the
+ * kernel refuses PRE_ACCESS and ONDIR in one mark). The daemon's own I/O goes through the store path, which
+ * no mark covers, so it never waits on itself. What is fully local gets ignore marks and costs nothing more.
+ *
+ * <p>Every event gets exactly one answer: ALLOW, or EIO/ENOSPC (errnos the kernel accepts). The daemon writes
+ * only to files that are its stubs, on its device, inside its store; anything else is allowed untouched.
+ */
+public final class Daemon implements Closeable {
+  private static final Logger LOG = Logger.getLogger(Daemon.class.getName());
+  static final int FILE_HANDLERS = 16;
+  static final int DIR_HANDLERS = 4;
+
+  /** What the daemon needs to run. */
+  public record Settings(Path dir, long chunkSize, int readaheadChunks, Duration timeout,
+      Duration refresh, int maxConns) {}
+
+  private final Settings settings;
+  private final Path view;
+  private final String viewPrefix;
+  private final StubTree tree;
+  private final OriginClient client;
+  private final Crawler lister;
+  private final ContentFiller filler;
+  private final ExecutorService fetchPool;
+  private final ScheduledExecutorService timers;
+  private final Cache<Long, OpenStub> stubs;
+  private final ConcurrentHashMap<String, CompletableFuture<Boolean>> listing = new ConcurrentHashMap<>();
+  private final List<Thread> handlers = new ArrayList<>();
+  private final Clock clock = Clock.systemUTC();
+  final Stats stats = new Stats();
+  private FanotifyGroup files;
+  private FanotifyGroup dirs;
+  private Guard guard;
+  private volatile boolean stopping;
+  private boolean mounted;
+
+  /** Counters shown by {@code lazydir status}. */
+  public static final class Stats {
+    final AtomicLong events = new AtomicLong();
+    final AtomicLong denied = new AtomicLong();
+    final AtomicLong dirsListed = new AtomicLong();
+    public final Instant started = Instant.now();
+  }
+
+  private Daemon(Settings settings, StubTree tree, OriginClient client) throws IOException {
+    this.settings = settings;
+    this.view = settings.dir().toRealPath();
+    this.viewPrefix = view.toString().equals("/") ? "/" : view + "/";
+    this.tree = tree;
+    this.client = client;
+    this.lister = new Crawler(client, 1, Math.max(1, settings.maxConns()), Progress.NONE, clock);
+    this.fetchPool = Executors.newFixedThreadPool(Math.max(2, settings.maxConns()), named("lazydir-fetch"));
+    this.timers = Executors.newSingleThreadScheduledExecutor(named("lazydir-timer"));
+    this.filler = new ContentFiller(client, fetchPool, settings.readaheadChunks(), settings.timeout(), this::ignoreComplete);
+    this.stubs = Caffeine.newBuilder().maximumSize(4096)
+        .removalListener((Long ino, OpenStub stub, RemovalCause cause) -> closeQuietly(stub))
+        .build();
+  }
+
+  /**
+   * Mounts the store's tree at DIR, marks it, starts the guard and the handlers. When this returns, DIR is
+   * live. On failure everything done so far is undone.
+   */
+  public static Daemon start(Settings settings, StubTree tree, OriginClient client) throws IOException {
+    Daemon d = new Daemon(settings, tree, client);
+    try {
+      d.setUp();
+      return d;
+    } catch (IOException | RuntimeException e) {
+      d.close();
+      throw e;
+    }
+  }
+
+  private void setUp() throws IOException {
+    files = FanotifyGroups.open("file content");
+    dirs = FanotifyGroups.open("directories");
+    String target = view.toString();
+    Posix.mount(tree.path().toString(), target, null, Posix.MS_BIND);
+    mounted = true;
+    Posix.mount(null, target, null, Posix.MS_PRIVATE);
+    Posix.mount(null, target, null, Posix.MS_REMOUNT | Posix.MS_BIND | Posix.MS_RDONLY);
+    files.markMount(target, Fan.FAN_PRE_ACCESS);
+    dirs.markMount(target, Fan.FAN_OPEN_PERM | Fan.FAN_ONDIR);
+    guard = Guard.start(ProcessHandle.current().pid(), view);
+    for (int i = 0; i < FILE_HANDLERS; i++) {
+      handlers.add(handler("lazydir-file-" + i, files, this::onContent));
+    }
+    for (int i = 0; i < DIR_HANDLERS; i++) {
+      handlers.add(handler("lazydir-open-" + i, dirs, this::onOpen));
+    }
+    handlers.forEach(Thread::start);
+  }
+
+  public Stats stats() {
+    return stats;
+  }
+
+  public ContentFiller filler() {
+    return filler;
+  }
+
+  public OriginClient client() {
+    return client;
+  }
+
+  private interface EventHandler {
+    int handle(FanotifyEvent event) throws IOException;
+  }
+
+  private Thread handler(String name, FanotifyGroup group, EventHandler handler) {
+    Thread t = new Thread(() -> {
+      while (!stopping) {
+        List<FanotifyEvent> batch;
+        try {
+          batch = group.poll(Duration.ofMillis(200));
+        } catch (ClosedChannelException e) {
+          return;
+        } catch (IOException e) {
+          LOG.log(Level.SEVERE, name + ": reading events failed", e);
+          continue;
+        }
+        for (FanotifyEvent ev : batch) {
+          answer(group, ev, handler);
+        }
+      }
+    }, name);
+    t.setDaemon(true);
+    return t;
+  }
+
+  /** Exactly one answer per event, whatever happens in the handler. */
+  private void answer(FanotifyGroup group, FanotifyEvent ev, EventHandler handler) {
+    if (!ev.needsResponse()) {
+      closeEventFd(ev.fd());
+      return;
+    }
+    stats.events.incrementAndGet();
+    int response = Fan.FAN_ALLOW;
+    try {
+      response = stopping ? Fan.denyErrno(Fan.EIO) : handler.handle(ev);
+    } catch (IOException | RuntimeException e) {
+      LOG.warning(e.getMessage() == null ? e.toString() : e.getMessage());
+      response = Fan.denyErrno(e instanceof ErrnoException ee && ee.errno() == Errno.ENOSPC ? Fan.ENOSPC : Fan.EIO);
+    } finally {
+      if (response != Fan.FAN_ALLOW) {
+        stats.denied.incrementAndGet();
+      }
+      try {
+        group.respond(ev.fd(), response);
+      } catch (IOException e) {
+        LOG.log(Level.SEVERE, "could not answer " + ev, e);
+      }
+      closeEventFd(ev.fd());
+    }
+  }
+
+  /** FAN_PRE_ACCESS: make the range present before the read (or mmap, exec, copy) proceeds. */
+  private int onContent(FanotifyEvent ev) throws IOException {
+    OpenStub stub = stubFor(ev.fd());
+    if (stub == null) {
+      return Fan.FAN_ALLOW;
+    }
+    long offset = ev.hasRange() ? ev.offset() : 0;
+    long count = ev.hasRange() ? ev.count() : 0;
+    filler.ensure(stub, offset, count);
+    return Fan.FAN_ALLOW;
+  }
+
+  /** FAN_OPEN_PERM: list a directory on opendir; give a file stub its blocks so copiers do not skip holes. */
+  private int onOpen(FanotifyEvent ev) throws IOException {
+    if (ev.isDir()) {
+      return onOpenDir(ev);
+    }
+    OpenStub stub = stubFor(ev.fd());
+    if (stub == null) {
+      return Fan.FAN_ALLOW;
+    }
+    if (stub.isComplete()) {
+      ignoreComplete(stub);
+      return Fan.FAN_ALLOW;
+    }
+    // cp and friends treat a file with fewer blocks than bytes as sparse and copy its holes as zeros via
+    // SEEK_DATA/SEEK_HOLE, which sends no event. Allocated (unwritten) extents make it read every byte.
+    Stat st = stub.fd.stat();
+    if (st.allocatedBytes() < st.size()) {
+      stub.fd.allocate(0, st.size());
+    }
+    return Fan.FAN_ALLOW;
+  }
+
+  private int onOpenDir(FanotifyEvent ev) throws IOException {
+    List<String> path = viewPath(ev.fd());
+    if (path == null) {
+      return Fan.FAN_ALLOW;
+    }
+    DirMeta meta;
+    try (Fd dir = tree.openDir(path)) {
+      if (!(StubTree.metaOf(dir).orElse(null) instanceof DirMeta m) || dir.stat().dev() != tree.device()) {
+        return Fan.FAN_ALLOW;
+      }
+      meta = m;
+    }
+    if (path.isEmpty() && TreeUrls.singleFile(tree)) {
+      return Fan.FAN_ALLOW; // a single-file tree has no listing to refresh
+    }
+    boolean fresh = meta.listed()
+        && clock.instant().isBefore(Instant.ofEpochSecond(meta.listedEpochSeconds()).plus(settings.refresh()));
+    if (!fresh) {
+      boolean ok = ensureListed(path);
+      if (!ok && !meta.listed()) {
+        throw new IOException(display(path) + ": could not be listed");
+      }
+    }
+    ignoreListedDir(path);
+    return Fan.FAN_ALLOW;
+  }
+
+  /** Lists a directory once however many openers ask at the same time. */
+  public boolean ensureListed(List<String> path) throws IOException {
+    String key = String.join("/", path);
+    CompletableFuture<Boolean> mine = new CompletableFuture<>();
+    CompletableFuture<Boolean> running = listing.putIfAbsent(key, mine);
+    if (running != null) {
+      return waitFor(running, key);
+    }
+    try {
+      boolean ok = lister.listOne(tree, path);
+      if (ok) {
+        stats.dirsListed.incrementAndGet();
+      }
+      mine.complete(ok);
+      return ok;
+    } catch (IOException | RuntimeException e) {
+      mine.completeExceptionally(e);
+      throw e;
+    } finally {
+      listing.remove(key, mine);
+    }
+  }
+
+  private boolean waitFor(CompletableFuture<Boolean> f, String what) throws IOException {
+    try {
+      return f.get(settings.timeout().toMillis(), TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new IOException(what + ": listing took longer than " + settings.timeout().toSeconds() + " s");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException();
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+    }
+  }
+
+  /** A listed directory needs no event until it is due for a refresh. */
+  private void ignoreListedDir(List<String> path) {
+    String rel = path.isEmpty() ? null : String.join("/", path);
+    try {
+      dirs.ignoreInode(tree.root().intValue(), rel, Fan.FAN_OPEN_PERM, true);
+      timers.schedule(() -> {
+        try {
+          dirs.removeIgnore(tree.root().intValue(), rel, Fan.FAN_OPEN_PERM, true);
+        } catch (IOException e) {
+          LOG.fine("refresh of " + display(path) + ": " + e.getMessage());
+        }
+      }, settings.refresh().toMillis(), TimeUnit.MILLISECONDS);
+    } catch (IOException e) {
+      LOG.fine("ignore mark on " + display(path) + ": " + e.getMessage());
+    }
+  }
+
+  /** A fully local file is read at native speed from now on: no event in either group. */
+  private void ignoreComplete(OpenStub stub) {
+    try {
+      files.ignoreInode(tree.root().intValue(), stub.label, Fan.FAN_PRE_ACCESS, false);
+      dirs.ignoreInode(tree.root().intValue(), stub.label, Fan.FAN_OPEN_PERM, false);
+    } catch (IOException e) {
+      LOG.fine("ignore mark on " + stub.label + ": " + e.getMessage());
+    }
+  }
+
+  /**
+   * The stub an event is about, or null if the event's file is not one of lazydir's stubs in this tree (then
+   * it is allowed and never written). Identity is checked: the store file must be the event's inode.
+   */
+  private OpenStub stubFor(int eventFd) throws IOException {
+    Stat st = Fd.statOf(eventFd);
+    if (st.dev() != tree.device() || !st.isRegularFile()) {
+      return null;
+    }
+    OpenStub cached = stubs.getIfPresent(st.ino());
+    if (cached != null) {
+      return cached;
+    }
+    List<String> path = viewPath(eventFd);
+    if (path == null || path.isEmpty()) {
+      return null;
+    }
+    List<String> parent = path.subList(0, path.size() - 1);
+    String name = path.get(path.size() - 1);
+    OpenStub stub;
+    try (Fd dir = tree.openDir(parent)) {
+      Fd probe = dir.openAt(name, Posix.O_RDONLY | Posix.O_NOFOLLOW | Posix.O_NONBLOCK, 0);
+      FileMeta meta;
+      try (probe) {
+        if (!(StubTree.metaOf(probe).orElse(null) instanceof FileMeta m)) {
+          return null;
+        }
+        meta = m;
+      }
+      stub = OpenStub.open(tree, parent, name, TreeUrls.fileUrl(tree, parent, name, meta), settings.chunkSize());
+    } catch (ErrnoException e) {
+      if (e.errno() == Errno.ENOENT || e.errno() == Errno.ELOOP || e.errno() == Errno.ENOTDIR) {
+        return null;
+      }
+      throw e;
+    }
+    if (stub.ino != st.ino() || stub.dev != st.dev()) {
+      closeQuietly(stub);
+      return null;
+    }
+    OpenStub raced = stubs.asMap().putIfAbsent(st.ino(), stub);
+    if (raced != null) {
+      closeQuietly(stub);
+      return raced;
+    }
+    return stub;
+  }
+
+  /** Path below DIR of the file an event fd was opened for; null if it is not below DIR. */
+  private List<String> viewPath(int eventFd) throws IOException {
+    String path = Posix.readlink("/proc/self/fd/" + eventFd);
+    if (path.equals(view.toString())) {
+      return List.of();
+    }
+    if (!path.startsWith(viewPrefix) || path.endsWith(" (deleted)")) {
+      return null;
+    }
+    List<String> parts = Arrays.asList(path.substring(viewPrefix.length()).split("/"));
+    for (String p : parts) {
+      if (p.isEmpty() || p.equals(".") || p.equals("..")) {
+        return null;
+      }
+    }
+    return parts;
+  }
+
+  private static String display(List<String> path) {
+    return path.isEmpty() ? "." : String.join("/", path);
+  }
+
+  private static void closeEventFd(int fd) {
+    try {
+      FanotifyGroup.closeEventFd(fd);
+    } catch (IOException e) {
+      LOG.fine("close event fd: " + e.getMessage());
+    }
+  }
+
+  private static void closeQuietly(AutoCloseable c) {
+    try {
+      if (c != null) {
+        c.close();
+      }
+    } catch (Exception e) {
+      LOG.fine("close: " + e.getMessage());
+    }
+  }
+
+  private static java.util.concurrent.ThreadFactory named(String name) {
+    AtomicLong n = new AtomicLong();
+    return r -> {
+      Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
+
+  /**
+   * Clean shutdown: DIR is detached first (no new opens), events still queued are answered EIO (never
+   * left to the kernel, which would allow them to read holes as zeros), then the groups close and the guard
+   * is told the unmount was deliberate.
+   */
+  @Override
+  public void close() {
+    if (mounted) {
+      try {
+        Posix.umount(view.toString(), Posix.MNT_DETACH);
+        mounted = false;
+      } catch (IOException e) {
+        LOG.warning("could not unmount " + view + ": " + e.getMessage());
+      }
+    }
+    stopping = true;
+    for (Thread t : handlers) {
+      try {
+        t.join(settings.timeout().toMillis() + 1000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    for (FanotifyGroup g : new FanotifyGroup[] {files, dirs}) {
+      if (g == null) {
+        continue;
+      }
+      try {
+        for (List<FanotifyEvent> left = g.poll(Duration.ZERO); !left.isEmpty(); left = g.poll(Duration.ZERO)) {
+          for (FanotifyEvent ev : left) {
+            answer(g, ev, e -> Fan.denyErrno(Fan.EIO));
+          }
+        }
+      } catch (IOException e) {
+        LOG.fine("drain: " + e.getMessage());
+      }
+      closeQuietly(g);
+    }
+    if (guard != null) {
+      guard.release();
+    }
+    fetchPool.shutdownNow();
+    timers.shutdownNow();
+    lister.close();
+    stubs.invalidateAll();
+    stubs.cleanUp();
+  }
+}
