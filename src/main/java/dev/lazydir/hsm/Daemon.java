@@ -83,6 +83,18 @@ public final class Daemon implements Closeable {
     final AtomicLong denied = new AtomicLong();
     final AtomicLong dirsListed = new AtomicLong();
     public final Instant started = Instant.now();
+
+    public long events() {
+      return events.get();
+    }
+
+    public long denied() {
+      return denied.get();
+    }
+
+    public long dirsListed() {
+      return dirsListed.get();
+    }
   }
 
   private Daemon(Settings settings, StubTree tree, OriginClient client) throws IOException {
@@ -212,7 +224,9 @@ public final class Daemon implements Closeable {
 
   /** FAN_OPEN_PERM: list a directory on opendir; give a file stub its blocks so copiers do not skip holes. */
   private int onOpen(FanotifyEvent ev) throws IOException {
-    if (ev.isDir()) {
+    LOG.finest(() -> "open event " + ev);
+    // The kernel does not set FAN_ONDIR in the mask of a directory's permission event: ask the inode.
+    if (ev.isDir() || Fd.statOf(ev.fd()).isDirectory()) {
       return onOpenDir(ev);
     }
     OpenStub stub = stubFor(ev.fd());
@@ -234,6 +248,7 @@ public final class Daemon implements Closeable {
 
   private int onOpenDir(FanotifyEvent ev) throws IOException {
     List<String> path = viewPath(ev.fd());
+    LOG.fine(() -> "opendir " + (path == null ? "(not in the view)" : display(path)) + " by pid " + ev.pid());
     if (path == null) {
       return Fan.FAN_ALLOW;
     }

@@ -1,0 +1,233 @@
+package dev.lazydir.cli;
+
+import dev.lazydir.crawl.Crawler;
+import dev.lazydir.crawl.Progress;
+import dev.lazydir.hsm.BackgroundCrawl;
+import dev.lazydir.hsm.Daemon;
+import dev.lazydir.hsm.StoreLayout;
+import dev.lazydir.internal.posix.Fd;
+import dev.lazydir.internal.posix.Posix;
+import dev.lazydir.origin.OriginClient;
+import dev.lazydir.origin.OriginConfig;
+import dev.lazydir.tree.EntryMeta;
+import dev.lazydir.tree.EntryMeta.DirMeta;
+import dev.lazydir.tree.StubTree;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.channels.FileLock;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import okhttp3.HttpUrl;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+@Command(name = "serve", sortOptions = false, mixinStandardHelpOptions = true,
+    description = {"Make DIR a live, read-only view of URL: directories are listed when opened, file bytes are"
+        + " fetched when read, and what is local is read at disk speed. Runs in the foreground until SIGINT or"
+        + " SIGTERM; prints a line starting with 'ready' when DIR is live. Needs root and Linux 6.14+.",
+        "",
+        "Mainline Linux has no lookup event: `stat DIR/a/b/file` on directories never opened cannot be"
+            + " intercepted. Use `lazydir populate PATH` or `serve --crawl` for deep paths.",
+        "",
+        "If the daemon dies, a guard process detaches DIR at once: it becomes an empty directory (ENOENT), never"
+            + " a tree of zero-filled files."},
+    footer = {"", ExitCodes.HELP})
+final class ServeCommand implements Callable<Integer> {
+  @ParentCommand
+  LazydirCommand parent;
+
+  @Parameters(index = "0", paramLabel = "URL", description = "http(s) URL of a directory listing or of one file")
+  String url;
+
+  @Parameters(index = "1", paramLabel = "DIR", description = "empty directory where the view appears (created if missing)")
+  Path dir;
+
+  @Option(names = "--store", paramLabel = "PATH",
+      description = "where the stub tree and fetched bytes live (default: .DIR.lazydir beside DIR)")
+  Path store;
+
+  @Option(names = "--dl-seg-size", paramLabel = "MiB", description = "bytes fetched per request, in MiB (default: ${DEFAULT-VALUE})")
+  int segmentMiB = 4;
+
+  @Option(names = "--readahead", paramLabel = "N", description = "segments fetched ahead of a sequential reader (default: ${DEFAULT-VALUE})")
+  int readahead = 4;
+
+  @Option(names = "--crawl", description = "list the whole namespace in the background, breadth first")
+  boolean crawl;
+
+  @Mixin
+  OriginOptions origin = new OriginOptions();
+
+  @Override
+  public Integer call() throws Exception {
+    HttpUrl parsed = Cli.parseUrl(url);
+    OriginConfig config = origin.toConfig(parsed, System.getenv(), Cli.version());
+    Served served = Served.start(parsed, config, dir, store == null ? StoreLayout.defaultFor(dir) : new StoreLayout(store),
+        (long) segmentMiB << 20, readahead, crawl, parent.out());
+    try (served) {
+      Signals.awaitTermination(() -> {
+        parent.out().println("ready " + served.view());
+        parent.out().flush();
+      });
+      parent.out().println("stopping: answering pending readers, unmounting " + served.view());
+    }
+    return ExitCodes.OK;
+  }
+
+  /** A running daemon with everything it holds, closed in reverse order. Also used by the demo. */
+  static final class Served implements AutoCloseable {
+    private final StoreLayout layout;
+    private final FileLock lock;
+    private final OriginClient client;
+    private final StubTree tree;
+    private final Daemon daemon;
+    private final BackgroundCrawl background;
+    private final Path view;
+    private final Thread stateWriter;
+    private volatile boolean closed;
+
+    private Served(StoreLayout layout, FileLock lock, OriginClient client, StubTree tree, Daemon daemon,
+        BackgroundCrawl background, Path view) {
+      this.layout = layout;
+      this.lock = lock;
+      this.client = client;
+      this.tree = tree;
+      this.daemon = daemon;
+      this.background = background;
+      this.view = view;
+      this.stateWriter = new Thread(this::writeStateLoop, "lazydir-state");
+      stateWriter.setDaemon(true);
+      stateWriter.start();
+    }
+
+    Path view() {
+      return view;
+    }
+
+    static Served start(HttpUrl url, OriginConfig config, Path dir, StoreLayout layout, long chunkSize, int readahead,
+        boolean crawl, PrintStream out) throws IOException {
+      layout.create();
+      FileLock lock = layout.lock();
+      OriginClient client = null;
+      StubTree tree = null;
+      try {
+        prepareView(dir, layout);
+        client = new OriginClient(config, url);
+        String origin = Cli.withoutCredentials(url);
+        if (!initialized(layout.tree())) {
+          // First start: list the top level now, which also tells a listing from a single file.
+          try (Crawler first = new Crawler(client, 1, config.maxConns, Progress.NONE, Clock.systemUTC())) {
+            first.crawl(url, layout.tree());
+          }
+        }
+        tree = StubTree.open(layout.tree(), firstOrigin(layout.tree(), origin));
+        tree.root().setXattr("user.lazydir.store", layout.store().toAbsolutePath().toString());
+        Daemon daemon = Daemon.start(new Daemon.Settings(dir, chunkSize, readahead,
+            config.timeout, config.refreshTimeout, config.maxConns), tree, client);
+        BackgroundCrawl background = crawl ? BackgroundCrawl.start(tree, daemon, Math.max(1, config.maxConns / 2)) : null;
+        Served served = new Served(layout, lock, client, tree, daemon, background, dir.toRealPath());
+        served.writeState();
+        return served;
+      } catch (IOException | RuntimeException e) {
+        if (tree != null) {
+          tree.close();
+        }
+        if (client != null) {
+          client.close();
+        }
+        lock.release();
+        lock.channel().close();
+        throw e;
+      }
+    }
+
+    private static boolean initialized(Path tree) throws IOException {
+      if (!Files.isDirectory(tree)) {
+        return false;
+      }
+      try (Fd fd = Posix.open(tree.toString(), Posix.O_RDONLY | Posix.O_DIRECTORY)) {
+        return fd.getXattr(EntryMeta.ORIGIN_XATTR).isPresent()
+            && StubTree.metaOf(fd).orElse(null) instanceof DirMeta m && m.listed();
+      }
+    }
+
+    /** The origin recorded in the tree (a directory URL gains its slash there), or the given one if none. */
+    private static String firstOrigin(Path tree, String given) throws IOException {
+      try (Fd fd = Posix.open(tree.toString(), Posix.O_RDONLY | Posix.O_DIRECTORY)) {
+        String recorded = fd.getXattrString(EntryMeta.ORIGIN_XATTR).orElse(given);
+        String a = recorded.endsWith("/") ? recorded.substring(0, recorded.length() - 1) : recorded;
+        String b = given.endsWith("/") ? given.substring(0, given.length() - 1) : given;
+        return a.equals(b) ? recorded : given; // a different origin is refused by StubTree.open
+      }
+    }
+
+    private static void prepareView(Path dir, StoreLayout layout) throws IOException {
+      Files.createDirectories(dir);
+      Path real = dir.toRealPath();
+      if (real.startsWith(layout.store().toAbsolutePath().normalize())) {
+        throw new IllegalArgumentException(dir + " is inside the store " + layout.store());
+      }
+      try (var entries = Files.list(real)) {
+        if (entries.findAny().isPresent()) {
+          throw new IOException(dir + " is not empty; serve needs an empty directory to show the view in"
+              + " (is another lazydir serve using it?)");
+        }
+      }
+    }
+
+    private void writeStateLoop() {
+      while (!closed) {
+        try {
+          Thread.sleep(1000);
+          writeState();
+        } catch (InterruptedException e) {
+          return;
+        } catch (IOException e) {
+          // status is informative; a failed write is retried next second
+        }
+      }
+    }
+
+    private void writeState() throws IOException {
+      Daemon.Stats s = daemon.stats();
+      layout.writeState("pid=" + ProcessHandle.current().pid() + "\n"
+          + "started=" + s.started.getEpochSecond() + "\n"
+          + "view=" + view + "\n"
+          + "requests=" + client.requestCount() + "\n"
+          + "fetched_bytes=" + daemon.filler().fetchedBytes() + "\n"
+          + "fetches=" + daemon.filler().fetchCount() + "\n"
+          + "events=" + s.events() + "\n"
+          + "denied=" + s.denied() + "\n"
+          + "dirs_listed=" + s.dirsListed() + "\n");
+    }
+
+    @Override
+    public synchronized void close() {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      stateWriter.interrupt();
+      if (background != null) {
+        background.close();
+      }
+      daemon.close();
+      try {
+        Files.deleteIfExists(layout.stateFile());
+        tree.close();
+        lock.release();
+        lock.channel().close();
+      } catch (IOException e) {
+        // best effort at exit
+      }
+      client.close();
+    }
+  }
+}

@@ -1,0 +1,28 @@
+package dev.lazydir.cli;
+
+import java.util.concurrent.CountDownLatch;
+import sun.misc.Signal;
+
+/**
+ * SIGINT and SIGTERM end a foreground daemon in order (answer readers, unmount, exit 0) instead of the JVM's
+ * default of running hooks and exiting 143. A second signal while stopping falls back to the default.
+ */
+@SuppressWarnings("restriction")
+final class Signals {
+  private Signals() {}
+
+  /** Runs {@code ready} once the handlers are installed, then blocks until SIGINT or SIGTERM. */
+  static void awaitTermination(Runnable ready) throws InterruptedException {
+    CountDownLatch signalled = new CountDownLatch(1);
+    for (String name : new String[] {"INT", "TERM"}) {
+      Signal.handle(new Signal(name), s -> {
+        if (signalled.getCount() == 0) {
+          System.exit(128 + s.getNumber());
+        }
+        signalled.countDown();
+      });
+    }
+    ready.run();
+    signalled.await();
+  }
+}
