@@ -19,7 +19,7 @@ public final class Cli {
 
   /** Runs {@code args} with the given streams; returns the exit code (see {@link ExitCodes}). */
   public static int run(String[] args, PrintStream out, PrintStream err) {
-    LazydirCommand top = new LazydirCommand(out);
+    LazydirCommand top = new LazydirCommand(out, err);
     CommandLine cl = new CommandLine(top);
     cl.setOut(new PrintWriter(out, true));
     cl.setErr(new PrintWriter(err, true));

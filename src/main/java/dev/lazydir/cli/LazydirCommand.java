@@ -6,7 +6,7 @@ import picocli.CommandLine.Option;
 
 @Command(name = "lazydir", mixinStandardHelpOptions = true, versionProvider = Cli.Version.class,
     description = {"A local directory that fills itself from an HTTP directory tree, lazily, without FUSE."},
-    subcommands = {CrawlCommand.class, ServeCommand.class, DemoCommand.class},
+    subcommands = {CrawlCommand.class, ServeCommand.class, PopulateCommand.class, DemoCommand.class},
     footer = {"", ExitCodes.HELP})
 final class LazydirCommand {
   @Option(names = {"-v", "--verbose"}, description = "more messages (-vv: debug)", scope = picocli.CommandLine.ScopeType.INHERIT)
@@ -16,12 +16,18 @@ final class LazydirCommand {
   boolean quiet;
 
   private final PrintStream out;
+  private final PrintStream err;
 
-  LazydirCommand(PrintStream out) {
+  LazydirCommand(PrintStream out, PrintStream err) {
     this.out = out;
+    this.err = err;
   }
 
   PrintStream out() {
     return out;
+  }
+
+  PrintStream err() {
+    return err;
   }
 }

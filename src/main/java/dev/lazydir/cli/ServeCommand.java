@@ -13,7 +13,6 @@ import dev.lazydir.tree.EntryMeta;
 import dev.lazydir.tree.EntryMeta.DirMeta;
 import dev.lazydir.tree.StubTree;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -62,6 +61,10 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--crawl", description = "list the whole namespace in the background, breadth first")
   boolean crawl;
 
+  @Option(names = "--file-mode", paramLabel = "OCTAL", converter = Octal.class,
+      description = "permission bits of file stubs (default: 0644; 0755 to run programs from the tree)")
+  int fileMode = 0644;
+
   @Mixin
   OriginOptions origin = new OriginOptions();
 
@@ -70,7 +73,7 @@ final class ServeCommand implements Callable<Integer> {
     HttpUrl parsed = Cli.parseUrl(url);
     OriginConfig config = origin.toConfig(parsed, System.getenv(), Cli.version());
     Served served = Served.start(parsed, config, dir, store == null ? StoreLayout.defaultFor(dir) : new StoreLayout(store),
-        (long) segmentMiB << 20, readahead, crawl, parent.out());
+        (long) segmentMiB << 20, readahead, crawl, fileMode);
     try (served) {
       Signals.awaitTermination(() -> {
         parent.out().println("ready " + served.view());
@@ -112,7 +115,7 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     static Served start(HttpUrl url, OriginConfig config, Path dir, StoreLayout layout, long chunkSize, int readahead,
-        boolean crawl, PrintStream out) throws IOException {
+        boolean crawl, int fileMode) throws IOException {
       layout.create();
       FileLock lock = layout.lock();
       OriginClient client = null;
@@ -123,11 +126,12 @@ final class ServeCommand implements Callable<Integer> {
         String origin = Cli.withoutCredentials(url);
         if (!initialized(layout.tree())) {
           // First start: list the top level now, which also tells a listing from a single file.
-          try (Crawler first = new Crawler(client, 1, config.maxConns, Progress.NONE, Clock.systemUTC())) {
+          try (Crawler first = new Crawler(client, 1, config.maxConns, Progress.NONE, Clock.systemUTC()).fileMode(fileMode)) {
             first.crawl(url, layout.tree());
           }
         }
         tree = StubTree.open(layout.tree(), firstOrigin(layout.tree(), origin));
+        tree.fileMode(fileMode);
         tree.root().setXattr("user.lazydir.store", layout.store().toAbsolutePath().toString());
         Daemon daemon = Daemon.start(new Daemon.Settings(dir, chunkSize, readahead,
             config.timeout, config.refreshTimeout, config.maxConns), tree, client);

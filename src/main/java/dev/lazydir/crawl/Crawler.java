@@ -64,6 +64,7 @@ public final class Crawler implements java.io.Closeable {
   private final AtomicLong warnings = new AtomicLong();
   private final ListingClock listingClock = new ListingClock();
   private final ExecutorService probePool;
+  private int fileMode = 0644;
 
   public Crawler(OriginClient client, int maxDepth, int parallelism, Progress progress, Clock clock) {
     if (maxDepth < 1) {
@@ -83,6 +84,12 @@ public final class Crawler implements java.io.Closeable {
    */
   public boolean listOne(StubTree tree, List<String> path) throws IOException {
     return crawlDir(tree, new DirTask(path, TreeUrls.dirUrl(tree, path), null, null), false) != null;
+  }
+
+  /** Permission bits of the file stubs this crawler creates in trees it opens (see StubTree#fileMode). */
+  public Crawler fileMode(int mode) {
+    this.fileMode = mode;
+    return this;
   }
 
   @Override
@@ -106,6 +113,7 @@ public final class Crawler implements java.io.Closeable {
       } else {
         HttpUrl origin = withSlash(withoutCredentials(url));
         try (StubTree tree = StubTree.open(dir, origin.toString())) {
+          tree.fileMode(fileMode);
           crawlTree(tree, new DirTask(List.of(), listing.get().url(), null, listing.get()));
         }
       }
@@ -145,6 +153,7 @@ public final class Crawler implements java.io.Closeable {
     }
     RemoteEntry entry = new RemoteEntry(name.get(), encoded, false, -1, null, false, null).withFile(file);
     try (StubTree tree = StubTree.open(dir, withoutCredentials(url).toString()); Fd root = tree.openDir(List.of())) {
+      tree.fileMode(fileMode);
       tree.sweepTemporaries(root);
       apply(tree, root, List.of(), file.finalUrl(), entry, new ArrayList<>());
       for (String local : root.list()) {

@@ -46,6 +46,8 @@ public final class Fan {
   // responses
   public static final int FAN_ALLOW = 0x1;
   public static final int FAN_DENY = 0x2;
+  /** Flag on an answer: the kernel audits the decision. */
+  public static final int FAN_AUDIT = 0x10;
 
   // event layout
   public static final int FAN_NOFD = -1;
@@ -66,6 +68,19 @@ public final class Fan {
   private static final int ERRNO_SHIFT = 24;
 
   private Fan() {}
+
+  /**
+   * True if the kernel takes this answer: FAN_ALLOW or FAN_DENY, optionally with FAN_AUDIT, and an errno (top byte)
+   * only on FAN_DENY and only from the accepted list. Anything else is refused with EINVAL and leaves the reader hung.
+   */
+  public static boolean isValidResponse(int response) {
+    int errno = response >>> ERRNO_SHIFT;
+    int base = response & ~(0xff << ERRNO_SHIFT) & ~FAN_AUDIT;
+    if (base != FAN_ALLOW && base != FAN_DENY) {
+      return false;
+    }
+    return errno == 0 || base == FAN_DENY && isDenyErrnoAccepted(errno);
+  }
 
   /** True if the kernel accepts this errno in a FAN_DENY_ERRNO answer. */
   public static boolean isDenyErrnoAccepted(int errno) {

@@ -2,6 +2,7 @@ package dev.lazydir.fanotify;
 
 import java.nio.ByteBuffer;
 import jnr.ffi.annotations.In;
+import jnr.ffi.annotations.Out;
 
 /**
  * The libc calls behind {@link FanotifyNative} (public only because jnr-ffi implements it from another class
@@ -23,6 +24,9 @@ public interface FanLibC {
   int poll(ByteBuffer fds, long nfds, int timeout);
 
   int eventfd(int initval, int flags);
+
+  /** Used with AT_EMPTY_PATH on an event fd: tells a directory from a file (FAN_ONDIR is not reported in fd mode). */
+  int statx(int dirfd, String path, int flags, int mask, @Out byte[] statxbuf);
 
   String strerror(int errnum);
 }

@@ -37,7 +37,11 @@ public record FanotifyEvent(long mask, int fd, int pid, boolean hasRange, long o
     return (mask & Fan.FAN_ACCESS_PERM) != 0;
   }
 
-  /** The event is about a directory (FAN_ONDIR). */
+  /**
+   * FAN_ONDIR is in the reported mask. The kernel only reports it to FID-mode groups: for an fd-mode group, which
+   * every pre-content group is, it is always false even for events on directories (pinned by
+   * DirectoryOpenPermLetsTheHandlerAddEntriesTest). Use {@link FanotifyGroup#isDirectory(int)} on the event fd.
+   */
   public boolean isDir() {
     return (mask & Fan.FAN_ONDIR) != 0;
   }

@@ -97,6 +97,23 @@ final class FanotifyNative {
     return pollfds.duplicate().order(ByteOrder.nativeOrder()).getShort(i * POLLFD_SIZE + 6) & 0xffff;
   }
 
+  static final int AT_EMPTY_PATH = 0x1000;
+  static final int STATX_TYPE = 0x1;
+  static final int STATX_SIZE = 256;
+  static final int STATX_MODE_OFFSET = 28;
+  static final int S_IFMT = 0170000;
+  static final int S_IFDIR = 0040000;
+
+  /** The st_mode of an open fd (statx with AT_EMPTY_PATH: no path lookup, no open, no event), or -errno. */
+  static int fdMode(int fd) {
+    byte[] buf = new byte[STATX_SIZE];
+    int r = LIBC.statx(fd, "", AT_EMPTY_PATH, STATX_TYPE, buf);
+    if (r < 0) {
+      return -errno();
+    }
+    return ByteBuffer.wrap(buf).order(ByteOrder.nativeOrder()).getShort(STATX_MODE_OFFSET) & 0xffff;
+  }
+
   static String strerror(int errno) {
     return LIBC.strerror(errno);
   }

@@ -1,6 +1,7 @@
 package dev.lazydir.hsm;
 
 import dev.lazydir.origin.OriginClient;
+import dev.lazydir.tree.EntryMeta.FileMeta;
 import dev.lazydir.tree.EntryMeta.TimePrecision;
 import java.io.IOException;
 import java.time.Duration;
@@ -132,13 +133,15 @@ public final class ContentFiller {
     long start = map.chunkStart(chunk);
     long length = map.chunkLength(chunk);
     if (length > 0) {
-      String etag = stub.meta.etag() != null && !stub.meta.etag().startsWith("#") ? stub.meta.etag() : null;
-      java.time.Instant validator = stub.meta.mtimePrecision() == TimePrecision.SECONDS ? stub.meta.mtime() : null;
+      FileMeta meta = stub.meta();
+      String etag = meta.etag() != null && !meta.etag().startsWith("#") ? meta.etag() : null;
+      java.time.Instant validator = meta.mtimePrecision() == TimePrecision.SECONDS ? meta.mtime() : null;
       fetches.incrementAndGet();
-      client.fetchRange(stub.url, start, length, map.fileSize(), etag, validator,
+      java.time.Instant served = client.fetchRange(stub.url, start, length, map.fileSize(), etag, validator,
           (at, buf, n) -> stub.fd.pwriteFully(buf, n, at));
       stub.fd.dataSync();
       fetchedBytes.addAndGet(length);
+      stub.refineMtime(served);
     }
     stub.markPresent(chunk);
     LOG.fine(() -> stub.label + ": chunk " + chunk + " present");

@@ -20,7 +20,7 @@ import okhttp3.HttpUrl;
  */
 public final class OpenStub implements AutoCloseable {
   final Fd fd;
-  final FileMeta meta;
+  private volatile FileMeta meta;
   final HttpUrl url;
   final String label;
   final long dev;
@@ -71,6 +71,24 @@ public final class OpenStub implements AutoCloseable {
     }
   }
 
+  FileMeta meta() {
+    return meta;
+  }
+
+  /**
+   * A listing gave the mtime to the minute; the origin's Last-Modified, when it falls in that minute, gives
+   * the second. Recorded so `ls -l` and re-crawls see the precise time.
+   */
+  synchronized void refineMtime(java.time.Instant lastModified) throws IOException {
+    if (lastModified == null || meta.mtimePrecision() != EntryMeta.TimePrecision.MINUTES || meta.mtime() == null
+        || !lastModified.truncatedTo(java.time.temporal.ChronoUnit.MINUTES).equals(meta.mtime())) {
+      return;
+    }
+    meta = new FileMeta(meta.size(), lastModified, EntryMeta.TimePrecision.SECONDS, meta.etag(), meta.listedName());
+    fd.setXattr(EntryMeta.XATTR, meta.encode());
+    fd.setMtime(lastModified);
+  }
+
   public synchronized boolean isComplete() {
     return map.isComplete();
   }
@@ -87,8 +105,9 @@ public final class OpenStub implements AutoCloseable {
   synchronized void markPresent(int chunk) throws IOException {
     map.mark(chunk);
     fd.setXattr(EntryMeta.MAP_XATTR, map.encode());
-    if (meta.mtime() != null) {
-      fd.setMtime(meta.mtime()); // writing moved st_mtime; the view shows the origin's
+    FileMeta m = meta;
+    if (m.mtime() != null) {
+      fd.setMtime(m.mtime()); // writing moved st_mtime; the view shows the origin's
     }
   }
 

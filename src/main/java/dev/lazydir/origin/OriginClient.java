@@ -144,11 +144,12 @@ public final class OriginClient implements Closeable {
    * ETag or Last-Modified (sent as If-Range, and checked on a full answer). A changed file is an
    * OriginException, never new bytes mixed with old. A server that ignores Range (python's http.server) is
    * read from the start and the bytes before {@code offset} are skipped. A connection lost mid-body resumes
-   * where it stopped, within the retry budget.
+   * where it stopped, within the retry budget. Returns the Last-Modified the origin sent (or null).
    */
-  public void fetchRange(HttpUrl url, long offset, long length, long expectedSize, String etag, Instant lastModified,
+  public Instant fetchRange(HttpUrl url, long offset, long length, long expectedSize, String etag, Instant lastModified,
       RangeSink sink) throws OriginException {
     long done = 0;
+    Instant served = null;
     int attempts = 0;
     while (done < length) {
       long from = offset + done;
@@ -163,6 +164,8 @@ public final class OriginClient implements Closeable {
       acquire();
       try (Response response = execute(rb.build())) {
         InputStream in = openRange(response, from, expectedSize, etag, lastModified);
+        java.util.Date date = response.headers().getDate("Last-Modified");
+        served = date == null ? served : date.toInstant();
         long skip = response.code() == 200 ? from : 0;
         byte[] buf = new byte[256 * 1024];
         try {
@@ -195,6 +198,7 @@ public final class OriginClient implements Closeable {
         permits.release();
       }
     }
+    return served;
   }
 
   private InputStream openRange(Response response, long from, long expectedSize, String etag, Instant lastModified)

@@ -34,6 +34,7 @@ public final class StubTree implements Closeable {
   private final Path path;
   private final Fd root;
   private final long device;
+  private volatile int fileMode = 0644;
 
   private StubTree(Path path, Fd root) throws IOException {
     this.path = path;
@@ -80,6 +81,17 @@ public final class StubTree implements Closeable {
 
   public Path path() {
     return path;
+  }
+
+  /**
+   * Permission bits of new file stubs (0644 by default). Origins do not say which files are programs; a tree
+   * meant to run programs from (the view is read-only anyway) can use 0755.
+   */
+  public void fileMode(int mode) {
+    if ((mode & ~0777) != 0) {
+      throw new IllegalArgumentException("file mode must be within 0777, got 0" + Integer.toOctalString(mode));
+    }
+    this.fileMode = mode;
   }
 
   public Fd root() {
@@ -149,7 +161,8 @@ public final class StubTree implements Closeable {
   public void createStub(Fd dir, String name, FileMeta meta, Instant mtime) throws IOException {
     LocalName.require(name);
     String temp = tempName();
-    try (Fd fd = dir.openAt(temp, Posix.O_WRONLY | Posix.O_CREAT | Posix.O_EXCL | Posix.O_NOFOLLOW, 0644)) {
+    try (Fd fd = dir.openAt(temp, Posix.O_WRONLY | Posix.O_CREAT | Posix.O_EXCL | Posix.O_NOFOLLOW, fileMode)) {
+      fd.fchmod(fileMode); // the umask must not decide what the view shows
       fd.truncate(meta.size());
       fd.setXattr(EntryMeta.XATTR, meta.encode());
       if (mtime != null) {

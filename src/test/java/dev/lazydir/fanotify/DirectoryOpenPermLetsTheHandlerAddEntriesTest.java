@@ -15,10 +15,12 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * Fact (e): directories. A second group with a mount mark FAN_OPEN_PERM | FAN_ONDIR on the view gets an event (isDir)
- * when `ls` opens a directory through the view; entries the handler creates through the private path while `ls` is
- * blocked appear in that listing. FAN_PRE_ACCESS and FAN_ONDIR cannot share one mark (hence the second group), and a
- * directory ignore mark needs FAN_MARK_IGNORED_SURV_MODIFY (EVICTABLE is fine) and FAN_ONDIR in its mask.
+ * Fact (e): directories. A second group with a mount mark FAN_OPEN_PERM | FAN_ONDIR on the view gets one event when
+ * `ls` opens a directory through the view; entries the handler creates through the private path while `ls` is
+ * blocked appear in that listing. The event's mask does NOT carry FAN_ONDIR (the kernel reports it only to FID-mode
+ * groups, and pre-content groups are fd-mode): the handler tells a directory by statx on the event fd
+ * ({@link FanotifyGroup#isDirectory}). FAN_PRE_ACCESS and FAN_ONDIR cannot share one mark (hence the second group),
+ * and a directory ignore mark needs FAN_MARK_IGNORED_SURV_MODIFY (EVICTABLE is fine) and FAN_ONDIR in its mask.
  */
 class DirectoryOpenPermLetsTheHandlerAddEntriesTest extends PrivilegedFanotifyTest {
   private static final long DIR_OPEN = Fan.FAN_OPEN_PERM | Fan.FAN_ONDIR;
@@ -39,7 +41,7 @@ class DirectoryOpenPermLetsTheHandlerAddEntriesTest extends PrivilegedFanotifyTe
     FanotifyGroup dirs = bed.markedGroup(DIR_OPEN);
     Path listedView = bed.view("dirs/listed");
     Handler dirHandler = bed.handle(dirs, 1, (e, path) -> {
-      if (e.isDir() && e.isOpenPerm() && listedView.equals(path)) {
+      if (e.isOpenPerm() && FanotifyGroup.isDirectory(e.fd()) && listedView.equals(path)) {
         Path p = bed.toPrivate(path); // create through the private path, never through the view
         Files.writeString(p.resolve(MADE.get(0)), "made by the handler");
         Files.createDirectory(p.resolve(MADE.get(1)));
@@ -55,11 +57,14 @@ class DirectoryOpenPermLetsTheHandlerAddEntriesTest extends PrivilegedFanotifyTe
     List<String> names = ls(r);
     assertTrue(names.contains("already-there"), names.toString());
     assertTrue(names.containsAll(MADE), "entries made while ls was blocked are in its listing: " + names);
-    List<Seen> dirEvents = dirHandler.seen(s -> s.event().pid() == r.pid() && s.event().isDir());
-    assertEquals(1, dirEvents.size(), "one FAN_OPEN_PERM|FAN_ONDIR event for opendir: " + dirHandler.seen());
+    List<Seen> dirEvents = dirHandler.seen(s -> s.event().pid() == r.pid());
+    assertEquals(1, dirEvents.size(), "one FAN_OPEN_PERM event for opendir: " + dirHandler.seen());
+    FanotifyEvent e = dirEvents.get(0).event();
     assertEquals(listedView, dirEvents.get(0).path());
-    assertTrue(dirEvents.get(0).event().isOpenPerm());
-    assertFalse(dirEvents.get(0).event().hasRange(), "directory events carry no range");
+    assertEquals(Fan.FAN_OPEN_PERM, e.mask(), "FAN_ONDIR is not reported to an fd-mode group: " + e);
+    assertFalse(e.isDir(), "so isDir() is false even for a directory");
+    assertFalse(e.hasRange(), "directory events carry no range");
+    assertEquals(List.of(), fileHandler.seen(), "listing sends no pre-access event");
   }
 
   @Test

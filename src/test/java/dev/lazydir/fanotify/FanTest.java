@@ -2,6 +2,7 @@ package dev.lazydir.fanotify;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -28,6 +29,17 @@ class FanTest {
     for (int e : new int[] {2, 13, 30, 110, 22, 0, -5, 5 + 256}) {
       IllegalArgumentException x = assertThrows(IllegalArgumentException.class, () -> Fan.denyErrno(e));
       assertTrue(x.getMessage().contains("errno " + e), x.getMessage());
+    }
+  }
+
+  @Test
+  void onlyAnswersTheKernelTakesAreValid() {
+    assertTrue(Fan.isValidResponse(Fan.FAN_ALLOW));
+    assertTrue(Fan.isValidResponse(Fan.FAN_DENY));
+    assertTrue(Fan.isValidResponse(Fan.FAN_DENY | Fan.FAN_AUDIT));
+    assertTrue(Fan.isValidResponse(Fan.denyErrno(Fan.ENOSPC)));
+    for (int bad : new int[] {0, 3, Fan.FAN_DENY | 2 << 24, Fan.FAN_ALLOW | 5 << 24, 0x20 | Fan.FAN_ALLOW, -1}) {
+      assertFalse(Fan.isValidResponse(bad), "0x" + Integer.toHexString(bad));
     }
   }
 

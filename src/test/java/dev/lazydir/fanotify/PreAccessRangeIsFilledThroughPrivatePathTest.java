@@ -29,6 +29,9 @@ class PreAccessRangeIsFilledThroughPrivatePathTest extends PrivilegedFanotifyTes
   private static FanotifyBed.Callback filler() {
     return (e, path) -> {
       if (e.isPreAccess()) {
+        if (FanotifyGroup.isDirectory(e.fd())) {
+          throw new AssertionError("a pre-access event on a directory: " + e);
+        }
         FanotifyBed.fillThroughPrivatePath(bed.toPrivate(path), e.offset(), e.count());
       }
       return Fan.FAN_ALLOW;

@@ -43,6 +43,8 @@ public final class FakeOrigin implements Closeable {
   private volatile Style style = Style.NGINX;
   private volatile Function<RecordedRequest, MockResponse> override = r -> null;
   private volatile RecordedRequest last;
+  private final Map<String, long[]> throttles = new ConcurrentHashMap<>();
+  private final java.util.concurrent.atomic.AtomicLong bodyBytes = new java.util.concurrent.atomic.AtomicLong();
 
   public FakeOrigin() throws IOException {
     nodes.put("/", new Node(null, Instant.parse("2024-01-01T00:00:00Z"), null));
@@ -108,6 +110,17 @@ public final class FakeOrigin implements Closeable {
     return b.build();
   }
 
+  /** Sends the body of {@code path} at {@code bytes} per {@code millis} (a slow origin). */
+  public FakeOrigin throttle(String path, long bytes, long millis) {
+    throttles.put(path, new long[] {bytes, millis});
+    return this;
+  }
+
+  /** Body bytes of files sent so far (ranges included). */
+  public long bodyBytesSent() {
+    return bodyBytes.get();
+  }
+
   public RecordedRequest lastRequest() {
     return last;
   }
@@ -160,12 +173,22 @@ public final class FakeOrigin implements Closeable {
       }
       Buffer body = new Buffer().write(content, (int) start, (int) (end - start + 1));
       r.setResponseCode(206).setHeader("Content-Range", "bytes " + start + "-" + end + "/" + content.length);
-      return request.getMethod().equals("HEAD") ? r.setHeader("Content-Length", body.size()) : r.setBody(body);
+      if (request.getMethod().equals("HEAD")) {
+        return r.setHeader("Content-Length", body.size());
+      }
+      bodyBytes.addAndGet(body.size());
+      return throttled(path, r.setBody(body));
     }
     if (request.getMethod().equals("HEAD")) {
       return r.setHeader("Content-Length", content.length);
     }
-    return r.setBody(new Buffer().write(content));
+    bodyBytes.addAndGet(content.length);
+    return throttled(path, r.setBody(new Buffer().write(content)));
+  }
+
+  private MockResponse throttled(String path, MockResponse r) {
+    long[] t = throttles.get(path);
+    return t == null ? r : r.throttleBody(t[0], t[1], java.util.concurrent.TimeUnit.MILLISECONDS);
   }
 
   private String listing(String dir) {

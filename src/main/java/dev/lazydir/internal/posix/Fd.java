@@ -73,6 +73,10 @@ public final class Fd implements AutoCloseable {
     Posix.check(Posix.libc().renameat2(fd, from, fd, to, Abi.RENAME_NOREPLACE), "renameat2", sub(from) + " -> " + to);
   }
 
+  public void fchmod(int mode) throws IOException {
+    Posix.check(Posix.libc().fchmod(fd, mode), "fchmod", label);
+  }
+
   public void truncate(long length) throws IOException {
     Posix.check(Posix.libc().ftruncate(fd, length), "ftruncate", label);
   }

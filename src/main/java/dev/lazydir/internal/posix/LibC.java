@@ -26,6 +26,8 @@ public interface LibC {
 
   int ftruncate(int fd, long length);
 
+  int fchmod(int fd, int mode);
+
   int fallocate(int fd, int mode, long offset, long len);
 
   int fdatasync(int fd);

@@ -1,0 +1,280 @@
+package dev.lazydir.hsm;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.lazydir.hsm.ServeBed.Result;
+import dev.lazydir.testing.FakeOrigin;
+import dev.lazydir.testing.LocalTree;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import okhttp3.mockwebserver.MockResponse;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * `lazydir serve` on a real kernel: readers are real programs (ls, cat, sha256sum, tar, cp, python mmap, a
+ * script) reading through the view; the origin is in-process so requests can be counted and faults injected.
+ */
+class ServeTest {
+  static final Instant T = Instant.parse("2024-06-01T12:34:56Z");
+  static final Map<String, byte[]> FILES = new LinkedHashMap<>();
+  @TempDir static Path shared;
+  @TempDir Path tmp;
+  FakeOrigin origin;
+  ServeBed bed;
+
+  @BeforeAll
+  static void content() throws Exception {
+    Random r = new Random(11);
+    byte[] random = new byte[20 << 20];
+    r.nextBytes(random);
+    FILES.put("/README.txt", "served by a test origin\n".getBytes(StandardCharsets.UTF_8));
+    FILES.put("/data/random.bin", random);
+    byte[] small = new byte[300_000];
+    r.nextBytes(small);
+    FILES.put("/data/small.bin", small);
+    FILES.put("/bin/hello.sh", "#!/bin/sh\necho hello from the view\n".getBytes(StandardCharsets.UTF_8));
+    FILES.put("/deep/a/b/c/d/e/f/g/h/treasure.txt", "eight levels down\n".getBytes(StandardCharsets.UTF_8));
+    FILES.put("/names/with space & ünï.txt", "tricky\n".getBytes(StandardCharsets.UTF_8));
+    // A real gzip'd tar of incompressible members, so its bytes arrive as slowly as the origin sends them.
+    Path src = shared.resolve("tarsrc");
+    Files.createDirectories(src);
+    for (int i = 0; i < 48; i++) {
+      byte[] member = new byte[512 * 1024];
+      r.nextBytes(member);
+      Files.write(src.resolve(String.format("member-%02d.bin", i)), member);
+    }
+    ServeBed.run(60, "tar", "czf", shared.resolve("big.tar.gz").toString(), "-C", src.toString(), ".");
+    FILES.put("/archive/big.tar.gz", Files.readAllBytes(shared.resolve("big.tar.gz")));
+  }
+
+  @BeforeEach
+  void setUp() throws Exception {
+    origin = new FakeOrigin();
+    FILES.forEach((p, b) -> origin.file(p, b, T));
+    origin.file("/errors/broken.bin", new byte[1000], T).file("/errors/gone.bin", new byte[1000], T);
+    origin.override(req -> {
+      String p = FakeOrigin.decodedPath(req);
+      if (req.getMethod().equals("GET") && p.equals("/errors/broken.bin")) {
+        return new MockResponse().setResponseCode(500);
+      }
+      if (req.getMethod().equals("GET") && p.equals("/errors/gone.bin")) {
+        return new MockResponse().setResponseCode(404);
+      }
+      return null;
+    });
+    bed = new ServeBed(tmp);
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    bed.close();
+    origin.close();
+  }
+
+  Path v(String originPath) {
+    return bed.view.resolve(originPath.substring(1));
+  }
+
+  static String sha256(byte[] b) throws Exception {
+    return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
+  }
+
+  @Test
+  void lsShowsTheTreeAndEveryFileReadsAsTheOriginsBytes() throws Exception {
+    bed.serve(origin.url("/").toString());
+    Result ls = ServeBed.run(60, "ls", "-lR", bed.view.toString());
+    assertEquals(0, ls.exit(), ls.err());
+    assertTrue(ls.text().contains("treasure.txt") && ls.text().contains("with space & ünï.txt"), ls.text());
+    for (Map.Entry<String, byte[]> f : FILES.entrySet()) {
+      Result sum = ServeBed.run(60, "sha256sum", v(f.getKey()).toString());
+      assertEquals(0, sum.exit(), f.getKey() + ": " + sum.err());
+      assertEquals(sha256(f.getValue()), sum.text().split(" ")[0], f.getKey());
+      Result cat = ServeBed.run(60, "cat", v(f.getKey()).toString());
+      assertArrayEquals(f.getValue(), cat.out(), f.getKey());
+    }
+    assertEquals(FILES.get("/data/random.bin").length, Files.size(v("/data/random.bin")));
+    assertEquals(T, Files.getLastModifiedTime(v("/data/random.bin")).toInstant(), "origin mtime after filling");
+  }
+
+  @Test
+  void tarListsItsFirstEntryLongBeforeTheBodyIsDown() throws Exception {
+    byte[] tgz = FILES.get("/archive/big.tar.gz");
+    origin.throttle("/archive/big.tar.gz", 256 * 1024, 100); // 2.5 MB/s: the whole file takes ~10 s
+    bed.serve(origin.url("/").toString(), "--dl-seg-size", "1");
+    Result head = ServeBed.sh(60, "ls " + bed.view + "/archive >/dev/null; tar tzf " + bed.view
+        + "/archive/big.tar.gz | head -1");
+    assertEquals(0, head.exit(), head.err());
+    assertEquals("./", head.text().split("\n")[0], "the archive's first entry");
+    byte[] map = LocalTree.xattrBytes(bed.store.resolve("tree/archive/big.tar.gz"), "user.lazydir.map").orElseThrow();
+    ChunkMap chunks = ChunkMap.decode(map, tgz.length).orElseThrow();
+    assertFalse(chunks.isComplete(), "tar printed its first entry before the file was down");
+    assertTrue(chunks.presentBytes() < tgz.length / 2, "fetched " + chunks.presentBytes() + " of " + tgz.length);
+  }
+
+  @Test
+  void copiesOfUnpopulatedAndHalfPopulatedFilesAreExact() throws Exception {
+    bed.serve(origin.url("/").toString());
+    ServeBed.run(30, "ls", v("/data").toString());
+    Path copy1 = tmp.resolve("copy1");
+    assertEquals(0, ServeBed.run(60, "cp", v("/data/random.bin").toString(), copy1.toString()).exit());
+    assertArrayEquals(FILES.get("/data/random.bin"), Files.readAllBytes(copy1));
+    Result half = ServeBed.sh(60, "head -c 150000 '" + v("/data/small.bin") + "' > /dev/null");
+    assertEquals(0, half.exit(), half.err());
+    Path copy2 = tmp.resolve("copy2");
+    assertEquals(0, ServeBed.run(60, "cp", v("/data/small.bin").toString(), copy2.toString()).exit());
+    assertArrayEquals(FILES.get("/data/small.bin"), Files.readAllBytes(copy2));
+  }
+
+  @Test
+  void mmapReadsTheOriginsBytes() throws Exception {
+    bed.serve(origin.url("/").toString());
+    ServeBed.run(30, "ls", v("/data").toString());
+    Result r = ServeBed.run(60, "python3", "-c", "import mmap,hashlib,sys\n"
+        + "f=open(sys.argv[1],'rb'); m=mmap.mmap(f.fileno(),0,prot=mmap.PROT_READ)\n"
+        + "print(hashlib.sha256(m[:]).hexdigest())", v("/data/random.bin").toString());
+    assertEquals(0, r.exit(), r.err());
+    assertEquals(sha256(FILES.get("/data/random.bin")), r.text().trim());
+  }
+
+  @Test
+  void programsRunFromTheView() throws Exception {
+    bed.serve(origin.url("/").toString(), "--file-mode", "0755");
+    ServeBed.run(30, "ls", v("/bin").toString());
+    Result r = ServeBed.run(30, v("/bin/hello.sh").toString());
+    assertEquals(0, r.exit(), r.err());
+    assertEquals("hello from the view", r.text().trim());
+  }
+
+  @Test
+  void populateMakesADeepPathAppear() throws Exception {
+    bed.serve(origin.url("/").toString());
+    Path deep = v("/deep/a/b/c/d/e/f/g/h/treasure.txt");
+    assertFalse(Files.exists(deep), "no lookup event: unlisted ancestors hide the path");
+    ServeBed.Result pop = ServeBed.run(60, Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), "dev.lazydir.cli.Main", "populate", "--content", deep.toString());
+    assertEquals(0, pop.exit(), pop.err());
+    assertEquals("eight levels down\n", Files.readString(bed.store.resolve("tree/deep/a/b/c/d/e/f/g/h/treasure.txt")),
+        "--content fetched the bytes into the store");
+    assertEquals("eight levels down\n", ServeBed.run(30, "cat", deep.toString()).text());
+  }
+
+  @Test
+  void backgroundCrawlMakesDeepPathsAppearWithoutAsking() throws Exception {
+    bed.serve(origin.url("/").toString(), "--crawl");
+    Path deep = v("/deep/a/b/c/d/e/f/g/h/treasure.txt");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (!Files.exists(deep) && System.nanoTime() < deadline) {
+      Thread.sleep(100);
+    }
+    assertTrue(Files.exists(deep), "serve --crawl listed down to the deep file");
+  }
+
+  @Test
+  void writesTruncatesAndOTruncAreRefusedAndChangeNothing() throws Exception {
+    bed.serve(origin.url("/").toString());
+    Path readme = v("/README.txt");
+    Result write = ServeBed.sh(10, "echo x >> '" + readme + "'");
+    assertNotEquals(0, write.exit());
+    assertTrue(write.err().contains("Read-only file system"), write.err());
+    Result trunc = ServeBed.run(10, "truncate", "-s", "0", readme.toString());
+    assertNotEquals(0, trunc.exit());
+    Result otrunc = ServeBed.run(10, "python3", "-c", "import os,sys; os.open(sys.argv[1], os.O_WRONLY|os.O_TRUNC)",
+        readme.toString());
+    assertNotEquals(0, otrunc.exit());
+    assertTrue(otrunc.err().contains("Read-only file system"), otrunc.err());
+    assertArrayEquals(FILES.get("/README.txt"), ServeBed.run(10, "cat", readme.toString()).out());
+  }
+
+  @Test
+  void originFailuresBecomeErrnosNeverZeros() throws Exception {
+    bed.serve(origin.url("/").toString());
+    ServeBed.run(30, "ls", v("/errors").toString());
+    for (String p : new String[] {"/errors/broken.bin", "/errors/gone.bin"}) {
+      Result cat = ServeBed.run(30, "cat", v(p).toString());
+      assertNotEquals(0, cat.exit(), p);
+      assertTrue(cat.err().contains("Input/output error"), p + ": " + cat.err());
+      assertEquals(0, cat.out().length, p + ": no bytes handed out");
+    }
+  }
+
+  @Test
+  void killedDaemonLeavesNoZerosBehind() throws Exception {
+    Process daemon = bed.serve(origin.url("/").toString());
+    ServeBed.run(30, "ls", v("/data").toString());
+    daemon.destroyForcibly();
+    daemon.waitFor(10, TimeUnit.SECONDS);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (bed.viewMounted() && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+    }
+    assertFalse(bed.viewMounted(), "the guard detached the view");
+    Result cat = ServeBed.run(10, "cat", v("/data/random.bin").toString());
+    assertNotEquals(0, cat.exit());
+    assertEquals(0, cat.out().length, "no zeros handed out");
+    assertTrue(cat.err().contains("No such file"), cat.err());
+  }
+
+  @Test
+  void restartResumesWithoutFetchingAgain() throws Exception {
+    Process first = bed.serve(origin.url("/").toString());
+    ServeBed.run(30, "ls", v("/data").toString());
+    assertArrayEquals(FILES.get("/data/random.bin"), ServeBed.run(60, "cat", v("/data/random.bin").toString()).out());
+    assertEquals(0, bed.stop(first), "SIGTERM is a clean stop");
+    assertFalse(bed.viewMounted(), "a stopped daemon leaves no mount");
+    int gets = origin.count("GET", "/data/random.bin");
+    int listings = origin.count("GET", "/data/");
+    bed.serve(origin.url("/").toString());
+    ServeBed.run(30, "ls", v("/data").toString());
+    assertArrayEquals(FILES.get("/data/random.bin"), ServeBed.run(60, "cat", v("/data/random.bin").toString()).out());
+    assertEquals(gets, origin.count("GET", "/data/random.bin"), "nothing fetched again");
+    assertEquals(listings, origin.count("GET", "/data/"), "a fresh listing is not fetched again either");
+  }
+
+  @Test
+  void twoReadersOfOneChunkCauseOneFetch() throws Exception {
+    origin.throttle("/data/small.bin", 64 * 1024, 100);
+    bed.serve(origin.url("/").toString(), "--readahead", "0");
+    ServeBed.run(30, "ls", v("/data").toString());
+    String script = "head -c 100 '" + v("/data/small.bin") + "' | od -c > /dev/null";
+    CompletableFuture<Result> a = CompletableFuture.supplyAsync(() -> sh(script));
+    CompletableFuture<Result> b = CompletableFuture.supplyAsync(() -> sh(script));
+    assertEquals(0, a.get(60, TimeUnit.SECONDS).exit());
+    assertEquals(0, b.get(60, TimeUnit.SECONDS).exit());
+    assertEquals(1, origin.count("GET", "/data/small.bin"));
+  }
+
+  @Test
+  void secondDaemonOnTheSameStoreIsRefused() throws Exception {
+    bed.serve(origin.url("/").toString());
+    Result second = ServeBed.run(30, Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), "dev.lazydir.cli.Main", "serve", "--store",
+        bed.store.toString(), origin.url("/").toString(), tmp.resolve("other").toString());
+    assertEquals(1, second.exit());
+    assertTrue(second.err().contains("another lazydir serve"), second.err());
+  }
+
+  private static Result sh(String script) {
+    try {
+      return ServeBed.sh(60, script);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
