@@ -270,6 +270,33 @@ class ServeTest {
     assertTrue(second.err().contains("another lazydir serve"), second.err());
   }
 
+  @Test
+  void statusCountsWhatIsLocalAndWhatWasFetched() throws Exception {
+    Process daemon = bed.serve(origin.url("/").toString());
+    ServeBed.run(30, "ls", v("/data").toString());
+    assertEquals(0, ServeBed.run(60, "cat", v("/data/small.bin").toString()).exit());
+    Thread.sleep(1500); // the daemon writes its counters every second
+    Result st = lazydir("status", "--json", "--store", bed.store.toString(), bed.view.toString());
+    assertEquals(0, st.exit(), st.err());
+    String json = st.text();
+    assertTrue(json.contains("\"running\":true") && json.contains("\"pid\":" + daemon.pid()), json);
+    assertTrue(json.contains("\"files_populated\":1,"), json);
+    assertTrue(json.contains("\"bytes_populated\":" + FILES.get("/data/small.bin").length + ","), json);
+    assertTrue(json.contains("\"fetched_bytes\":" + FILES.get("/data/small.bin").length + ","), json);
+    assertTrue(json.contains("\"dirs_listed\":2,"), json);
+    bed.stop(daemon);
+    Result after = lazydir("status", "--store", bed.store.toString(), bed.view.toString());
+    assertTrue(after.text().contains("(not served)"), after.text());
+  }
+
+  static Result lazydir(String... args) throws Exception {
+    java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", System.getProperty("java.class.path"),
+        "dev.lazydir.cli.Main"));
+    cmd.addAll(java.util.List.of(args));
+    return ServeBed.run(60, cmd.toArray(String[]::new));
+  }
+
   private static Result sh(String script) {
     try {
       return ServeBed.sh(60, script);

@@ -1,0 +1,125 @@
+package dev.lazydir.cli;
+
+import dev.lazydir.hsm.StoreLayout;
+import dev.lazydir.hsm.TreeStatus;
+import dev.lazydir.internal.posix.Fd;
+import dev.lazydir.internal.posix.Posix;
+import dev.lazydir.tree.EntryMeta;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+@Command(name = "status", mixinStandardHelpOptions = true,
+    description = {"Show what a served DIR holds: origin, daemon pid and uptime, directories listed/known, files"
+        + " populated/partial/stub, bytes populated/total, requests and bytes fetched."},
+    footer = {"", ExitCodes.HELP})
+final class StatusCommand implements Callable<Integer> {
+  @ParentCommand
+  LazydirCommand parent;
+
+  @Parameters(index = "0", paramLabel = "DIR", description = "the view given to lazydir serve")
+  Path dir;
+
+  @Option(names = "--store", paramLabel = "PATH", description = "the store, if serve was given --store")
+  Path store;
+
+  @Option(names = "--json", description = "one JSON object")
+  boolean json;
+
+  @Override
+  public Integer call() throws Exception {
+    StoreLayout layout = store != null ? new StoreLayout(store) : StoreLayout.defaultFor(dir);
+    if (!Files.isDirectory(layout.tree())) {
+      throw new IllegalArgumentException(dir + " has no lazydir store at " + layout.store()
+          + " (pass --store if serve was given one)");
+    }
+    Map<String, Object> s = new LinkedHashMap<>();
+    s.put("dir", dir.toAbsolutePath().normalize().toString());
+    s.put("store", layout.store().toAbsolutePath().normalize().toString());
+    try (Fd root = Posix.open(layout.tree().toString(), Posix.O_RDONLY | Posix.O_DIRECTORY)) {
+      s.put("origin", root.getXattrString(EntryMeta.ORIGIN_XATTR).orElse(""));
+    }
+    Map<String, String> state = parse(layout.readState());
+    long pid = Long.parseLong(state.getOrDefault("pid", "-1"));
+    boolean running = pid > 0 && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+    s.put("running", running);
+    if (running) {
+      s.put("pid", pid);
+      s.put("uptime_seconds", Duration.between(Instant.ofEpochSecond(Long.parseLong(state.get("started"))), Instant.now()).toSeconds());
+      for (String k : new String[] {"requests", "fetched_bytes", "fetches", "events", "denied"}) {
+        s.put(k, Long.parseLong(state.getOrDefault(k, "0")));
+      }
+    }
+    TreeStatus t = TreeStatus.of(layout.tree());
+    s.put("dirs_listed", t.dirsListed());
+    s.put("dirs_known", t.dirsKnown());
+    s.put("files_populated", t.filesComplete());
+    s.put("files_partial", t.filesPartial());
+    s.put("files_stub", t.filesStub());
+    s.put("bytes_populated", t.bytesPresent());
+    s.put("bytes_total", t.bytesTotal());
+    print(parent.out(), s);
+    return ExitCodes.OK;
+  }
+
+  private void print(PrintStream out, Map<String, Object> s) {
+    if (json) {
+      StringBuilder sb = new StringBuilder("{");
+      s.forEach((k, v) -> sb.append(sb.length() > 1 ? "," : "").append('"').append(k).append("\":")
+          .append(v instanceof String str ? quote(str) : String.valueOf(v)));
+      out.println(sb.append('}'));
+      return;
+    }
+    out.println("origin:      " + s.get("origin"));
+    out.println("view:        " + s.get("dir") + (Boolean.TRUE.equals(s.get("running"))
+        ? "  (served by pid " + s.get("pid") + ", up " + s.get("uptime_seconds") + " s)" : "  (not served)"));
+    out.println("store:       " + s.get("store"));
+    out.println("directories: " + s.get("dirs_listed") + " listed of " + s.get("dirs_known") + " known");
+    out.println("files:       " + s.get("files_populated") + " populated, " + s.get("files_partial") + " partial, "
+        + s.get("files_stub") + " stubs");
+    out.println("bytes:       " + s.get("bytes_populated") + " populated of " + s.get("bytes_total"));
+    if (Boolean.TRUE.equals(s.get("running"))) {
+      out.println("origin I/O:  " + s.get("requests") + " requests, " + s.get("fetched_bytes") + " bytes fetched in "
+          + s.get("fetches") + " range requests; " + s.get("events") + " events, " + s.get("denied") + " denied");
+    }
+  }
+
+  private static Map<String, String> parse(Optional<String> state) {
+    Map<String, String> m = new LinkedHashMap<>();
+    state.ifPresent(text -> text.lines().forEach(l -> {
+      int eq = l.indexOf('=');
+      if (eq > 0) {
+        m.put(l.substring(0, eq), l.substring(eq + 1));
+      }
+    }));
+    return m;
+  }
+
+  private static String quote(String s) {
+    StringBuilder sb = new StringBuilder("\"");
+    for (char c : s.toCharArray()) {
+      switch (c) {
+        case '"' -> sb.append("\\\"");
+        case '\\' -> sb.append("\\\\");
+        default -> {
+          if (c < 0x20) {
+            sb.append(String.format("\\u%04x", (int) c));
+          } else {
+            sb.append(c);
+          }
+        }
+      }
+    }
+    return sb.append('"').toString();
+  }
+}
