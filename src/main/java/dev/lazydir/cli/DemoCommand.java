@@ -5,15 +5,20 @@ import dev.lazydir.crawl.Crawler;
 import dev.lazydir.crawl.Progress;
 import dev.lazydir.demo.SampleTree;
 import dev.lazydir.demo.StaticOrigin;
+import dev.lazydir.hsm.StoreLayout;
+import dev.lazydir.hsm.TreeStatus;
 import dev.lazydir.origin.OriginClient;
 import dev.lazydir.origin.OriginConfig;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Comparator;
+import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -22,17 +27,25 @@ import picocli.CommandLine.ParentCommand;
 
 @Command(name = "demo", mixinStandardHelpOptions = true,
     description = {"Start an origin on 127.0.0.1 serving a generated sample tree (directories, a compressed"
-        + " tarball, an executable, a file eight levels deep) and crawl it into DIR, then say what to look at."},
+        + " tarball, an executable, a file eight levels deep), serve it into DIR, and run a short tour through"
+        + " the view. On a terminal DIR stays live until Ctrl-C. Without root or fanotify pre-content support,"
+        + " the demo says why and only crawls the stub tree."},
     footer = {"", ExitCodes.HELP})
 final class DemoCommand implements Callable<Integer> {
   @ParentCommand
   LazydirCommand parent;
 
-  @Parameters(index = "0", arity = "0..1", paramLabel = "DIR", description = "where to build the tree (default: ${DEFAULT-VALUE})")
+  @Parameters(index = "0", arity = "0..1", paramLabel = "DIR", description = "where the view appears (default: ${DEFAULT-VALUE})")
   Path dir = Path.of("lazydir-demo");
 
   @Option(names = "--tarball-members", hidden = true, description = "64 KiB members in the sample tarball")
-  int tarballMembers = 256;
+  int tarballMembers = 512;
+
+  @Option(names = "--wait", description = "keep DIR live after the tour until Ctrl-C (default: only on a terminal)")
+  boolean waitForSignal;
+
+  @Option(names = "--crawl-only", description = "only build the stub tree (no daemon)")
+  boolean crawlOnly;
 
   @Override
   public Integer call() throws Exception {
@@ -40,27 +53,105 @@ final class DemoCommand implements Callable<Integer> {
     Path content = Files.createTempDirectory("lazydir-demo-origin");
     try {
       SampleTree.write(content, tarballMembers);
-      try (StaticOrigin origin = new StaticOrigin(content);
-          OriginClient client = new OriginClient(OriginConfig.builder().userAgent("lazydir/" + Cli.version()).build(), origin.url());
-          Crawler crawler = new Crawler(client, Integer.MAX_VALUE, 4, Progress.NONE, Clock.systemUTC())) {
-        out.println("origin: " + origin.url() + " (sample tree generated in " + content + ")");
-        CrawlReport report = crawler.crawl(origin.url(), dir);
-        out.println("crawl:  " + report.summary());
-        out.println();
-        out.println("DIR " + dir.toAbsolutePath() + " now mirrors the origin's namespace. Try:");
-        out.println("  ls -lR " + dir + "              # names, sizes and times from the listings");
-        out.println("  du -sh " + dir + "              # stubs hold no data: only directories take space");
-        out.println("  getfattr -d -m user.lazydir " + dir + "/data/random.bin   # per-file metadata");
-        out.println("  lazydir crawl " + origin.url() + " " + dir + "   # (while an origin runs) update in place");
-        out.println("Reading content on demand comes with `lazydir serve` (the fanotify daemon).");
-        return report.warnings() > 0 ? ExitCodes.PARTIAL : ExitCodes.OK;
+      try (StaticOrigin origin = new StaticOrigin(content)) {
+        out.println("origin: " + origin.url() + " (a generated sample tree)");
+        String why = crawlOnly ? "--crawl-only" : serveUnavailable();
+        if (why != null) {
+          out.println("not serving: " + why + "; building the stub tree only");
+          return crawl(origin, out);
+        }
+        return serve(origin, out);
       }
     } finally {
       deleteTree(content);
     }
   }
 
+  private int serve(StaticOrigin origin, PrintStream out) throws Exception {
+    OriginConfig config = OriginConfig.builder().userAgent("lazydir/" + Cli.version()).build();
+    StoreLayout layout = StoreLayout.defaultFor(dir);
+    deleteTree(layout.store()); // the origin is new each run: so is the demo's store
+    try (ServeCommand.Served served = ServeCommand.Served.start(origin.url(), config, dir, layout, 4 << 20, 4, true, 0755)) {
+      Path v = served.view();
+      out.println("ready " + v + "  (store: " + layout.store() + ")");
+      out.println();
+      step(out, "ls " + v + "/deep/a/b/c 2>&1 | head -1",
+          "no lookup event in Linux: a deep path appears once its ancestors are opened (lazydir populate) or"
+              + " listed by serve --crawl, which this demo runs");
+      long t0 = System.nanoTime();
+      TreeStatus listed = TreeStatus.of(layout.tree());
+      while (listed.dirsListed() < listed.dirsKnown() && System.nanoTime() - t0 < 20_000_000_000L) {
+        Thread.sleep(50);
+        listed = TreeStatus.of(layout.tree());
+      }
+      out.println("serve --crawl listed " + listed.dirsListed() + " directories in " + (System.nanoTime() - t0) / 1_000_000
+          + " ms");
+      out.println();
+      step(out, "ls -l " + v, "files are stubs with the origin's size and time, filled when read");
+      step(out, "tar tzf " + v + "/archive/sample.tar.gz | head -3", "streams: the first entries need only the first bytes");
+      step(out, "sha256sum " + v + "/data/random.bin", "cold: fetched in chunks while being read");
+      step(out, "sha256sum " + v + "/data/random.bin", "warm: now a plain local file, no daemon in the path");
+      step(out, v + "/bin/hello.sh", "programs run from the view");
+      step(out, "cat " + v + "/deep/a/b/c/d/e/f/g/h/treasure.txt", "eight levels down");
+      step(out, "echo change >> " + v + "/README.txt", "the view is read-only");
+      TreeStatus t = TreeStatus.of(layout.tree());
+      out.println("status: " + t.filesComplete() + " files populated, " + t.filesPartial() + " partial, " + t.filesStub()
+          + " stubs; " + (t.bytesPresent() >> 20) + " of " + (t.bytesTotal() >> 20) + " MiB local"
+          + "  (lazydir status " + v + " shows the same)");
+      out.println();
+      if (waitForSignal || System.console() != null) {
+        Signals.awaitTermination(() -> out.println(v + " stays live: try it from another shell; Ctrl-C stops the demo."));
+      }
+      out.println("stopping: " + v + " is unmounted, the store stays in " + layout.store());
+    }
+    return ExitCodes.OK;
+  }
+
+  private int crawl(StaticOrigin origin, PrintStream out) throws IOException {
+    try (OriginClient client = new OriginClient(OriginConfig.builder().userAgent("lazydir/" + Cli.version()).build(), origin.url());
+        Crawler crawler = new Crawler(client, Integer.MAX_VALUE, 4, Progress.NONE, Clock.systemUTC())) {
+      CrawlReport report = crawler.crawl(origin.url(), dir);
+      out.println("crawl:  " + report.summary());
+      out.println("Try: ls -lR " + dir + "; du -sh " + dir + " (stubs hold no data)");
+      return report.warnings() > 0 ? ExitCodes.PARTIAL : ExitCodes.OK;
+    }
+  }
+
+  /** Why this machine cannot serve (null if it can). */
+  private static String serveUnavailable() {
+    if (!"root".equals(System.getProperty("user.name"))) {
+      return "lazydir serve needs root (CAP_SYS_ADMIN for fanotify pre-content groups and mounts)";
+    }
+    try (var g = dev.lazydir.fanotify.FanotifyGroup.open(dev.lazydir.fanotify.FanotifyGroup.DEFAULT_INIT_FLAGS,
+        dev.lazydir.fanotify.FanotifyGroup.DEFAULT_EVENT_FILE_FLAGS)) {
+      return null;
+    } catch (IOException e) {
+      return "this kernel has no fanotify pre-content events (Linux 6.14+ needed): " + e.getMessage();
+    }
+  }
+
+  /** Runs one shell command of the tour through the view and shows its output and time. */
+  private static void step(PrintStream out, String command, String why) throws Exception {
+    out.println("$ " + command + "    # " + why);
+    long t0 = System.nanoTime();
+    Process p = new ProcessBuilder("bash", "-c", command).redirectErrorStream(true).start();
+    String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (!p.waitFor(120, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+    }
+    long ms = (System.nanoTime() - t0) / 1_000_000;
+    List<String> lines = output.lines().toList();
+    lines.stream().limit(12).forEach(l -> out.println("  " + l));
+    if (lines.size() > 12) {
+      out.println("  ... (" + (lines.size() - 12) + " more lines)");
+    }
+    out.println("  [" + ms + " ms, exit " + p.exitValue() + "]");
+  }
+
   private static void deleteTree(Path root) throws IOException {
+    if (!Files.exists(root)) {
+      return;
+    }
     try (Stream<Path> walk = Files.walk(root)) {
       for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
         Files.deleteIfExists(p);

@@ -226,7 +226,7 @@ public final class Daemon implements Closeable {
   private int onOpen(FanotifyEvent ev) throws IOException {
     LOG.finest(() -> "open event " + ev);
     // The kernel does not set FAN_ONDIR in the mask of a directory's permission event: ask the inode.
-    if (ev.isDir() || Fd.statOf(ev.fd()).isDirectory()) {
+    if (FanotifyGroup.isDirectory(ev.fd())) {
       return onOpenDir(ev);
     }
     OpenStub stub = stubFor(ev.fd());
