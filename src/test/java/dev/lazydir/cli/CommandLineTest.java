@@ -96,9 +96,27 @@ class CommandLineTest {
   }
 
   @Test
-  void demoBuildsTheSampleTree() throws Exception {
+  void demoServesTheSampleTreeAndToursIt() throws Exception {
+    dev.lazydir.testing.PrivateNamespace.require("the demo (it serves with fanotify)");
     Path dir = tmp.resolve("demo");
     Result r = run("demo", "--tarball-members", "4", dir.toString());
+    assertEquals(0, r.exit(), r.out() + r.err());
+    assertTrue(r.out().contains("sample/part-00000.txt"), "tar | head through the view:\n" + r.out());
+    assertTrue(r.out().contains("hello from a file lazydir fetched on demand"), r.out());
+    assertTrue(r.out().contains("found it, eight levels down"), r.out());
+    assertTrue(r.out().contains("Read-only file system"), r.out());
+    Path origin = tmp.resolve("expected");
+    dev.lazydir.demo.SampleTree.write(origin, 4);
+    String digest = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+        .digest(Files.readAllBytes(origin.resolve("data/random.bin"))));
+    assertEquals(2, r.out().split(digest).length - 1,
+        "cold and warm sha256sum of data/random.bin give the origin's digest:\n" + r.out());
+  }
+
+  @Test
+  void demoCrawlOnlyBuildsTheStubTree() throws Exception {
+    Path dir = tmp.resolve("demo");
+    Result r = run("demo", "--crawl-only", "--tarball-members", "4", dir.toString());
     assertEquals(0, r.exit(), r.err());
     assertEquals(8L << 20, Files.size(dir.resolve("data/random.bin")));
     assertTrue(Files.isRegularFile(dir.resolve("deep/a/b/c/d/e/f/g/h/treasure.txt")));
