@@ -271,6 +271,18 @@ class ServeTest {
   }
 
   @Test
+  void listedDirectoriesStayListedUntilTheRefreshTimeout() throws Exception {
+    bed.serve(origin.url("/").toString(), "--refresh-timeout", "2");
+    assertFalse(ServeBed.run(30, "ls", v("/data").toString()).text().contains("new.txt"));
+    origin.file("/data/new.txt", "new", T);
+    int listings = origin.count("GET", "/data/");
+    assertFalse(ServeBed.run(30, "ls", v("/data").toString()).text().contains("new.txt"), "still the first listing");
+    assertEquals(listings, origin.count("GET", "/data/"), "a fresh listing costs no request");
+    Thread.sleep(2500);
+    assertTrue(ServeBed.run(30, "ls", v("/data").toString()).text().contains("new.txt"), "listed again after 2 s");
+  }
+
+  @Test
   void statusCountsWhatIsLocalAndWhatWasFetched() throws Exception {
     Process daemon = bed.serve(origin.url("/").toString());
     ServeBed.run(30, "ls", v("/data").toString());
