@@ -212,6 +212,7 @@ public final class Daemon implements Closeable {
 
   /** FAN_PRE_ACCESS: make the range present before the read (or mmap, exec, copy) proceeds. */
   private int onContent(FanotifyEvent ev) throws IOException {
+    LOG.finest(() -> "content event " + ev);
     OpenStub stub = stubFor(ev.fd());
     if (stub == null) {
       return Fan.FAN_ALLOW;
@@ -327,8 +328,15 @@ public final class Daemon implements Closeable {
     }
   }
 
-  /** A fully local file is read at native speed from now on: no event in either group. */
+  /**
+   * A fully local file is read at native speed from now on: no event in either group. The kernel silently
+   * skips an ignore mark on an inode that is open for writing (unless it survives modification, which would
+   * outlive a re-crawl resetting the file), so the daemon's own read-write fd is closed first.
+   */
   private void ignoreComplete(OpenStub stub) {
+    stubs.asMap().remove(stub.ino, stub);
+    closeQuietly(stub);
+    LOG.fine(() -> stub.label + ": complete; ignore marks set");
     try {
       files.ignoreInode(tree.root().intValue(), stub.label, Fan.FAN_PRE_ACCESS, false);
       dirs.ignoreInode(tree.root().intValue(), stub.label, Fan.FAN_OPEN_PERM, false);
