@@ -18,7 +18,7 @@ import java.util.logging.Logger;
 
 /**
  * Makes byte ranges of stubs present: each missing chunk is fetched once (readers of the same chunk share the
- * fetch), written through the private store fd, synced, and only then recorded in the chunk map. Sequential
+ * fetch), written through the private store fd, and recorded in the chunk map (on disk only after a sync). Sequential
  * readers get the next chunks fetched ahead so a stream never waits for a round trip. Every wait is bounded.
  */
 public final class ContentFiller {
@@ -139,7 +139,6 @@ public final class ContentFiller {
       fetches.incrementAndGet();
       java.time.Instant served = client.fetchRange(stub.url, start, length, map.fileSize(), etag, validator,
           (at, buf, n) -> stub.fd.pwriteFully(buf, n, at));
-      stub.fd.dataSync();
       fetchedBytes.addAndGet(length);
       stub.refineMtime(served);
     }

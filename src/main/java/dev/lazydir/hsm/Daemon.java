@@ -145,6 +145,14 @@ public final class Daemon implements Closeable {
       handlers.add(handler("lazydir-open-" + i, dirs, this::onOpen));
     }
     handlers.forEach(Thread::start);
+    // Chunks are recorded on disk in batches after a sync; an idle file gets its batch within a second.
+    timers.scheduleWithFixedDelay(() -> stubs.asMap().values().forEach(stub -> {
+      try {
+        stub.persist();
+      } catch (IOException e) {
+        LOG.warning(stub.label + ": could not record fetched chunks: " + e.getMessage());
+      }
+    }), 1, 1, TimeUnit.SECONDS);
   }
 
   public Stats stats() {

@@ -29,6 +29,11 @@ public final class OpenStub implements AutoCloseable {
   private final ChunkMap map;
   /** Last chunk a reader asked for, to recognise sequential reads and read ahead. */
   volatile int lastChunk = -2;
+  static final int PERSIST_EVERY_CHUNKS = 16;
+  static final long PERSIST_EVERY_NANOS = 1_000_000_000L;
+  private int unpersisted;
+  private long lastPersist = System.nanoTime();
+  private boolean closed;
 
   private OpenStub(Fd fd, FileMeta meta, HttpUrl url, ChunkMap map, String label, Stat st) {
     this.fd = fd;
@@ -102,21 +107,48 @@ public final class OpenStub implements AutoCloseable {
   }
 
   /** Records a chunk whose bytes were written and synced; the map on disk follows. */
+  /**
+   * Records a chunk whose bytes were written: readers may use it at once. The map on disk follows in batches
+   * ({@link #persist}), each after an fdatasync, so it never names a chunk whose bytes could be lost in a
+   * crash, and the fetch path does not pay one sync per chunk.
+   */
   synchronized void markPresent(int chunk) throws IOException {
     map.mark(chunk);
-    fd.setXattr(EntryMeta.MAP_XATTR, map.encode());
+    unpersisted++;
+    if (map.isComplete() || unpersisted >= PERSIST_EVERY_CHUNKS
+        || System.nanoTime() - lastPersist > PERSIST_EVERY_NANOS) {
+      persist();
+    }
+  }
+
+  /** Syncs the file's data, then writes the map of every chunk marked before the sync. */
+  synchronized void persist() throws IOException {
+    if (unpersisted == 0 || closed) {
+      return;
+    }
+    byte[] snapshot = map.encode();
+    fd.dataSync();
+    fd.setXattr(EntryMeta.MAP_XATTR, snapshot);
     FileMeta m = meta;
     if (m.mtime() != null) {
       fd.setMtime(m.mtime()); // writing moved st_mtime; the view shows the origin's
     }
+    unpersisted = 0;
+    lastPersist = System.nanoTime();
   }
 
   public synchronized long presentBytes() {
     return map.presentBytes();
   }
 
+  /** Persists what is not yet recorded, then closes. */
   @Override
-  public void close() throws IOException {
-    fd.close();
+  public synchronized void close() throws IOException {
+    try {
+      persist();
+    } finally {
+      closed = true;
+      fd.close();
+    }
   }
 }

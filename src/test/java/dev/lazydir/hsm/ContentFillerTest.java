@@ -90,6 +90,7 @@ class ContentFillerTest {
       byte[] local = Files.readAllBytes(tmp.resolve("m/f.bin"));
       assertArrayEquals(Arrays.copyOfRange(DATA, 3 * CHUNK, 4 * CHUNK), Arrays.copyOfRange(local, 3 * CHUNK, 4 * CHUNK));
       assertEquals(1, origin.count("GET", "/f.bin"));
+      stub.persist();
       ChunkMap map = ChunkMap.decode(LocalTree.xattrBytes(tmp.resolve("m/f.bin"), "user.lazydir.map").orElseThrow(),
           DATA.length).orElseThrow();
       assertTrue(map.has(3) && !map.has(2) && !map.has(4), "the map on disk names exactly chunk 3");

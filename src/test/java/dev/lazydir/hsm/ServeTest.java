@@ -122,6 +122,7 @@ class ServeTest {
         + "/archive/big.tar.gz | head -1");
     assertEquals(0, head.exit(), head.err());
     assertEquals("./", head.text().split("\n")[0], "the archive's first entry");
+    Thread.sleep(1500); // the daemon records fetched chunks on disk within a second
     byte[] map = LocalTree.xattrBytes(bed.store.resolve("tree/archive/big.tar.gz"), "user.lazydir.map").orElseThrow();
     ChunkMap chunks = ChunkMap.decode(map, tgz.length).orElseThrow();
     assertFalse(chunks.isComplete(), "tar printed its first entry before the file was down");
