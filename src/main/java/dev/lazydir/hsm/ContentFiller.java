@@ -129,6 +129,7 @@ public final class ContentFiller {
   }
 
   private void fetch(OpenStub stub, int chunk) throws IOException {
+    long t0 = System.nanoTime();
     ChunkMap map = stub.mapView();
     long start = map.chunkStart(chunk);
     long length = map.chunkLength(chunk);
@@ -138,14 +139,15 @@ public final class ContentFiller {
       java.time.Instant validator = meta.mtimePrecision() == TimePrecision.SECONDS ? meta.mtime() : null;
       fetches.incrementAndGet();
       java.time.Instant served = client.fetchRange(stub.url, start, length, map.fileSize(), etag, validator,
-          (at, buf, n) -> stub.fd.pwriteFully(buf, n, at));
+          (at, buf) -> stub.fd.pwriteFully(buf, at));
       fetchedBytes.addAndGet(length);
       stub.refineMtime(served);
     }
     stub.markPresent(chunk);
-    LOG.fine(() -> stub.label + ": chunk " + chunk + " present");
+    LOG.fine(() -> stub.label + ": chunk " + chunk + " present (" + (System.nanoTime() - t0) / 1_000_000 + " ms)");
     if (stub.isComplete()) {
-      onComplete.accept(stub);
+      // Off the fetch path: completing syncs the file, and the reader of the last chunk must not wait for it.
+      fetchPool.execute(() -> onComplete.accept(stub));
     }
   }
 }

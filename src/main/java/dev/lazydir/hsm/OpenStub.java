@@ -29,10 +29,8 @@ public final class OpenStub implements AutoCloseable {
   private final ChunkMap map;
   /** Last chunk a reader asked for, to recognise sequential reads and read ahead. */
   volatile int lastChunk = -2;
-  static final int PERSIST_EVERY_CHUNKS = 16;
-  static final long PERSIST_EVERY_NANOS = 1_000_000_000L;
+  private final Object persistLock = new Object();
   private int unpersisted;
-  private long lastPersist = System.nanoTime();
   private boolean closed;
 
   private OpenStub(Fd fd, FileMeta meta, HttpUrl url, ChunkMap map, String label, Stat st) {
@@ -109,32 +107,39 @@ public final class OpenStub implements AutoCloseable {
   /** Records a chunk whose bytes were written and synced; the map on disk follows. */
   /**
    * Records a chunk whose bytes were written: readers may use it at once. The map on disk follows in batches
-   * ({@link #persist}), each after an fdatasync, so it never names a chunk whose bytes could be lost in a
-   * crash, and the fetch path does not pay one sync per chunk.
+   * ({@link #persist}, called by the daemon every second and on close), each after an fdatasync, so it never
+   * names a chunk whose bytes a crash could lose, and neither fetches nor readers ever wait for a sync.
    */
-  synchronized void markPresent(int chunk) throws IOException {
+  synchronized void markPresent(int chunk) {
     map.mark(chunk);
     unpersisted++;
-    if (map.isComplete() || unpersisted >= PERSIST_EVERY_CHUNKS
-        || System.nanoTime() - lastPersist > PERSIST_EVERY_NANOS) {
-      persist();
-    }
   }
 
-  /** Syncs the file's data, then writes the map of every chunk marked before the sync. */
-  synchronized void persist() throws IOException {
-    if (unpersisted == 0 || closed) {
-      return;
+  /**
+   * Syncs the file's data, then writes the map of every chunk marked before the sync. The stub's lock is held
+   * only to take the snapshot: readers and fetches go on during the sync.
+   */
+  void persist() throws IOException {
+    synchronized (persistLock) {
+      byte[] snapshot;
+      int count;
+      synchronized (this) {
+        if (unpersisted == 0 || closed) {
+          return;
+        }
+        snapshot = map.encode();
+        count = unpersisted;
+      }
+      fd.dataSync();
+      fd.setXattr(EntryMeta.MAP_XATTR, snapshot);
+      FileMeta m = meta;
+      if (m.mtime() != null) {
+        fd.setMtime(m.mtime()); // writing moved st_mtime; the view shows the origin's
+      }
+      synchronized (this) {
+        unpersisted -= count;
+      }
     }
-    byte[] snapshot = map.encode();
-    fd.dataSync();
-    fd.setXattr(EntryMeta.MAP_XATTR, snapshot);
-    FileMeta m = meta;
-    if (m.mtime() != null) {
-      fd.setMtime(m.mtime()); // writing moved st_mtime; the view shows the origin's
-    }
-    unpersisted = 0;
-    lastPersist = System.nanoTime();
   }
 
   public synchronized long presentBytes() {
@@ -143,12 +148,16 @@ public final class OpenStub implements AutoCloseable {
 
   /** Persists what is not yet recorded, then closes. */
   @Override
-  public synchronized void close() throws IOException {
-    try {
-      persist();
-    } finally {
-      closed = true;
-      fd.close();
+  public void close() throws IOException {
+    synchronized (persistLock) {
+      try {
+        persist();
+      } finally {
+        synchronized (this) {
+          closed = true;
+        }
+        fd.close();
+      }
     }
   }
 }

@@ -132,11 +132,18 @@ public final class OriginClient implements Closeable {
     }
   }
 
-  /** Receives fetched bytes, in order, with their offset in the file. */
+  /**
+   * Receives fetched bytes, in order, with their offset in the file: the buffer's remaining bytes. The buffer
+   * is direct (native memory) so the sink can pass it to write(2) without another copy; it is reused after
+   * the call returns.
+   */
   @FunctionalInterface
   public interface RangeSink {
-    void write(long offset, byte[] buffer, int length) throws IOException;
+    void write(long offset, java.nio.ByteBuffer buffer) throws IOException;
   }
+
+  private static final ThreadLocal<java.nio.ByteBuffer> RANGE_BUFFERS =
+      ThreadLocal.withInitial(() -> java.nio.ByteBuffer.allocateDirect(1 << 20));
 
   /**
    * Fetches bytes [offset, offset + length) of the file at {@code url} into {@code sink}, and only bytes of
@@ -163,25 +170,26 @@ public final class OriginClient implements Closeable {
       }
       acquire();
       try (Response response = execute(rb.build())) {
-        InputStream in = openRange(response, from, expectedSize, etag, lastModified);
+        okio.BufferedSource in = openRange(response, from, expectedSize, etag, lastModified);
         java.util.Date date = response.headers().getDate("Last-Modified");
         served = date == null ? served : date.toInstant();
         long skip = response.code() == 200 ? from : 0;
-        byte[] buf = new byte[256 * 1024];
+        java.nio.ByteBuffer buf = RANGE_BUFFERS.get();
         try {
-          while (skip > 0) {
-            long n = in.skip(skip);
-            if (n <= 0) {
-              throw new java.io.EOFException("body ended before offset " + from);
-            }
-            skip -= n;
+          if (skip > 0) {
+            in.skip(skip); // EOFException if the body is shorter
           }
           while (done < length) {
-            int n = in.read(buf, 0, (int) Math.min(buf.length, length - done));
-            if (n < 0) {
-              throw new java.io.EOFException("body ended after " + done + " of " + length + " bytes");
+            // Fill the buffer (Okio copies from its segments straight into native memory), then hand it over.
+            buf.clear().limit((int) Math.min(buf.capacity(), length - done));
+            while (buf.hasRemaining()) {
+              if (in.read(buf) < 0) {
+                throw new java.io.EOFException("body ended after " + (done + buf.position()) + " of " + length + " bytes");
+              }
             }
-            sink.write(offset + done, buf, n);
+            buf.flip();
+            int n = buf.remaining();
+            sink.write(offset + done, buf);
             done += n;
           }
         } catch (IOException e) {
@@ -201,8 +209,8 @@ public final class OriginClient implements Closeable {
     return served;
   }
 
-  private InputStream openRange(Response response, long from, long expectedSize, String etag, Instant lastModified)
-      throws OriginException {
+  private okio.BufferedSource openRange(Response response, long from, long expectedSize, String etag,
+      Instant lastModified) throws OriginException {
     String what = "GET " + Redact.url(response.request().url());
     if (response.code() == 206) {
       String cr = response.header("Content-Range");
@@ -215,7 +223,7 @@ public final class OriginClient implements Closeable {
       if (start != from) {
         throw new OriginException(what + ": asked for bytes from " + from + ", got Content-Range " + cr, 206);
       }
-      return response.body().byteStream();
+      return response.body().source();
     }
     if (response.code() == 200) {
       long size = sizeFromHeaders(response);
@@ -227,7 +235,7 @@ public final class OriginClient implements Closeable {
       if (changed) {
         throw new OriginException(what + ": the file changed at the origin", 200);
       }
-      return response.body().byteStream();
+      return response.body().source();
     }
     if (response.code() == 416) {
       throw new OriginException(what + ": the file changed at the origin (range not satisfiable)", 416);

@@ -288,8 +288,13 @@ class ServeTest {
     Process daemon = bed.serve(origin.url("/").toString());
     ServeBed.run(30, "ls", v("/data").toString());
     assertEquals(0, ServeBed.run(60, "cat", v("/data/small.bin").toString()).exit());
-    Thread.sleep(1500); // the daemon writes its counters every second
-    Result st = lazydir("status", "--json", "--store", bed.store.toString(), bed.view.toString());
+    // The daemon records chunks and writes its counters every second: status catches up within a few.
+    String expected = "\"fetched_bytes\":" + FILES.get("/data/small.bin").length + ",";
+    Result st = null;
+    for (int i = 0; i < 10 && (st == null || !st.text().contains(expected) || !st.text().contains("\"files_populated\":1,")); i++) {
+      Thread.sleep(500);
+      st = lazydir("status", "--json", "--store", bed.store.toString(), bed.view.toString());
+    }
     assertEquals(0, st.exit(), st.err());
     String json = st.text();
     assertTrue(json.contains("\"running\":true") && json.contains("\"pid\":" + daemon.pid()), json);

@@ -177,6 +177,20 @@ public final class Fd implements AutoCloseable {
     return (int) Posix.check(Posix.libc().pread(fd, buf, length, offset), "pread", label);
   }
 
+  /** Writes the remaining bytes of a direct buffer at offset, looping over short writes (no copy in Java). */
+  public void pwriteFully(java.nio.ByteBuffer buf, long offset) throws IOException {
+    if (!buf.isDirect()) {
+      throw new IllegalArgumentException("pwriteFully needs a direct buffer");
+    }
+    long at = offset;
+    while (buf.hasRemaining()) {
+      java.nio.ByteBuffer slice = buf.slice();
+      long n = Posix.check(Posix.libc().pwrite(fd, slice, slice.remaining(), at), "pwrite", label);
+      buf.position(buf.position() + (int) n);
+      at += n;
+    }
+  }
+
   /** Writes all of buf[0, length) at offset, looping over short writes. */
   public void pwriteFully(byte[] buf, int length, long offset) throws IOException {
     int done = 0;

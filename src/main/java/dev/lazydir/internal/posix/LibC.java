@@ -53,6 +53,8 @@ public interface LibC {
 
   long pwrite(int fd, @In byte[] buf, long count, long offset);
 
+  long pwrite(int fd, @In java.nio.ByteBuffer buf, long count, long offset);
+
   Pointer fdopendir(int fd);
 
   Pointer readdir(Pointer dir);
