@@ -107,7 +107,8 @@ public final class Daemon implements Closeable {
     this.fetchPool = Executors.newFixedThreadPool(Math.max(2, settings.maxConns()), named("lazydir-fetch"));
     this.timers = Executors.newSingleThreadScheduledExecutor(named("lazydir-timer"));
     this.filler = new ContentFiller(client, fetchPool, settings.readaheadChunks(), settings.timeout(), this::ignoreComplete);
-    this.stubs = Caffeine.newBuilder().maximumSize(4096)
+    // Same-thread executor: an evicted stub persists its map before anyone can open the file anew.
+    this.stubs = Caffeine.newBuilder().maximumSize(4096).executor(Runnable::run)
         .removalListener((Long ino, OpenStub stub, RemovalCause cause) -> closeQuietly(stub))
         .build();
   }
@@ -342,6 +343,12 @@ public final class Daemon implements Closeable {
    * outlive a re-crawl resetting the file), so the daemon's own read-write fd is closed first.
    */
   private void ignoreComplete(OpenStub stub) {
+    try {
+      stub.persist(); // before leaving the cache: a stub opened anew must find the full map on disk
+    } catch (IOException e) {
+      LOG.warning(stub.label + ": could not record fetched chunks: " + e.getMessage());
+      return;
+    }
     stubs.asMap().remove(stub.ino, stub);
     closeQuietly(stub);
     LOG.fine(() -> stub.label + ": complete; ignore marks set");
