@@ -36,9 +36,8 @@ final class CrawlCommand implements Callable<Integer> {
       description = "list at most N levels (1: only URL itself); deeper directories are created unlisted")
   int depth = Integer.MAX_VALUE;
 
-  @Option(names = "--file-mode", paramLabel = "OCTAL", converter = Octal.class,
-      description = "permission bits of file stubs (default: 0644; 0755 to run programs from the tree)")
-  int fileMode = 0644;
+  @Mixin
+  FileModeOption mode = new FileModeOption();
 
   @Mixin
   OriginOptions origin = new OriginOptions();
@@ -49,7 +48,7 @@ final class CrawlCommand implements Callable<Integer> {
     OriginConfig config = origin.toConfig(parsed, System.getenv(), Cli.version());
     Progress progress = System.console() != null ? Progress.terminal(System.err) : Progress.NONE;
     try (OriginClient client = new OriginClient(config, parsed);
-        Crawler crawler = new Crawler(client, depth, config.maxConns, progress, Clock.systemUTC()).fileMode(fileMode)) {
+        Crawler crawler = new Crawler(client, depth, config.maxConns, progress, Clock.systemUTC()).fileMode(mode.fileMode)) {
       CrawlReport report = crawler.crawl(parsed, dir);
       parent.out().println(report.summary());
       return report.warnings() > 0 ? ExitCodes.PARTIAL : ExitCodes.OK;

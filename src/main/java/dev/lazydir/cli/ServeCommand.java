@@ -61,9 +61,8 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--crawl", description = "list the whole namespace in the background, breadth first")
   boolean crawl;
 
-  @Option(names = "--file-mode", paramLabel = "OCTAL", converter = Octal.class,
-      description = "permission bits of file stubs (default: 0644; 0755 to run programs from the tree)")
-  int fileMode = 0644;
+  @Mixin
+  FileModeOption mode = new FileModeOption();
 
   @Mixin
   OriginOptions origin = new OriginOptions();
@@ -73,7 +72,7 @@ final class ServeCommand implements Callable<Integer> {
     HttpUrl parsed = Cli.parseUrl(url);
     OriginConfig config = origin.toConfig(parsed, System.getenv(), Cli.version());
     Served served = Served.start(parsed, config, dir, store == null ? StoreLayout.defaultFor(dir) : new StoreLayout(store),
-        (long) segmentMiB << 20, readahead, crawl, fileMode);
+        (long) segmentMiB << 20, readahead, crawl, mode.fileMode);
     try (served) {
       Signals.awaitTermination(() -> {
         parent.out().println("ready " + served.view());

@@ -75,7 +75,7 @@ public final class Crawler implements java.io.Closeable {
     this.parallelism = parallelism;
     this.progress = progress;
     this.clock = clock;
-    this.probePool = Executors.newFixedThreadPool(parallelism, daemonThreads("lazydir-probe"));
+    this.probePool = Executors.newFixedThreadPool(parallelism, dev.lazydir.internal.Threads.daemon("lazydir-probe"));
   }
 
   /**
@@ -167,7 +167,7 @@ public final class Crawler implements java.io.Closeable {
   }
 
   private void crawlTree(StubTree tree, DirTask root) throws IOException {
-    ExecutorService listPool = Executors.newFixedThreadPool(parallelism, daemonThreads("lazydir-list"));
+    ExecutorService listPool = Executors.newFixedThreadPool(parallelism, dev.lazydir.internal.Threads.daemon("lazydir-list"));
     try {
       List<DirTask> level = List.of(root);
       for (int depth = 0; !level.isEmpty(); depth++) {
@@ -464,12 +464,4 @@ public final class Crawler implements java.io.Closeable {
     return url.newBuilder().username("").password("").fragment(null).build();
   }
 
-  private static java.util.concurrent.ThreadFactory daemonThreads(String name) {
-    AtomicLong n = new AtomicLong();
-    return r -> {
-      Thread t = new Thread(r, name + "-" + n.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    };
-  }
 }

@@ -46,11 +46,7 @@ public final class StaticOrigin implements Closeable {
   public StaticOrigin(Path root) throws IOException {
     this.root = root.toRealPath();
     this.server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 64);
-    this.executor = Executors.newFixedThreadPool(8, r -> {
-      Thread t = new Thread(r, "lazydir-origin");
-      t.setDaemon(true);
-      return t;
-    });
+    this.executor = Executors.newFixedThreadPool(8, dev.lazydir.internal.Threads.daemon("lazydir-origin"));
     server.setExecutor(executor);
     server.createContext("/", this::handle);
     server.start();

@@ -21,11 +21,7 @@ public final class BackgroundCrawl implements AutoCloseable {
   private final Thread driver;
 
   private BackgroundCrawl(StubTree tree, Daemon daemon, int parallelism) {
-    this.pool = Executors.newFixedThreadPool(parallelism, r -> {
-      Thread t = new Thread(r, "lazydir-crawl");
-      t.setDaemon(true);
-      return t;
-    });
+    this.pool = Executors.newFixedThreadPool(parallelism, dev.lazydir.internal.Threads.daemon("lazydir-crawl"));
     this.driver = new Thread(() -> run(tree, daemon), "lazydir-crawl-driver");
     driver.setDaemon(true);
   }

@@ -104,8 +104,8 @@ public final class Daemon implements Closeable {
     this.tree = tree;
     this.client = client;
     this.lister = new Crawler(client, 1, Math.max(1, settings.maxConns()), Progress.NONE, clock);
-    this.fetchPool = Executors.newFixedThreadPool(Math.max(2, settings.maxConns()), named("lazydir-fetch"));
-    this.timers = Executors.newSingleThreadScheduledExecutor(named("lazydir-timer"));
+    this.fetchPool = Executors.newFixedThreadPool(Math.max(2, settings.maxConns()), dev.lazydir.internal.Threads.daemon("lazydir-fetch"));
+    this.timers = Executors.newSingleThreadScheduledExecutor(dev.lazydir.internal.Threads.daemon("lazydir-timer"));
     this.filler = new ContentFiller(client, fetchPool, settings.readaheadChunks(), settings.timeout(), this::ignoreComplete);
     // Same-thread executor: an evicted stub persists its map before anyone can open the file anew.
     this.stubs = Caffeine.newBuilder().maximumSize(4096).executor(Runnable::run)
@@ -448,14 +448,6 @@ public final class Daemon implements Closeable {
     }
   }
 
-  private static java.util.concurrent.ThreadFactory named(String name) {
-    AtomicLong n = new AtomicLong();
-    return r -> {
-      Thread t = new Thread(r, name + "-" + n.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    };
-  }
 
   /**
    * Clean shutdown: DIR is detached first (no new opens), events still queued are answered EIO (never
