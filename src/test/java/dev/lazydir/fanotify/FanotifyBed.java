@@ -64,55 +64,7 @@ final class FanotifyBed implements AutoCloseable {
    * the sets are disjoint. The parent's (Maven's JVM, outside the unshare) namespace link is compared as well.
    */
   static void requireRootInPrivateMountNamespace() throws IOException {
-    assertEquals(0, (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid"),
-        "the fanotify tests need root (CAP_SYS_ADMIN for pre-content groups, loop mounts)");
-    String refused = "PRIVILEGED FANOTIFY TESTS REFUSED: this JVM is not in a private mount namespace (";
-    String how = "). Run them through mvn as root: surefire's jvm .ci/test-jvm/bin/java runs under"
-        + " `unshare --mount --propagation private`.";
-    Path own = Files.readSymbolicLink(Path.of("/proc/self/ns/mnt"));
-    try {
-      Path init = Files.readSymbolicLink(Path.of("/proc/1/ns/mnt"));
-      if (own.equals(init)) {
-        fail(refused + "/proc/self/ns/mnt = /proc/1/ns/mnt = " + own + how);
-      }
-    } catch (IOException unreadable) {
-      java.util.Set<String> mine = mountIds(Path.of("/proc/self/mountinfo"));
-      java.util.Set<String> init;
-      try {
-        init = mountIds(Path.of("/proc/1/mountinfo"));
-      } catch (IOException e) {
-        fail("cannot read /proc/1/ns/mnt (" + unreadable + ") nor /proc/1/mountinfo (" + e + "): cannot prove this"
-            + " JVM has a private mount namespace; refusing to run privileged fanotify tests");
-        return;
-      }
-      java.util.Set<String> shared = new java.util.HashSet<>(mine);
-      shared.retainAll(init);
-      if (mine.isEmpty() || init.isEmpty() || !shared.isEmpty()) {
-        fail(refused + "/proc/1/ns/mnt unreadable, and " + shared.size() + " mount ids of /proc/self/mountinfo are"
-            + " also in /proc/1/mountinfo: same namespace" + how);
-      }
-    }
-    java.util.Optional<ProcessHandle> parent = ProcessHandle.current().parent();
-    if (parent.isPresent()) {
-      try {
-        Path p = Files.readSymbolicLink(Path.of("/proc/" + parent.get().pid() + "/ns/mnt"));
-        if (own.equals(p)) {
-          fail(refused + "same as the parent's, " + own + how);
-        }
-      } catch (IOException gone) {
-        // parent exited or unreadable: pid 1 was compared already
-      }
-    }
-  }
-
-  private static java.util.Set<String> mountIds(Path mountinfo) throws IOException {
-    java.util.Set<String> ids = new java.util.HashSet<>();
-    for (String line : Files.readAllLines(mountinfo)) {
-      if (!line.isBlank()) {
-        ids.add(line.substring(0, line.indexOf(' ')));
-      }
-    }
-    return ids;
+    dev.lazydir.testing.PrivateNamespace.require("the privileged fanotify tests");
   }
 
   /** Makes the image, mounts it on root/private and binds root/private/tree on root/view. */

@@ -39,37 +39,7 @@ class GuardTest {
 
   @BeforeEach
   void onlyInAPrivateMountNamespace() throws IOException {
-    Path own = Files.readSymbolicLink(Path.of("/proc/self/ns/mnt"));
-    // /proc/1/ns/mnt may be unreadable (init not dumpable, no CAP_SYS_PTRACE); the JVM that forked us (Maven's,
-    // outside the unshare) is ours and readable. Every namespace we can see must differ from ours, and we must see one.
-    List<String> compared = new ArrayList<>();
-    for (Path other : namespacesOutside()) {
-      Path ns;
-      try {
-        ns = Files.readSymbolicLink(other);
-      } catch (IOException unreadable) {
-        continue;
-      }
-      compared.add(other + "=" + ns);
-      if (ns.equals(own)) {
-        fail("GuardTest mounts and unmounts: it must run in a private mount namespace, but /proc/self/ns/mnt = "
-            + own + " is the same as " + other + ". Run the tests as root through mvn (surefire's jvm is "
-            + ".ci/test-jvm/bin/java, which uses unshare --mount --propagation private).");
-      }
-    }
-    if (compared.isEmpty()) {
-      fail("cannot tell whether this JVM has a private mount namespace: neither /proc/1/ns/mnt nor the parent's is "
-          + "readable; refusing to mount anything");
-    }
-    assertEquals(0, (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid"),
-        "GuardTest needs root (loop mounts, umount)");
-  }
-
-  private static List<Path> namespacesOutside() {
-    List<Path> out = new ArrayList<>();
-    out.add(Path.of("/proc/1/ns/mnt"));
-    ProcessHandle.current().parent().ifPresent(p -> out.add(Path.of("/proc/" + p.pid() + "/ns/mnt")));
-    return out;
+    dev.lazydir.testing.PrivateNamespace.require("GuardTest (it mounts and unmounts)");
   }
 
   @Test

@@ -33,6 +33,17 @@ public final class PrivateNamespace {
         fail(what + " refused: this JVM shares pid 1's mount namespace; run through mvn (.ci/test-jvm)");
       }
     }
+    // The JVM that started us (Maven's, outside the unshare) must be in another namespace too.
+    java.util.Optional<ProcessHandle> parent = ProcessHandle.current().parent();
+    if (parent.isPresent()) {
+      try {
+        if (own.equals(Files.readSymbolicLink(Path.of("/proc/" + parent.get().pid() + "/ns/mnt")))) {
+          fail(what + " refused: this JVM shares its parent's mount namespace; run through mvn (.ci/test-jvm)");
+        }
+      } catch (IOException gone) {
+        // the parent exited or is unreadable: pid 1 was compared already
+      }
+    }
   }
 
   private static Set<String> mountIds(Path mountinfo) throws IOException {
