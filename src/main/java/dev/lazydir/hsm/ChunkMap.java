@@ -6,10 +6,12 @@ import java.util.Optional;
 
 /**
  * Which chunks of a file are on disk. Stored in the xattr {@code user.lazydir.map} as
- * {@code "v=1 c=CHUNK n=COUNT\n"} followed by the bitmap bytes (bit i of byte i/8 = chunk i), or
- * {@code "v=1 c=CHUNK n=COUNT full"} once every chunk is there. A chunk is marked only after its bytes are
- * written and synced, so the map never claims bytes that are not on disk; a crash loses at most the chunks in
- * flight. Not thread-safe: the owner synchronizes.
+ * {@code "v=1 c=CHUNK n=COUNT t=TAG\n"} followed by the bitmap bytes (bit i of byte i/8 = chunk i), or
+ * {@code "v=1 c=CHUNK n=COUNT t=TAG full"} once every chunk is there. A chunk is recorded on disk only after its
+ * bytes are written and synced, so the map never claims bytes that are not on disk. TAG fingerprints the
+ * origin file the bytes came from (size, ETag, mtime to the minute): a map written for an older version of the
+ * file (a late write racing a reset by crawl) does not match the new metadata and is ignored, so stale chunks
+ * are fetched again instead of being trusted. Not thread-safe: the owner synchronizes.
  */
 public final class ChunkMap {
   /** Keeps the encoded map within one 4 KiB xattr block: the chunk size grows for huge files. */
@@ -19,8 +21,10 @@ public final class ChunkMap {
   private final long chunkSize;
   private final int count;
   private final BitSet present;
+  private final String tag;
 
-  private ChunkMap(long fileSize, long chunkSize, BitSet present) {
+  private ChunkMap(long fileSize, long chunkSize, BitSet present, String tag) {
+    this.tag = tag;
     this.fileSize = fileSize;
     this.chunkSize = chunkSize;
     this.count = (int) Math.max(1, (fileSize + chunkSize - 1) / chunkSize);
@@ -28,8 +32,20 @@ public final class ChunkMap {
   }
 
   /** An empty map; the chunk size is {@code preferred} unless the file needs bigger chunks to fit. */
-  public static ChunkMap empty(long fileSize, long preferred) {
-    return new ChunkMap(fileSize, chunkSizeFor(fileSize, preferred), new BitSet());
+  public static ChunkMap empty(long fileSize, long preferred, String tag) {
+    return new ChunkMap(fileSize, chunkSizeFor(fileSize, preferred), new BitSet(), tag);
+  }
+
+  /** The fingerprint of the origin file a map is valid for. */
+  public static String tagOf(dev.lazydir.tree.EntryMeta.FileMeta meta) {
+    long minute = meta.mtime() == null ? 0 : meta.mtime().getEpochSecond() / 60;
+    String key = meta.size() + "|" + (meta.etag() == null ? "" : meta.etag()) + "|" + minute;
+    try {
+      byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8));
+      return java.util.HexFormat.of().formatHex(d, 0, 4);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   static long chunkSizeFor(long fileSize, long preferred) {
@@ -44,11 +60,12 @@ public final class ChunkMap {
    * Reads a stored map for a file of {@code fileSize}; empty if absent, of another version, or inconsistent
    * with the file (then the file is treated as not populated at all: refetching is safe, trusting is not).
    */
-  public static Optional<ChunkMap> decode(byte[] value, long fileSize) {
+  public static Optional<ChunkMap> decode(byte[] value, long fileSize, String tag) {
     int nl = indexOf(value, (byte) '\n');
     String header = new String(value, 0, nl < 0 ? value.length : nl, StandardCharsets.US_ASCII);
     String[] parts = header.split(" ");
-    if (parts.length < 3 || !parts[0].equals("v=1") || !parts[1].startsWith("c=") || !parts[2].startsWith("n=")) {
+    if (parts.length < 4 || !parts[0].equals("v=1") || !parts[1].startsWith("c=") || !parts[2].startsWith("n=")
+        || !parts[3].equals("t=" + tag)) {
       return Optional.empty();
     }
     try {
@@ -58,10 +75,10 @@ public final class ChunkMap {
         return Optional.empty();
       }
       BitSet bits;
-      if (parts.length == 4 && parts[3].equals("full") && nl < 0) {
+      if (parts.length == 5 && parts[4].equals("full") && nl < 0) {
         bits = new BitSet(n);
         bits.set(0, n);
-      } else if (parts.length == 3 && nl >= 0) {
+      } else if (parts.length == 4 && nl >= 0) {
         byte[] raw = new byte[value.length - nl - 1];
         System.arraycopy(value, nl + 1, raw, 0, raw.length);
         bits = BitSet.valueOf(raw);
@@ -71,14 +88,14 @@ public final class ChunkMap {
       } else {
         return Optional.empty();
       }
-      return Optional.of(new ChunkMap(fileSize, chunk, bits));
+      return Optional.of(new ChunkMap(fileSize, chunk, bits, tag));
     } catch (NumberFormatException e) {
       return Optional.empty();
     }
   }
 
   public byte[] encode() {
-    String header = "v=1 c=" + chunkSize + " n=" + count;
+    String header = "v=1 c=" + chunkSize + " n=" + count + " t=" + tag;
     if (isComplete()) {
       return (header + " full").getBytes(StandardCharsets.US_ASCII);
     }

@@ -296,6 +296,7 @@ public final class Daemon implements Closeable {
       boolean ok = lister.listOne(tree, path);
       if (ok) {
         stats.dirsListed.incrementAndGet();
+        forgetStubsIn(key);
       }
       mine.complete(ok);
       return ok;
@@ -317,6 +318,22 @@ public final class Daemon implements Closeable {
       throw new java.io.InterruptedIOException();
     } catch (java.util.concurrent.ExecutionException e) {
       throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+    }
+  }
+
+  /**
+   * A new listing may have reset files that changed at the origin (truncated to empty stubs, maps removed):
+   * cached stubs of that directory must not go on believing their old maps.
+   */
+  private void forgetStubsIn(String dir) {
+    String prefix = dir.isEmpty() ? "" : dir + "/";
+    for (OpenStub stub : stubs.asMap().values()) {
+      String label = stub.label;
+      if (label.startsWith(prefix) && label.indexOf('/', prefix.length()) < 0) {
+        if (stubs.asMap().remove(stub.ino, stub)) {
+          closeQuietly(stub);
+        }
+      }
     }
   }
 

@@ -50,7 +50,9 @@ public final class OpenStub implements AutoCloseable {
   public static OpenStub open(StubTree tree, List<String> parent, String name, HttpUrl url, long chunkSize)
       throws IOException {
     try (Fd dir = tree.openDir(parent)) {
-      Fd fd = dir.openAt(name, Posix.O_RDWR | Posix.O_NOFOLLOW | Posix.O_NONBLOCK, 0);
+      // Read-only first: a complete file needs no writes, and a write fd on it would make exec of it (or its
+      // being open for exec) fail with ETXTBSY. Only a file with bytes to fill is reopened for writing.
+      Fd fd = dir.openAt(name, Posix.O_RDONLY | Posix.O_NOFOLLOW | Posix.O_NONBLOCK, 0);
       try {
         Stat st = fd.stat();
         String label = String.join("/", parent) + (parent.isEmpty() ? "" : "/") + name;
@@ -64,8 +66,18 @@ public final class OpenStub implements AutoCloseable {
           throw new TreeException(label + " has size " + st.size() + " but lazydir recorded " + meta.size()
               + "; run crawl to repair it");
         }
-        ChunkMap map = fd.getXattr(EntryMeta.MAP_XATTR).flatMap(v -> ChunkMap.decode(v, meta.size()))
-            .orElseGet(() -> ChunkMap.empty(meta.size(), chunkSize));
+        String tag = ChunkMap.tagOf(meta);
+        ChunkMap map = fd.getXattr(EntryMeta.MAP_XATTR).flatMap(v -> ChunkMap.decode(v, meta.size(), tag))
+            .orElseGet(() -> ChunkMap.empty(meta.size(), chunkSize, tag));
+        if (!map.isComplete()) {
+          Fd rw = dir.openAt(name, Posix.O_RDWR | Posix.O_NOFOLLOW | Posix.O_NONBLOCK, 0);
+          if (rw.stat().ino() != st.ino()) {
+            rw.close();
+            throw new TreeException(label + " was replaced while being opened");
+          }
+          fd.close();
+          fd = rw;
+        }
         return new OpenStub(fd, meta, url, map, label, st);
       } catch (IOException | RuntimeException e) {
         fd.close();

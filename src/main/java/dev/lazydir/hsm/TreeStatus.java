@@ -40,7 +40,7 @@ public record TreeStatus(long dirsListed, long dirsKnown, long filesComplete, lo
           return FileVisitResult.CONTINUE;
         }
         c[6] += m.size();
-        Optional<ChunkMap> map = xattr(file, "lazydir.map").flatMap(v -> ChunkMap.decode(v, m.size()));
+        Optional<ChunkMap> map = xattr(file, "lazydir.map").flatMap(v -> ChunkMap.decode(v, m.size(), ChunkMap.tagOf(m)));
         long present = map.map(ChunkMap::presentBytes).orElse(0L);
         c[5] += present;
         if (map.isPresent() && map.get().isComplete()) {

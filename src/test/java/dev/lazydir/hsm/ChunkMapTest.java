@@ -10,42 +10,59 @@ import org.junit.jupiter.api.Test;
 
 class ChunkMapTest {
   static final long MIB = 1 << 20;
+  static final String TAG = "abcd";
+
+  @Test
+  void mapOfAnotherVersionOfTheFileIsNotTrusted() {
+    java.time.Instant t = java.time.Instant.parse("2024-01-01T10:00:30Z");
+    dev.lazydir.tree.EntryMeta.FileMeta v1 = new dev.lazydir.tree.EntryMeta.FileMeta(10 * MIB, t,
+        dev.lazydir.tree.EntryMeta.TimePrecision.SECONDS, "\"e1\"", null);
+    dev.lazydir.tree.EntryMeta.FileMeta v2 = new dev.lazydir.tree.EntryMeta.FileMeta(10 * MIB, t,
+        dev.lazydir.tree.EntryMeta.TimePrecision.SECONDS, "\"e2\"", null);
+    dev.lazydir.tree.EntryMeta.FileMeta refined = new dev.lazydir.tree.EntryMeta.FileMeta(10 * MIB,
+        java.time.Instant.parse("2024-01-01T10:00:00Z").plusSeconds(30), dev.lazydir.tree.EntryMeta.TimePrecision.SECONDS,
+        "\"e1\"", null);
+    ChunkMap m = ChunkMap.empty(10 * MIB, MIB, ChunkMap.tagOf(v1));
+    m.mark(0);
+    assertFalse(ChunkMap.decode(m.encode(), 10 * MIB, ChunkMap.tagOf(v2)).isPresent(), "new ETag: stale map void");
+    assertTrue(ChunkMap.decode(m.encode(), 10 * MIB, ChunkMap.tagOf(refined)).isPresent(), "same version");
+  }
 
   @Test
   void roundTripsPartialAndCompleteMaps() {
-    ChunkMap m = ChunkMap.empty(10 * MIB + 5, MIB);
+    ChunkMap m = ChunkMap.empty(10 * MIB + 5, MIB, TAG);
     assertEquals(11, m.chunkCount());
     m.mark(0);
     m.mark(10);
-    ChunkMap back = ChunkMap.decode(m.encode(), 10 * MIB + 5).orElseThrow();
+    ChunkMap back = ChunkMap.decode(m.encode(), 10 * MIB + 5, TAG).orElseThrow();
     assertTrue(back.has(0) && back.has(10) && !back.has(5));
     assertEquals(MIB + 5, back.presentBytes(), "the last chunk is 5 bytes long");
     for (int i = 0; i < 11; i++) {
       m.mark(i);
     }
     assertTrue(m.isComplete());
-    assertEquals("v=1 c=1048576 n=11 full", new String(m.encode(), StandardCharsets.US_ASCII));
-    assertTrue(ChunkMap.decode(m.encode(), 10 * MIB + 5).orElseThrow().isComplete());
+    assertEquals("v=1 c=1048576 n=11 t=abcd full", new String(m.encode(), StandardCharsets.US_ASCII));
+    assertTrue(ChunkMap.decode(m.encode(), 10 * MIB + 5, TAG).orElseThrow().isComplete());
   }
 
   @Test
   void mapOfAnotherSizeOrGarbageIsNotTrusted() {
-    ChunkMap m = ChunkMap.empty(10 * MIB, MIB);
+    ChunkMap m = ChunkMap.empty(10 * MIB, MIB, TAG);
     m.mark(3);
-    assertFalse(ChunkMap.decode(m.encode(), 20 * MIB).isPresent(), "file changed size: map is void");
-    assertFalse(ChunkMap.decode("all".getBytes(), 10 * MIB).isPresent());
-    assertFalse(ChunkMap.decode("v=2 c=1048576 n=10 full".getBytes(), 10 * MIB).isPresent());
-    assertFalse(ChunkMap.decode("v=1 c=100 n=1 full".getBytes(), 10).isPresent(), "chunk below 4 KiB");
-    byte[] tooManyBits = ("v=1 c=1048576 n=10\n").getBytes();
+    assertFalse(ChunkMap.decode(m.encode(), 20 * MIB, TAG).isPresent(), "file changed size: map is void");
+    assertFalse(ChunkMap.decode("all".getBytes(), 10 * MIB, TAG).isPresent());
+    assertFalse(ChunkMap.decode("v=2 c=1048576 n=10 t=abcd full".getBytes(), 10 * MIB, TAG).isPresent());
+    assertFalse(ChunkMap.decode("v=1 c=100 n=1 t=abcd full".getBytes(), 10, TAG).isPresent(), "chunk below 4 KiB");
+    byte[] tooManyBits = ("v=1 c=1048576 n=10 t=abcd\n").getBytes();
     byte[] withBits = new byte[tooManyBits.length + 2];
     System.arraycopy(tooManyBits, 0, withBits, 0, tooManyBits.length);
     withBits[withBits.length - 1] = (byte) 0x80; // bit 15 set, beyond 10 chunks
-    assertFalse(ChunkMap.decode(withBits, 10 * MIB).isPresent());
+    assertFalse(ChunkMap.decode(withBits, 10 * MIB, TAG).isPresent());
   }
 
   @Test
   void hugeFilesGetBiggerChunksSoTheMapFitsOneXattrBlock() {
-    ChunkMap m = ChunkMap.empty(1L << 40, MIB);
+    ChunkMap m = ChunkMap.empty(1L << 40, MIB, TAG);
     assertTrue(m.chunkCount() <= ChunkMap.MAX_CHUNKS);
     assertTrue(m.encode().length < 4000);
     for (int i = 0; i < m.chunkCount(); i += 2) {
@@ -56,17 +73,17 @@ class ChunkMapTest {
 
   @Test
   void emptyFileIsOneChunk() {
-    ChunkMap m = ChunkMap.empty(0, MIB);
+    ChunkMap m = ChunkMap.empty(0, MIB, TAG);
     assertEquals(1, m.chunkCount());
     assertEquals(0, m.chunkLength(0));
     m.mark(0);
     assertTrue(m.isComplete());
-    assertArrayEquals("v=1 c=1048576 n=1 full".getBytes(), m.encode());
+    assertArrayEquals("v=1 c=1048576 n=1 t=abcd full".getBytes(), m.encode());
   }
 
   @Test
   void chunkArithmetic() {
-    ChunkMap m = ChunkMap.empty(3 * MIB + 1, MIB);
+    ChunkMap m = ChunkMap.empty(3 * MIB + 1, MIB, TAG);
     assertEquals(0, m.chunkOf(0));
     assertEquals(1, m.chunkOf(MIB));
     assertEquals(3, m.chunkOf(3 * MIB));

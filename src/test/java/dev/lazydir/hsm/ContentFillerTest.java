@@ -92,7 +92,7 @@ class ContentFillerTest {
       assertEquals(1, origin.count("GET", "/f.bin"));
       stub.persist();
       ChunkMap map = ChunkMap.decode(LocalTree.xattrBytes(tmp.resolve("m/f.bin"), "user.lazydir.map").orElseThrow(),
-          DATA.length).orElseThrow();
+          DATA.length, ChunkMap.tagOf(stub.meta())).orElseThrow();
       assertTrue(map.has(3) && !map.has(2) && !map.has(4), "the map on disk names exactly chunk 3");
       assertEquals(T, Files.getLastModifiedTime(tmp.resolve("m/f.bin")).toInstant(), "origin mtime kept");
     }

@@ -124,7 +124,9 @@ class ServeTest {
     assertEquals("./", head.text().split("\n")[0], "the archive's first entry");
     Thread.sleep(1500); // the daemon records fetched chunks on disk within a second
     byte[] map = LocalTree.xattrBytes(bed.store.resolve("tree/archive/big.tar.gz"), "user.lazydir.map").orElseThrow();
-    ChunkMap chunks = ChunkMap.decode(map, tgz.length).orElseThrow();
+    byte[] meta = LocalTree.xattrBytes(bed.store.resolve("tree/archive/big.tar.gz"), "user.lazydir").orElseThrow();
+    String tag = ChunkMap.tagOf((dev.lazydir.tree.EntryMeta.FileMeta) dev.lazydir.tree.EntryMeta.decode(meta).orElseThrow());
+    ChunkMap chunks = ChunkMap.decode(map, tgz.length, tag).orElseThrow();
     assertFalse(chunks.isComplete(), "tar printed its first entry before the file was down");
     assertTrue(chunks.presentBytes() < tgz.length / 2, "fetched " + chunks.presentBytes() + " of " + tgz.length);
   }
@@ -281,6 +283,20 @@ class ServeTest {
     assertEquals(listings, origin.count("GET", "/data/"), "a fresh listing costs no request");
     Thread.sleep(2500);
     assertTrue(ServeBed.run(30, "ls", v("/data").toString()).text().contains("new.txt"), "listed again after 2 s");
+  }
+
+  @Test
+  void aFileChangedAtTheOriginIsServedAnewAfterTheRefresh() throws Exception {
+    bed.serve(origin.url("/").toString(), "--refresh-timeout", "1");
+    ServeBed.run(30, "ls", v("/data").toString());
+    assertArrayEquals(FILES.get("/data/small.bin"), ServeBed.run(30, "cat", v("/data/small.bin").toString()).out());
+    byte[] changed = new byte[FILES.get("/data/small.bin").length];
+    new Random(99).nextBytes(changed);
+    origin.file("/data/small.bin", changed, T.plusSeconds(3600));
+    Thread.sleep(1500);
+    ServeBed.run(30, "ls", v("/data").toString()); // due for a refresh: listed again, the file reset
+    assertArrayEquals(changed, ServeBed.run(30, "cat", v("/data/small.bin").toString()).out(),
+        "the new version, not the old bytes and not zeros");
   }
 
   @Test
