@@ -7,6 +7,9 @@ COPY src src
 RUN mvn -q -B -DskipTests package
 
 FROM eclipse-temurin:17-jre
+# serve needs: --cap-add SYS_ADMIN (fanotify, mounts) and a host kernel with pre-content events (6.14+)
 COPY --from=build /src/target/lazydir.jar /opt/lazydir/lazydir.jar
 ENV LC_ALL=C.UTF-8
-ENTRYPOINT ["java", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-jar", "/opt/lazydir/lazydir.jar"]
+COPY lazydir /opt/lazydir/lazydir
+ENV LAZYDIR_JAR=/opt/lazydir/lazydir.jar
+ENTRYPOINT ["/opt/lazydir/lazydir"]
