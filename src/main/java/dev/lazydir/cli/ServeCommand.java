@@ -179,8 +179,14 @@ final class ServeCommand implements Callable<Integer> {
       }
       try (var entries = Files.list(real)) {
         if (entries.findAny().isPresent()) {
+          boolean crawled;
+          try (Fd fd = Posix.open(real.toString(), Posix.O_RDONLY | Posix.O_DIRECTORY)) {
+            crawled = fd.getXattr(EntryMeta.ORIGIN_XATTR).isPresent();
+          }
           throw new IOException(dir + " is not empty; serve needs an empty directory to show the view in"
-              + " (is another lazydir serve using it?)");
+              + (crawled ? ". It holds a tree made by `lazydir crawl`: to serve that tree, make it a store's tree:"
+                  + " mkdir S && mv " + dir + " S/tree && mkdir " + dir + " && lazydir serve --store S URL " + dir
+                  : " (is another lazydir serve using it?)"));
         }
       }
     }
