@@ -146,8 +146,7 @@ public final class ContentFiller {
     stub.markPresent(chunk);
     LOG.fine(() -> stub.label + ": chunk " + chunk + " present (" + (System.nanoTime() - t0) / 1_000_000 + " ms)");
     if (stub.isComplete()) {
-      // Off the fetch path: completing syncs the file, and the reader of the last chunk must not wait for it.
-      fetchPool.execute(() -> onComplete.accept(stub));
+      onComplete.accept(stub);
     }
   }
 }

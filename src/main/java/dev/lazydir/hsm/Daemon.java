@@ -68,6 +68,7 @@ public final class Daemon implements Closeable {
   private final ScheduledExecutorService timers;
   private final Cache<Long, OpenStub> stubs;
   private final ConcurrentHashMap<String, CompletableFuture<Boolean>> listing = new ConcurrentHashMap<>();
+  private final java.util.concurrent.ConcurrentLinkedQueue<OpenStub> completed = new java.util.concurrent.ConcurrentLinkedQueue<>();
   private final List<Thread> handlers = new ArrayList<>();
   private final Clock clock = Clock.systemUTC();
   final Stats stats = new Stats();
@@ -106,7 +107,7 @@ public final class Daemon implements Closeable {
     this.lister = new Crawler(client, 1, Math.max(1, settings.maxConns()), Progress.NONE, clock);
     this.fetchPool = Executors.newFixedThreadPool(Math.max(2, settings.maxConns()), dev.lazydir.internal.Threads.daemon("lazydir-fetch"));
     this.timers = Executors.newSingleThreadScheduledExecutor(dev.lazydir.internal.Threads.daemon("lazydir-timer"));
-    this.filler = new ContentFiller(client, fetchPool, settings.readaheadChunks(), settings.timeout(), this::ignoreComplete);
+    this.filler = new ContentFiller(client, fetchPool, settings.readaheadChunks(), settings.timeout(), completed::add);
     // Same-thread executor: an evicted stub persists its map before anyone can open the file anew.
     this.stubs = Caffeine.newBuilder().maximumSize(4096).executor(Runnable::run)
         .removalListener((Long ino, OpenStub stub, RemovalCause cause) -> closeQuietly(stub))
@@ -147,13 +148,37 @@ public final class Daemon implements Closeable {
     }
     handlers.forEach(Thread::start);
     // Chunks are recorded on disk in batches after a sync; an idle file gets its batch within a second.
-    timers.scheduleWithFixedDelay(() -> stubs.asMap().values().forEach(stub -> {
-      try {
-        stub.persist();
-      } catch (IOException e) {
-        LOG.warning(stub.label + ": could not record fetched chunks: " + e.getMessage());
+    timers.scheduleWithFixedDelay(this::recordChunks, 1, 1, TimeUnit.SECONDS);
+  }
+
+  /**
+   * Once a second: one syncfs for every file that got chunks, then their maps; then completed files leave the
+   * cache and get their ignore marks. A build touching thousands of small files pays one sync a second, not
+   * one per file.
+   */
+  private void recordChunks() {
+    try {
+      List<OpenStub> dirty = new ArrayList<>();
+      List<OpenStub.Snapshot> snapshots = new ArrayList<>();
+      for (OpenStub stub : stubs.asMap().values()) {
+        OpenStub.Snapshot snap = stub.snapshot();
+        if (snap != null) {
+          dirty.add(stub);
+          snapshots.add(snap);
+        }
       }
-    }), 1, 1, TimeUnit.SECONDS);
+      if (!dirty.isEmpty()) {
+        tree.root().syncFilesystem();
+        for (int i = 0; i < dirty.size(); i++) {
+          dirty.get(i).record(snapshots.get(i));
+        }
+      }
+      for (OpenStub done; (done = completed.poll()) != null; ) {
+        ignoreComplete(done);
+      }
+    } catch (IOException | RuntimeException e) {
+      LOG.warning("could not record fetched chunks: " + e.getMessage());
+    }
   }
 
   public Stats stats() {

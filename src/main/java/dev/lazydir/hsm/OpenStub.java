@@ -127,30 +127,45 @@ public final class OpenStub implements AutoCloseable {
     unpersisted++;
   }
 
+  /** The map as it is now, with how many chunks it records that are not on disk yet; null if nothing is new. */
+  synchronized Snapshot snapshot() {
+    return unpersisted == 0 || closed ? null : new Snapshot(map.encode(), unpersisted);
+  }
+
+  /** A map taken before a sync, to be recorded once the sync has covered every write it names. */
+  record Snapshot(byte[] map, int chunks) {}
+
+  /** Records a snapshot after a sync (of this file or of its whole filesystem) that came after it. */
+  void record(Snapshot snapshot) throws IOException {
+    synchronized (persistLock) {
+      synchronized (this) {
+        if (closed) {
+          return;
+        }
+      }
+      fd.setXattr(EntryMeta.MAP_XATTR, snapshot.map());
+      FileMeta m = meta;
+      if (m.mtime() != null) {
+        fd.setMtime(m.mtime()); // writing moved st_mtime; the view shows the origin's
+      }
+      synchronized (this) {
+        unpersisted = Math.max(0, unpersisted - snapshot.chunks());
+      }
+    }
+  }
+
   /**
    * Syncs the file's data, then writes the map of every chunk marked before the sync. The stub's lock is held
    * only to take the snapshot: readers and fetches go on during the sync.
    */
   void persist() throws IOException {
     synchronized (persistLock) {
-      byte[] snapshot;
-      int count;
-      synchronized (this) {
-        if (unpersisted == 0 || closed) {
-          return;
-        }
-        snapshot = map.encode();
-        count = unpersisted;
+      Snapshot snapshot = snapshot();
+      if (snapshot == null) {
+        return;
       }
       fd.dataSync();
-      fd.setXattr(EntryMeta.MAP_XATTR, snapshot);
-      FileMeta m = meta;
-      if (m.mtime() != null) {
-        fd.setMtime(m.mtime()); // writing moved st_mtime; the view shows the origin's
-      }
-      synchronized (this) {
-        unpersisted -= count;
-      }
+      record(snapshot);
     }
   }
 

@@ -91,6 +91,11 @@ public final class Fd implements AutoCloseable {
     Posix.check(Posix.libc().fdatasync(fd), "fdatasync", label);
   }
 
+  /** Writes back everything dirty on this fd's filesystem: one sync for many files. */
+  public void syncFilesystem() throws IOException {
+    Posix.check(Posix.libc().syncfs(fd), "syncfs", label);
+  }
+
   /** Sets mtime (and atime to the same value); nanosecond precision. */
   public void setMtime(Instant mtime) throws IOException {
     long[] times = {mtime.getEpochSecond(), mtime.getNano(), mtime.getEpochSecond(), mtime.getNano()};

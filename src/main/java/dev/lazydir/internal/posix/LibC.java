@@ -32,6 +32,8 @@ public interface LibC {
 
   int fdatasync(int fd);
 
+  int syncfs(int fd);
+
   long readlink(String path, @Out byte[] buf, long size);
 
   int mount(String source, String target, String fstype, long flags, String data);
