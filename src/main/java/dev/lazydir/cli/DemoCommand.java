@@ -71,7 +71,7 @@ final class DemoCommand implements Callable<Integer> {
     OriginConfig config = OriginConfig.builder().userAgent("lazydir/" + Cli.version()).build();
     StoreLayout layout = StoreLayout.defaultFor(dir);
     deleteTree(layout.store()); // the origin is new each run: so is the demo's store
-    try (ServeCommand.Served served = ServeCommand.Served.start(origin.url(), config, dir, layout, 4 << 20, 4, true, 0755)) {
+    try (ServeCommand.Served served = ServeCommand.Served.start(origin.url(), config, dir, layout, 4 << 20, 4, true, 0755, 64 << 10)) {
       Path v = served.view();
       out.println("ready " + v + "  (store: " + layout.store() + ")");
       out.println();

@@ -61,6 +61,10 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--crawl", description = "list the whole namespace in the background, breadth first")
   boolean crawl;
 
+  @Option(names = "--prefetch-small", paramLabel = "KiB",
+      description = "fetch files up to this size in the background when their directory is opened (0: off; default: ${DEFAULT-VALUE})")
+  long prefetchSmallKiB = 64;
+
   @Mixin
   FileModeOption mode = new FileModeOption();
 
@@ -72,7 +76,7 @@ final class ServeCommand implements Callable<Integer> {
     HttpUrl parsed = Cli.parseUrl(url);
     OriginConfig config = origin.toConfig(parsed, System.getenv(), Cli.version());
     Served served = Served.start(parsed, config, dir, store == null ? StoreLayout.defaultFor(dir) : new StoreLayout(store),
-        (long) segmentMiB << 20, readahead, crawl, mode.fileMode);
+        (long) segmentMiB << 20, readahead, crawl, mode.fileMode, prefetchSmallKiB << 10);
     try (served) {
       Signals.awaitTermination(() -> {
         parent.out().println("ready " + served.view());
@@ -114,7 +118,7 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     static Served start(HttpUrl url, OriginConfig config, Path dir, StoreLayout layout, long chunkSize, int readahead,
-        boolean crawl, int fileMode) throws IOException {
+        boolean crawl, int fileMode, long prefetchSmall) throws IOException {
       layout.create();
       FileLock lock = layout.lock();
       OriginClient client = null;
@@ -133,7 +137,7 @@ final class ServeCommand implements Callable<Integer> {
         tree.fileMode(fileMode);
         tree.root().setXattr("user.lazydir.store", layout.store().toAbsolutePath().toString());
         Daemon daemon = Daemon.start(new Daemon.Settings(dir, chunkSize, readahead,
-            config.timeout, config.refreshTimeout, config.maxConns), tree, client);
+            config.timeout, config.refreshTimeout, config.maxConns, prefetchSmall), tree, client);
         BackgroundCrawl background = crawl ? BackgroundCrawl.start(tree, daemon, Math.max(1, config.maxConns / 2)) : null;
         Served served = new Served(layout, lock, client, tree, daemon, background, dir.toRealPath());
         served.writeState();

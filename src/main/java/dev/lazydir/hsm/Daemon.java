@@ -54,8 +54,12 @@ public final class Daemon implements Closeable {
   static final int DIR_HANDLERS = 4;
 
   /** What the daemon needs to run. */
+  /**
+   * @param prefetchSmall files up to this size in a directory being opened are fetched in the background (a
+   *     build or a grep reads them all next; one request each, ahead of the reader); 0 turns it off
+   */
   public record Settings(Path dir, long chunkSize, int readaheadChunks, Duration timeout,
-      Duration refresh, int maxConns) {}
+      Duration refresh, int maxConns, long prefetchSmall) {}
 
   private final Settings settings;
   private final Path view;
@@ -66,6 +70,7 @@ public final class Daemon implements Closeable {
   private final ContentFiller filler;
   private final ExecutorService fetchPool;
   private final ScheduledExecutorService timers;
+  private final ExecutorService prefetchPool;
   private final Cache<Long, OpenStub> stubs;
   private final ConcurrentHashMap<String, CompletableFuture<Boolean>> listing = new ConcurrentHashMap<>();
   private final java.util.concurrent.ConcurrentLinkedQueue<OpenStub> completed = new java.util.concurrent.ConcurrentLinkedQueue<>();
@@ -106,6 +111,10 @@ public final class Daemon implements Closeable {
     this.client = client;
     this.lister = new Crawler(client, 1, Math.max(1, settings.maxConns()), Progress.NONE, clock);
     this.fetchPool = Executors.newFixedThreadPool(Math.max(2, settings.maxConns()), dev.lazydir.internal.Threads.daemon("lazydir-fetch"));
+    // Bounded queue, dropping work when full: prefetch is an optimisation and must never pile up.
+    this.prefetchPool = new java.util.concurrent.ThreadPoolExecutor(2, 2, 0, TimeUnit.SECONDS,
+        new java.util.concurrent.ArrayBlockingQueue<>(4096), dev.lazydir.internal.Threads.daemon("lazydir-prefetch"),
+        new java.util.concurrent.ThreadPoolExecutor.DiscardPolicy());
     this.timers = Executors.newSingleThreadScheduledExecutor(dev.lazydir.internal.Threads.daemon("lazydir-timer"));
     this.filler = new ContentFiller(client, fetchPool, settings.readaheadChunks(), settings.timeout(), completed::add);
     // Same-thread executor: an evicted stub persists its map before anyone can open the file anew.
@@ -306,7 +315,42 @@ public final class Daemon implements Closeable {
       }
     }
     ignoreListedDir(path);
+    prefetchSmallFiles(path);
     return Fan.FAN_ALLOW;
+  }
+
+  /** Populate policy: the small files of an opened directory are fetched ahead, never holding up the opener. */
+  private void prefetchSmallFiles(List<String> path) {
+    if (settings.prefetchSmall() <= 0) {
+      return;
+    }
+    try (Fd dir = tree.openDir(path)) {
+      for (String name : dir.list()) {
+        StubTree.Entry e = tree.inspect(dir, name);
+        if (e.meta() instanceof FileMeta m && m.size() > 0 && m.size() <= settings.prefetchSmall()
+            && e.stat().allocatedBytes() < m.size()) {
+          List<String> parent = path;
+          prefetchPool.execute(() -> prefetch(parent, name, m));
+        }
+      }
+    } catch (IOException | java.util.concurrent.RejectedExecutionException e) {
+      LOG.fine("prefetch in " + display(path) + ": " + e.getMessage());
+    }
+  }
+
+  private void prefetch(List<String> parent, String name, FileMeta meta) {
+    try {
+      OpenStub fresh = OpenStub.open(tree, parent, name, TreeUrls.fileUrl(tree, parent, name, meta), settings.chunkSize());
+      OpenStub stub = stubs.asMap().putIfAbsent(fresh.ino, fresh);
+      if (stub == null) {
+        stub = fresh;
+      } else {
+        closeQuietly(fresh);
+      }
+      filler.ensure(stub, 0, 0);
+    } catch (IOException e) {
+      LOG.fine("prefetch of " + name + ": " + e.getMessage());
+    }
   }
 
   /** Lists a directory once however many openers ask at the same time. */
@@ -532,6 +576,7 @@ public final class Daemon implements Closeable {
     if (guard != null) {
       guard.release();
     }
+    prefetchPool.shutdownNow();
     fetchPool.shutdownNow();
     timers.shutdownNow();
     lister.close();

@@ -300,6 +300,21 @@ class ServeTest {
   }
 
   @Test
+  void smallFilesOfAnOpenedDirectoryArriveBeforeTheyAreRead() throws Exception {
+    bed.serve(origin.url("/").toString());
+    ServeBed.run(30, "ls", v("/names").toString());
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    Path stored = bed.store.resolve("tree/names/with space & ünï.txt");
+    while (!LocalTree.xattr(stored, "user.lazydir.map").orElse("").endsWith(" full") && System.nanoTime() < deadline) {
+      Thread.sleep(100);
+    }
+    assertTrue(LocalTree.xattr(stored, "user.lazydir.map").orElse("").endsWith(" full"), "prefetched and recorded");
+    int gets = origin.count("GET", "/names/with space & ünï.txt");
+    assertArrayEquals(FILES.get("/names/with space & ünï.txt"), ServeBed.run(30, "cat", v("/names/with space & ünï.txt").toString()).out());
+    assertEquals(gets, origin.count("GET", "/names/with space & ünï.txt"), "the read needed no request");
+  }
+
+  @Test
   void statusCountsWhatIsLocalAndWhatWasFetched() throws Exception {
     Process daemon = bed.serve(origin.url("/").toString());
     ServeBed.run(30, "ls", v("/data").toString());
