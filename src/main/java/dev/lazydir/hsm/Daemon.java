@@ -315,26 +315,45 @@ public final class Daemon implements Closeable {
       }
     }
     ignoreListedDir(path);
-    prefetchSmallFiles(path);
+    prefetchAhead(path);
     return Fan.FAN_ALLOW;
   }
 
-  /** Populate policy: the small files of an opened directory are fetched ahead, never holding up the opener. */
-  private void prefetchSmallFiles(List<String> path) {
-    if (settings.prefetchSmall() <= 0) {
-      return;
-    }
+  /**
+   * Populate policy, never holding up the opener: the subdirectories of an opened directory are listed ahead
+   * (a walk like ls -lR or find then finds each level ready), and its small files are fetched ahead.
+   */
+  private void prefetchAhead(List<String> path) {
+    List<Runnable> listings = new ArrayList<>();
+    List<Runnable> files = new ArrayList<>();
     try (Fd dir = tree.openDir(path)) {
       for (String name : dir.list()) {
         StubTree.Entry e = tree.inspect(dir, name);
-        if (e.meta() instanceof FileMeta m && m.size() > 0 && m.size() <= settings.prefetchSmall()
-            && e.stat().allocatedBytes() < m.size()) {
-          List<String> parent = path;
-          prefetchPool.execute(() -> prefetch(parent, name, m));
+        if (e.meta() instanceof DirMeta d && !d.listed()) {
+          List<String> child = new ArrayList<>(path);
+          child.add(name);
+          listings.add(() -> {
+            try {
+              ensureListed(child);
+            } catch (IOException ex) {
+              LOG.fine("listing ahead " + display(child) + ": " + ex.getMessage());
+            }
+          });
+        } else if (settings.prefetchSmall() > 0 && e.meta() instanceof FileMeta m && m.size() > 0
+            && m.size() <= settings.prefetchSmall() && e.stat().allocatedBytes() < m.size()) {
+          files.add(() -> prefetch(path, name, m));
         }
       }
-    } catch (IOException | java.util.concurrent.RejectedExecutionException e) {
+    } catch (IOException e) {
       LOG.fine("prefetch in " + display(path) + ": " + e.getMessage());
+      return;
+    }
+    // Listings first: a walker's next step waits on them; file bytes are wanted a little later.
+    try {
+      listings.forEach(prefetchPool::execute);
+      files.forEach(prefetchPool::execute);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      // shutting down
     }
   }
 
