@@ -71,6 +71,7 @@ public final class Daemon implements Closeable {
   private final ExecutorService fetchPool;
   private final ScheduledExecutorService timers;
   private final ExecutorService prefetchPool;
+  private final ExecutorService listAheadPool;
   private final Cache<Long, OpenStub> stubs;
   private final ConcurrentHashMap<String, CompletableFuture<Boolean>> listing = new ConcurrentHashMap<>();
   private final java.util.concurrent.ConcurrentLinkedQueue<OpenStub> completed = new java.util.concurrent.ConcurrentLinkedQueue<>();
@@ -114,6 +115,10 @@ public final class Daemon implements Closeable {
     // Bounded queue, dropping work when full: prefetch is an optimisation and must never pile up.
     this.prefetchPool = new java.util.concurrent.ThreadPoolExecutor(2, 2, 0, TimeUnit.SECONDS,
         new java.util.concurrent.ArrayBlockingQueue<>(4096), dev.lazydir.internal.Threads.daemon("lazydir-prefetch"),
+        new java.util.concurrent.ThreadPoolExecutor.DiscardPolicy());
+    int listers = Math.max(2, settings.maxConns() / 2);
+    this.listAheadPool = new java.util.concurrent.ThreadPoolExecutor(listers, listers, 0, TimeUnit.SECONDS,
+        new java.util.concurrent.ArrayBlockingQueue<>(4096), dev.lazydir.internal.Threads.daemon("lazydir-list-ahead"),
         new java.util.concurrent.ThreadPoolExecutor.DiscardPolicy());
     this.timers = Executors.newSingleThreadScheduledExecutor(dev.lazydir.internal.Threads.daemon("lazydir-timer"));
     this.filler = new ContentFiller(client, fetchPool, settings.readaheadChunks(), settings.timeout(), completed::add);
@@ -348,9 +353,9 @@ public final class Daemon implements Closeable {
       LOG.fine("prefetch in " + display(path) + ": " + e.getMessage());
       return;
     }
-    // Listings first: a walker's next step waits on them; file bytes are wanted a little later.
+    // Listings on their own pool: a walker's next step waits on them; file bytes are wanted a little later.
     try {
-      listings.forEach(prefetchPool::execute);
+      listings.forEach(listAheadPool::execute);
       files.forEach(prefetchPool::execute);
     } catch (java.util.concurrent.RejectedExecutionException e) {
       // shutting down
@@ -380,8 +385,10 @@ public final class Daemon implements Closeable {
     if (running != null) {
       return waitFor(running, key);
     }
+    long t0 = System.nanoTime();
     try {
       boolean ok = lister.listOne(tree, path);
+      LOG.fine(() -> "listed " + display(path) + " in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
       if (ok) {
         stats.dirsListed.incrementAndGet();
         forgetStubsIn(key);
@@ -596,6 +603,7 @@ public final class Daemon implements Closeable {
       guard.release();
     }
     prefetchPool.shutdownNow();
+    listAheadPool.shutdownNow();
     fetchPool.shutdownNow();
     timers.shutdownNow();
     lister.close();
