@@ -12,6 +12,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.logging.Logger;
@@ -66,10 +67,12 @@ public final class ContentFiller {
     }
     int first = map.chunkOf(offset);
     int last = map.chunkOf(end - 1);
-    List<CompletableFuture<Void>> waits = new ArrayList<>();
+    List<ChunkFetch> waits = new ArrayList<>();
+    List<Long> upTo = new ArrayList<>();
     for (int c = first; c <= last; c++) {
       if (!stub.has(c)) {
         waits.add(request(stub, c));
+        upTo.add(Math.min(end, map.chunkStart(c) + map.chunkLength(c)));
       }
     }
     int previous = stub.lastChunk;
@@ -84,8 +87,13 @@ public final class ContentFiller {
     if (waits.isEmpty()) {
       return;
     }
+    long deadline = System.nanoTime() + timeout.toNanos();
     try {
-      CompletableFuture.allOf(waits.toArray(CompletableFuture[]::new)).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      // A reader waits for its own bytes, not for the whole segment: the first bytes of a stream are let
+      // through as soon as they are written (the segment is recorded as present only once it is complete).
+      for (int i = 0; i < waits.size(); i++) {
+        waits.get(i).awaitBytes(upTo.get(i), deadline);
+      }
     } catch (TimeoutException e) {
       throw new IOException(stub.label + ": bytes " + offset + "-" + (end - 1) + " not fetched within "
           + timeout.toSeconds() + " s");
@@ -98,12 +106,12 @@ public final class ContentFiller {
     }
   }
 
-  private CompletableFuture<Void> request(OpenStub stub, int chunk) {
-    CompletableFuture<Void> existing = stub.inflight.get(chunk);
+  private ChunkFetch request(OpenStub stub, int chunk) {
+    ChunkFetch existing = stub.inflight.get(chunk);
     if (existing != null) {
       return existing;
     }
-    CompletableFuture<Void> mine = new CompletableFuture<>();
+    ChunkFetch mine = new ChunkFetch(stub.mapView().chunkStart(chunk));
     existing = stub.inflight.putIfAbsent(chunk, mine);
     if (existing != null) {
       return existing;
@@ -112,7 +120,7 @@ public final class ContentFiller {
       fetchPool.execute(() -> {
         try {
           if (!stub.has(chunk)) {
-            fetch(stub, chunk);
+            fetch(stub, chunk, mine);
           }
           mine.complete(null);
         } catch (Throwable t) {
@@ -128,7 +136,7 @@ public final class ContentFiller {
     return mine;
   }
 
-  private void fetch(OpenStub stub, int chunk) throws IOException {
+  private void fetch(OpenStub stub, int chunk, ChunkFetch progress) throws IOException {
     long t0 = System.nanoTime();
     ChunkMap map = stub.mapView();
     long start = map.chunkStart(chunk);
@@ -139,7 +147,11 @@ public final class ContentFiller {
       java.time.Instant validator = meta.mtimePrecision() == TimePrecision.SECONDS ? meta.mtime() : null;
       fetches.incrementAndGet();
       java.time.Instant served = client.fetchRange(stub.url, start, length, map.fileSize(), etag, validator,
-          (at, buf) -> stub.fd.pwriteFully(buf, at));
+          (at, buf) -> {
+            int n = buf.remaining();
+            stub.fd.pwriteFully(buf, at);
+            progress.advance(at + n);
+          });
       fetchedBytes.addAndGet(length);
       stub.refineMtime(served);
     }
@@ -147,6 +159,47 @@ public final class ContentFiller {
     LOG.fine(() -> stub.label + ": chunk " + chunk + " present (" + (System.nanoTime() - t0) / 1_000_000 + " ms)");
     if (stub.isComplete()) {
       onComplete.accept(stub);
+    }
+  }
+
+  /** One segment's fetch: completes when the segment is recorded; tells waiters how far its bytes are written. */
+  static final class ChunkFetch extends CompletableFuture<Void> {
+    private long written;
+
+    ChunkFetch(long start) {
+      this.written = start;
+      whenComplete((v, e) -> {
+        synchronized (this) {
+          notifyAll();
+        }
+      });
+    }
+
+    synchronized void advance(long upTo) {
+      if (upTo > written) {
+        written = upTo;
+        notifyAll();
+      }
+    }
+
+    /**
+     * Returns once the bytes before {@code upTo} are written; throws the fetch's failure if it ends without
+     * them, or TimeoutException at the deadline.
+     */
+    void awaitBytes(long upTo, long deadlineNanos) throws InterruptedException, ExecutionException, TimeoutException {
+      synchronized (this) {
+        while (written < upTo && !isDone()) {
+          long left = deadlineNanos - System.nanoTime();
+          if (left <= 0) {
+            throw new TimeoutException();
+          }
+          TimeUnit.NANOSECONDS.timedWait(this, left);
+        }
+        if (written >= upTo) {
+          return;
+        }
+      }
+      get(); // done without our bytes: a failure (thrown here) or a chunk that needed no fetch
     }
   }
 }

@@ -25,7 +25,7 @@ public final class OpenStub implements AutoCloseable {
   final String label;
   final long dev;
   final long ino;
-  final ConcurrentHashMap<Integer, CompletableFuture<Void>> inflight = new ConcurrentHashMap<>();
+  final ConcurrentHashMap<Integer, ContentFiller.ChunkFetch> inflight = new ConcurrentHashMap<>();
   private final ChunkMap map;
   /** Last chunk a reader asked for, to recognise sequential reads and read ahead. */
   volatile int lastChunk = -2;

@@ -181,10 +181,15 @@ public final class OriginClient implements Closeable {
           }
           while (done < length) {
             // Fill the buffer (Okio copies from its segments straight into native memory), then hand it over.
+            // Hand bytes over in batches of up to 256 KiB, or as soon as nothing more has arrived: a reader
+            // waiting for the first bytes of a slow body is let through without waiting for a full batch.
             buf.clear().limit((int) Math.min(buf.capacity(), length - done));
             while (buf.hasRemaining()) {
               if (in.read(buf) < 0) {
                 throw new java.io.EOFException("body ended after " + (done + buf.position()) + " of " + length + " bytes");
+              }
+              if (buf.position() >= (256 << 10) || in.getBuffer().size() == 0) {
+                break;
               }
             }
             buf.flip();

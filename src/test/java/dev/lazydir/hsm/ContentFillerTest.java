@@ -79,6 +79,15 @@ class ContentFillerTest {
     return OpenStub.open(tree, List.of(), name, TreeUrls.fileUrl(tree, List.of(), name, meta), CHUNK);
   }
 
+  /** ensure() returns once the reader's bytes are written; the segment is recorded just after: wait for that. */
+  static void settle(OpenStub stub) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (!stub.inflight.isEmpty() && System.nanoTime() < deadline) {
+      Thread.sleep(5);
+    }
+    assertTrue(stub.inflight.isEmpty(), "fetches finished");
+  }
+
   ContentFiller filler(int readahead, Duration timeout) {
     return new ContentFiller(client, pool, readahead, timeout, s -> completed.incrementAndGet());
   }
@@ -87,6 +96,7 @@ class ContentFillerTest {
   void rangeReadFetchesOnlyItsChunksAndRecordsThemAfterWriting() throws Exception {
     try (OpenStub stub = open("f.bin")) {
       filler(0, Duration.ofSeconds(10)).ensure(stub, 3 * CHUNK + 10, 100);
+      settle(stub);
       byte[] local = Files.readAllBytes(tmp.resolve("m/f.bin"));
       assertArrayEquals(Arrays.copyOfRange(DATA, 3 * CHUNK, 4 * CHUNK), Arrays.copyOfRange(local, 3 * CHUNK, 4 * CHUNK));
       assertEquals(1, origin.count("GET", "/f.bin"));
@@ -102,11 +112,13 @@ class ContentFillerTest {
   void wholeFileAndRestartResumeWithoutRefetching() throws Exception {
     try (OpenStub stub = open("f.bin")) {
       filler(0, Duration.ofSeconds(10)).ensure(stub, 0, 5 * CHUNK);
+      settle(stub);
     }
     int before = origin.count("GET", "/f.bin");
     try (OpenStub again = open("f.bin")) {
       assertTrue(again.has(0) && again.has(4) && !again.has(5), "the map survived the close");
       filler(0, Duration.ofSeconds(10)).ensure(again, 0, 0);
+      settle(again);
       assertTrue(again.isComplete());
     }
     assertEquals(before + 6, origin.count("GET", "/f.bin"), "only the 6 missing chunks were fetched");
@@ -191,6 +203,21 @@ class ContentFillerTest {
       IOException e = assertThrows(IOException.class, () -> filler(0, Duration.ofMillis(500)).ensure(stub, 0, 10));
       assertTrue(e.getMessage().contains("not fetched within"), e.getMessage());
       assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(2));
+    }
+  }
+
+  @Test
+  void aReaderIsLetThroughAsSoonAsItsOwnBytesAreWritten() throws Exception {
+    // The segment's body trickles: its first bytes are there long before the rest.
+    origin.throttle("/f.bin", 4096, 200);
+    try (OpenStub stub = open("f.bin")) {
+      long t0 = System.nanoTime();
+      filler(0, Duration.ofSeconds(20)).ensure(stub, 0, 100);
+      long ms = (System.nanoTime() - t0) / 1_000_000;
+      assertTrue(ms < 1500, "let through after " + ms + " ms; the whole segment needs over 3 s");
+      assertFalse(stub.has(0), "the segment is not complete yet");
+      byte[] local = Files.readAllBytes(tmp.resolve("m/f.bin"));
+      assertArrayEquals(Arrays.copyOfRange(DATA, 0, 100), Arrays.copyOfRange(local, 0, 100), "after " + ms + " ms");
     }
   }
 
