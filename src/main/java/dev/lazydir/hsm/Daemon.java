@@ -121,7 +121,7 @@ public final class Daemon implements Closeable {
         new java.util.concurrent.ArrayBlockingQueue<>(4096), dev.lazydir.internal.Threads.daemon("lazydir-list-ahead"),
         new java.util.concurrent.ThreadPoolExecutor.DiscardPolicy());
     this.timers = Executors.newSingleThreadScheduledExecutor(dev.lazydir.internal.Threads.daemon("lazydir-timer"));
-    this.filler = new ContentFiller(client, fetchPool, settings.readaheadChunks(), settings.timeout(), completed::add);
+    this.filler = new ContentFiller(client, fetchPool, settings.readaheadChunks(), settings.timeout(), this::onComplete);
     // Same-thread executor: an evicted stub persists its map before anyone can open the file anew.
     this.stubs = Caffeine.newBuilder().maximumSize(4096).executor(Runnable::run)
         .removalListener((Long ino, OpenStub stub, RemovalCause cause) -> closeQuietly(stub))
@@ -454,6 +454,29 @@ public final class Daemon implements Closeable {
    * skips an ignore mark on an inode that is open for writing (unless it survives modification, which would
    * outlive a re-crawl resetting the file), so the daemon's own read-write fd is closed first.
    */
+  /**
+   * A file just became complete: reads go native at once (write fd dropped, ignore marks set); its map is
+   * recorded by the next once-a-second pass, which then lets it leave the cache.
+   */
+  private void onComplete(OpenStub stub) {
+    try {
+      stub.dropWriteAccess();
+      setIgnoreMarks(stub);
+    } catch (IOException e) {
+      LOG.fine(stub.label + ": " + e.getMessage());
+    }
+    completed.add(stub);
+  }
+
+  private void setIgnoreMarks(OpenStub stub) {
+    try {
+      files.ignoreInode(tree.root().intValue(), stub.label, Fan.FAN_PRE_ACCESS, false);
+      dirs.ignoreInode(tree.root().intValue(), stub.label, Fan.FAN_OPEN_PERM, false);
+    } catch (IOException e) {
+      LOG.fine("ignore mark on " + stub.label + ": " + e.getMessage());
+    }
+  }
+
   private void ignoreComplete(OpenStub stub) {
     try {
       stub.persist(); // before leaving the cache: a stub opened anew must find the full map on disk
@@ -464,12 +487,7 @@ public final class Daemon implements Closeable {
     stubs.asMap().remove(stub.ino, stub);
     closeQuietly(stub);
     LOG.fine(() -> stub.label + ": complete; ignore marks set");
-    try {
-      files.ignoreInode(tree.root().intValue(), stub.label, Fan.FAN_PRE_ACCESS, false);
-      dirs.ignoreInode(tree.root().intValue(), stub.label, Fan.FAN_OPEN_PERM, false);
-    } catch (IOException e) {
-      LOG.fine("ignore mark on " + stub.label + ": " + e.getMessage());
-    }
+    setIgnoreMarks(stub);
   }
 
   /**

@@ -19,7 +19,7 @@ import okhttp3.HttpUrl;
  * by every reader waiting for it).
  */
 public final class OpenStub implements AutoCloseable {
-  final Fd fd;
+  volatile Fd fd;
   private volatile FileMeta meta;
   final HttpUrl url;
   final String label;
@@ -122,9 +122,13 @@ public final class OpenStub implements AutoCloseable {
    * ({@link #persist}, called by the daemon every second and on close), each after an fdatasync, so it never
    * names a chunk whose bytes a crash could lose, and neither fetches nor readers ever wait for a sync.
    */
-  synchronized void markPresent(int chunk) {
+  synchronized void markPresent(int chunk) throws IOException {
     map.mark(chunk);
     unpersisted++;
+    FileMeta m = meta;
+    if (m.mtime() != null) {
+      fd.setMtime(m.mtime()); // writing moved st_mtime; the view shows the origin's
+    }
   }
 
   /** The map as it is now, with how many chunks it records that are not on disk yet; null if nothing is new. */
@@ -171,6 +175,29 @@ public final class OpenStub implements AutoCloseable {
 
   public synchronized long presentBytes() {
     return map.presentBytes();
+  }
+
+  /**
+   * A complete file needs no more writes: its read-write fd is swapped for a read-only one (reopened through
+   * /proc/self/fd, on the store path, which sends no event), so ignore marks can be set at once: the kernel
+   * refuses them on an inode open for writing. xattrs and syncs keep working through the read-only fd.
+   */
+  void dropWriteAccess() throws IOException {
+    synchronized (persistLock) {
+      synchronized (this) {
+        if (closed) {
+          return;
+        }
+      }
+      Fd ro = Posix.open("/proc/self/fd/" + fd.intValue(), Posix.O_RDONLY | Posix.O_NONBLOCK);
+      if (ro.stat().ino() != ino || ro.stat().dev() != dev) {
+        ro.close();
+        throw new TreeException(label + ": reopened file is not the same inode");
+      }
+      Fd rw = fd;
+      fd = ro;
+      rw.close();
+    }
   }
 
   /** Persists what is not yet recorded, then closes. */
