@@ -25,11 +25,6 @@ public final class Fd implements AutoCloseable {
     this.label = label;
   }
 
-  /** Adopts a descriptor obtained elsewhere (e.g. a fanotify event); closing the Fd closes it. */
-  public static Fd adopt(int fd, String label) {
-    return new Fd(fd, label);
-  }
-
   public int intValue() {
     return fd;
   }
@@ -62,10 +57,6 @@ public final class Fd implements AutoCloseable {
 
   public void unlinkAt(String name, boolean directory) throws IOException {
     Posix.check(Posix.libc().unlinkat(fd, name, directory ? Posix.AT_REMOVEDIR : 0), "unlinkat", sub(name));
-  }
-
-  public void renameAt(String from, String to) throws IOException {
-    Posix.check(Posix.libc().renameat(fd, from, fd, to), "renameat", sub(from) + " -> " + to);
   }
 
   /** Renames within this directory, failing with EEXIST instead of replacing an existing entry. */
@@ -178,10 +169,6 @@ public final class Fd implements AutoCloseable {
     return new Stat(dev, ino, mode, size, blocks, mtime);
   }
 
-  public int pread(byte[] buf, int length, long offset) throws IOException {
-    return (int) Posix.check(Posix.libc().pread(fd, buf, length, offset), "pread", label);
-  }
-
   /** Writes the remaining bytes of a direct buffer at offset, looping over short writes (no copy in Java). */
   public void pwriteFully(java.nio.ByteBuffer buf, long offset) throws IOException {
     if (!buf.isDirect()) {
@@ -193,20 +180,6 @@ public final class Fd implements AutoCloseable {
       long n = Posix.check(Posix.libc().pwrite(fd, slice, slice.remaining(), at), "pwrite", label);
       buf.position(buf.position() + (int) n);
       at += n;
-    }
-  }
-
-  /** Writes all of buf[0, length) at offset, looping over short writes. */
-  public void pwriteFully(byte[] buf, int length, long offset) throws IOException {
-    int done = 0;
-    byte[] chunk = buf;
-    while (done < length) {
-      if (done > 0) {
-        chunk = new byte[length - done];
-        System.arraycopy(buf, done, chunk, 0, chunk.length);
-      }
-      long n = Posix.check(Posix.libc().pwrite(fd, chunk, length - done, offset + done), "pwrite", label);
-      done += (int) n;
     }
   }
 

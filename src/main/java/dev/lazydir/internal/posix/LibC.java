@@ -20,8 +20,6 @@ public interface LibC {
 
   int unlinkat(int dirfd, String path, int flags);
 
-  int renameat(int olddirfd, String oldpath, int newdirfd, String newpath);
-
   int renameat2(int olddirfd, String oldpath, int newdirfd, String newpath, int flags);
 
   int ftruncate(int fd, long length);
@@ -50,10 +48,6 @@ public interface LibC {
   int fremovexattr(int fd, String name);
 
   int statx(int dirfd, String path, int flags, int mask, @Out byte[] statxbuf);
-
-  long pread(int fd, @Out byte[] buf, long count, long offset);
-
-  long pwrite(int fd, @In byte[] buf, long count, long offset);
 
   long pwrite(int fd, @In java.nio.ByteBuffer buf, long count, long offset);
 
