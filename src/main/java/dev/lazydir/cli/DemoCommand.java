@@ -94,6 +94,7 @@ final class DemoCommand implements Callable<Integer> {
       step(out, v + "/bin/hello.sh", "programs run from the view");
       step(out, "cat " + v + "/deep/a/b/c/d/e/f/g/h/treasure.txt", "eight levels down");
       step(out, "echo change >> " + v + "/README.txt", "the view is read-only");
+      Thread.sleep(1500); // fetched segments are recorded on disk once a second; status reads what is recorded
       TreeStatus t = TreeStatus.of(layout.tree());
       out.println("status: " + t.filesComplete() + " files populated, " + t.filesPartial() + " partial, " + t.filesStub()
           + " stubs; " + (t.bytesPresent() >> 20) + " of " + (t.bytesTotal() >> 20) + " MiB local"
