@@ -56,11 +56,6 @@ public final class Cli {
     return parsed;
   }
 
-  /** The URL as recorded in a tree: never with credentials. */
-  static String withoutCredentials(HttpUrl url) {
-    return url.newBuilder().username("").password("").fragment(null).build().toString();
-  }
-
   static String version() {
     Properties p = new Properties();
     try (InputStream in = Cli.class.getResourceAsStream("/dev/lazydir/version.properties")) {

@@ -126,7 +126,7 @@ final class ServeCommand implements Callable<Integer> {
       try {
         prepareView(dir, layout);
         client = new OriginClient(config, url);
-        String origin = Cli.withoutCredentials(url);
+        String origin = Crawler.withoutCredentials(url).toString();
         if (!initialized(layout.tree())) {
           // First start: list the top level now, which also tells a listing from a single file.
           try (Crawler first = new Crawler(client, 1, config.maxConns, Progress.NONE, Clock.systemUTC()).fileMode(fileMode)) {

@@ -460,7 +460,8 @@ public final class Crawler implements java.io.Closeable {
     return url.encodedPath().endsWith("/") ? url : url.newBuilder().addPathSegment("").build();
   }
 
-  static HttpUrl withoutCredentials(HttpUrl url) {
+  /** The URL as recorded in a tree and shown to users: never with credentials. */
+  public static HttpUrl withoutCredentials(HttpUrl url) {
     return url.newBuilder().username("").password("").fragment(null).build();
   }
 

@@ -188,7 +188,7 @@ public final class Daemon implements Closeable {
         }
       }
       for (OpenStub done; (done = completed.poll()) != null; ) {
-        ignoreComplete(done);
+        retire(done); // its ignore marks were set when it completed
       }
     } catch (IOException | RuntimeException e) {
       LOG.warning("could not record fetched chunks: " + e.getMessage());
@@ -346,7 +346,7 @@ public final class Daemon implements Closeable {
           });
         } else if (settings.prefetchSmall() > 0 && e.meta() instanceof FileMeta m && m.size() > 0
             && m.size() <= settings.prefetchSmall() && e.stat().allocatedBytes() < m.size()) {
-          files.add(() -> prefetch(path, name, m));
+          files.add(() -> prefetch(path, name));
         }
       }
     } catch (IOException e) {
@@ -362,16 +362,9 @@ public final class Daemon implements Closeable {
     }
   }
 
-  private void prefetch(List<String> parent, String name, FileMeta meta) {
+  private void prefetch(List<String> parent, String name) {
     try {
-      OpenStub fresh = OpenStub.open(tree, parent, name, TreeUrls.fileUrl(tree, parent, name, meta), settings.chunkSize());
-      OpenStub stub = stubs.asMap().putIfAbsent(fresh.ino, fresh);
-      if (stub == null) {
-        stub = fresh;
-      } else {
-        closeQuietly(fresh);
-      }
-      filler.ensure(stub, 0, 0);
+      filler.ensure(cache(openStub(parent, name)), 0, 0);
     } catch (IOException e) {
       LOG.fine("prefetch of " + name + ": " + e.getMessage());
     }
@@ -477,17 +470,25 @@ public final class Daemon implements Closeable {
     }
   }
 
+  /** A complete file opened again (e.g. after a restart): it leaves the cache and reads natively. */
   private void ignoreComplete(OpenStub stub) {
+    if (retire(stub)) {
+      LOG.fine(() -> stub.label + ": complete; ignore marks set");
+      setIgnoreMarks(stub);
+    }
+  }
+
+  /** Records a complete stub's map, then lets it leave the cache; false if its map could not be recorded. */
+  private boolean retire(OpenStub stub) {
     try {
       stub.persist(); // before leaving the cache: a stub opened anew must find the full map on disk
     } catch (IOException e) {
       LOG.warning(stub.label + ": could not record fetched chunks: " + e.getMessage());
-      return;
+      return false;
     }
     stubs.asMap().remove(stub.ino, stub);
     closeQuietly(stub);
-    LOG.fine(() -> stub.label + ": complete; ignore marks set");
-    setIgnoreMarks(stub);
+    return true;
   }
 
   /**
@@ -507,19 +508,11 @@ public final class Daemon implements Closeable {
     if (path == null || path.isEmpty()) {
       return null;
     }
-    List<String> parent = path.subList(0, path.size() - 1);
-    String name = path.get(path.size() - 1);
     OpenStub stub;
-    try (Fd dir = tree.openDir(parent)) {
-      Fd probe = dir.openAt(name, Posix.O_RDONLY | Posix.O_NOFOLLOW | Posix.O_NONBLOCK, 0);
-      FileMeta meta;
-      try (probe) {
-        if (!(StubTree.metaOf(probe).orElse(null) instanceof FileMeta m)) {
-          return null;
-        }
-        meta = m;
-      }
-      stub = OpenStub.open(tree, parent, name, TreeUrls.fileUrl(tree, parent, name, meta), settings.chunkSize());
+    try {
+      stub = openStub(path.subList(0, path.size() - 1), path.get(path.size() - 1));
+    } catch (OpenStub.NotAStubException e) {
+      return null;
     } catch (ErrnoException e) {
       if (e.errno() == Errno.ENOENT || e.errno() == Errno.ELOOP || e.errno() == Errno.ENOTDIR) {
         return null;
@@ -530,12 +523,21 @@ public final class Daemon implements Closeable {
       closeQuietly(stub);
       return null;
     }
-    OpenStub raced = stubs.asMap().putIfAbsent(st.ino(), stub);
+    return cache(stub);
+  }
+
+  private OpenStub openStub(List<String> parent, String name) throws IOException {
+    return OpenStub.open(tree, parent, name, meta -> TreeUrls.fileUrl(tree, parent, name, meta), settings.chunkSize());
+  }
+
+  /** Puts a freshly opened stub in the cache, or returns (and closes the fresh one) if another got there first. */
+  private OpenStub cache(OpenStub fresh) {
+    OpenStub raced = stubs.asMap().putIfAbsent(fresh.ino, fresh);
     if (raced != null) {
-      closeQuietly(stub);
+      closeQuietly(fresh);
       return raced;
     }
-    return stub;
+    return fresh;
   }
 
   /** Path below DIR of the file an event fd was opened for; null if it is not below DIR. */

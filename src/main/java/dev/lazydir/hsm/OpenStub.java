@@ -47,7 +47,20 @@ public final class OpenStub implements AutoCloseable {
    * Opens {@code parent/name} of the tree for filling. Refuses anything that is not one of lazydir's file
    * stubs (no metadata, not a regular file, size not the recorded one): the daemon never writes elsewhere.
    */
-  public static OpenStub open(StubTree tree, List<String> parent, String name, HttpUrl url, long chunkSize)
+  /** Where a stub's bytes come from, given its metadata (read once, by {@link #open}). */
+  @FunctionalInterface
+  public interface UrlOf {
+    HttpUrl of(FileMeta meta) throws IOException;
+  }
+
+  /** The file is not one of lazydir's stubs in this tree: the daemon lets its events through untouched. */
+  public static final class NotAStubException extends IOException {
+    NotAStubException(String message) {
+      super(message);
+    }
+  }
+
+  public static OpenStub open(StubTree tree, List<String> parent, String name, UrlOf urlOf, long chunkSize)
       throws IOException {
     try (Fd dir = tree.openDir(parent)) {
       // Read-only first: a complete file needs no writes, and a write fd on it would make exec of it (or its
@@ -57,10 +70,10 @@ public final class OpenStub implements AutoCloseable {
         Stat st = fd.stat();
         String label = String.join("/", parent) + (parent.isEmpty() ? "" : "/") + name;
         if (!st.isRegularFile() || st.dev() != tree.device()) {
-          throw new TreeException(label + " is not a regular file of the tree");
+          throw new NotAStubException(label + " is not a regular file of the tree");
         }
         if (!(StubTree.metaOf(fd).orElse(null) instanceof FileMeta meta)) {
-          throw new TreeException(label + " is not a lazydir file");
+          throw new NotAStubException(label + " is not a lazydir file");
         }
         if (st.size() != meta.size()) {
           throw new TreeException(label + " has size " + st.size() + " but lazydir recorded " + meta.size()
@@ -78,7 +91,7 @@ public final class OpenStub implements AutoCloseable {
           fd.close();
           fd = rw;
         }
-        return new OpenStub(fd, meta, url, map, label, st);
+        return new OpenStub(fd, meta, urlOf.of(meta), map, label, st);
       } catch (IOException | RuntimeException e) {
         fd.close();
         throw e;
@@ -147,11 +160,7 @@ public final class OpenStub implements AutoCloseable {
           return;
         }
       }
-      fd.setXattr(EntryMeta.MAP_XATTR, snapshot.map());
-      FileMeta m = meta;
-      if (m.mtime() != null) {
-        fd.setMtime(m.mtime()); // writing moved st_mtime; the view shows the origin's
-      }
+      fd.setXattr(EntryMeta.MAP_XATTR, snapshot.map()); // (mtime: restored by markPresent after each segment)
       synchronized (this) {
         unpersisted = Math.max(0, unpersisted - snapshot.chunks());
       }

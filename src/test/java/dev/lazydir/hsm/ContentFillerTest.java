@@ -13,7 +13,6 @@ import dev.lazydir.origin.OriginClient;
 import dev.lazydir.origin.OriginConfig;
 import dev.lazydir.testing.FakeOrigin;
 import dev.lazydir.testing.LocalTree;
-import dev.lazydir.tree.EntryMeta.FileMeta;
 import dev.lazydir.tree.StubTree;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -75,8 +74,7 @@ class ContentFillerTest {
   }
 
   OpenStub open(String name) throws IOException {
-    FileMeta meta = (FileMeta) StubTree.metaOf(tree.openDir(List.of()).openAt(name, 0, 0)).orElseThrow();
-    return OpenStub.open(tree, List.of(), name, TreeUrls.fileUrl(tree, List.of(), name, meta), CHUNK);
+    return OpenStub.open(tree, List.of(), name, meta -> TreeUrls.fileUrl(tree, List.of(), name, meta), CHUNK);
   }
 
   /** ensure() returns once the reader's bytes are written; the segment is recorded just after: wait for that. */
@@ -224,6 +222,6 @@ class ContentFillerTest {
   @Test
   void refusesFilesThatAreNotItsStubs() throws Exception {
     Files.writeString(tmp.resolve("m/foreign.txt"), "mine");
-    assertThrows(IOException.class, () -> OpenStub.open(tree, List.of(), "foreign.txt", origin.url("/x"), CHUNK));
+    assertThrows(IOException.class, () -> OpenStub.open(tree, List.of(), "foreign.txt", meta -> origin.url("/x"), CHUNK));
   }
 }
