@@ -147,6 +147,37 @@ public final class FanotifyGroup implements Closeable {
     }
   }
 
+  /**
+   * Watches one inode, the one fileFd is open on, for mask (an inode mark, FAN_MARK_ADD). Only files opened
+   * after the mark raise pre-content events: the kernel decides at open whether a file is watched.
+   */
+  public void markInode(int fileFd, long mask) throws IOException {
+    mark(Fan.FAN_MARK_ADD, mask, fileFd, null);
+  }
+
+  /** Removes mask from the inode mark of fileFd's inode; false if the group had no such mark (ENOENT). */
+  public boolean unmarkInode(int fileFd, long mask) throws IOException {
+    try {
+      mark(Fan.FAN_MARK_REMOVE, mask, fileFd, null);
+      return true;
+    } catch (FanotifyException e) {
+      if (e.errno() == FanotifyNative.ENOENT) {
+        return false;
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Silences mask for every file reached through the mount that holds dirfd/path, whatever marks its inodes
+   * carry (FAN_MARK_MOUNT | FAN_MARK_IGNORE | FAN_MARK_IGNORED_SURV_MODIFY; the kernel requires the latter for
+   * a mount ignore mark). dirfd may be an O_PATH fd, e.g. of a detached mount, with path ".".
+   */
+  public void ignoreMount(int dirfd, String path, long mask) throws IOException {
+    mark(Fan.FAN_MARK_ADD | Fan.FAN_MARK_MOUNT | Fan.FAN_MARK_IGNORE | Fan.FAN_MARK_IGNORED_SURV_MODIFY, mask,
+        dirfd, path);
+  }
+
   static int ignoreFlags(int command, boolean directory) {
     int flags = command | Fan.FAN_MARK_IGNORE | Fan.FAN_MARK_EVICTABLE;
     return directory ? flags | Fan.FAN_MARK_IGNORED_SURV_MODIFY : flags;

@@ -134,6 +134,22 @@ public final class ChunkMap {
     return present.cardinality() == count;
   }
 
+  /** Whether every byte of [offset, offset+count) is present; count 0 means the whole file. */
+  public boolean covers(long offset, long count) {
+    if (count == 0) {
+      return isComplete();
+    }
+    if (offset >= fileSize) {
+      return true; // a read past the end reads nothing
+    }
+    for (int c = chunkOf(offset), last = chunkOf(Math.min(fileSize, offset + count) - 1); c <= last; c++) {
+      if (!present.get(c)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   public int presentCount() {
     return present.cardinality();
   }

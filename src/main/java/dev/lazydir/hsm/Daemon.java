@@ -40,10 +40,11 @@ import java.util.logging.Logger;
 
 /**
  * The fanotify daemon. The stub tree lives in a private store; users see it through a read-only bind mount at
- * DIR that carries two mount marks: FAN_PRE_ACCESS (file content, one group) and FAN_OPEN_PERM|FAN_ONDIR
- * (directories are listed when opened, file stubs get their blocks allocated when opened, another group: the
- * kernel refuses PRE_ACCESS and ONDIR in one mark). The daemon's own I/O goes through the store path, which
- * no mark covers, so it never waits on itself. What is fully local gets ignore marks and costs nothing more.
+ * DIR. Two groups (the kernel refuses PRE_ACCESS and ONDIR in one mark): a mount mark on DIR for
+ * FAN_OPEN_PERM|FAN_ONDIR (directories are listed when opened, file stubs get their blocks allocated when
+ * opened), and an inode mark for FAN_PRE_ACCESS on each stub with bytes still to fetch ({@link ContentMarks}),
+ * removed when the file completes, so complete files read like any local file. The daemon's own I/O goes
+ * through a detached clone of the tree that carries a mount ignore mark, so it never waits on itself.
  *
  * <p>Every event gets exactly one answer: ALLOW, or EIO/ENOSPC (errnos the kernel accepts). The daemon writes
  * only to files that are its stubs, on its device, inside its store; anything else is allowed untouched.
@@ -65,6 +66,9 @@ public final class Daemon implements Closeable {
   private final Path view;
   private final String viewPrefix;
   private final StubTree tree;
+  /** O_PATH fd of the detached clone of the tree that {@link #tree} is reached through. */
+  private final Fd privateMount;
+  private final String storePath;
   private final OriginClient client;
   private final Crawler lister;
   private final ContentFiller filler;
@@ -80,6 +84,7 @@ public final class Daemon implements Closeable {
   final Stats stats = new Stats();
   private FanotifyGroup files;
   private FanotifyGroup dirs;
+  private ContentMarks marks;
   private Guard guard;
   private volatile boolean stopping;
   private boolean mounted;
@@ -104,11 +109,13 @@ public final class Daemon implements Closeable {
     }
   }
 
-  private Daemon(Settings settings, StubTree tree, OriginClient client) throws IOException {
+  private Daemon(Settings settings, StubTree tree, Fd privateMount, OriginClient client) throws IOException {
     this.settings = settings;
     this.view = settings.dir().toRealPath();
     this.viewPrefix = view.toString().equals("/") ? "/" : view + "/";
     this.tree = tree;
+    this.privateMount = privateMount;
+    this.storePath = tree.path().toRealPath().toString();
     this.client = client;
     this.lister = new Crawler(client, 1, Math.max(1, settings.maxConns()), Progress.NONE, clock);
     this.fetchPool = Executors.newFixedThreadPool(Math.max(2, settings.maxConns()), dev.lazydir.internal.Threads.daemon("lazydir-fetch"));
@@ -132,8 +139,19 @@ public final class Daemon implements Closeable {
    * Mounts the store's tree at DIR, marks it, starts the guard and the handlers. When this returns, DIR is
    * live. On failure everything done so far is undone.
    */
-  public static Daemon start(Settings settings, StubTree tree, OriginClient client) throws IOException {
-    Daemon d = new Daemon(settings, tree, client);
+  public static Daemon start(Settings settings, StubTree store, OriginClient client) throws IOException {
+    // The daemon's own I/O goes through a detached clone of the tree: no other process can reach it, it
+    // vanishes with the daemon, and a mount ignore mark on it keeps the daemon's reads and writes of marked
+    // stubs from raising events it would have to answer itself.
+    Fd clone = Posix.cloneMount(store.path().toString());
+    Daemon d;
+    try {
+      d = new Daemon(settings, store.reachedThrough(clone.openAt(".", Posix.O_RDONLY | Posix.O_DIRECTORY, 0)), clone,
+          client);
+    } catch (IOException | RuntimeException e) {
+      closeQuietly(clone);
+      throw e;
+    }
     try {
       d.setUp();
       return d;
@@ -146,12 +164,17 @@ public final class Daemon implements Closeable {
   private void setUp() throws IOException {
     files = FanotifyGroups.open("file content");
     dirs = FanotifyGroups.open("directories");
+    files.ignoreMount(privateMount.intValue(), ".", Fan.FAN_PRE_ACCESS);
+    marks = new ContentMarks(files);
+    tree.onNewStub(marks::watch);
+    // Before DIR shows anything: a stub must carry its mark before any process opens it.
+    int watched = marks.watchIncomplete(tree);
+    LOG.fine(() -> watched + " stubs with bytes to fetch");
     String target = view.toString();
     Posix.mount(tree.path().toString(), target, null, Posix.MS_BIND);
     mounted = true;
     Posix.mount(null, target, null, Posix.MS_PRIVATE);
     Posix.mount(null, target, null, Posix.MS_REMOUNT | Posix.MS_BIND | Posix.MS_RDONLY);
-    files.markMount(target, Fan.FAN_PRE_ACCESS);
     dirs.markMount(target, Fan.FAN_OPEN_PERM | Fan.FAN_ONDIR);
     guard = Guard.start(ProcessHandle.current().pid(), view);
     for (int i = 0; i < FILE_HANDLERS; i++) {
@@ -261,14 +284,42 @@ public final class Daemon implements Closeable {
   /** FAN_PRE_ACCESS: make the range present before the read (or mmap, exec, copy) proceeds. */
   private int onContent(FanotifyEvent ev) throws IOException {
     LOG.finest(() -> "content event " + ev);
-    OpenStub stub = stubFor(ev.fd());
-    if (stub == null) {
-      return Fan.FAN_ALLOW;
-    }
     long offset = ev.hasRange() ? ev.offset() : 0;
     long count = ev.hasRange() ? ev.count() : 0;
+    OpenStub stub = stubFor(ev.fd());
+    if (stub == null) {
+      return onOrphan(ev.fd(), offset, count);
+    }
     filler.ensure(stub, offset, count);
     return Fan.FAN_ALLOW;
+  }
+
+  /**
+   * A content event for a file that is not a stub in the tree. One of lazydir's files that a listing replaced
+   * or removed (the origin changed it) while a reader held it open can still give the bytes its recorded map
+   * vouches for; the rest would have to come from an origin that now serves another version, so that read
+   * fails. Anything else is not lazydir's and is allowed untouched.
+   */
+  private int onOrphan(int eventFd, long offset, long count) throws IOException {
+    Stat st = Fd.statOf(eventFd);
+    if (st.dev() != tree.device() || !st.isRegularFile()
+        || !Posix.readlink("/proc/self/fd/" + eventFd).endsWith(" (deleted)")) {
+      return Fan.FAN_ALLOW;
+    }
+    try (Fd fd = Fd.dupOf(eventFd)) {
+      if (!(StubTree.metaOf(fd).orElse(null) instanceof FileMeta meta)) {
+        return Fan.FAN_ALLOW;
+      }
+      boolean present = fd.getXattr(dev.lazydir.tree.EntryMeta.MAP_XATTR)
+          .flatMap(v -> ChunkMap.decode(v, meta.size(), ChunkMap.tagOf(meta)))
+          .map(m -> m.covers(offset, count)).orElse(meta.size() == 0);
+      if (present) {
+        return Fan.FAN_ALLOW;
+      }
+    }
+    LOG.warning("a reader still has a file open that changed at the origin; bytes it had not fetched cannot be"
+        + " served (EIO); reopen the file to read the new version");
+    return Fan.denyErrno(Fan.EIO);
   }
 
   /** FAN_OPEN_PERM: list a directory on opendir; give a file stub its blocks so copiers do not skip holes. */
@@ -454,27 +505,28 @@ public final class Daemon implements Closeable {
   private void onComplete(OpenStub stub) {
     try {
       stub.dropWriteAccess();
-      setIgnoreMarks(stub);
+      goNative(stub);
     } catch (IOException e) {
       LOG.fine(stub.label + ": " + e.getMessage());
     }
     completed.add(stub);
   }
 
-  private void setIgnoreMarks(OpenStub stub) {
+  /** No content mark (reads from the next open on are plain reads) and no open events for the file. */
+  private void goNative(OpenStub stub) {
     try {
-      files.ignoreInode(tree.root().intValue(), stub.label, Fan.FAN_PRE_ACCESS, false);
-      dirs.ignoreInode(tree.root().intValue(), stub.label, Fan.FAN_OPEN_PERM, false);
+      marks.release(stub.fd);
+      dirs.ignoreInode(stub.fd.intValue(), null, Fan.FAN_OPEN_PERM, false);
     } catch (IOException e) {
-      LOG.fine("ignore mark on " + stub.label + ": " + e.getMessage());
+      LOG.fine("marks of " + stub.label + ": " + e.getMessage());
     }
   }
 
   /** A complete file opened again (e.g. after a restart): it leaves the cache and reads natively. */
   private void ignoreComplete(OpenStub stub) {
     if (retire(stub)) {
-      LOG.fine(() -> stub.label + ": complete; ignore marks set");
-      setIgnoreMarks(stub);
+      LOG.fine(() -> stub.label + ": complete; reads go native");
+      goNative(stub);
     }
   }
 
@@ -540,16 +592,20 @@ public final class Daemon implements Closeable {
     return fresh;
   }
 
-  /** Path below DIR of the file an event fd was opened for; null if it is not below DIR. */
+  /**
+   * Path in the tree of the file an event fd was opened for, reached through DIR or (content events of a
+   * process reading the store directly) through the store's tree; null if it is neither.
+   */
   private List<String> viewPath(int eventFd) throws IOException {
     String path = Posix.readlink("/proc/self/fd/" + eventFd);
-    if (path.equals(view.toString())) {
+    if (path.equals(view.toString()) || path.equals(storePath)) {
       return List.of();
     }
-    if (!path.startsWith(viewPrefix) || path.endsWith(" (deleted)")) {
+    String prefix = path.startsWith(viewPrefix) ? viewPrefix : path.startsWith(storePath + "/") ? storePath + "/" : null;
+    if (prefix == null || path.endsWith(" (deleted)")) {
       return null;
     }
-    List<String> parts = Arrays.asList(path.substring(viewPrefix.length()).split("/"));
+    List<String> parts = Arrays.asList(path.substring(prefix.length()).split("/"));
     for (String p : parts) {
       if (p.isEmpty() || p.equals(".") || p.equals("..")) {
         return null;
@@ -629,5 +685,7 @@ public final class Daemon implements Closeable {
     lister.close();
     stubs.invalidateAll();
     stubs.cleanUp();
+    closeQuietly(tree);
+    closeQuietly(privateMount);
   }
 }

@@ -103,6 +103,16 @@ public final class OpenStub implements AutoCloseable {
     return meta;
   }
 
+  /** Whether a stub's recorded map vouches for every byte of the version its metadata names. */
+  static boolean holdsAllBytes(Fd fd, FileMeta meta) throws IOException {
+    if (meta.size() == 0) {
+      return true;
+    }
+    String tag = ChunkMap.tagOf(meta);
+    return fd.getXattr(EntryMeta.MAP_XATTR).flatMap(v -> ChunkMap.decode(v, meta.size(), tag))
+        .map(ChunkMap::isComplete).orElse(false);
+  }
+
   /**
    * A listing gave the mtime to the minute; the origin's Last-Modified, when it falls in that minute, gives
    * the second. Recorded so `ls -l` and re-crawls see the precise time.

@@ -35,6 +35,13 @@ public final class StubTree implements Closeable {
   private final Fd root;
   private final long device;
   private volatile int fileMode = 0644;
+  private volatile NewStubHook newStubHook = (stub, meta) -> {};
+
+  /** Sees each new file stub while it is still nameless, before any other process can open it. */
+  @FunctionalInterface
+  public interface NewStubHook {
+    void beforePublish(Fd stub, FileMeta meta) throws IOException;
+  }
 
   private StubTree(Path path, Fd root) throws IOException {
     this.path = path;
@@ -81,6 +88,27 @@ public final class StubTree implements Closeable {
 
   public Path path() {
     return path;
+  }
+
+  /**
+   * The same tree reached through another fd for its root (e.g. a private mount of it); it owns that fd and
+   * starts with this tree's file mode.
+   */
+  public StubTree reachedThrough(Fd otherRoot) throws IOException {
+    if (otherRoot.stat().dev() != device || otherRoot.stat().ino() != root.stat().ino()) {
+      throw new TreeException(otherRoot.label() + " is not the root of " + path);
+    }
+    StubTree t = new StubTree(path, otherRoot);
+    t.fileMode = fileMode;
+    return t;
+  }
+
+  /**
+   * Runs hook on every file stub this tree makes from now on, before it is renamed into place; if the hook
+   * fails the stub is discarded and the creation fails.
+   */
+  public void onNewStub(NewStubHook hook) {
+    this.newStubHook = hook;
   }
 
   /**
@@ -160,6 +188,32 @@ public final class StubTree implements Closeable {
   /** Creates a sparse file stub: right size, right mtime, metadata, no data and no blocks. */
   public void createStub(Fd dir, String name, FileMeta meta, Instant mtime) throws IOException {
     LocalName.require(name);
+    moveIntoPlace(dir, newStub(dir, meta, mtime), name, false);
+  }
+
+  /**
+   * Replaces a lazydir file with an empty stub because the origin's file changed. The new stub is a new inode
+   * renamed over the old one: a reader that still holds the old file goes on reading its old bytes, never a
+   * hole; whoever opens the name from now on gets the new version.
+   */
+  public void resetStub(Fd dir, String name, FileMeta meta, Instant mtime) throws IOException {
+    try (Fd old = dir.openAt(LocalName.require(name), Posix.O_RDONLY | Posix.O_NOFOLLOW | Posix.O_NONBLOCK, 0)) {
+      requireOurs(old, name);
+      if (!old.stat().isRegularFile()) {
+        throw new TreeException(name + " is not a file; leaving it untouched");
+      }
+    }
+    String temp = newStub(dir, meta, mtime);
+    try {
+      dir.replaceAt(temp, name);
+    } catch (IOException e) {
+      discardTemp(dir, temp, false);
+      throw e;
+    }
+  }
+
+  /** A complete stub under a temporary name, seen by the new-stub hook; returns that name. */
+  private String newStub(Fd dir, FileMeta meta, Instant mtime) throws IOException {
     String temp = tempName();
     try (Fd fd = dir.openAt(temp, Posix.O_WRONLY | Posix.O_CREAT | Posix.O_EXCL | Posix.O_NOFOLLOW, fileMode)) {
       fd.fchmod(fileMode); // the umask must not decide what the view shows
@@ -168,28 +222,12 @@ public final class StubTree implements Closeable {
       if (mtime != null) {
         fd.setMtime(mtime);
       }
+      newStubHook.beforePublish(fd, meta);
     } catch (IOException | RuntimeException e) {
       discardTemp(dir, temp, false);
       throw e;
     }
-    moveIntoPlace(dir, temp, name, false);
-  }
-
-  /**
-   * Turns an existing lazydir file back into an empty stub because the origin's file changed. The chunk map
-   * goes first: if we crash midway the file is at worst a stub whose content will be fetched again.
-   */
-  public void resetStub(Fd dir, String name, FileMeta meta, Instant mtime) throws IOException {
-    try (Fd fd = dir.openAt(LocalName.require(name), Posix.O_WRONLY | Posix.O_NOFOLLOW | Posix.O_NONBLOCK, 0)) {
-      requireOurs(fd, name);
-      fd.removeXattr(EntryMeta.MAP_XATTR);
-      fd.truncate(0);
-      fd.truncate(meta.size());
-      fd.setXattr(EntryMeta.XATTR, meta.encode());
-      if (mtime != null) {
-        fd.setMtime(mtime);
-      }
-    }
+    return temp;
   }
 
   /** Records better metadata (a precise mtime, an ETag) for a file whose content is still valid. */

@@ -251,6 +251,98 @@ class ServeTest {
   }
 
   @Test
+  void restartInTheMiddleOfAFileServesTheRestExactly() throws Exception {
+    Process first = bed.serve(origin.url("/").toString(), "--readahead", "0");
+    ServeBed.run(30, "ls", v("/data").toString());
+    assertEquals(0, ServeBed.sh(30, "head -c 100000 '" + v("/data/random.bin") + "' > /dev/null").exit());
+    assertEquals(0, bed.stop(first));
+    bed.serve(origin.url("/").toString());
+    assertArrayEquals(FILES.get("/data/random.bin"), ServeBed.run(60, "cat", v("/data/random.bin").toString()).out(),
+        "the part fetched before the restart and the part after, no holes read as zeros");
+  }
+
+  @Test
+  void aCompleteFileHasNoContentMarkLeftSoItsReadsBypassTheDaemon() throws Exception {
+    Process daemon = bed.serve(origin.url("/").toString(), "--prefetch-small", "0");
+    ServeBed.run(30, "ls", v("/data").toString());
+    long small = inode(bed.store.resolve("tree/data/small.bin"));
+    long random = inode(bed.store.resolve("tree/data/random.bin"));
+    assertTrue(contentMarkedInodes(daemon).containsAll(java.util.List.of(small, random)), "stubs to fetch are marked");
+    assertArrayEquals(FILES.get("/data/small.bin"), ServeBed.run(30, "cat", v("/data/small.bin").toString()).out());
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (contentMarkedInodes(daemon).contains(small) && System.nanoTime() < deadline) {
+      Thread.sleep(100);
+    }
+    java.util.Set<Long> marked = contentMarkedInodes(daemon);
+    assertFalse(marked.contains(small), "the complete file lost its content mark");
+    assertTrue(marked.contains(random), "the file still to fetch keeps its mark");
+    int events = origin.count("GET", "/data/small.bin");
+    assertArrayEquals(FILES.get("/data/small.bin"), ServeBed.run(30, "cat", v("/data/small.bin").toString()).out());
+    assertEquals(events, origin.count("GET", "/data/small.bin"));
+  }
+
+  static long inode(Path p) throws Exception {
+    return ((Number) Files.getAttribute(p, "unix:ino")).longValue();
+  }
+
+  /** Inodes on which the daemon holds a FAN_PRE_ACCESS mark, read from its fanotify fds' fdinfo. */
+  static java.util.Set<Long> contentMarkedInodes(Process daemon) throws Exception {
+    java.util.Set<Long> inodes = new java.util.HashSet<>();
+    try (var fds = Files.list(Path.of("/proc", Long.toString(daemon.pid()), "fdinfo"))) {
+      for (Path info : (Iterable<Path>) fds::iterator) {
+        String text;
+        try {
+          text = Files.readString(info);
+        } catch (java.io.IOException e) {
+          continue; // closed meanwhile
+        }
+        for (String line : text.split("\n")) {
+          var m = java.util.regex.Pattern.compile("^fanotify ino:([0-9a-f]+) .* mask:([0-9a-f]+) ").matcher(line);
+          if (m.find() && (Long.parseLong(m.group(2), 16) & 0x00100000L) != 0) {
+            inodes.add(Long.parseLong(m.group(1), 16));
+          }
+        }
+      }
+    }
+    return inodes;
+  }
+
+  @Test
+  void readingTheStoreDirectlyFillsItToo() throws Exception {
+    bed.serve(origin.url("/").toString());
+    ServeBed.run(30, "ls", v("/data").toString());
+    assertArrayEquals(FILES.get("/data/random.bin"),
+        ServeBed.run(60, "cat", bed.store.resolve("tree/data/random.bin").toString()).out());
+  }
+
+  @Test
+  void aReaderHoldingAFileThatChangedAtTheOriginGetsOldBytesOrAnErrorNeverZerosOrNewBytes() throws Exception {
+    bed.serve(origin.url("/").toString(), "--refresh-timeout", "1", "--readahead", "0");
+    ServeBed.run(30, "ls", v("/data").toString());
+    byte[] old = FILES.get("/data/random.bin");
+    byte[] changed = new byte[old.length];
+    new Random(7).nextBytes(changed);
+    try (java.nio.channels.FileChannel held = java.nio.channels.FileChannel.open(v("/data/random.bin"))) {
+      java.nio.ByteBuffer head = java.nio.ByteBuffer.allocate(4096);
+      held.read(head, 0);
+      assertArrayEquals(java.util.Arrays.copyOf(old, 4096), head.array());
+      origin.file("/data/random.bin", changed, T.plusSeconds(3600));
+      Thread.sleep(1500);
+      ServeBed.run(30, "ls", v("/data").toString()); // listed again: the file is replaced by a new stub
+      java.nio.ByteBuffer tail = java.nio.ByteBuffer.allocate(4096);
+      long at = old.length - 8192;
+      try {
+        held.read(tail, at);
+        assertArrayEquals(java.util.Arrays.copyOfRange(old, (int) at, (int) at + 4096), tail.array(),
+            "a held file gives its own version's bytes");
+      } catch (java.io.IOException e) {
+        assertTrue(String.valueOf(e.getMessage()).contains("Input/output error"), e.toString());
+      }
+    }
+    assertArrayEquals(changed, ServeBed.run(60, "cat", v("/data/random.bin").toString()).out(), "opened anew: the new version");
+  }
+
+  @Test
   void twoReadersOfOneChunkCauseOneFetch() throws Exception {
     origin.throttle("/data/small.bin", 64 * 1024, 100);
     bed.serve(origin.url("/").toString(), "--readahead", "0");

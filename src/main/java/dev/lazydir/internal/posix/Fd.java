@@ -64,6 +64,11 @@ public final class Fd implements AutoCloseable {
     Posix.check(Posix.libc().renameat2(fd, from, fd, to, Abi.RENAME_NOREPLACE), "renameat2", sub(from) + " -> " + to);
   }
 
+  /** Renames within this directory, atomically replacing whatever has the new name. */
+  public void replaceAt(String from, String to) throws IOException {
+    Posix.check(Posix.libc().renameat2(fd, from, fd, to, 0), "renameat2", sub(from) + " -> " + to);
+  }
+
   public void fchmod(int mode) throws IOException {
     Posix.check(Posix.libc().fchmod(fd, mode), "fchmod", label);
   }
@@ -137,6 +142,11 @@ public final class Fd implements AutoCloseable {
 
   public Stat stat() throws IOException {
     return statx("", Posix.AT_EMPTY_PATH);
+  }
+
+  /** A descriptor of its own for an open file this code does not own (an event's fd): close it when done. */
+  public static Fd dupOf(int fd) throws IOException {
+    return new Fd(fd, "fd " + fd).dup();
   }
 
   /** Stats a descriptor this code does not own (an event's fd): no Fd is made, nothing is closed. */

@@ -59,5 +59,8 @@ public interface LibC {
 
   int closedir(Pointer dir);
 
+  /** For calls glibc may not wrap (open_tree before glibc 2.36): integer and string arguments only. */
+  long syscall(long number, int a, String b, int c);
+
   String strerror(int errnum);
 }

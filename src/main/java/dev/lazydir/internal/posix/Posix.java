@@ -60,6 +60,19 @@ public final class Posix {
     check(LIBC.mount(source, target, fstype, flags, null), "mount", target);
   }
 
+  /** open_tree(2): the same number on x86_64 and aarch64 (the unified syscall table). */
+  private static final long SYS_OPEN_TREE = 428;
+  private static final int OPEN_TREE_CLONE = 1;
+
+  /**
+   * A detached bind mount of path (open_tree(OPEN_TREE_CLONE)): attached nowhere, reachable only through the
+   * returned O_PATH fd (use it as a dirfd), gone when the last fd into it closes.
+   */
+  public static Fd cloneMount(String path) throws IOException {
+    int fd = (int) LIBC.syscall(SYS_OPEN_TREE, AT_FDCWD, path, OPEN_TREE_CLONE | O_CLOEXEC);
+    return new Fd(check(fd, "open_tree", path), path + " (private clone)");
+  }
+
   public static void umount(String target, int flags) throws IOException {
     check(LIBC.umount2(target, flags), "umount2", target);
   }
