@@ -54,6 +54,8 @@ public final class OriginClient implements Closeable {
   private final OriginConfig config;
   private final HttpUrl origin;
   private final OkHttpClient http;
+  /** Plain-HTTP range fetches without OkHttp's copies; null where only OkHttp can do it (TLS, proxy). */
+  private final PlainRangeFetch plain;
   private final Semaphore permits;
   private final Sleeper sleeper;
   private final Clock clock;
@@ -70,6 +72,12 @@ public final class OriginClient implements Closeable {
     this.clock = clock;
     this.permits = new Semaphore(config.maxConns, true);
     this.http = buildHttp(config, origin);
+    this.plain = PlainRangeFetch.forOrigin(config, origin, basicAuth(config));
+  }
+
+  private static String basicAuth(OriginConfig config) {
+    return config.username == null ? null
+        : Credentials.basic(config.username, config.password == null ? "" : config.password, java.nio.charset.StandardCharsets.UTF_8);
   }
 
   /** Number of HTTP exchanges started so far (retries included). */
@@ -143,7 +151,7 @@ public final class OriginClient implements Closeable {
   }
 
   private static final ThreadLocal<java.nio.ByteBuffer> RANGE_BUFFERS =
-      ThreadLocal.withInitial(() -> java.nio.ByteBuffer.allocateDirect(1 << 20));
+      ThreadLocal.withInitial(() -> java.nio.ByteBuffer.allocateDirect(256 << 10));
 
   /**
    * Fetches bytes [offset, offset + length) of the file at {@code url} into {@code sink}, and only bytes of
@@ -161,14 +169,47 @@ public final class OriginClient implements Closeable {
     while (done < length) {
       long from = offset + done;
       long to = offset + length - 1;
+      String ifRange = etag != null && !etag.startsWith("W/") && etag.startsWith("\"") ? etag
+          : lastModified != null ? HTTP_DATE.format(lastModified) : null;
+      acquire();
+      if (plain != null && plain.serves(url)) {
+        long[] handed = {0};
+        try {
+          requests.incrementAndGet();
+          PlainRangeFetch.Answer a = plain.fetch(url, from, to, expectedSize, ifRange, (off, b) -> {
+            int n = b.remaining();
+            sink.write(off, b);
+            handed[0] += n;
+          }, RANGE_BUFFERS.get());
+          if (a.handled()) {
+            done += handed[0];
+            served = a.lastModified() == null ? served : a.lastModified();
+            permits.release();
+            continue;
+          }
+          // not the plain case (redirect, error, no range support...): nothing was handed over; ask OkHttp
+        } catch (OriginException e) {
+          permits.release();
+          throw e;
+        } catch (IOException e) {
+          done += handed[0];
+          permits.release();
+          if (++attempts >= config.retry.maxAttempts()) {
+            throw new OriginException("GET " + Redact.url(url) + " bytes " + from + "-" + to + ": " + e.getMessage()
+                + " (gave up after " + attempts + " tries)", -1, e);
+          }
+          LOG.log(Level.FINE, "{0}: {1}; resuming at {2}", new Object[] {Redact.url(url), e.getMessage(), offset + done});
+          continue;
+        } catch (RuntimeException e) {
+          permits.release();
+          throw e;
+        }
+      }
       Request.Builder rb = new Request.Builder().url(url).get().header("Range", "bytes=" + from + "-" + to)
           .header("Accept-Encoding", "identity");
-      if (etag != null && !etag.startsWith("W/") && etag.startsWith("\"")) {
-        rb.header("If-Range", etag);
-      } else if (lastModified != null) {
-        rb.header("If-Range", HTTP_DATE.format(lastModified));
+      if (ifRange != null) {
+        rb.header("If-Range", ifRange);
       }
-      acquire();
       try (Response response = execute(rb.build())) {
         okio.BufferedSource in = openRange(response, from, expectedSize, etag, lastModified);
         java.util.Date date = response.headers().getDate("Last-Modified");
@@ -420,8 +461,7 @@ public final class OriginClient implements Closeable {
         .followSslRedirects(true)
         .retryOnConnectionFailure(true);
 
-    String basic = config.username == null ? null
-        : Credentials.basic(config.username, config.password == null ? "" : config.password, java.nio.charset.StandardCharsets.UTF_8);
+    String basic = basicAuth(config);
     // A network interceptor sees every hop, redirects included: credentials and the user's extra headers
     // (API keys, cookies) go only to the origin's own scheme, host and port, never to a redirect elsewhere.
     b.addNetworkInterceptor(chain -> {
@@ -533,6 +573,9 @@ public final class OriginClient implements Closeable {
 
   @Override
   public void close() {
+    if (plain != null) {
+      plain.close();
+    }
     http.dispatcher().executorService().shutdown();
     http.connectionPool().evictAll();
   }

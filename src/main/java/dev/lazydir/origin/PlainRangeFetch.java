@@ -1,0 +1,382 @@
+package dev.lazydir.origin;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.atomic.AtomicInteger;
+import okhttp3.HttpUrl;
+
+/**
+ * The fast path for file bytes: a range GET over plain HTTP/1.1 whose body goes from the socket straight into
+ * the caller's native buffer, in reads as large as the buffer. OkHttp reads a body 8 KiB at a time into heap
+ * segments that then need one more copy; for the bulk of a large file that copy and those calls were a third
+ * of the daemon's CPU, on machines where the daemon, the origin and the reader share two cores.
+ *
+ * <p>It handles the plain case only: http://, no proxy, an answer 206 with Content-Length equal to the range
+ * asked for, a Content-Range starting where asked and no content coding. For anything else (a redirect, an
+ * error status, a server that ignores Range, chunked bodies) it returns {@link #NOT_HANDLED} before handing
+ * over a single byte, and the caller asks again through OkHttp, which knows redirects, retries, proxies and
+ * TLS. A size that differs from the expected one is the file having changed: an {@link OriginException}.
+ *
+ * <p>Connections are kept alive and reused (at most {@code maxIdle} idle ones). Every wait is bounded by the
+ * timeout: the socket is non-blocking and waits go through a per-thread selector.
+ */
+final class PlainRangeFetch implements AutoCloseable {
+  /** Returned when the answer is not the plain case: nothing was handed over, ask through OkHttp. */
+  static final Answer NOT_HANDLED = new Answer(false, null);
+  private static final int MAX_HEADER_BYTES = 32 << 10;
+  /** Headers this class writes itself: a user header with one of these names makes it step aside. */
+  private static final Set<String> OWN_HEADERS = Set.of("host", "range", "if-range", "accept-encoding", "connection",
+      "content-length", "transfer-encoding", "te", "upgrade", "expect");
+  private static final ThreadLocal<Selector> SELECTORS = ThreadLocal.withInitial(() -> {
+    try {
+      return Selector.open();
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  });
+
+  /** What a handled exchange gave: the origin's Last-Modified, if it sent one. */
+  record Answer(boolean handled, Instant lastModified) {}
+
+  private final HttpUrl origin;
+  private final String hostHeader;
+  private final String fixedHeaders;
+  private final long timeoutMillis;
+  private final int maxIdle;
+  private final ConcurrentLinkedDeque<SocketChannel> idle = new ConcurrentLinkedDeque<>();
+  private final AtomicInteger idleCount = new AtomicInteger();
+  /** Unhandled answers in a row: an origin that redirects every file or ignores Range is left to OkHttp. */
+  private final AtomicInteger misses = new AtomicInteger();
+  static final int MAX_MISSES = 3;
+  private volatile boolean closed;
+
+  private PlainRangeFetch(HttpUrl origin, String fixedHeaders, Duration timeout, int maxIdle) {
+    this.origin = origin;
+    String host = origin.host().contains(":") ? "[" + origin.host() + "]" : origin.host();
+    this.hostHeader = origin.port() == 80 ? host : host + ":" + origin.port();
+    this.fixedHeaders = fixedHeaders;
+    this.timeoutMillis = Math.max(1, timeout.toMillis());
+    this.maxIdle = maxIdle;
+  }
+
+  /**
+   * The fast path for this origin, or null where it must not be used: https (TLS is OkHttp's), a proxy, a
+   * user header it would have to override, or LAZYDIR_OKHTTP_ONLY=1 in the environment (an escape hatch).
+   *
+   * @param basicAuth the Authorization value for the origin, or null
+   */
+  static PlainRangeFetch forOrigin(OriginConfig config, HttpUrl origin, String basicAuth) {
+    if (!origin.scheme().equals("http") || config.proxy != null || "1".equals(System.getenv("LAZYDIR_OKHTTP_ONLY"))) {
+      return null;
+    }
+    StringBuilder h = new StringBuilder();
+    h.append("User-Agent: ").append(config.userAgent).append("\r\n");
+    for (String header : config.headers) {
+      int colon = header.indexOf(':');
+      String name = header.substring(0, colon).trim();
+      String value = header.substring(colon + 1).trim();
+      if (OWN_HEADERS.contains(name.toLowerCase(Locale.ROOT)) || (basicAuth != null && name.equalsIgnoreCase("authorization"))
+          || !printable(name) || !printable(value)) {
+        return null;
+      }
+      h.append(name).append(": ").append(value).append("\r\n");
+    }
+    if (basicAuth != null) {
+      h.append("Authorization: ").append(basicAuth).append("\r\n");
+    }
+    return new PlainRangeFetch(origin, h.toString(), config.timeout, Math.max(2, config.maxConns));
+  }
+
+  private static boolean printable(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c < 0x20 && c != '\t' || c == 0x7f) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Whether a file URL is reached on the origin's own scheme, host and port (credentials go nowhere else). */
+  boolean serves(HttpUrl url) {
+    return misses.get() < MAX_MISSES && url.scheme().equals(origin.scheme()) && url.host().equals(origin.host()) && url.port() == origin.port();
+  }
+
+  /**
+   * Asks for bytes [from, to] and hands them to sink in order, each batch as buf's remaining bytes (buf is
+   * reused across calls). Returns {@link #NOT_HANDLED} if the answer is not the plain case (nothing handed
+   * over). An IOException after some bytes were handed over leaves the caller to resume after them.
+   */
+  Answer fetch(HttpUrl url, long from, long to, long expectedSize, String ifRange, OriginClient.RangeSink sink,
+      ByteBuffer buf) throws IOException {
+    StringBuilder req = new StringBuilder(256);
+    req.append("GET ").append(url.encodedPath());
+    if (url.encodedQuery() != null) {
+      req.append('?').append(url.encodedQuery());
+    }
+    req.append(" HTTP/1.1\r\nHost: ").append(hostHeader).append("\r\nRange: bytes=").append(from).append('-').append(to)
+        .append("\r\nAccept-Encoding: identity\r\n");
+    if (ifRange != null) {
+      req.append("If-Range: ").append(ifRange).append("\r\n");
+    }
+    req.append(fixedHeaders).append("\r\n");
+    byte[] request = req.toString().getBytes(StandardCharsets.UTF_8);
+
+    // A kept-alive connection the server has closed meanwhile fails before the first answer byte: try a
+    // fresh one once, as any HTTP client does.
+    SocketChannel ch = idle.pollFirst();
+    boolean reused = ch != null;
+    if (reused) {
+      idleCount.decrementAndGet();
+    } else {
+      ch = connect();
+    }
+    Selector sel = SELECTORS.get();
+    SelectionKey key = null;
+    boolean keep = false;
+    try {
+      key = ch.register(sel, 0);
+      Head head;
+      try {
+        write(ch, key, request);
+        head = readHead(ch, key, buf);
+      } catch (IOException e) {
+        if (!reused || e instanceof SocketTimeoutException) {
+          throw e;
+        }
+        key.cancel();
+        sel.selectNow();
+        close(ch);
+        ch = connect();
+        key = ch.register(sel, 0);
+        write(ch, key, request);
+        head = readHead(ch, key, buf);
+      }
+      if (head == null) {
+        return miss();
+      }
+      long total = OriginClient.totalFromContentRange(head.contentRange);
+      long start = OriginClient.startFromContentRange(head.contentRange);
+      if (total != expectedSize) {
+        throw new OriginException("GET " + Redact.url(url) + ": the file changed at the origin (size " + total
+            + ", expected " + expectedSize + ")", 206);
+      }
+      if (start != from || head.contentLength != to - from + 1) {
+        return miss();
+      }
+      misses.set(0);
+      readBody(ch, key, buf, from, head.contentLength, sink);
+      keep = head.keepAlive;
+      return new Answer(true, head.lastModified);
+    } finally {
+      if (key != null) {
+        key.cancel();
+        sel.selectNow(); // the cancelled key leaves the selector before another thread takes the channel
+      }
+      if (keep && !closed && idleCount.incrementAndGet() <= maxIdle) {
+        idle.addFirst(ch);
+      } else {
+        if (keep) {
+          idleCount.decrementAndGet();
+        }
+        close(ch);
+      }
+    }
+  }
+
+  private Answer miss() {
+    if (misses.incrementAndGet() == MAX_MISSES) {
+      java.util.logging.Logger.getLogger(PlainRangeFetch.class.getName()).fine(
+          "the origin's answers to range requests are not plain 206s; all fetches go through OkHttp");
+    }
+    return NOT_HANDLED;
+  }
+
+  private SocketChannel connect() throws IOException {
+    SocketChannel ch = SocketChannel.open();
+    try {
+      ch.socket().setTcpNoDelay(true);
+      ch.socket().connect(new InetSocketAddress(origin.host(), origin.port()), (int) Math.min(Integer.MAX_VALUE, timeoutMillis));
+      ch.configureBlocking(false);
+      return ch;
+    } catch (IOException | RuntimeException e) {
+      close(ch);
+      throw e;
+    }
+  }
+
+  private void write(SocketChannel ch, SelectionKey key, byte[] bytes) throws IOException {
+    ByteBuffer b = ByteBuffer.wrap(bytes);
+    while (b.hasRemaining()) {
+      if (ch.write(b) == 0) {
+        await(key, SelectionKey.OP_WRITE);
+      }
+    }
+  }
+
+  /** Waits until the channel is ready for ops, at most the timeout. */
+  private void await(SelectionKey key, int ops) throws IOException {
+    key.interestOps(ops);
+    long deadline = System.nanoTime() + timeoutMillis * 1_000_000;
+    while (key.selector().select(Math.max(1, (deadline - System.nanoTime()) / 1_000_000)) == 0) {
+      if (System.nanoTime() >= deadline) {
+        throw new SocketTimeoutException("no answer from the origin in " + timeoutMillis / 1000 + " s");
+      }
+    }
+    key.selector().selectedKeys().clear();
+    key.interestOps(0);
+  }
+
+  private record Head(long contentLength, String contentRange, Instant lastModified, boolean keepAlive) {}
+
+  /**
+   * Reads the status line and headers; body bytes that came with them are left at the start of buf (position
+   * 0, limit after them). Null if the answer is not a plain 206.
+   */
+  private Head readHead(SocketChannel ch, SelectionKey key, ByteBuffer buf) throws IOException {
+    buf.clear();
+    int end;
+    while ((end = headEnd(buf)) < 0) {
+      if (buf.position() >= Math.min(buf.capacity(), MAX_HEADER_BYTES)) {
+        return null;
+      }
+      int n = ch.read(buf);
+      if (n < 0) {
+        throw new EOFException("the origin closed the connection before answering");
+      }
+      if (n == 0) {
+        await(key, SelectionKey.OP_READ);
+      }
+    }
+    byte[] raw = new byte[end];
+    buf.flip();
+    buf.get(raw);
+    buf.compact().flip(); // body bytes that arrived with the head, now at the start
+    String[] lines = new String(raw, StandardCharsets.ISO_8859_1).split("\r\n");
+    String[] status = lines[0].split(" ", 3);
+    if (status.length < 2 || !status[1].equals("206") || !status[0].startsWith("HTTP/1.")) {
+      return null;
+    }
+    boolean keepAlive = status[0].equals("HTTP/1.1");
+    long length = -1;
+    String range = null;
+    Instant lastModified = null;
+    for (int i = 1; i < lines.length; i++) {
+      int colon = lines[i].indexOf(':');
+      if (colon <= 0) {
+        continue;
+      }
+      String name = lines[i].substring(0, colon).trim().toLowerCase(Locale.ROOT);
+      String value = lines[i].substring(colon + 1).trim();
+      switch (name) {
+        case "content-length" -> {
+          try {
+            long v = Long.parseLong(value);
+            if (length >= 0 && v != length) {
+              return null; // conflicting lengths: let OkHttp judge
+            }
+            length = v;
+          } catch (NumberFormatException e) {
+            return null;
+          }
+        }
+        case "content-range" -> range = value;
+        case "last-modified" -> lastModified = httpDate(value);
+        case "connection" -> keepAlive &= !value.toLowerCase(Locale.ROOT).contains("close");
+        case "transfer-encoding" -> {
+          return null;
+        }
+        case "content-encoding" -> {
+          if (!value.equalsIgnoreCase("identity")) {
+            return null;
+          }
+        }
+        default -> { }
+      }
+    }
+    return length < 0 || range == null ? null : new Head(length, range, lastModified, keepAlive);
+  }
+
+  /** Index just past the blank line ending the head in buf[0, position), or -1. */
+  private static int headEnd(ByteBuffer buf) {
+    for (int i = 3; i < buf.position(); i++) {
+      if (buf.get(i) == '\n' && buf.get(i - 1) == '\r' && buf.get(i - 2) == '\n' && buf.get(i - 3) == '\r') {
+        return i + 1;
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * Reads length body bytes into buf and hands them over whenever buf is full or the socket has nothing more
+   * for now (a reader waiting for the first bytes of a slow body is let through without waiting for a full
+   * buffer). buf starts with the body bytes that came with the head.
+   */
+  private void readBody(SocketChannel ch, SelectionKey key, ByteBuffer buf, long offset, long length,
+      OriginClient.RangeSink sink) throws IOException {
+    long done = 0;
+    int carried = buf.remaining();
+    if (carried > length) {
+      throw new IOException("the origin sent more bytes than its Content-Length");
+    }
+    buf.position(carried).limit((int) Math.min(buf.capacity(), length));
+    while (done < length) {
+      int n = buf.hasRemaining() ? ch.read(buf) : 0;
+      if (n < 0) {
+        throw new EOFException("body ended after " + (done + buf.position()) + " of " + length + " bytes");
+      }
+      if (n == 0 || !buf.hasRemaining()) {
+        if (buf.position() == 0) {
+          await(key, SelectionKey.OP_READ);
+          continue;
+        }
+        buf.flip();
+        int handed = buf.remaining();
+        sink.write(offset + done, buf);
+        done += handed;
+        buf.clear().limit((int) Math.min(buf.capacity(), length - done));
+      }
+    }
+  }
+
+  private static Instant httpDate(String value) {
+    try {
+      return ZonedDateTime.parse(value, DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
+    } catch (DateTimeParseException e) {
+      return null;
+    }
+  }
+
+  private static void close(SocketChannel ch) {
+    try {
+      ch.close();
+    } catch (IOException e) {
+      // nothing to do
+    }
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    List<SocketChannel> all = new ArrayList<>(idle);
+    idle.clear();
+    all.forEach(PlainRangeFetch::close);
+  }
+}

@@ -1,0 +1,163 @@
+package dev.lazydir.origin;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.lazydir.testing.FakeOrigin;
+import java.io.ByteArrayOutputStream;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.Random;
+import okhttp3.mockwebserver.MockResponse;
+import okhttp3.mockwebserver.RecordedRequest;
+import okhttp3.mockwebserver.SocketPolicy;
+import okio.Buffer;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Range fetches over plain HTTP take lazydir's own fast path (PlainRangeFetch): what it must keep from OkHttp's
+ * behaviour (credentials, headers, redirects, odd bodies, timeouts) and what it adds (connections kept alive).
+ */
+class PlainHttpRangeFetchTest {
+  static final Instant T = Instant.parse("2024-03-05T06:07:08Z");
+  static final byte[] DATA = new byte[1 << 20];
+
+  static {
+    new Random(2).nextBytes(DATA);
+  }
+
+  private static OriginClient client(FakeOrigin origin, OriginConfig.Builder b) throws Exception {
+    return new OriginClient(b.retryWait(Duration.ZERO).build(), origin.url("/"), d -> {}, Clock.systemUTC());
+  }
+
+  private static byte[] fetch(OriginClient c, FakeOrigin o, String path, long off, long len) throws Exception {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    c.fetchRange(o.url(path), off, len, DATA.length, null, T, (at, buf) -> {
+      assertEquals(off + out.size(), at, "bytes arrive in order");
+      byte[] chunk = new byte[buf.remaining()];
+      buf.get(chunk);
+      out.write(chunk, 0, chunk.length);
+    });
+    return out.toByteArray();
+  }
+
+  private static byte[] slice(long off, long len) {
+    return Arrays.copyOfRange(DATA, (int) off, (int) (off + len));
+  }
+
+  @Test
+  void consecutiveRangesReuseOneKeptAliveConnection() throws Exception {
+    try (FakeOrigin o = new FakeOrigin(); OriginClient c = client(o, OriginConfig.builder())) {
+      o.file("/f.bin", DATA, T);
+      assertArrayEquals(slice(0, 300_000), fetch(c, o, "/f.bin", 0, 300_000));
+      assertArrayEquals(slice(300_000, 300_000), fetch(c, o, "/f.bin", 300_000, 300_000));
+      assertEquals(1, o.lastRequest().getSequenceNumber(), "the second request went over the first one's connection");
+    }
+  }
+
+  @Test
+  void credentialsUserAgentAndUserHeadersAreSent() throws Exception {
+    OriginConfig.Builder b = OriginConfig.builder().username("ann").password("s3cret").header("X-Api-Key: k1")
+        .userAgent("lazydir-test");
+    try (FakeOrigin o = new FakeOrigin(); OriginClient c = client(o, b)) {
+      o.file("/f.bin", DATA, T);
+      assertArrayEquals(slice(10, 1000), fetch(c, o, "/f.bin", 10, 1000));
+      RecordedRequest r = o.lastRequest();
+      assertEquals("Basic YW5uOnMzY3JldA==", r.getHeader("Authorization"));
+      assertEquals("k1", r.getHeader("X-Api-Key"));
+      assertEquals("lazydir-test", r.getHeader("User-Agent"));
+      assertEquals("bytes=10-1009", r.getHeader("Range"));
+    }
+  }
+
+  @Test
+  void aRedirectIsFollowedThroughOkHttpWithTheRightBytes() throws Exception {
+    try (FakeOrigin o = new FakeOrigin(); OriginClient c = client(o, OriginConfig.builder())) {
+      o.file("/real.bin", DATA, T);
+      o.override(r -> FakeOrigin.decodedPath(r).equals("/moved.bin")
+          ? new MockResponse().setResponseCode(302).setHeader("Location", "/real.bin") : null);
+      assertArrayEquals(slice(5000, 70_000), fetch(c, o, "/moved.bin", 5000, 70_000));
+    }
+  }
+
+  @Test
+  void aChunkedPartialAnswerIsReadThroughOkHttp() throws Exception {
+    try (FakeOrigin o = new FakeOrigin(); OriginClient c = client(o, OriginConfig.builder())) {
+      o.file("/f.bin", DATA, T);
+      o.override(r -> r.getMethod().equals("GET") ? new MockResponse().setResponseCode(206)
+          .setHeader("Content-Range", "bytes 100-199/" + DATA.length).setChunkedBody(new Buffer().write(slice(100, 100)), 7)
+          : null);
+      assertArrayEquals(slice(100, 100), fetch(c, o, "/f.bin", 100, 100));
+    }
+  }
+
+  @Test
+  void aConnectionTheServerClosedIsReplacedTransparently() throws Exception {
+    try (FakeOrigin o = new FakeOrigin(); OriginClient c = client(o, OriginConfig.builder().retries(1))) {
+      o.file("/f.bin", DATA, T);
+      int[] calls = {0};
+      o.override(r -> calls[0]++ == 0
+          ? new MockResponse().setResponseCode(206).setHeader("Content-Range", "bytes 0-99/" + DATA.length)
+              .setBody(new Buffer().write(slice(0, 100))).setSocketPolicy(SocketPolicy.DISCONNECT_AT_END)
+          : null);
+      assertArrayEquals(slice(0, 100), fetch(c, o, "/f.bin", 0, 100));
+      assertArrayEquals(slice(200, 100), fetch(c, o, "/f.bin", 200, 100));
+      assertEquals(2, o.count("GET", "/f.bin"));
+    }
+  }
+
+  @Test
+  void anOriginThatNeverAnswersFailsWithinTheTimeout() throws Exception {
+    OriginConfig.Builder b = OriginConfig.builder().timeout(Duration.ofSeconds(1)).retries(1);
+    try (FakeOrigin o = new FakeOrigin(); OriginClient c = client(o, b)) {
+      o.file("/f.bin", DATA, T);
+      o.override(r -> new MockResponse().setSocketPolicy(SocketPolicy.NO_RESPONSE));
+      OriginException e = assertTimeoutPreemptively(Duration.ofSeconds(15),
+          () -> assertThrows(OriginException.class, () -> fetch(c, o, "/f.bin", 0, 100)));
+      assertTrue(e.getMessage().contains("gave up") || e.getMessage().contains("timeout")
+          || e.getMessage().contains("no answer"), e.getMessage());
+    }
+  }
+
+  @Test
+  void thePlainCaseIsHandledByTheFastPathAndTheRestIsLeftToOkHttp() throws Exception {
+    try (FakeOrigin o = new FakeOrigin()) {
+      o.file("/f.bin", DATA, T);
+      o.override(r -> FakeOrigin.decodedPath(r).equals("/moved.bin")
+          ? new MockResponse().setResponseCode(302).setHeader("Location", "/f.bin") : null);
+      try (PlainRangeFetch fast = PlainRangeFetch.forOrigin(OriginConfig.builder().build(), o.url("/"), null)) {
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocateDirect(64 << 10);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        PlainRangeFetch.Answer a = fast.fetch(o.url("/f.bin"), 1000, 200_999, DATA.length, null, (at, b) -> {
+          byte[] chunk = new byte[b.remaining()];
+          b.get(chunk);
+          out.write(chunk, 0, chunk.length);
+        }, buf);
+        assertTrue(a.handled());
+        assertEquals(T, a.lastModified());
+        assertArrayEquals(slice(1000, 200_000), out.toByteArray());
+        assertEquals(PlainRangeFetch.NOT_HANDLED, fast.fetch(o.url("/moved.bin"), 0, 9, DATA.length, null, (at, b) -> {
+          throw new AssertionError("no byte of an unhandled answer is handed over");
+        }, buf));
+      }
+    }
+  }
+
+  @Test
+  void anOriginThatIgnoresRangeCostsOneRequestPerFetchOnceKnown() throws Exception {
+    try (FakeOrigin o = new FakeOrigin(); OriginClient c = client(o, OriginConfig.builder())) {
+      o.file("/f.bin", DATA, T);
+      o.override(r -> r.getMethod().equals("GET") ? new MockResponse().setBody(new Buffer().write(DATA)) : null);
+      for (int i = 0; i < PlainRangeFetch.MAX_MISSES + 3; i++) {
+        assertArrayEquals(slice(i * 1000L, 100), fetch(c, o, "/f.bin", i * 1000L, 100));
+      }
+      assertEquals(PlainRangeFetch.MAX_MISSES + (PlainRangeFetch.MAX_MISSES + 3), o.count("GET", "/f.bin"),
+          "after a few full answers every fetch is one request");
+    }
+  }
+}
