@@ -121,6 +121,9 @@ final class ServeCommand implements Callable<Integer> {
         boolean crawl, int fileMode, long prefetchSmall) throws IOException {
       layout.create();
       FileLock lock = layout.lock();
+      // On the other core while this one starts up, lists the top level and mounts: the daemon is ready with
+      // its listing code compiled.
+      Daemon.warmUp(layout.run().resolve("warm-up"));
       OriginClient client = null;
       StubTree tree = null;
       try {

@@ -218,6 +218,11 @@ public final class Daemon implements Closeable {
     }
   }
 
+  /** Compiles the listing code in the background (see {@link WarmUp}); scratch is removed afterwards. */
+  public static void warmUp(Path scratch) {
+    WarmUp.start(scratch);
+  }
+
   public Stats stats() {
     return stats;
   }
