@@ -93,7 +93,8 @@ public final class Posix {
 
   static ErrnoException error(String call, String subject) {
     int errno = RUNTIME.getLastError();
-    return new ErrnoException(call, subject, errno, LIBC.strerror(errno));
+    return errno == Errno.ENOENT ? new ErrnoException.NoEntry(call, subject)
+        : new ErrnoException(call, subject, errno, LIBC.strerror(errno));
   }
 
   static byte[] utf8(String s) {
