@@ -132,9 +132,12 @@ public final class Daemon implements Closeable {
     this.timers = Executors.newSingleThreadScheduledExecutor(dev.lazydir.internal.Threads.daemon("lazydir-timer"));
     this.filler = new ContentFiller(client, fetchPool, settings.readaheadChunks(), settings.timeout(), this::onComplete);
     // Same-thread executor: an evicted stub persists its map before anyone can open the file anew.
-    this.stubs = Caffeine.newBuilder().maximumSize(4096).executor(Runnable::run)
-        .removalListener((Long ino, OpenStub stub, RemovalCause cause) -> closeQuietly(stub))
-        .build();
+    this.stubs = stubCache((Long ino, OpenStub stub, RemovalCause cause) -> closeQuietly(stub));
+  }
+
+  /** The cache of open stubs by inode (also built once by {@link WarmUp}, which loads its classes early). */
+  static <V> Cache<Long, V> stubCache(com.github.benmanes.caffeine.cache.RemovalListener<Long, V> onRemoval) {
+    return Caffeine.newBuilder().maximumSize(4096).executor(Runnable::run).removalListener(onRemoval).build();
   }
 
   /**

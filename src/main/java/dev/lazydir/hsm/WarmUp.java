@@ -38,6 +38,7 @@ final class WarmUp {
   static void run(Path scratch) {
     long t0 = System.nanoTime();
     try {
+      preloadClasses();
       HttpUrl page = HttpUrl.get("http://warm-up.invalid/dir/");
       String html = listing();
       for (int i = 0; i < 4 * ROUNDS; i++) {
@@ -59,6 +60,8 @@ final class WarmUp {
           }
         }
       }
+      warmFetchPath(scratch);
+      warmEventPath();
       long t2 = System.nanoTime();
       LOG.fine(() -> "warm-up done in " + (t2 - t0) / 1_000_000 + " ms (parsing " + (t1 - t0) / 1_000_000 + " ms)");
     } catch (IOException | RuntimeException e) {
@@ -68,6 +71,111 @@ final class WarmUp {
         deleteRecursively(scratch);
       } catch (IOException e) {
         LOG.fine("warm-up cleanup: " + e.getMessage());
+      }
+    }
+  }
+
+  /**
+   * Range fetches through the fast path into a scratch file, from a canned origin on a loopback socket of
+   * this process (nothing goes to the real origin): the first read of a user then runs compiled code.
+   */
+  private static void warmFetchPath(Path scratch) throws IOException {
+    int size = 64 << 10;
+    byte[] body = new byte[size];
+    try (java.net.ServerSocket server = new java.net.ServerSocket(0, 4, java.net.InetAddress.getLoopbackAddress())) {
+      Thread canned = new Thread(() -> serveCanned(server, body), "lazydir-warm-up-origin");
+      canned.setDaemon(true);
+      canned.start();
+      HttpUrl url = HttpUrl.get("http://127.0.0.1:" + server.getLocalPort() + "/f");
+      dev.lazydir.origin.OriginConfig config = dev.lazydir.origin.OriginConfig.builder().maxConns(1).build();
+      Files.createDirectories(scratch);
+      try (dev.lazydir.origin.OriginClient client = new dev.lazydir.origin.OriginClient(config, url);
+          Fd file = dev.lazydir.internal.posix.Posix.open(scratch.resolve("fetched").toString(),
+              dev.lazydir.internal.posix.Posix.O_RDWR | dev.lazydir.internal.posix.Posix.O_CREAT)) {
+        for (int i = 0; i < 40; i++) {
+          client.fetchRange(url, 0, size, size, null, null, (at, b) -> file.pwriteFully(b, at));
+        }
+      }
+    }
+  }
+
+  /**
+   * Loads and initialises lazydir's own classes of the serving path (loading and verifying a class costs far
+   * more than running it once, and the first open of a file used to pay for a dozen of them).
+   */
+  private static void preloadClasses() {
+    List<String> packages = List.of("hsm", "fanotify", "tree", "origin", "crawl", "internal");
+    ClassLoader loader = WarmUp.class.getClassLoader();
+    try {
+      Path where = Path.of(WarmUp.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+      List<String> names = new java.util.ArrayList<>();
+      if (Files.isDirectory(where)) {
+        try (Stream<Path> all = Files.walk(where)) {
+          all.map(p -> where.relativize(p).toString()).forEach(names::add);
+        }
+      } else {
+        try (java.util.jar.JarFile jar = new java.util.jar.JarFile(where.toFile())) {
+          jar.stream().map(java.util.zip.ZipEntry::getName).forEach(names::add);
+        }
+      }
+      for (String name : names) {
+        if (name.endsWith(".class") && packages.stream().anyMatch(p -> name.startsWith("dev/lazydir/" + p + "/"))) {
+          try {
+            Class.forName(name.substring(0, name.length() - 6).replace('/', '.'), true, loader);
+          } catch (ClassNotFoundException | LinkageError e) {
+            LOG.finest(() -> "preload " + name + ": " + e);
+          }
+        }
+      }
+    } catch (IOException | java.net.URISyntaxException | RuntimeException e) {
+      LOG.fine("preloading classes: " + e);
+    }
+  }
+
+  /** The event parser and the stub cache, which a user's first open and read go through. */
+  private static void warmEventPath() throws IOException {
+    java.nio.ByteBuffer events = java.nio.ByteBuffer.allocate(256).order(java.nio.ByteOrder.nativeOrder());
+    for (int i = 0; i < 2; i++) { // an event without info, then one with a range record
+      int len = dev.lazydir.fanotify.Fan.FAN_EVENT_METADATA_LEN + (i == 1 ? 24 : 0);
+      events.putInt(len).put((byte) dev.lazydir.fanotify.Fan.FANOTIFY_METADATA_VERSION).put((byte) 0)
+          .putShort((short) dev.lazydir.fanotify.Fan.FAN_EVENT_METADATA_LEN)
+          .putLong(i == 1 ? dev.lazydir.fanotify.Fan.FAN_PRE_ACCESS : dev.lazydir.fanotify.Fan.FAN_OPEN_PERM)
+          .putInt(-1).putInt(1);
+      if (i == 1) {
+        events.put((byte) dev.lazydir.fanotify.Fan.FAN_EVENT_INFO_TYPE_RANGE).put((byte) 0).putShort((short) 24)
+            .putInt(0).putLong(0).putLong(4096);
+      }
+    }
+    events.flip();
+    for (int i = 0; i < 200; i++) {
+      dev.lazydir.fanotify.EventParser.parse(events.duplicate().order(java.nio.ByteOrder.nativeOrder()));
+    }
+    com.github.benmanes.caffeine.cache.Cache<Long, String> cache = Daemon.stubCache((k, v, cause) -> { });
+    for (long i = 0; i < 300; i++) {
+      cache.put(i, "stub");
+      cache.getIfPresent(i);
+      cache.asMap().remove(i, "stub");
+    }
+  }
+
+  private static void serveCanned(java.net.ServerSocket server, byte[] body) {
+    byte[] head = ("HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-" + (body.length - 1) + "/" + body.length
+        + "\r\nContent-Length: " + body.length + "\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    while (!server.isClosed()) {
+      try (java.net.Socket s = server.accept()) {
+        java.io.InputStream in = new java.io.BufferedInputStream(s.getInputStream());
+        java.io.OutputStream out = s.getOutputStream();
+        for (int crlf = 0, c; (c = in.read()) >= 0; ) {
+          crlf = (c == '\r' || c == '\n') ? crlf + 1 : 0;
+          if (crlf == 4) { // end of a request head
+            out.write(head);
+            out.write(body);
+            out.flush();
+            crlf = 0;
+          }
+        }
+      } catch (IOException e) {
+        // the warm-up is over (or the client hung up)
       }
     }
   }
