@@ -78,10 +78,25 @@ public final class ContentFiller {
     int previous = stub.lastChunk;
     stub.lastChunk = last;
     if (first == 0 || first == previous || first == previous + 1) {
-      for (int c = last + 1; c <= Math.min(map.chunkCount() - 1, last + readaheadChunks); c++) {
-        if (!stub.has(c)) {
-          request(stub, c);
+      int from = last + 1;
+      int to = Math.min(map.chunkCount() - 1, last + readaheadChunks);
+      Runnable readahead = () -> {
+        for (int c = from; c <= to; c++) {
+          if (!stub.has(c)) {
+            request(stub, c);
+          }
         }
+      };
+      if (waits.isEmpty()) {
+        readahead.run();
+      } else {
+        // Only once the reader's own segment is down: started together, the read-ahead requests compete
+        // with it for the origin's disk and the link, and the reader's first byte comes later.
+        waits.get(waits.size() - 1).whenComplete((v, e) -> {
+          if (e == null) {
+            readahead.run();
+          }
+        });
       }
     }
     if (waits.isEmpty()) {

@@ -181,6 +181,21 @@ class ContentFillerTest {
   }
 
   @Test
+  void readAheadStartsOnlyOnceTheReadersOwnSegmentIsDown() throws Exception {
+    origin.throttle("/f.bin", 16 * 1024, 100); // a segment takes about 400 ms
+    try (OpenStub stub = open("f.bin")) {
+      filler(3, Duration.ofSeconds(20)).ensure(stub, 0, 100);
+      assertFalse(stub.has(0), "let through before its segment is complete");
+      assertEquals(1, origin.count("GET", "/f.bin"), "no read-ahead request competes with the reader's own");
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (!(stub.has(1) && stub.has(2) && stub.has(3)) && System.nanoTime() < deadline) {
+        Thread.sleep(10);
+      }
+      assertTrue(stub.has(0) && stub.has(1) && stub.has(2) && stub.has(3), "then the next three are fetched ahead");
+    }
+  }
+
+  @Test
   void originFailureIsAnErrorAndNothingIsRecorded() throws Exception {
     origin.override(r -> r.getMethod().equals("GET") ? new MockResponse().setResponseCode(500) : null);
     try (OpenStub stub = open("f.bin")) {
