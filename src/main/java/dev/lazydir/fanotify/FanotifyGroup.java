@@ -13,7 +13,8 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 /**
  * A fanotify group (the fd returned by fanotify_init) with its marks, event loop primitives and answers.
  *
- * <p>Threading: several handler threads may call {@link #poll} and {@link #respond} concurrently; the kernel hands
+ * <p>Threading: several handler threads may call {@link #poll} and {@link #respond} concurrently (one of them waits
+ * in poll(2) at a time, the others for their turn, so an event wakes one thread); the kernel hands
  * each event to exactly one read(). The group is always non-blocking (FAN_NONBLOCK is forced): poll(2) waits, then
  * read(2) either gets events or EAGAIN (another thread got them), so a handler never blocks in read and can check a
  * stop flag between polls. {@link #close} wakes every poller at once (an eventfd is polled alongside the group) and
@@ -39,6 +40,7 @@ public final class FanotifyGroup implements Closeable {
   private final int wakeFd;
   private final int readBufferSize;
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+  private final java.util.concurrent.locks.ReentrantLock pollLock = new java.util.concurrent.locks.ReentrantLock();
   private final AtomicBoolean closing = new AtomicBoolean();
   private volatile boolean closed;
   private final ThreadLocal<ByteBuffer> readBuffers;
@@ -201,6 +203,26 @@ public final class FanotifyGroup implements Closeable {
    */
   public List<FanotifyEvent> poll(Duration timeout) throws IOException {
     int millis = toMillis(timeout);
+    // One poller at a time: every thread blocked in poll(2) on the group wakes for each event (and all but one
+    // then read EAGAIN); with 16 handler threads that herd cost more CPU than the event. The others wait here.
+    try {
+      if (millis < 0) {
+        pollLock.lockInterruptibly();
+      } else if (!pollLock.tryLock(millis, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+        return List.of();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return List.of();
+    }
+    try {
+      return pollAlone(millis);
+    } finally {
+      pollLock.unlock();
+    }
+  }
+
+  private List<FanotifyEvent> pollAlone(int millis) throws IOException {
     lock.readLock().lock();
     try {
       ensureOpen();
