@@ -76,26 +76,79 @@ final class WarmUp {
   }
 
   /**
-   * Range fetches through the fast path into a scratch file, from a canned origin on a loopback socket of
-   * this process (nothing goes to the real origin): the first read of a user then runs compiled code.
+   * A stub opened and filled the way the daemon does it (OpenStub, ContentFiller, range GETs through the fast
+   * path, pwrite), from a canned origin on a loopback socket of this process into a scratch tree: nothing goes
+   * to the real origin, and a user's first open and read run compiled code.
    */
   private static void warmFetchPath(Path scratch) throws IOException {
-    int size = 64 << 10;
+    int size = 256 << 10;
     byte[] body = new byte[size];
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2,
+        dev.lazydir.internal.Threads.daemon("lazydir-warm-up-fetch"));
     try (java.net.ServerSocket server = new java.net.ServerSocket(0, 4, java.net.InetAddress.getLoopbackAddress())) {
       Thread canned = new Thread(() -> serveCanned(server, body), "lazydir-warm-up-origin");
       canned.setDaemon(true);
       canned.start();
-      HttpUrl url = HttpUrl.get("http://127.0.0.1:" + server.getLocalPort() + "/f");
-      dev.lazydir.origin.OriginConfig config = dev.lazydir.origin.OriginConfig.builder().maxConns(1).build();
-      Files.createDirectories(scratch);
-      try (dev.lazydir.origin.OriginClient client = new dev.lazydir.origin.OriginClient(config, url);
-          Fd file = dev.lazydir.internal.posix.Posix.open(scratch.resolve("fetched").toString(),
-              dev.lazydir.internal.posix.Posix.O_RDWR | dev.lazydir.internal.posix.Posix.O_CREAT)) {
-        for (int i = 0; i < 40; i++) {
-          client.fetchRange(url, 0, size, size, null, null, (at, b) -> file.pwriteFully(b, at));
+      HttpUrl origin = HttpUrl.get("http://127.0.0.1:" + server.getLocalPort() + "/");
+      HttpUrl url = origin.resolve("f");
+      dev.lazydir.origin.OriginConfig config = dev.lazydir.origin.OriginConfig.builder().maxConns(2).build();
+      Instant mtime = Instant.parse("2024-06-01T12:34:56Z");
+      EntryMeta.FileMeta meta = new EntryMeta.FileMeta(size, mtime, EntryMeta.TimePrecision.SECONDS, null, "f");
+      try (dev.lazydir.origin.OriginClient client = new dev.lazydir.origin.OriginClient(config, origin);
+          StubTree tree = StubTree.open(scratch.resolve("fill"), origin.toString());
+          Fd root = tree.openDir(List.of())) {
+        ContentFiller filler = new ContentFiller(client, pool, 1, java.time.Duration.ofSeconds(10), stub -> { });
+        tree.createStub(root, "f", meta, mtime);
+        for (int i = 0; i < 25; i++) {
+          try (OpenStub stub = OpenStub.open(tree, List.of(), "f", m -> url, 64 << 10)) {
+            filler.ensure(stub, 0, 4096); // the first segment, then one read ahead
+            filler.ensure(stub, 0, 0);
+          }
+          tree.resetStub(root, "f", meta, mtime);
         }
       }
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  /** Answers range GETs with the asked slice of body, on as many connections as come. */
+  private static void serveCanned(java.net.ServerSocket server, byte[] body) {
+    while (!server.isClosed()) {
+      try {
+        java.net.Socket s = server.accept();
+        Thread t = new Thread(() -> answerCanned(s, body), "lazydir-warm-up-origin-conn");
+        t.setDaemon(true);
+        t.start();
+      } catch (IOException e) {
+        return; // closed: the warm-up is over
+      }
+    }
+  }
+
+  private static void answerCanned(java.net.Socket s, byte[] body) {
+    try (s) {
+      java.io.BufferedReader in = new java.io.BufferedReader(
+          new java.io.InputStreamReader(s.getInputStream(), java.nio.charset.StandardCharsets.ISO_8859_1));
+      java.io.OutputStream out = s.getOutputStream();
+      long from = 0;
+      long to = body.length - 1;
+      for (String line; (line = in.readLine()) != null; ) {
+        if (line.regionMatches(true, 0, "Range: bytes=", 0, 13)) {
+          String[] r = line.substring(13).trim().split("-");
+          from = Long.parseLong(r[0]);
+          to = r.length > 1 && !r[1].isEmpty() ? Math.min(Long.parseLong(r[1]), body.length - 1) : body.length - 1;
+        } else if (line.isEmpty()) {
+          out.write(("HTTP/1.1 206 Partial Content\r\nContent-Range: bytes " + from + "-" + to + "/" + body.length
+              + "\r\nContent-Length: " + (to - from + 1) + "\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+          out.write(body, (int) from, (int) (to - from + 1));
+          out.flush();
+          from = 0;
+          to = body.length - 1;
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // the client hung up, or the warm-up is over
     }
   }
 
@@ -155,28 +208,6 @@ final class WarmUp {
       cache.put(i, "stub");
       cache.getIfPresent(i);
       cache.asMap().remove(i, "stub");
-    }
-  }
-
-  private static void serveCanned(java.net.ServerSocket server, byte[] body) {
-    byte[] head = ("HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-" + (body.length - 1) + "/" + body.length
-        + "\r\nContent-Length: " + body.length + "\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-    while (!server.isClosed()) {
-      try (java.net.Socket s = server.accept()) {
-        java.io.InputStream in = new java.io.BufferedInputStream(s.getInputStream());
-        java.io.OutputStream out = s.getOutputStream();
-        for (int crlf = 0, c; (c = in.read()) >= 0; ) {
-          crlf = (c == '\r' || c == '\n') ? crlf + 1 : 0;
-          if (crlf == 4) { // end of a request head
-            out.write(head);
-            out.write(body);
-            out.flush();
-            crlf = 0;
-          }
-        }
-      } catch (IOException e) {
-        // the warm-up is over (or the client hung up)
-      }
     }
   }
 
