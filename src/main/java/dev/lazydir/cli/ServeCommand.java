@@ -121,9 +121,9 @@ final class ServeCommand implements Callable<Integer> {
         boolean crawl, int fileMode, long prefetchSmall) throws IOException {
       layout.create();
       FileLock lock = layout.lock();
-      // On the other core while this one starts up, lists the top level and mounts: the daemon is ready with
-      // its listing code compiled.
-      Daemon.warmUp(layout.run().resolve("warm-up"));
+      // On the other core while this one starts up, lists the top level and mounts; 'ready' waits for it, so
+      // that the first things a user does are served by compiled code with the whole machine.
+      Thread warmUp = Daemon.warmUp(layout.run().resolve("warm-up"));
       OriginClient client = null;
       StubTree tree = null;
       try {
@@ -144,6 +144,11 @@ final class ServeCommand implements Callable<Integer> {
         BackgroundCrawl background = crawl ? BackgroundCrawl.start(tree, daemon, Math.max(1, config.maxConns / 2)) : null;
         Served served = new Served(layout, lock, client, tree, daemon, background, dir.toRealPath());
         served.writeState();
+        try {
+          warmUp.join(3000);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
         return served;
       } catch (IOException | RuntimeException e) {
         if (tree != null) {

@@ -224,8 +224,8 @@ public final class Daemon implements Closeable {
   }
 
   /** Compiles the listing code in the background (see {@link WarmUp}); scratch is removed afterwards. */
-  public static void warmUp(Path scratch) {
-    WarmUp.start(scratch);
+  public static Thread warmUp(Path scratch) {
+    return WarmUp.start(scratch);
   }
 
   public Stats stats() {
