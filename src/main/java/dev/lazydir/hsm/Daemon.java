@@ -394,13 +394,20 @@ public final class Daemon implements Closeable {
     List<Runnable> files = new ArrayList<>();
     try (Fd dir = tree.openDir(path)) {
       for (String name : dir.list()) {
-        StubTree.Entry e = tree.inspect(dir, name);
-        if (e.meta() instanceof DirMeta d && !d.listed()) {
-          List<String> child = new ArrayList<>(path);
-          child.add(name);
-          listings.add(() -> listAhead(child, 1));
-        } else if (settings.prefetchSmall() > 0 && e.meta() instanceof FileMeta m && m.size() > 0
-            && m.size() <= settings.prefetchSmall() && e.stat().allocatedBytes() < m.size()) {
+        // A stat decides for files (size, blocks: the prefetch opens and checks the stub itself); only
+        // directories are opened, for their metadata.
+        Stat st = dir.statAt(name).orElse(null);
+        if (st == null) {
+          continue;
+        }
+        if (st.isDirectory()) {
+          if (tree.inspect(dir, name).meta() instanceof DirMeta d && !d.listed()) {
+            List<String> child = new ArrayList<>(path);
+            child.add(name);
+            listings.add(() -> listAhead(child, 1));
+          }
+        } else if (settings.prefetchSmall() > 0 && st.isRegularFile() && st.size() > 0
+            && st.size() <= settings.prefetchSmall() && st.allocatedBytes() < st.size()) {
           files.add(() -> prefetch(path, name));
         }
       }

@@ -1,7 +1,6 @@
 package dev.lazydir.hsm;
 
 import dev.lazydir.internal.posix.Fd;
-import dev.lazydir.origin.ListingParser;
 import dev.lazydir.tree.EntryMeta;
 import dev.lazydir.tree.StubTree;
 import java.io.IOException;
@@ -25,7 +24,7 @@ import okhttp3.HttpUrl;
 final class WarmUp {
   private static final Logger LOG = Logger.getLogger(WarmUp.class.getName());
   private static final int ENTRIES = 300;
-  private static final int ROUNDS = 2;
+  private static final int ROUNDS = 3;
 
   private WarmUp() {}
 
@@ -38,34 +37,17 @@ final class WarmUp {
 
   static void run(Path scratch) {
     long t0 = System.nanoTime();
-    try {
+    try (CannedOrigin canned = new CannedOrigin()) {
       preloadClasses();
-      long tp = System.nanoTime();
-      HttpUrl page = HttpUrl.get("http://warm-up.invalid/dir/");
-      String html = listing();
-      for (int i = 0; i < 4 * ROUNDS; i++) {
-        ListingParser.parse(html, page);
-      }
       long t1 = System.nanoTime();
       deleteRecursively(scratch);
-      try (StubTree tree = StubTree.open(scratch, "http://warm-up.invalid/"); Fd root = tree.openDir(List.of())) {
-        Instant mtime = Instant.parse("2024-06-01T12:34:00Z");
-        for (int round = 0; round < ROUNDS; round++) {
-          for (int i = 0; i < ENTRIES; i++) {
-            String name = "file-" + i + ".c";
-            tree.createStub(root, name, new EntryMeta.FileMeta(1000 + i, mtime, EntryMeta.TimePrecision.MINUTES,
-                null, name), mtime);
-          }
-          for (String name : root.list()) {
-            tree.inspect(root, name);
-            tree.removeOwned(root, name);
-          }
-        }
-      }
-      warmFetchPath(scratch);
-      warmEventPath();
+      warmListingPath(scratch.resolve("listed"), canned.url());
       long t2 = System.nanoTime();
-      LOG.fine(() -> "warm-up done in " + (t2 - t0) / 1_000_000 + " ms (classes " + (tp - t0) / 1_000_000 + " ms, parsing " + (t1 - tp) / 1_000_000 + " ms)");
+      warmFetchPath(scratch.resolve("filled"), canned.url());
+      warmEventPath();
+      long t3 = System.nanoTime();
+      LOG.fine(() -> "warm-up done in " + (t3 - t0) / 1_000_000 + " ms (classes " + (t1 - t0) / 1_000_000
+          + " ms, listings " + (t2 - t1) / 1_000_000 + " ms)");
     } catch (IOException | RuntimeException e) {
       LOG.fine("warm-up: " + e);
     } finally {
@@ -77,27 +59,40 @@ final class WarmUp {
     }
   }
 
+  /** Lists the canned origin's directory into a scratch tree the way serve does, a few times over. */
+  private static void warmListingPath(Path dir, HttpUrl origin) throws IOException {
+    dev.lazydir.origin.OriginConfig config = dev.lazydir.origin.OriginConfig.builder().maxConns(2).build();
+    try (dev.lazydir.origin.OriginClient client = new dev.lazydir.origin.OriginClient(config, origin);
+        dev.lazydir.crawl.Crawler lister = new dev.lazydir.crawl.Crawler(client, 1, 2,
+            dev.lazydir.crawl.Progress.NONE, java.time.Clock.systemUTC())) {
+      lister.crawl(origin, dir);
+      try (StubTree tree = StubTree.open(dir, origin.toString()); Fd root = tree.openDir(List.of())) {
+        for (int round = 0; round < ROUNDS; round++) {
+          for (String name : root.list()) {
+            tree.removeOwned(root, name);
+          }
+          lister.listOne(tree, List.of());
+        }
+      }
+    }
+  }
+
   /**
    * A stub opened and filled the way the daemon does it (OpenStub, ContentFiller, range GETs through the fast
    * path, pwrite), from a canned origin on a loopback socket of this process into a scratch tree: nothing goes
    * to the real origin, and a user's first open and read run compiled code.
    */
-  private static void warmFetchPath(Path scratch) throws IOException {
-    int size = 256 << 10;
-    byte[] body = new byte[size];
+  private static void warmFetchPath(Path dir, HttpUrl origin) throws IOException {
     java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2,
         dev.lazydir.internal.Threads.daemon("lazydir-warm-up-fetch"));
-    try (java.net.ServerSocket server = new java.net.ServerSocket(0, 4, java.net.InetAddress.getLoopbackAddress())) {
-      Thread canned = new Thread(() -> serveCanned(server, body), "lazydir-warm-up-origin");
-      canned.setDaemon(true);
-      canned.start();
-      HttpUrl origin = HttpUrl.get("http://127.0.0.1:" + server.getLocalPort() + "/");
+    try {
       HttpUrl url = origin.resolve("f");
       dev.lazydir.origin.OriginConfig config = dev.lazydir.origin.OriginConfig.builder().maxConns(2).build();
       Instant mtime = Instant.parse("2024-06-01T12:34:56Z");
-      EntryMeta.FileMeta meta = new EntryMeta.FileMeta(size, mtime, EntryMeta.TimePrecision.SECONDS, null, "f");
+      EntryMeta.FileMeta meta = new EntryMeta.FileMeta(CannedOrigin.BODY.length, mtime,
+          EntryMeta.TimePrecision.SECONDS, null, "f");
       try (dev.lazydir.origin.OriginClient client = new dev.lazydir.origin.OriginClient(config, origin);
-          StubTree tree = StubTree.open(scratch.resolve("fill"), origin.toString());
+          StubTree tree = StubTree.open(dir, origin.toString());
           Fd root = tree.openDir(List.of())) {
         ContentFiller filler = new ContentFiller(client, pool, 1, java.time.Duration.ofSeconds(10), stub -> { });
         tree.createStub(root, "f", meta, mtime);
@@ -114,43 +109,101 @@ final class WarmUp {
     }
   }
 
-  /** Answers range GETs with the asked slice of body, on as many connections as come. */
-  private static void serveCanned(java.net.ServerSocket server, byte[] body) {
-    while (!server.isClosed()) {
-      try {
-        java.net.Socket s = server.accept();
-        Thread t = new Thread(() -> answerCanned(s, body), "lazydir-warm-up-origin-conn");
-        t.setDaemon(true);
-        t.start();
-      } catch (IOException e) {
-        return; // closed: the warm-up is over
-      }
-    }
-  }
+  /**
+   * A tiny origin on a loopback port of this process: every directory URL is a 300-entry nginx-style listing,
+   * HEAD of a file gives its size and time, a range GET of /f gives that slice of a 256 KiB body.
+   */
+  private static final class CannedOrigin implements AutoCloseable {
+    static final byte[] BODY = new byte[256 << 10];
+    private static final String LAST_MODIFIED = "Sat, 01 Jun 2024 12:34:00 GMT";
+    private final java.net.ServerSocket server;
+    private final byte[] listing = listing().getBytes(java.nio.charset.StandardCharsets.UTF_8);
 
-  private static void answerCanned(java.net.Socket s, byte[] body) {
-    try (s) {
-      java.io.BufferedReader in = new java.io.BufferedReader(
-          new java.io.InputStreamReader(s.getInputStream(), java.nio.charset.StandardCharsets.ISO_8859_1));
-      java.io.OutputStream out = s.getOutputStream();
-      long from = 0;
-      long to = body.length - 1;
-      for (String line; (line = in.readLine()) != null; ) {
-        if (line.regionMatches(true, 0, "Range: bytes=", 0, 13)) {
-          String[] r = line.substring(13).trim().split("-");
-          from = Long.parseLong(r[0]);
-          to = r.length > 1 && !r[1].isEmpty() ? Math.min(Long.parseLong(r[1]), body.length - 1) : body.length - 1;
-        } else if (line.isEmpty()) {
-          out.write(("HTTP/1.1 206 Partial Content\r\nContent-Range: bytes " + from + "-" + to + "/" + body.length
-              + "\r\nContent-Length: " + (to - from + 1) + "\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-          out.write(body, (int) from, (int) (to - from + 1));
-          out.flush();
-          from = 0;
-          to = body.length - 1;
+    CannedOrigin() throws IOException {
+      server = new java.net.ServerSocket(0, 8, java.net.InetAddress.getLoopbackAddress());
+      Thread t = new Thread(this::accept, "lazydir-warm-up-origin");
+      t.setDaemon(true);
+      t.start();
+    }
+
+    HttpUrl url() {
+      return HttpUrl.get("http://127.0.0.1:" + server.getLocalPort() + "/");
+    }
+
+    private void accept() {
+      while (!server.isClosed()) {
+        try {
+          java.net.Socket s = server.accept();
+          Thread t = new Thread(() -> answer(s), "lazydir-warm-up-origin-conn");
+          t.setDaemon(true);
+          t.start();
+        } catch (IOException e) {
+          return; // closed: the warm-up is over
         }
       }
-    } catch (IOException | RuntimeException e) {
-      // the client hung up, or the warm-up is over
+    }
+
+    private void answer(java.net.Socket s) {
+      try (s) {
+        java.io.BufferedReader in = new java.io.BufferedReader(
+            new java.io.InputStreamReader(s.getInputStream(), java.nio.charset.StandardCharsets.ISO_8859_1));
+        java.io.OutputStream out = s.getOutputStream();
+        String method = null;
+        String path = null;
+        long from = 0;
+        long to = BODY.length - 1;
+        for (String line; (line = in.readLine()) != null; ) {
+          if (method == null) {
+            String[] parts = line.split(" ");
+            method = parts[0];
+            path = parts.length > 1 ? parts[1] : "/";
+          } else if (line.regionMatches(true, 0, "Range: bytes=", 0, 13)) {
+            String[] r = line.substring(13).trim().split("-");
+            from = Long.parseLong(r[0]);
+            to = r.length > 1 && !r[1].isEmpty() ? Math.min(Long.parseLong(r[1]), BODY.length - 1) : BODY.length - 1;
+          } else if (line.isEmpty()) {
+            respond(out, method, path, from, to);
+            method = null;
+            from = 0;
+            to = BODY.length - 1;
+          }
+        }
+      } catch (IOException | RuntimeException e) {
+        // the client hung up, or the warm-up is over
+      }
+    }
+
+    private void respond(java.io.OutputStream out, String method, String path, long from, long to) throws IOException {
+      String head;
+      byte[] body;
+      int off = 0;
+      int len;
+      if (path.endsWith("/")) {
+        head = "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: " + listing.length + "\r\n\r\n";
+        body = listing;
+        len = listing.length;
+      } else if (path.equals("/f")) {
+        head = "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes " + from + "-" + to + "/" + BODY.length
+            + "\r\nContent-Length: " + (to - from + 1) + "\r\n\r\n";
+        body = BODY;
+        off = (int) from;
+        len = (int) (to - from + 1);
+      } else { // a listed file: HEAD (the crawler learns the listing's clock from one)
+        int n = path.startsWith("/file-") ? 1000 + Integer.parseInt(path.substring(6, path.indexOf('.'))) : 0;
+        head = "HTTP/1.1 200 OK\r\nContent-Length: " + n + "\r\nLast-Modified: " + LAST_MODIFIED + "\r\n\r\n";
+        body = new byte[n];
+        len = n;
+      }
+      out.write(head.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      if (!method.equals("HEAD")) {
+        out.write(body, off, len);
+      }
+      out.flush();
+    }
+
+    @Override
+    public void close() throws IOException {
+      server.close();
     }
   }
 
