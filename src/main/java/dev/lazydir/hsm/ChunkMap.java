@@ -36,6 +36,15 @@ public final class ChunkMap {
     return new ChunkMap(fileSize, chunkSizeFor(fileSize, preferred), new BitSet(), tag);
   }
 
+  /** A map of a file that is wholly present. */
+  public static ChunkMap full(long fileSize, long preferred, String tag) {
+    ChunkMap m = empty(fileSize, preferred, tag);
+    for (int c = 0; c < m.count; c++) {
+      m.present.set(c);
+    }
+    return m;
+  }
+
   /** The fingerprint of the origin file a map is valid for. */
   public static String tagOf(dev.lazydir.tree.EntryMeta.FileMeta meta) {
     long minute = meta.mtime() == null ? 0 : meta.mtime().getEpochSecond() / 60;

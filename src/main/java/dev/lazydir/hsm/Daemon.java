@@ -320,7 +320,7 @@ public final class Daemon implements Closeable {
       if (!(StubTree.metaOf(fd).orElse(null) instanceof FileMeta meta)) {
         return Fan.FAN_ALLOW;
       }
-      boolean present = fd.getXattr(dev.lazydir.tree.EntryMeta.MAP_XATTR)
+      boolean present = meta.complete() || fd.getXattr(dev.lazydir.tree.EntryMeta.MAP_XATTR)
           .flatMap(v -> ChunkMap.decode(v, meta.size(), ChunkMap.tagOf(meta)))
           .map(m -> m.covers(offset, count)).orElse(meta.size() == 0);
       if (present) {

@@ -80,8 +80,9 @@ public final class OpenStub implements AutoCloseable {
               + "; run crawl to repair it");
         }
         String tag = ChunkMap.tagOf(meta);
-        ChunkMap map = fd.getXattr(EntryMeta.MAP_XATTR).flatMap(v -> ChunkMap.decode(v, meta.size(), tag))
-            .orElseGet(() -> ChunkMap.empty(meta.size(), chunkSize, tag));
+        ChunkMap map = meta.complete() ? ChunkMap.full(meta.size(), chunkSize, tag)
+            : fd.getXattr(EntryMeta.MAP_XATTR).flatMap(v -> ChunkMap.decode(v, meta.size(), tag))
+                .orElseGet(() -> ChunkMap.empty(meta.size(), chunkSize, tag));
         if (!map.isComplete()) {
           Fd rw = dir.openAt(name, Posix.O_RDWR | Posix.O_NOFOLLOW | Posix.O_NONBLOCK, 0);
           if (rw.stat().ino() != st.ino()) {
@@ -105,7 +106,7 @@ public final class OpenStub implements AutoCloseable {
 
   /** Whether a stub's recorded map vouches for every byte of the version its metadata names. */
   static boolean holdsAllBytes(Fd fd, FileMeta meta) throws IOException {
-    if (meta.size() == 0) {
+    if (meta.size() == 0 || meta.complete()) {
       return true;
     }
     String tag = ChunkMap.tagOf(meta);
@@ -122,7 +123,8 @@ public final class OpenStub implements AutoCloseable {
         || !lastModified.truncatedTo(java.time.temporal.ChronoUnit.MINUTES).equals(meta.mtime())) {
       return;
     }
-    meta = new FileMeta(meta.size(), lastModified, EntryMeta.TimePrecision.SECONDS, meta.etag(), meta.listedName());
+    meta = new FileMeta(meta.size(), lastModified, EntryMeta.TimePrecision.SECONDS, meta.etag(), meta.listedName(),
+        meta.complete());
     fd.setXattr(EntryMeta.XATTR, meta.encode());
     fd.setMtime(lastModified);
   }
@@ -156,11 +158,11 @@ public final class OpenStub implements AutoCloseable {
 
   /** The map as it is now, with how many chunks it records that are not on disk yet; null if nothing is new. */
   synchronized Snapshot snapshot() {
-    return unpersisted == 0 || closed ? null : new Snapshot(map.encode(), unpersisted);
+    return unpersisted == 0 || closed ? null : new Snapshot(map.encode(), unpersisted, map.isComplete());
   }
 
   /** A map taken before a sync, to be recorded once the sync has covered every write it names. */
-  record Snapshot(byte[] map, int chunks) {}
+  record Snapshot(byte[] map, int chunks, boolean complete) {}
 
   /** Records a snapshot after a sync (of this file or of its whole filesystem) that came after it. */
   void record(Snapshot snapshot) throws IOException {
@@ -170,7 +172,16 @@ public final class OpenStub implements AutoCloseable {
           return;
         }
       }
-      fd.setXattr(EntryMeta.MAP_XATTR, snapshot.map()); // (mtime: restored by markPresent after each segment)
+      if (snapshot.complete()) {
+        // All there: the metadata says so (it fits inside the inode) and the map, which takes a block of its
+        // own on ext4, goes. In this order, a crash in between leaves both saying complete.
+        FileMeta done = meta.asComplete();
+        fd.setXattr(EntryMeta.XATTR, done.encode());
+        meta = done;
+        fd.removeXattr(EntryMeta.MAP_XATTR);
+      } else {
+        fd.setXattr(EntryMeta.MAP_XATTR, snapshot.map()); // (mtime: restored by markPresent after each segment)
+      }
       synchronized (this) {
         unpersisted = Math.max(0, unpersisted - snapshot.chunks());
       }

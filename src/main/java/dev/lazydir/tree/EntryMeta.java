@@ -20,6 +20,8 @@ import java.util.Optional;
  *                  kept here because writing the content changes st_mtime
  *   t=s | m        (file, with m=) precision of that time: seconds (Last-Modified) or minutes (a listing)
  *   e=ETAG         (file, optional) the origin's ETag, or "#" + 16 hex of its SHA-256 when longer than 40 bytes
+ *   c=1            (file, optional) every byte of the version above is on disk (written after a sync); such a file
+ *                  needs no chunk map, so it carries none and the xattr block a map would take is not used
  *   l=EPOCH        (dir) when the directory was last listed, in epoch seconds; 0 = never listed yet;
  *                  a directory's metadata is the one with l=
  *   n=SEGMENT      (optional) the URL path segment as the listing spelled it, when that differs from the
@@ -68,8 +70,13 @@ public sealed interface EntryMeta {
    *
    * @param mtime the origin's mtime, or null if it gave none (then {@code mtimePrecision} is UNKNOWN)
    */
-  record FileMeta(long size, java.time.Instant mtime, TimePrecision mtimePrecision, String etag, String listedName)
-      implements EntryMeta {
+  record FileMeta(long size, java.time.Instant mtime, TimePrecision mtimePrecision, String etag, String listedName,
+      boolean complete) implements EntryMeta {
+    /** A stub's metadata, nothing of it on disk yet. */
+    public FileMeta(long size, java.time.Instant mtime, TimePrecision mtimePrecision, String etag, String listedName) {
+      this(size, mtime, mtimePrecision, etag, listedName, false);
+    }
+
     public FileMeta {
       if (mtime == null) {
         mtimePrecision = TimePrecision.UNKNOWN;
@@ -88,7 +95,15 @@ public sealed interface EntryMeta {
       if (etag != null) {
         sb.append("e=").append(etag).append('\n');
       }
+      if (complete) {
+        sb.append("c=1\n");
+      }
       return finish(sb, listedName, null);
+    }
+
+    /** The same version, recorded as wholly on disk. */
+    public FileMeta asComplete() {
+      return new FileMeta(size, mtime, mtimePrecision, etag, listedName, true);
     }
   }
 
@@ -125,7 +140,8 @@ public sealed interface EntryMeta {
         String m = fields.get("m");
         return Optional.of(new FileMeta(Long.parseLong(fields.get("s")),
             m == null ? null : Instant.ofEpochSecond(Long.parseLong(m)),
-            m == null ? TimePrecision.UNKNOWN : TimePrecision.of(fields.get("t")), fields.get("e"), fields.get("n")));
+            m == null ? TimePrecision.UNKNOWN : TimePrecision.of(fields.get("t")), fields.get("e"), fields.get("n"),
+            "1".equals(fields.get("c"))));
       }
       if (fields.containsKey("l")) {
         return Optional.of(new DirMeta(Long.parseLong(fields.get("l")), fields.get("n"), fields.get("u")));

@@ -234,7 +234,9 @@ public final class StubTree implements Closeable {
   public void refineStub(Fd dir, String name, FileMeta meta, Instant mtime) throws IOException {
     try (Fd fd = dir.openAt(LocalName.require(name), Posix.O_RDONLY | Posix.O_NOFOLLOW | Posix.O_NONBLOCK, 0)) {
       requireOurs(fd, name);
-      fd.setXattr(EntryMeta.XATTR, meta.encode());
+      // Same version, better metadata: bytes already complete stay complete.
+      boolean complete = metaOf(fd).orElse(null) instanceof FileMeta old && old.complete();
+      fd.setXattr(EntryMeta.XATTR, (complete ? meta.asComplete() : meta).encode());
       if (mtime != null) {
         fd.setMtime(mtime);
       }

@@ -397,13 +397,46 @@ class ServeTest {
     ServeBed.run(30, "ls", v("/names").toString());
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     Path stored = bed.store.resolve("tree/names/with space & ünï.txt");
-    while (!LocalTree.xattr(stored, "user.lazydir.map").orElse("").endsWith(" full") && System.nanoTime() < deadline) {
+    while (!LocalTree.xattr(stored, "user.lazydir").orElse("").contains("\nc=1") && System.nanoTime() < deadline) {
       Thread.sleep(100);
     }
-    assertTrue(LocalTree.xattr(stored, "user.lazydir.map").orElse("").endsWith(" full"), "prefetched and recorded");
+    assertTrue(LocalTree.xattr(stored, "user.lazydir").orElse("").contains("\nc=1"), "prefetched and recorded");
+    assertFalse(LocalTree.xattr(stored, "user.lazydir.map").isPresent(), "a complete file keeps no chunk map");
     int gets = origin.count("GET", "/names/with space & ünï.txt");
     assertArrayEquals(FILES.get("/names/with space & ünï.txt"), ServeBed.run(30, "cat", v("/names/with space & ünï.txt").toString()).out());
     assertEquals(gets, origin.count("GET", "/names/with space & ünï.txt"), "the read needed no request");
+  }
+
+  @Test
+  void aCompleteSmallFileTakesNoDiskBeyondItsData() throws Exception {
+    bed.serve(origin.url("/").toString());
+    ServeBed.run(30, "ls", bed.view.toString());
+    assertArrayEquals(FILES.get("/README.txt"), ServeBed.run(30, "cat", v("/README.txt").toString()).out());
+    Path stored = bed.store.resolve("tree/README.txt");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (!LocalTree.xattr(stored, "user.lazydir").orElse("").contains("\nc=1") && System.nanoTime() < deadline) {
+      Thread.sleep(100);
+    }
+    assertTrue(LocalTree.xattr(stored, "user.lazydir").orElse("").contains("\nc=1"), "recorded complete in its metadata");
+    assertEquals(4096, LocalTree.allocatedBytes(stored), "one data block; no block for a chunk map");
+  }
+
+  @Test
+  void aCompleteFileStaysCompleteWhenAListingRefinesItsTime() throws Exception {
+    bed.serve(origin.url("/").toString(), "--refresh-timeout", "1");
+    ServeBed.run(30, "ls", v("/data").toString());
+    assertArrayEquals(FILES.get("/data/small.bin"), ServeBed.run(30, "cat", v("/data/small.bin").toString()).out());
+    Path stored = bed.store.resolve("tree/data/small.bin");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (!LocalTree.xattr(stored, "user.lazydir").orElse("").contains("\nc=1") && System.nanoTime() < deadline) {
+      Thread.sleep(100);
+    }
+    Thread.sleep(1100);
+    ServeBed.run(30, "ls", v("/data").toString()); // listed again
+    int gets = origin.count("GET", "/data/small.bin");
+    assertArrayEquals(FILES.get("/data/small.bin"), ServeBed.run(30, "cat", v("/data/small.bin").toString()).out());
+    assertEquals(gets, origin.count("GET", "/data/small.bin"), "nothing fetched again");
+    assertTrue(LocalTree.xattr(stored, "user.lazydir").orElse("").contains("\nc=1"));
   }
 
   @Test
