@@ -155,7 +155,7 @@ public final class Crawler implements java.io.Closeable {
     try (StubTree tree = StubTree.open(dir, withoutCredentials(url).toString()); Fd root = tree.openDir(List.of())) {
       tree.fileMode(fileMode);
       tree.sweepTemporaries(root);
-      apply(tree, root, List.of(), file.finalUrl(), entry, new ArrayList<>());
+      apply(tree, root, List.of(), file.finalUrl(), entry, new ArrayList<>(), false);
       for (String local : root.list()) {
         if (!local.equals(entry.name()) && !local.startsWith(LocalName.TEMP_PREFIX)) {
           removeVanished(tree, root, List.of(), local);
@@ -227,12 +227,14 @@ public final class Crawler implements java.io.Closeable {
       // Reconciling changes the directory's mtime; keep the origin's (or, if unknown here, the one it had).
       Instant mtime = task.mtime() != null ? task.mtime() : dir.stat().mtime();
       tree.sweepTemporaries(dir);
+      // A directory listed for the first time is empty: every entry is new, none needs looking up first.
+      boolean fresh = dir.list().isEmpty();
       Set<String> remoteNames = new HashSet<>();
       for (RemoteEntry e : entries) {
         remoteNames.add(e.name());
-        apply(tree, dir, task.path(), listing.url(), e, descend ? next : null);
+        apply(tree, dir, task.path(), listing.url(), e, descend ? next : null, fresh);
       }
-      for (String local : dir.list()) {
+      for (String local : fresh ? List.<String>of() : dir.list()) {
         if (!remoteNames.contains(local) && !keep.contains(local) && !local.startsWith(LocalName.TEMP_PREFIX)) {
           removeVanished(tree, dir, task.path(), local);
         }
@@ -329,10 +331,10 @@ public final class Crawler implements java.io.Closeable {
     return out;
   }
 
-  private void apply(StubTree tree, Fd dir, List<String> path, HttpUrl dirUrl, RemoteEntry e, List<DirTask> next)
-      throws IOException {
+  private void apply(StubTree tree, Fd dir, List<String> path, HttpUrl dirUrl, RemoteEntry e, List<DirTask> next,
+      boolean fresh) throws IOException {
     String where = String.join("/", append(path, LocalName.printable(e.name())));
-    StubTree.Entry local = tree.inspect(dir, e.name());
+    StubTree.Entry local = fresh ? StubTree.Entry.ABSENT : tree.inspect(dir, e.name());
     if (local.exists() && !local.ours()) {
       warn(where + ": exists and was not made by lazydir; left as is");
       return;

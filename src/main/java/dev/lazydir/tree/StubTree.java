@@ -216,7 +216,9 @@ public final class StubTree implements Closeable {
   private String newStub(Fd dir, FileMeta meta, Instant mtime) throws IOException {
     String temp = tempName();
     try (Fd fd = dir.openAt(temp, Posix.O_WRONLY | Posix.O_CREAT | Posix.O_EXCL | Posix.O_NOFOLLOW, fileMode)) {
-      fd.fchmod(fileMode); // the umask must not decide what the view shows
+      if ((Posix.UMASK & fileMode) != 0) {
+        fd.fchmod(fileMode); // the umask must not decide what the view shows
+      }
       fd.truncate(meta.size());
       fd.setXattr(EntryMeta.XATTR, meta.encode());
       if (mtime != null) {
@@ -364,7 +366,7 @@ public final class StubTree implements Closeable {
 
   /** An inspected entry: absent ({@code stat == null}), lazydir's ({@code meta != null}) or foreign. */
   public record Entry(Stat stat, EntryMeta meta) {
-    static final Entry ABSENT = new Entry(null, null);
+    public static final Entry ABSENT = new Entry(null, null);
 
     public boolean exists() {
       return stat != null;

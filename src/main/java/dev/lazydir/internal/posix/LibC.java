@@ -26,6 +26,8 @@ public interface LibC {
 
   int fchmod(int fd, int mode);
 
+  int umask(int mask);
+
   int fallocate(int fd, int mode, long offset, long len);
 
   int fdatasync(int fd);

@@ -43,6 +43,15 @@ public final class Posix {
     return new Fd(check(LIBC.openat(AT_FDCWD, path, flags | O_CLOEXEC, 0), "open", path), path);
   }
 
+  /** The process's file mode creation mask (read once: reading it means setting it, then setting it back). */
+  public static final int UMASK = readUmask();
+
+  private static int readUmask() {
+    int old = LIBC.umask(022);
+    LIBC.umask(old);
+    return old;
+  }
+
   /** The target of a symbolic link (e.g. /proc/self/fd/N: what path an event's fd was opened by). */
   public static String readlink(String path) throws IOException {
     byte[] buf = new byte[8192];
