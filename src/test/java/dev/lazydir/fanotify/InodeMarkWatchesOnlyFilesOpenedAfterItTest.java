@@ -32,6 +32,17 @@ class InodeMarkWatchesOnlyFilesOpenedAfterItTest extends PrivilegedFanotifyTest 
     assertArrayEquals(FanotifyBed.pattern(0, SIZE), r.stdout());
   }
 
+  private Path file;
+  private FanotifyGroup g;
+  private Handler h;
+
+  /** A populated file, a fresh group and a handler allowing everything it sees. */
+  private void populatedFileAndGroup(String rel) throws Exception {
+    file = bed.populated(rel, SIZE);
+    g = bed.group();
+    h = bed.handle(g, 1, FanotifyBed.ALLOW);
+  }
+
   private static void markInode(FanotifyGroup g, Path file) throws Exception {
     try (Fd fd = Posix.open(file.toString(), Posix.O_RDONLY)) {
       g.markInode(fd.intValue(), Fan.FAN_PRE_ACCESS);
@@ -40,9 +51,7 @@ class InodeMarkWatchesOnlyFilesOpenedAfterItTest extends PrivilegedFanotifyTest 
 
   @Test
   void aMarkedInodeReportsReadsThroughEveryPathUntilTheMarkIsRemoved() throws Exception {
-    Path file = bed.populated("inode/marked.bin", SIZE);
-    FanotifyGroup g = bed.group();
-    Handler h = bed.handle(g, 1, FanotifyBed.ALLOW);
+    populatedFileAndGroup("inode/marked.bin");
     markInode(g, file);
 
     cat(bed.view("inode/marked.bin"));
@@ -65,9 +74,7 @@ class InodeMarkWatchesOnlyFilesOpenedAfterItTest extends PrivilegedFanotifyTest 
 
   @Test
   void aFileOpenedBeforeTheMarkIsNeverReported() throws Exception {
-    Path file = bed.populated("inode/early.bin", SIZE);
-    FanotifyGroup g = bed.group();
-    Handler h = bed.handle(g, 1, FanotifyBed.ALLOW);
+    populatedFileAndGroup("inode/early.bin");
     try (FileChannel early = FileChannel.open(bed.view("inode/early.bin"), StandardOpenOption.READ)) {
       markInode(g, file);
       assertEquals(SIZE, early.read(ByteBuffer.allocate(SIZE), 0));
@@ -80,9 +87,7 @@ class InodeMarkWatchesOnlyFilesOpenedAfterItTest extends PrivilegedFanotifyTest 
 
   @Test
   void ioThroughADetachedCloneWithAMountIgnoreMarkIsSilent() throws Exception {
-    Path file = bed.populated("inode/private.bin", SIZE);
-    FanotifyGroup g = bed.group();
-    Handler h = bed.handle(g, 1, FanotifyBed.ALLOW);
+    populatedFileAndGroup("inode/private.bin");
     markInode(g, file);
     try (Fd clone = Posix.cloneMount(bed.tree.toString())) {
       g.ignoreMount(clone.intValue(), ".", Fan.FAN_PRE_ACCESS);
