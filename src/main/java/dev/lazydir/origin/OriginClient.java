@@ -164,95 +164,85 @@ public final class OriginClient implements Closeable {
   public Instant fetchRange(HttpUrl url, long offset, long length, long expectedSize, String etag, Instant lastModified,
       RangeSink sink) throws OriginException {
     long done = 0;
-    Instant served = null;
+    Instant[] served = {null};
     int attempts = 0;
+    String ifRange = etag != null && !etag.startsWith("W/") && etag.startsWith("\"") ? etag
+        : lastModified != null ? HTTP_DATE.format(lastModified) : null;
     while (done < length) {
       long from = offset + done;
       long to = offset + length - 1;
-      String ifRange = etag != null && !etag.startsWith("W/") && etag.startsWith("\"") ? etag
-          : lastModified != null ? HTTP_DATE.format(lastModified) : null;
+      long[] handed = {0};
+      RangeSink counted = (at, b) -> {
+        int n = b.remaining();
+        sink.write(at, b);
+        handed[0] += n;
+      };
       acquire();
-      if (plain != null && plain.serves(url)) {
-        long[] handed = {0};
-        try {
+      try {
+        PlainRangeFetch.Answer a = PlainRangeFetch.NOT_HANDLED;
+        if (plain != null && plain.serves(url)) {
           requests.incrementAndGet();
-          PlainRangeFetch.Answer a = plain.fetch(url, from, to, expectedSize, ifRange, (off, b) -> {
-            int n = b.remaining();
-            sink.write(off, b);
-            handed[0] += n;
-          }, RANGE_BUFFERS.get());
-          if (a.handled()) {
-            done += handed[0];
-            served = a.lastModified() == null ? served : a.lastModified();
-            permits.release();
-            continue;
-          }
-          // not the plain case (redirect, error, no range support...): nothing was handed over; ask OkHttp
-        } catch (OriginException e) {
-          permits.release();
-          throw e;
-        } catch (IOException e) {
-          done += handed[0];
-          permits.release();
-          if (++attempts >= config.retry.maxAttempts()) {
-            throw new OriginException("GET " + Redact.url(url) + " bytes " + from + "-" + to + ": " + e.getMessage()
-                + " (gave up after " + attempts + " tries)", -1, e);
-          }
-          LOG.log(Level.FINE, "{0}: {1}; resuming at {2}", new Object[] {Redact.url(url), e.getMessage(), offset + done});
-          continue;
-        } catch (RuntimeException e) {
-          permits.release();
-          throw e;
+          a = plain.fetch(url, from, to, expectedSize, ifRange, counted, RANGE_BUFFERS.get());
         }
-      }
-      Request.Builder rb = new Request.Builder().url(url).get().header("Range", "bytes=" + from + "-" + to)
-          .header("Accept-Encoding", "identity");
-      if (ifRange != null) {
-        rb.header("If-Range", ifRange);
-      }
-      try (Response response = execute(rb.build())) {
-        okio.BufferedSource in = openRange(response, from, expectedSize, etag, lastModified);
-        java.util.Date date = response.headers().getDate("Last-Modified");
-        served = date == null ? served : date.toInstant();
-        long skip = response.code() == 200 ? from : 0;
-        java.nio.ByteBuffer buf = RANGE_BUFFERS.get();
-        try {
-          if (skip > 0) {
-            in.skip(skip); // EOFException if the body is shorter
-          }
-          while (done < length) {
-            // Fill the buffer (Okio copies from its segments straight into native memory), then hand it over.
-            // Hand bytes over in batches of up to 256 KiB, or as soon as nothing more has arrived: a reader
-            // waiting for the first bytes of a slow body is let through without waiting for a full batch.
-            buf.clear().limit((int) Math.min(buf.capacity(), length - done));
-            while (buf.hasRemaining()) {
-              if (in.read(buf) < 0) {
-                throw new java.io.EOFException("body ended after " + (done + buf.position()) + " of " + length + " bytes");
-              }
-              if (buf.position() >= (256 << 10) || in.getBuffer().size() == 0) {
-                break;
-              }
-            }
-            buf.flip();
-            int n = buf.remaining();
-            sink.write(offset + done, buf);
-            done += n;
-          }
-        } catch (IOException e) {
-          if (e instanceof OriginException oe) {
-            throw oe;
-          }
-          if (++attempts >= config.retry.maxAttempts()) {
-            throw new OriginException("GET " + Redact.url(url) + " bytes " + from + "-" + to + ": " + e.getMessage()
-                + " (gave up after " + attempts + " tries)", -1, e);
-          }
-          LOG.log(Level.FINE, "{0}: {1}; resuming at {2}", new Object[] {Redact.url(url), e.getMessage(), offset + done});
+        if (a.handled()) {
+          served[0] = a.lastModified() == null ? served[0] : a.lastModified();
+        } else {
+          // Not the plain case (TLS, a redirect, an error, no range support...): nothing was handed over.
+          fetchThroughOkHttp(url, from, to, expectedSize, etag, lastModified, ifRange, counted, served);
         }
+      } catch (OriginException e) {
+        throw e;
+      } catch (IOException e) {
+        // A connection lost mid-body: the next attempt resumes after the bytes handed over.
+        if (++attempts >= config.retry.maxAttempts()) {
+          throw new OriginException("GET " + Redact.url(url) + " bytes " + from + "-" + to + ": " + e.getMessage()
+              + " (gave up after " + attempts + " tries)", -1, e);
+        }
+        LOG.log(Level.FINE, "{0}: {1}; resuming at {2}", new Object[] {Redact.url(url), e.getMessage(), from + handed[0]});
       } finally {
         permits.release();
+        done += handed[0];
       }
     }
-    return served;
+    return served[0];
+  }
+
+  /** One range GET of bytes [from, to] through OkHttp; records the answer's Last-Modified in served[0]. */
+  private void fetchThroughOkHttp(HttpUrl url, long from, long to, long expectedSize, String etag,
+      Instant lastModified, String ifRange, RangeSink sink, Instant[] served) throws IOException {
+    Request.Builder rb = new Request.Builder().url(url).get().header("Range", "bytes=" + from + "-" + to)
+        .header("Accept-Encoding", "identity");
+    if (ifRange != null) {
+      rb.header("If-Range", ifRange);
+    }
+    try (Response response = execute(rb.build())) {
+      okio.BufferedSource in = openRange(response, from, expectedSize, etag, lastModified);
+      java.util.Date date = response.headers().getDate("Last-Modified");
+      served[0] = date == null ? served[0] : date.toInstant();
+      if (response.code() == 200 && from > 0) {
+        in.skip(from); // EOFException if the body is shorter
+      }
+      java.nio.ByteBuffer buf = RANGE_BUFFERS.get();
+      long length = to - from + 1;
+      for (long got = 0; got < length; ) {
+        // Fill the buffer (Okio copies from its segments straight into native memory), then hand it over: when
+        // it is full, or as soon as nothing more has arrived (a reader waiting for the first bytes of a slow
+        // body is let through without waiting for a full buffer).
+        buf.clear().limit((int) Math.min(buf.capacity(), length - got));
+        while (buf.hasRemaining()) {
+          if (in.read(buf) < 0) {
+            throw new java.io.EOFException("body ended after " + (got + buf.position()) + " of " + length + " bytes");
+          }
+          if (in.getBuffer().size() == 0) {
+            break;
+          }
+        }
+        buf.flip();
+        int n = buf.remaining();
+        sink.write(from + got, buf);
+        got += n;
+      }
+    }
   }
 
   private okio.BufferedSource openRange(Response response, long from, long expectedSize, String etag,
