@@ -45,6 +45,17 @@ public final class ChunkMap {
     return m;
   }
 
+  /**
+   * What is recorded on disk about a file's bytes: all of them when its metadata says complete, else its map
+   * xattr if that is of the version the metadata names; empty when nothing valid is recorded.
+   */
+  public static Optional<ChunkMap> recorded(dev.lazydir.tree.EntryMeta.FileMeta meta, Optional<byte[]> mapXattr,
+      long preferred) {
+    String tag = tagOf(meta);
+    return meta.complete() ? Optional.of(full(meta.size(), preferred, tag))
+        : mapXattr.flatMap(v -> decode(v, meta.size(), tag));
+  }
+
   /** The fingerprint of the origin file a map is valid for. */
   public static String tagOf(dev.lazydir.tree.EntryMeta.FileMeta meta) {
     long minute = meta.mtime() == null ? 0 : meta.mtime().getEpochSecond() / 60;

@@ -79,10 +79,8 @@ public final class OpenStub implements AutoCloseable {
           throw new TreeException(label + " has size " + st.size() + " but lazydir recorded " + meta.size()
               + "; run crawl to repair it");
         }
-        String tag = ChunkMap.tagOf(meta);
-        ChunkMap map = meta.complete() ? ChunkMap.full(meta.size(), chunkSize, tag)
-            : fd.getXattr(EntryMeta.MAP_XATTR).flatMap(v -> ChunkMap.decode(v, meta.size(), tag))
-                .orElseGet(() -> ChunkMap.empty(meta.size(), chunkSize, tag));
+        ChunkMap map = recorded(fd, meta, chunkSize)
+            .orElseGet(() -> ChunkMap.empty(meta.size(), chunkSize, ChunkMap.tagOf(meta)));
         if (!map.isComplete()) {
           Fd rw = dir.openAt(name, Posix.O_RDWR | Posix.O_NOFOLLOW | Posix.O_NONBLOCK, 0);
           if (rw.stat().ino() != st.ino()) {
@@ -104,14 +102,15 @@ public final class OpenStub implements AutoCloseable {
     return meta;
   }
 
-  /** Whether a stub's recorded map vouches for every byte of the version its metadata names. */
+  /** What is recorded on disk about the bytes of the file fd is open on (see ChunkMap#recorded). */
+  static java.util.Optional<ChunkMap> recorded(Fd fd, FileMeta meta, long chunkSize) throws IOException {
+    return ChunkMap.recorded(meta, meta.complete() ? java.util.Optional.empty() : fd.getXattr(EntryMeta.MAP_XATTR),
+        chunkSize);
+  }
+
+  /** Whether what is recorded vouches for every byte of the version its metadata names. */
   static boolean holdsAllBytes(Fd fd, FileMeta meta) throws IOException {
-    if (meta.size() == 0 || meta.complete()) {
-      return true;
-    }
-    String tag = ChunkMap.tagOf(meta);
-    return fd.getXattr(EntryMeta.MAP_XATTR).flatMap(v -> ChunkMap.decode(v, meta.size(), tag))
-        .map(ChunkMap::isComplete).orElse(false);
+    return meta.size() == 0 || recorded(fd, meta, meta.size()).map(ChunkMap::isComplete).orElse(false);
   }
 
   /**

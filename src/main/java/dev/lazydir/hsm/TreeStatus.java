@@ -40,8 +40,7 @@ public record TreeStatus(long dirsListed, long dirsKnown, long filesComplete, lo
           return FileVisitResult.CONTINUE;
         }
         c[6] += m.size();
-        Optional<ChunkMap> map = m.complete() ? Optional.of(ChunkMap.full(m.size(), m.size(), ChunkMap.tagOf(m)))
-            : xattr(file, "lazydir.map").flatMap(v -> ChunkMap.decode(v, m.size(), ChunkMap.tagOf(m)));
+        Optional<ChunkMap> map = ChunkMap.recorded(m, xattr(file, "lazydir.map"), m.size());
         long present = map.map(ChunkMap::presentBytes).orElse(0L);
         c[5] += present;
         if (map.isPresent() && map.get().isComplete()) {
