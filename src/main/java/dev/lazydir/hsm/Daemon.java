@@ -320,8 +320,7 @@ public final class Daemon implements Closeable {
       if (!(StubTree.metaOf(fd).orElse(null) instanceof FileMeta meta)) {
         return Fan.FAN_ALLOW;
       }
-      boolean present = meta.complete() || fd.getXattr(dev.lazydir.tree.EntryMeta.MAP_XATTR)
-          .flatMap(v -> ChunkMap.decode(v, meta.size(), ChunkMap.tagOf(meta)))
+      boolean present = OpenStub.recorded(fd, meta, settings.chunkSize())
           .map(m -> m.covers(offset, count)).orElse(meta.size() == 0);
       if (present) {
         return Fan.FAN_ALLOW;
@@ -547,13 +546,9 @@ public final class Daemon implements Closeable {
   }
 
   /**
-   * A fully local file is read at native speed from now on: no event in either group. The kernel silently
-   * skips an ignore mark on an inode that is open for writing (unless it survives modification, which would
-   * outlive a re-crawl resetting the file), so the daemon's own read-write fd is closed first.
-   */
-  /**
-   * A file just became complete: reads go native at once (write fd dropped, ignore marks set); its map is
-   * recorded by the next once-a-second pass, which then lets it leave the cache.
+   * A file just became complete: reads go native at once (its content mark removed, an open ignore mark set);
+   * its map is recorded by the next once-a-second pass, which then lets it leave the cache. The daemon's
+   * read-write fd is closed first: the kernel silently skips an ignore mark on an inode open for writing.
    */
   private void onComplete(OpenStub stub) {
     try {
