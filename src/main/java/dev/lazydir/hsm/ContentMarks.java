@@ -5,6 +5,7 @@ import dev.lazydir.fanotify.FanotifyException;
 import dev.lazydir.fanotify.FanotifyGroup;
 import dev.lazydir.internal.posix.Fd;
 import dev.lazydir.internal.posix.Posix;
+import dev.lazydir.internal.posix.Stat;
 import dev.lazydir.tree.EntryMeta.DirMeta;
 import dev.lazydir.tree.EntryMeta.FileMeta;
 import dev.lazydir.tree.StubTree;
@@ -79,17 +80,25 @@ final class ContentMarks {
       List<String> path = todo.poll();
       try (Fd dir = tree.openDir(path)) {
         for (String name : dir.list()) {
-          StubTree.Entry e = tree.inspect(dir, name);
-          if (e.meta() instanceof DirMeta && e.stat().isDirectory()) {
-            List<String> child = new ArrayList<>(path);
-            child.add(name);
-            todo.add(child);
-          } else if (e.meta() instanceof FileMeta meta && e.stat().isRegularFile() && meta.size() > 0) {
-            files++;
+          // One stat sorts entries; a file is opened once, for its metadata, map and mark.
+          Stat st = dir.statAt(name).orElse(null);
+          if (st == null) {
+            continue;
+          }
+          if (st.isDirectory()) {
+            if (tree.inspect(dir, name).meta() instanceof DirMeta) {
+              List<String> child = new ArrayList<>(path);
+              child.add(name);
+              todo.add(child);
+            }
+          } else if (st.isRegularFile()) {
             try (Fd f = dir.openAt(name, Posix.O_RDONLY | Posix.O_NOFOLLOW | Posix.O_NONBLOCK, 0)) {
-              if (!OpenStub.holdsAllBytes(f, meta)) {
-                watch(f, meta);
-                marked++;
+              if (StubTree.metaOf(f).orElse(null) instanceof FileMeta meta && meta.size() > 0) {
+                files++;
+                if (!OpenStub.holdsAllBytes(f, meta)) {
+                  watch(f, meta);
+                  marked++;
+                }
               }
             }
           }
