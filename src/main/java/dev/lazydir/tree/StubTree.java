@@ -95,7 +95,8 @@ public final class StubTree implements Closeable {
    * starts with this tree's file mode.
    */
   public StubTree reachedThrough(Fd otherRoot) throws IOException {
-    if (otherRoot.stat().dev() != device || otherRoot.stat().ino() != root.stat().ino()) {
+    Stat other = otherRoot.stat();
+    if (other.dev() != device || other.ino() != root.stat().ino()) {
       throw new TreeException(otherRoot.label() + " is not the root of " + path);
     }
     StubTree t = new StubTree(path, otherRoot);

@@ -48,15 +48,7 @@ public final class LocalTree {
   }
 
   public static Optional<String> xattr(Path p, String name) throws IOException {
-    UserDefinedFileAttributeView view =
-        Files.getFileAttributeView(p, UserDefinedFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
-    String bare = name.startsWith("user.") ? name.substring(5) : name;
-    if (!view.list().contains(bare)) {
-      return Optional.empty();
-    }
-    ByteBuffer buf = ByteBuffer.allocate(view.size(bare));
-    view.read(bare, buf);
-    return Optional.of(new String(buf.array(), 0, buf.position(), StandardCharsets.UTF_8));
+    return xattrBytes(p, name).map(b -> new String(b, StandardCharsets.UTF_8));
   }
 
   public static void setXattr(Path p, String name, String value) throws IOException {

@@ -156,25 +156,19 @@ public final class Fd implements AutoCloseable {
 
   /** Stats a child without following a symlink; empty if it does not exist. */
   public Optional<Stat> statAt(String name) throws IOException {
-    // Absent is the common answer (every new entry of a listing is looked up first): no exception for it.
-    byte[] buf = new byte[Abi.STATX_SIZE];
-    if (Posix.libc().statx(fd, name, Posix.AT_SYMLINK_NOFOLLOW, Posix.STATX_BASIC_STATS, buf) < 0) {
-      ErrnoException e = Posix.error("statx", sub(name));
+    try {
+      return Optional.of(statx(name, Posix.AT_SYMLINK_NOFOLLOW));
+    } catch (ErrnoException e) {
       if (e.errno() == Errno.ENOENT) {
-        return Optional.empty();
+        return Optional.empty(); // cheap: an ENOENT exception carries no stack trace
       }
       throw e;
     }
-    return Optional.of(parseStatx(buf));
   }
 
   private Stat statx(String name, int flags) throws IOException {
     byte[] buf = new byte[Abi.STATX_SIZE];
     Posix.check(Posix.libc().statx(fd, name, flags, Posix.STATX_BASIC_STATS, buf), "statx", name.isEmpty() ? label : sub(name));
-    return parseStatx(buf);
-  }
-
-  private static Stat parseStatx(byte[] buf) {
     ByteBuffer b = ByteBuffer.wrap(buf).order(ByteOrder.nativeOrder());
     int mode = b.getShort(Abi.STATX_MODE) & 0xffff;
     long ino = b.getLong(Abi.STATX_INO);
