@@ -205,6 +205,7 @@ public final class FanotifyGroup implements Closeable {
     int millis = toMillis(timeout);
     // One poller at a time: every thread blocked in poll(2) on the group wakes for each event (and all but one
     // then read EAGAIN); with 16 handler threads that herd cost more CPU than the event. The others wait here.
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(Math.max(0, millis));
     try {
       if (millis < 0) {
         pollLock.lockInterruptibly();
@@ -216,7 +217,9 @@ public final class FanotifyGroup implements Closeable {
       return List.of();
     }
     try {
-      return pollAlone(millis);
+      // The wait for the turn counts against the timeout.
+      return pollAlone(millis < 0 ? millis
+          : (int) Math.max(0, java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
     } finally {
       pollLock.unlock();
     }
