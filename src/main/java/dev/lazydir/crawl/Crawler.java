@@ -333,7 +333,7 @@ public final class Crawler implements java.io.Closeable {
 
   private void apply(StubTree tree, Fd dir, List<String> path, HttpUrl dirUrl, RemoteEntry e, List<DirTask> next,
       boolean fresh) throws IOException {
-    String where = String.join("/", append(path, LocalName.printable(e.name())));
+    String where = String.join("/", StubTree.childPath(path, LocalName.printable(e.name())));
     StubTree.Entry local = fresh ? StubTree.Entry.ABSENT : tree.inspect(dir, e.name());
     if (local.exists() && !local.ours()) {
       warn(where + ": exists and was not made by lazydir; left as is");
@@ -350,7 +350,7 @@ public final class Crawler implements java.io.Closeable {
         unchanged.incrementAndGet();
       }
       dirs.incrementAndGet();
-      List<String> childPath = append(path, e.name());
+      List<String> childPath = StubTree.childPath(path, e.name());
       if (next != null) {
         if (String.join("/", childPath).getBytes(StandardCharsets.UTF_8).length > MAX_RELATIVE_PATH_BYTES) {
           warn(where + "/: path longer than " + MAX_RELATIVE_PATH_BYTES + " bytes; not descending (a loop on the server?)");
@@ -411,7 +411,7 @@ public final class Crawler implements java.io.Closeable {
     if (!local.ours()) {
       return; // foreign entries are the user's: never removed
     }
-    String where = String.join("/", append(path, LocalName.printable(name)));
+    String where = String.join("/", StubTree.childPath(path, LocalName.printable(name)));
     int kept = tree.removeOwned(dir, name);
     if (kept > 0) {
       warn(where + ": gone from the origin, but holds " + kept + " entries lazydir did not make; kept");
@@ -450,12 +450,6 @@ public final class Crawler implements java.io.Closeable {
       }
       throw new IOException(cause);
     }
-  }
-
-  private static List<String> append(List<String> path, String name) {
-    List<String> out = new ArrayList<>(path);
-    out.add(name);
-    return out;
   }
 
   static HttpUrl withSlash(HttpUrl url) {

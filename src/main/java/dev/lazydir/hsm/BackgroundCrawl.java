@@ -75,8 +75,7 @@ public final class BackgroundCrawl implements AutoCloseable {
       for (String name : dir.list()) {
         StubTree.Entry e = tree.inspect(dir, name);
         if (e.meta() instanceof DirMeta) {
-          List<String> child = new ArrayList<>(path);
-          child.add(name);
+          List<String> child = StubTree.childPath(path, name);
           out.add(child);
         }
       }

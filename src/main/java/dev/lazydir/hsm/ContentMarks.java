@@ -11,7 +11,6 @@ import dev.lazydir.tree.EntryMeta.FileMeta;
 import dev.lazydir.tree.StubTree;
 import java.io.IOException;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.logging.Logger;
@@ -87,8 +86,7 @@ final class ContentMarks {
           }
           if (st.isDirectory()) {
             if (tree.inspect(dir, name).meta() instanceof DirMeta) {
-              List<String> child = new ArrayList<>(path);
-              child.add(name);
+              List<String> child = StubTree.childPath(path, name);
               todo.add(child);
             }
           } else if (st.isRegularFile()) {

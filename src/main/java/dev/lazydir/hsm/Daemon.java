@@ -401,8 +401,7 @@ public final class Daemon implements Closeable {
         }
         if (st.isDirectory()) {
           if (tree.inspect(dir, name).meta() instanceof DirMeta d && !d.listed()) {
-            List<String> child = new ArrayList<>(path);
-            child.add(name);
+            List<String> child = StubTree.childPath(path, name);
             listings.add(() -> listAhead(child, 1));
           }
         } else if (settings.prefetchSmall() > 0 && st.isRegularFile() && st.size() > 0
@@ -442,8 +441,7 @@ public final class Daemon implements Closeable {
     try (Fd fd = tree.openDir(dir)) {
       for (String name : fd.list()) {
         if (tree.inspect(fd, name).meta() instanceof DirMeta d && !d.listed()) {
-          List<String> child = new ArrayList<>(dir);
-          child.add(name);
+          List<String> child = StubTree.childPath(dir, name);
           next.add(child);
         }
       }

@@ -132,6 +132,13 @@ public final class StubTree implements Closeable {
     return device;
   }
 
+  /** The path of entry name inside the directory at path (paths below the root are lists of names). */
+  public static List<String> childPath(List<String> path, String name) {
+    List<String> out = new java.util.ArrayList<>(path);
+    out.add(name);
+    return out;
+  }
+
   /** Opens a directory below the root, one component at a time, never following a symlink. */
   public Fd openDir(List<String> relative) throws IOException {
     Fd current = root.dup();
