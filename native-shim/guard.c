@@ -1,20 +1,35 @@
 /*
- * lazydir-guard PID MOUNTPOINT
+ * lazydir-guard PID MOUNTPOINT [GROUPFD]
  *
  * Fail-closed watchdog for the lazydir daemon (see dev.lazydir.hsm.Guard). The daemon bind-mounts its private
  * store onto the user's (empty) directory; reads through that mount are filled in by fanotify pre-content
- * events. If the daemon dies (SIGKILL, OOM) nothing answers those events any more and unpopulated sparse stubs
- * read as zeros. This small process outlives the daemon and, as soon as the daemon's pid dies, lazily detaches
- * the bind mount (umount2 MNT_DETACH), so new opens under MOUNTPOINT get ENOENT from the empty directory below.
+ * events. If the daemon dies (SIGKILL, OOM, a crash) nothing answers those events any more, and when the last
+ * holder of the fanotify group closes it the kernel lets every pending and later read see the sparse stubs'
+ * holes as zeros. This small process outlives the daemon and makes sure no reader ever does:
  *
- * Protocol: prints "guard ready\n" on stdout once armed. The byte 'q' on stdin means "clean shutdown, the
- * daemon unmounted the view itself": exit 0 and touch nothing. EOF on stdin without 'q' (the parent is gone)
- * is treated like the daemon's death. Errors go to stderr with a non-zero exit (1; 2 for bad usage).
+ *  1. As soon as the daemon's pid dies, it lazily detaches the bind mount (umount2 MNT_DETACH), so new opens
+ *     under MOUNTPOINT get ENOENT from the empty directory below.
+ *  2. With GROUPFD (the daemon's fanotify group fd number), it takes its own copy of the group at start-up
+ *     (pidfd_getfd), so the group, its marks and its pending events outlive the daemon. When the daemon is gone
+ *     (died, or stopped cleanly and said so), it answers FAN_DENY_ERRNO(EIO) to every event the daemon had read
+ *     but not answered (responses are matched by number alone, and every number the daemon can have used is
+ *     below the bound taken at start-up), then to every event still queued or arriving: a reader blocked at the
+ *     kill, or holding a file open across it, gets EIO, never zeros, and never waits without end.
+ *  3. It keeps the group as long as any process still has a file, a working directory or a root inside the
+ *     view's mount (checked every second), then exits. A successor daemon on the same store takes the group
+ *     over instead (pidfd_getfd from this process, then SIGUSR1): the guard stops reading and exits, and readers
+ *     still holding files are served by the successor, as if the daemon had paused.
+ *
+ * Protocol: prints "guard ready N\n" on stdout once armed (N: this process's fd of the group, -1 without
+ * GROUPFD). The byte 'q' on stdin means "clean stop: the daemon unmounted the view itself and answered every
+ * event it read": the mount is left alone and the group is held as above. EOF on stdin without 'q' (the parent is
+ * gone) is treated like the daemon's death. Log lines go to stderr; exit status 0, 1 on errors, 2 on bad usage.
  *
  * It holds no fd on MOUNTPOINT or its parent (a reference would make the daemon's own plain umount fail with
  * EBUSY) and chdirs to "/" so its working directory pins nothing either.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -25,14 +40,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
 
 /* Older headers may lack these; values are the mainline ABI. */
 #ifndef __NR_pidfd_open
 #define __NR_pidfd_open 434
+#endif
+#ifndef __NR_pidfd_getfd
+#define __NR_pidfd_getfd 438
 #endif
 #ifndef STATX_MNT_ID
 #define STATX_MNT_ID 0x00001000U
@@ -45,7 +65,17 @@
 #define UMOUNT_NOFOLLOW 0x00000008
 #endif
 
+/* fanotify ABI (Debian's header is older than pre-content events). */
+#define FAN_EVENT_METADATA_LEN 24
+#define FAN_DENY 0x02
+#define FAN_DENY_EIO (FAN_DENY | (5 << 24))
+#define FAN_PERM_EVENTS (0x00010000ULL | 0x00020000ULL | 0x00040000ULL | 0x00100000ULL)
+
+/* The daemon's descriptors are capped at this many, so that every event number it can have read is known. */
+#define FD_CAP 65536
+
 static const char *prog = "lazydir-guard";
+static volatile sig_atomic_t handed_over;
 
 /* Which mount a path is on. Both id kinds are asked for: a kernel that knows STATX_MNT_ID_UNIQUE answers with
  * the unique id (and says so in stx_mask), an older one ignores that bit and gives the recyclable id. The kind is
@@ -55,10 +85,9 @@ struct mnt_ident {
     uint32_t kind;
 };
 
-static int mount_of(const char *path, struct mnt_ident *out) {
+static int mount_of_at(const char *path, int flags, struct mnt_ident *out) {
     struct statx stx;
-    /* AT_SYMLINK_NOFOLLOW: a symlink planted at MOUNTPOINT later is not a mount; never look through it. */
-    if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_MNT_ID | STATX_MNT_ID_UNIQUE, &stx) != 0)
+    if (statx(AT_FDCWD, path, flags | AT_NO_AUTOMOUNT, STATX_MNT_ID | STATX_MNT_ID_UNIQUE, &stx) != 0)
         return -1;
     out->kind = stx.stx_mask & (STATX_MNT_ID | STATX_MNT_ID_UNIQUE);
     if (out->kind & STATX_MNT_ID_UNIQUE)
@@ -69,6 +98,11 @@ static int mount_of(const char *path, struct mnt_ident *out) {
     }
     out->id = stx.stx_mnt_id;
     return 0;
+}
+
+/* AT_SYMLINK_NOFOLLOW: a symlink planted at MOUNTPOINT later is not a mount; never look through it. */
+static int mount_of(const char *path, struct mnt_ident *out) {
+    return mount_of_at(path, AT_SYMLINK_NOFOLLOW, out);
 }
 
 static int same_mount(const struct mnt_ident *a, const struct mnt_ident *b) {
@@ -85,24 +119,213 @@ static int have_cap_sys_admin(void) {
     return (data[CAP_SYS_ADMIN / 32].effective >> (CAP_SYS_ADMIN % 32)) & 1;
 }
 
-static int parse_pid(const char *s, pid_t *out) {
+static int parse_int(const char *s, long min, long max, long *out) {
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v <= 0 || v > INT_MAX)
+    if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
         return -1;
-    *out = (pid_t)v;
+    *out = v;
     return 0;
 }
 
+static void on_usr1(int sig) {
+    (void)sig;
+    handed_over = 1;
+}
+
+/* The size of a process's descriptor table: every fd number it holds is below it. */
+static long fd_table_size(pid_t pid) {
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "re");
+    long size = 0;
+    if (f == NULL)
+        return 0;
+    while (fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "FDSize: %ld", &size) == 1)
+            break;
+    fclose(f);
+    return size;
+}
+
+/* Takes a copy of the daemon's fanotify group and fixes the bound below which its event numbers lie. */
+static int take_group(int pidfd, pid_t pid, long fdnum, long *bound) {
+    int g = (int)syscall(__NR_pidfd_getfd, pidfd, (int)fdnum, 0);
+    if (g < 0) {
+        fprintf(stderr, "%s: cannot take a copy of the daemon's fanotify group (fd %ld of pid %d): %s\n", prog, fdnum,
+                (int)pid, strerror(errno));
+        return -1;
+    }
+    char self[64], target[64];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", g);
+    ssize_t n = readlink(self, target, sizeof target - 1);
+    if (n < 0 || (target[n] = '\0', strcmp(target, "anon_inode:[fanotify]") != 0)) {
+        fprintf(stderr, "%s: fd %ld of pid %d is not a fanotify group\n", prog, fdnum, (int)pid);
+        close(g);
+        return -1;
+    }
+    struct rlimit rl;
+    if (prlimit(pid, RLIMIT_NOFILE, NULL, &rl) != 0) {
+        fprintf(stderr, "%s: prlimit(%d): %s\n", prog, (int)pid, strerror(errno));
+        close(g);
+        return -1;
+    }
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > FD_CAP) {
+        struct rlimit capped = {.rlim_cur = FD_CAP, .rlim_max = rl.rlim_max};
+        if (prlimit(pid, RLIMIT_NOFILE, &capped, NULL) != 0) {
+            fprintf(stderr, "%s: cannot cap the daemon's descriptors at %d: %s\n", prog, FD_CAP, strerror(errno));
+            close(g);
+            return -1;
+        }
+        rl.rlim_cur = FD_CAP;
+    }
+    long table = fd_table_size(pid); /* fds opened before the cap may lie above it */
+    *bound = (long)rl.rlim_cur > table ? (long)rl.rlim_cur : table;
+    return g;
+}
+
+/* Denies every event the dead daemon read and never answered. Numbers not pending are refused (ENOENT). */
+static long deny_unanswered(int group, long bound) {
+    long denied = 0;
+    for (long n = 0; n < bound; n++) {
+        int32_t response[2] = {(int32_t)n, FAN_DENY_EIO};
+        if (write(group, response, sizeof response) == (ssize_t)sizeof response)
+            denied++;
+    }
+    return denied;
+}
+
+/* Reads what is queued and denies each permission event with EIO; returns how many, or -1 on a read error. */
+static long deny_queued(int group) {
+    char buf[4096] __attribute__((aligned(8)));
+    long denied = 0;
+    for (;;) {
+        ssize_t len = read(group, buf, sizeof buf);
+        if (len < 0)
+            return (errno == EAGAIN || errno == EINTR) ? denied : -1;
+        for (ssize_t at = 0; at + FAN_EVENT_METADATA_LEN <= len;) {
+            uint32_t event_len;
+            uint64_t mask;
+            int32_t fd;
+            memcpy(&event_len, buf + at, 4);
+            memcpy(&mask, buf + at + 8, 8);
+            memcpy(&fd, buf + at + 16, 4);
+            if (event_len < FAN_EVENT_METADATA_LEN)
+                break;
+            if (fd >= 0) {
+                if (mask & FAN_PERM_EVENTS) {
+                    int32_t response[2] = {fd, FAN_DENY_EIO};
+                    if (write(group, response, sizeof response) == (ssize_t)sizeof response)
+                        denied++;
+                }
+                close(fd);
+            }
+            at += event_len;
+        }
+    }
+}
+
+/* Whether the view's mount is a process's cwd or root, or holds one of its open files. */
+static int pid_uses(const char *pid, const struct mnt_ident *view) {
+    char path[PATH_MAX];
+    struct mnt_ident m;
+    const char *links[] = {"cwd", "root"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "/proc/%s/%s", pid, links[i]);
+        if (mount_of_at(path, 0, &m) == 0 && same_mount(&m, view))
+            return 1;
+    }
+    snprintf(path, sizeof path, "/proc/%s/fd", pid);
+    DIR *fds = opendir(path);
+    if (fds == NULL)
+        return 0;
+    int used = 0;
+    for (struct dirent *e; !used && (e = readdir(fds)) != NULL;) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "/proc/%s/fd/%s", pid, e->d_name);
+        used = mount_of_at(path, 0, &m) == 0 && same_mount(&m, view);
+    }
+    closedir(fds);
+    return used;
+}
+
+static int view_in_use(const struct mnt_ident *view) {
+    DIR *proc = opendir("/proc");
+    if (proc == NULL)
+        return 1; /* cannot tell: keep holding */
+    char self[32];
+    snprintf(self, sizeof self, "%d", (int)getpid());
+    int used = 0;
+    for (struct dirent *e; !used && (e = readdir(proc)) != NULL;)
+        if (e->d_name[0] >= '1' && e->d_name[0] <= '9' && strcmp(e->d_name, self) != 0)
+            used = pid_uses(e->d_name, view);
+    closedir(proc);
+    return used;
+}
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Holds the group after the daemon: every reader gets EIO until no one uses the view or a successor takes over.
+ * "No one" must hold at two checks 200 ms apart with the queue drained before each: an open that was already
+ * past the view's path when it was detached is still answered. Logs only when it denied something or handed
+ * over: a clean stop with no reader leaves no log line. */
+static int hold(int group, long bound, const struct mnt_ident *view) {
+    long unanswered = deny_unanswered(group, bound);
+    long queued = 0;
+    int idle_checks = 0;
+    double next_check = 0;
+    for (;;) {
+        if (handed_over) {
+            fprintf(stderr, "%s: handed the group to a new daemon (denied %ld unanswered and %ld queued event(s))\n",
+                    prog, unanswered, queued);
+            return 0;
+        }
+        long n = deny_queued(group);
+        if (n < 0) {
+            fprintf(stderr, "%s: read from the group: %s\n", prog, strerror(errno));
+            return 1;
+        }
+        queued += n;
+        double t = now_seconds();
+        if (t >= next_check) {
+            idle_checks = view_in_use(view) ? 0 : idle_checks + 1;
+            if (idle_checks >= 2) {
+                if (unanswered + queued > 0)
+                    fprintf(stderr, "%s: denied %ld unanswered and %ld queued event(s) with EIO; no process uses the"
+                            " view any more, released the group\n", prog, unanswered, queued);
+                return 0;
+            }
+            next_check = t + (idle_checks > 0 ? 0.2 : 1.0);
+        }
+        struct pollfd p = {.fd = group, .events = POLLIN};
+        int wait_ms = (int)((next_check - now_seconds()) * 1000) + 1;
+        if (poll(&p, 1, wait_ms < 1 ? 1 : wait_ms) < 0 && errno != EINTR) {
+            fprintf(stderr, "%s: poll on the group: %s\n", prog, strerror(errno));
+            return 1;
+        }
+    }
+}
+
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s PID MOUNTPOINT\n", prog);
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: %s PID MOUNTPOINT [GROUPFD]\n", prog);
         return 2;
     }
-    pid_t pid;
-    if (parse_pid(argv[1], &pid) != 0) {
+    long v;
+    if (parse_int(argv[1], 1, INT_MAX, &v) != 0) {
         fprintf(stderr, "%s: not a process id: '%s'\n", prog, argv[1]);
+        return 2;
+    }
+    pid_t pid = (pid_t)v;
+    long groupfd = -1;
+    if (argc == 4 && parse_int(argv[3], 0, INT_MAX, &groupfd) != 0) {
+        fprintf(stderr, "%s: not a file descriptor number: '%s'\n", prog, argv[3]);
         return 2;
     }
 
@@ -140,6 +363,10 @@ int main(int argc, char **argv) {
         fprintf(stderr, "%s: needs CAP_SYS_ADMIN to unmount %s (run as root)\n", prog, mnt);
         return 1;
     }
+    long bound = 0;
+    int group = groupfd < 0 ? -1 : take_group(pidfd, pid, groupfd, &bound);
+    if (groupfd >= 0 && group < 0)
+        return 1;
     if (chdir("/") != 0) {
         fprintf(stderr, "%s: chdir /: %s\n", prog, strerror(errno));
         return 1;
@@ -152,17 +379,22 @@ int main(int argc, char **argv) {
         fprintf(stderr, "%s: setsid: %s\n", prog, strerror(errno));
         return 1;
     }
-    /* SIGPIPE: stdout/stderr may be pipes whose reader (the daemon) is already dead when we log. */
+    /* SIGPIPE: stdout/stderr may be pipes whose reader (the daemon) is already dead when we log. SIGUSR1: a
+     * successor has taken the group; no SA_RESTART, so it interrupts poll. */
     signal(SIGINT, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
     signal(SIGPIPE, SIG_IGN);
+    struct sigaction usr1 = {.sa_handler = on_usr1};
+    sigemptyset(&usr1.sa_mask);
+    sigaction(SIGUSR1, &usr1, NULL);
 
-    if (fputs("guard ready\n", stdout) == EOF || fflush(stdout) == EOF) {
+    if (printf("guard ready %d\n", group) < 0 || fflush(stdout) == EOF) {
         fprintf(stderr, "%s: cannot report ready on stdout: %s\n", prog, strerror(errno));
         return 1;
     }
 
     const char *why = NULL;
+    int clean = 0;
     char whybuf[64];
     struct pollfd fds[2] = {
         {.fd = STDIN_FILENO, .events = POLLIN},
@@ -185,12 +417,14 @@ int main(int argc, char **argv) {
             ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
             if (n < 0 && (errno == EINTR || errno == EAGAIN))
                 continue;
-            if (n > 0 && memchr(buf, 'q', (size_t)n) != NULL)
-                return 0; /* clean shutdown: leave the mount alone */
-            if (n == 0)
+            if (n > 0 && memchr(buf, 'q', (size_t)n) != NULL) {
+                why = "the daemon stopped";
+                clean = 1;
+            } else if (n == 0) {
                 why = "stdin closed without 'q' (the daemon's side is gone)";
-            else if (n < 0)
+            } else if (n < 0) {
                 why = "stdin read failed";
+            }
             /* other bytes: ignored */
         }
         if (why == NULL && (fds[1].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL))) {
@@ -198,25 +432,29 @@ int main(int argc, char **argv) {
             why = whybuf;
         }
     }
+    close(pidfd);
 
-    /* Never unmount a different mount that appeared at MOUNTPOINT after we armed (the daemon unmounted its view
-     * and something else, maybe a new daemon, mounted there). The window between this check and umount2 is tiny
-     * and would need a concurrent unmount-and-remount at the same path. */
-    struct mnt_ident now;
-    if (mount_of(mnt, &now) != 0) {
-        fprintf(stderr, "%s: %s; statx(%s): %s; nothing detached\n", prog, why, mnt, strerror(errno));
-        return 1;
+    int status = 0;
+    if (!clean) {
+        /* Never unmount a different mount that appeared at MOUNTPOINT after we armed (the daemon unmounted its
+         * view and something else, maybe a new daemon, mounted there). The window between this check and umount2
+         * is tiny and would need a concurrent unmount-and-remount at the same path. */
+        struct mnt_ident now;
+        if (mount_of(mnt, &now) != 0) {
+            fprintf(stderr, "%s: %s; statx(%s): %s; nothing detached\n", prog, why, mnt, strerror(errno));
+            status = 1;
+        } else if (!same_mount(&now, &armed)) {
+            fprintf(stderr, "%s: %s; %s is no longer the guarded mount; left it alone\n", prog, why, mnt);
+        } else if (umount2(mnt, MNT_DETACH | UMOUNT_NOFOLLOW) != 0) {
+            /* MNT_DETACH: the path is gone at once for every new lookup, even while something is busy inside. */
+            fprintf(stderr, "%s: %s; umount2(%s): %s\n", prog, why, mnt, strerror(errno));
+            status = 1;
+        } else {
+            fprintf(stderr, "%s: %s; detached %s\n", prog, why, mnt);
+        }
     }
-    if (!same_mount(&now, &armed)) {
-        fprintf(stderr, "%s: %s; %s is no longer the guarded mount; left it alone\n", prog, why, mnt);
-        return 0;
-    }
-    /* MNT_DETACH: open files keep working (and the daemon is gone, so they may read zeros, which no one can stop
-     * now), but the path is gone at once for every new lookup, even while something is busy inside it. */
-    if (umount2(mnt, MNT_DETACH | UMOUNT_NOFOLLOW) != 0) {
-        fprintf(stderr, "%s: %s; umount2(%s): %s\n", prog, why, mnt, strerror(errno));
-        return 1;
-    }
-    fprintf(stderr, "%s: %s; detached %s\n", prog, why, mnt);
-    return 0;
+    if (group < 0)
+        return status;
+    int held = hold(group, bound, &armed);
+    return status != 0 ? status : held;
 }

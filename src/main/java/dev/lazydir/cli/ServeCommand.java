@@ -140,7 +140,7 @@ final class ServeCommand implements Callable<Integer> {
         tree.fileMode(fileMode);
         tree.root().setXattr("user.lazydir.store", layout.store().toAbsolutePath().toString());
         Daemon daemon = Daemon.start(new Daemon.Settings(dir, chunkSize, readahead,
-            config.timeout, config.refreshTimeout, config.maxConns, prefetchSmall), tree, client);
+            config.timeout, config.refreshTimeout, config.maxConns, prefetchSmall, layout.run()), tree, client);
         BackgroundCrawl background = crawl ? BackgroundCrawl.start(tree, daemon, Math.max(1, config.maxConns / 2)) : null;
         Served served = new Served(layout, lock, client, tree, daemon, background, dir.toRealPath());
         served.writeState();

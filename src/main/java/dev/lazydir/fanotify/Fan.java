@@ -14,6 +14,7 @@ public final class Fan {
   public static final int FAN_CLASS_PRE_CONTENT = 0x8;
   /** Report a failure to open the event fd as fd = -errno instead of failing read(). */
   public static final int FAN_REPORT_FD_ERROR = 0x2000;
+  public static final int FAN_UNLIMITED_QUEUE = 0x10;
 
   // event mask bits (u64)
   public static final long FAN_ACCESS = 0x1L;

@@ -24,9 +24,12 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * nothing stops reads through the marked paths (see ClosedGroupLetsReadsThroughTest).
  */
 public final class FanotifyGroup implements Closeable {
-  /** Pre-content class, close-on-exec, non-blocking, fd errors reported in the event. */
-  public static final int DEFAULT_INIT_FLAGS =
-      Fan.FAN_CLASS_PRE_CONTENT | Fan.FAN_CLOEXEC | Fan.FAN_NONBLOCK | Fan.FAN_REPORT_FD_ERROR;
+  /**
+   * Pre-content class, close-on-exec, non-blocking, fd errors reported in the event, and no queue limit: a
+   * permission event that finds a bounded queue full is dropped and its reader allowed, i.e. shown holes.
+   */
+  public static final int DEFAULT_INIT_FLAGS = Fan.FAN_CLASS_PRE_CONTENT | Fan.FAN_CLOEXEC | Fan.FAN_NONBLOCK
+      | Fan.FAN_REPORT_FD_ERROR | Fan.FAN_UNLIMITED_QUEUE;
   /**
    * O_RDONLY | O_CLOEXEC: event fds must be read-only (O_RDWR breaks running binaries). The kernel adds O_LARGEFILE
    * itself on 64-bit (its value differs between x86_64 and aarch64, so it is not passed).
@@ -76,6 +79,19 @@ public final class FanotifyGroup implements Closeable {
       throw FanotifyNative.error("eventfd", "wakeup", -wake);
     }
     return new FanotifyGroup(fd, wake, readBufferSize);
+  }
+
+  /**
+   * Takes ownership of a group descriptor opened elsewhere (taken over from another process with pidfd_getfd):
+   * it must be non-blocking, as {@link #open} makes every group (the flag belongs to the open file, so a copy
+   * shares it).
+   */
+  public static FanotifyGroup adopt(int groupFd) throws IOException {
+    int wake = FanotifyNative.eventfd(0, FanotifyNative.EFD_CLOEXEC | FanotifyNative.EFD_NONBLOCK);
+    if (wake < 0) {
+      throw FanotifyNative.error("eventfd", "wakeup", -wake);
+    }
+    return new FanotifyGroup(groupFd, wake, DEFAULT_READ_BUFFER);
   }
 
   /** A pre-content group with {@link #DEFAULT_INIT_FLAGS} and {@link #DEFAULT_EVENT_FILE_FLAGS}. */

@@ -131,6 +131,12 @@ public final class ContentFiller {
     if (existing != null) {
       return existing;
     }
+    // The fetch holds the stub open until its last write: a close meanwhile (a re-listing) waits for it.
+    if (!stub.holdForWriting()) {
+      stub.inflight.remove(chunk, mine);
+      mine.completeExceptionally(new OpenStub.ClosedException(stub.label));
+      return mine;
+    }
     try {
       fetchPool.execute(() -> {
         try {
@@ -142,13 +148,23 @@ public final class ContentFiller {
           mine.completeExceptionally(t);
         } finally {
           stub.inflight.remove(chunk, mine);
+          releaseWriter(stub);
         }
       });
     } catch (java.util.concurrent.RejectedExecutionException e) {
       stub.inflight.remove(chunk, mine);
+      releaseWriter(stub);
       mine.completeExceptionally(new IOException("lazydir is shutting down"));
     }
     return mine;
+  }
+
+  private static void releaseWriter(OpenStub stub) {
+    try {
+      stub.releaseWriter();
+    } catch (IOException e) {
+      LOG.fine(stub.label + ": " + e.getMessage());
+    }
   }
 
   private void fetch(OpenStub stub, int chunk, ChunkFetch progress) throws IOException {

@@ -67,14 +67,19 @@ final class ContentMarks {
 
   /**
    * Marks every stub of the tree that its recorded map does not show complete; returns how many. Walks only
-   * lazydir's directories and files (foreign entries and symlinks are skipped, never followed).
+   * lazydir's directories and files (foreign entries and symlinks are skipped, never followed). With
+   * {@code forgetListedDirs}, directories lose the open ignore marks a previous holder of the group set, so that
+   * their next open is seen again (and refreshed when due).
    */
-  int watchIncomplete(StubTree tree) throws IOException {
+  int watchIncomplete(StubTree tree, boolean forgetListedDirs) throws IOException {
     long t0 = System.nanoTime();
     int marked = 0;
     int files = 0;
     Deque<List<String>> todo = new ArrayDeque<>();
     todo.add(List.of());
+    if (forgetListedDirs) {
+      group.removeIgnore(tree.root().intValue(), null, Fan.FAN_OPEN_PERM, true);
+    }
     while (!todo.isEmpty()) {
       List<String> path = todo.poll();
       try (Fd dir = tree.openDir(path)) {
@@ -88,6 +93,9 @@ final class ContentMarks {
             if (tree.inspect(dir, name).meta() instanceof DirMeta) {
               List<String> child = StubTree.childPath(path, name);
               todo.add(child);
+              if (forgetListedDirs) {
+                group.removeIgnore(dir.intValue(), name, Fan.FAN_OPEN_PERM, true);
+              }
             }
           } else if (st.isRegularFile()) {
             try (Fd f = dir.openAt(name, Posix.O_RDONLY | Posix.O_NOFOLLOW | Posix.O_NONBLOCK, 0)) {

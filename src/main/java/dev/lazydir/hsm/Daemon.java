@@ -40,29 +40,36 @@ import java.util.logging.Logger;
 
 /**
  * The fanotify daemon. The stub tree lives in a private store; users see it through a read-only bind mount at
- * DIR. Two groups (the kernel refuses PRE_ACCESS and ONDIR in one mark): a mount mark on DIR for
- * FAN_OPEN_PERM|FAN_ONDIR (directories are listed when opened, file stubs get their blocks allocated when
- * opened), and an inode mark for FAN_PRE_ACCESS on each stub with bytes still to fetch ({@link ContentMarks}),
- * removed when the file completes, so complete files read like any local file. The daemon's own I/O goes
- * through a detached clone of the tree that carries a mount ignore mark, so it never waits on itself.
+ * DIR. One pre-content group carries two kinds of marks (the kernel refuses PRE_ACCESS and ONDIR in one mark): a
+ * mount mark on DIR for FAN_OPEN_PERM|FAN_ONDIR (directories are listed when opened, file stubs get their blocks
+ * allocated when opened), and an inode mark for FAN_PRE_ACCESS on each stub with bytes still to fetch
+ * ({@link ContentMarks}), removed when the file completes, so complete files read like any local file. The daemon's
+ * own I/O goes through a detached clone of the tree that carries a mount ignore mark, so it never waits on itself.
+ *
+ * <p>One group, not two: when a process holding two permission groups on one object exits, closing one can wait
+ * forever for a reader blocked on the other (fsnotify_destroy_group waits for the other group's pinned marks).
+ * The guard holds a copy of the group, so a dead or stopped daemon's readers get EIO, never zeros ({@link Guard}),
+ * and the next daemon on the store takes the group over ({@link GroupHandOver}).
  *
  * <p>Every event gets exactly one answer: ALLOW, or EIO/ENOSPC (errnos the kernel accepts). The daemon writes
  * only to files that are its stubs, on its device, inside its store; anything else is allowed untouched.
  */
 public final class Daemon implements Closeable {
   private static final Logger LOG = Logger.getLogger(Daemon.class.getName());
-  static final int FILE_HANDLERS = 16;
-  static final int DIR_HANDLERS = 4;
+  /** Threads answering events: a listing or a fetch blocks one, the others go on. */
+  static final int HANDLERS = 20;
   /** How many levels below an opened directory are listed ahead of a walker. */
   static final int LIST_AHEAD_DEPTH = 1; // 2 measured slower on 2 cores: more listings compete with the one the walker needs
 
-  /** What the daemon needs to run. */
   /**
+   * What the daemon needs to run.
+   *
    * @param prefetchSmall files up to this size in a directory being opened are fetched in the background (a
    *     build or a grep reads them all next; one request each, ahead of the reader); 0 turns it off
+   * @param run the store's run directory, where the guard holding the group is recorded for the next daemon
    */
   public record Settings(Path dir, long chunkSize, int readaheadChunks, Duration timeout,
-      Duration refresh, int maxConns, long prefetchSmall) {}
+      Duration refresh, int maxConns, long prefetchSmall, Path run) {}
 
   private final Settings settings;
   private final Path view;
@@ -84,8 +91,7 @@ public final class Daemon implements Closeable {
   private final List<Thread> handlers = new ArrayList<>();
   private final Clock clock = Clock.systemUTC();
   final Stats stats = new Stats();
-  private FanotifyGroup files;
-  private FanotifyGroup dirs;
+  private FanotifyGroup group;
   private ContentMarks marks;
   private Guard guard;
   private volatile boolean stopping;
@@ -167,26 +173,26 @@ public final class Daemon implements Closeable {
   }
 
   private void setUp() throws IOException {
-    files = FanotifyGroups.open("file content");
-    dirs = FanotifyGroups.open("directories");
-    files.ignoreMount(privateMount.intValue(), ".", Fan.FAN_PRE_ACCESS);
-    marks = new ContentMarks(files);
+    // A previous daemon's group, still held by its guard, keeps its readers: they are served again from now on.
+    java.util.Optional<FanotifyGroup> taken = GroupHandOver.adopt(settings.run());
+    group = taken.isPresent() ? taken.get() : FanotifyGroups.open();
+    group.ignoreMount(privateMount.intValue(), ".", Fan.FAN_PRE_ACCESS);
+    marks = new ContentMarks(group);
     tree.onNewStub(marks::watch);
-    // Before DIR shows anything: a stub must carry its mark before any process opens it.
-    int watched = marks.watchIncomplete(tree);
+    // Before DIR shows anything: a stub must carry its mark before any process opens it. A group taken over
+    // still has the ignore marks of directories the previous daemon listed, whose refresh timers died with it.
+    int watched = marks.watchIncomplete(tree, taken.isPresent());
     LOG.fine(() -> watched + " stubs with bytes to fetch");
     String target = view.toString();
     Posix.mount(tree.path().toString(), target, null, Posix.MS_BIND);
     mounted = true;
     Posix.mount(null, target, null, Posix.MS_PRIVATE);
-    Posix.mount(null, target, null, Posix.MS_REMOUNT | Posix.MS_BIND | Posix.MS_RDONLY);
-    dirs.markMount(target, Fan.FAN_OPEN_PERM | Fan.FAN_ONDIR);
-    guard = Guard.start(ProcessHandle.current().pid(), view);
-    for (int i = 0; i < FILE_HANDLERS; i++) {
-      handlers.add(handler("lazydir-file-" + i, files, this::onContent));
-    }
-    for (int i = 0; i < DIR_HANDLERS; i++) {
-      handlers.add(handler("lazydir-open-" + i, dirs, this::onOpen));
+    Posix.mount(null, target, null, Posix.MS_REMOUNT | Posix.MS_BIND | Posix.MS_RDONLY | Posix.MS_NOSYMFOLLOW);
+    group.markMount(target, Fan.FAN_OPEN_PERM | Fan.FAN_ONDIR);
+    guard = Guard.start(ProcessHandle.current().pid(), view, group.fd());
+    GroupHandOver.record(settings.run(), guard);
+    for (int i = 0; i < HANDLERS; i++) {
+      handlers.add(handler("lazydir-handler-" + i));
     }
     handlers.forEach(Thread::start);
     // Chunks are recorded on disk in batches after a sync; an idle file gets its batch within a second.
@@ -244,7 +250,12 @@ public final class Daemon implements Closeable {
     int handle(FanotifyEvent event) throws IOException;
   }
 
-  private Thread handler(String name, FanotifyGroup group, EventHandler handler) {
+  /** Content events come from the inode marks, open events from the view's mount mark. */
+  private int onEvent(FanotifyEvent ev) throws IOException {
+    return ev.isPreAccess() ? onContent(ev) : onOpen(ev);
+  }
+
+  private Thread handler(String name) {
     Thread t = new Thread(() -> {
       while (!stopping) {
         List<FanotifyEvent> batch;
@@ -257,7 +268,7 @@ public final class Daemon implements Closeable {
           continue;
         }
         for (FanotifyEvent ev : batch) {
-          answer(group, ev, handler);
+          answer(ev, this::onEvent);
         }
       }
     }, name);
@@ -266,7 +277,7 @@ public final class Daemon implements Closeable {
   }
 
   /** Exactly one answer per event, whatever happens in the handler. */
-  private void answer(FanotifyGroup group, FanotifyEvent ev, EventHandler handler) {
+  private void answer(FanotifyEvent ev, EventHandler handler) {
     if (!ev.needsResponse()) {
       closeEventFd(ev.fd());
       return;
@@ -296,24 +307,33 @@ public final class Daemon implements Closeable {
     LOG.finest(() -> "content event " + ev);
     long offset = ev.hasRange() ? ev.offset() : 0;
     long count = ev.hasRange() ? ev.count() : 0;
-    OpenStub stub = stubFor(ev.fd());
-    if (stub == null) {
-      return onOrphan(ev.fd(), offset, count);
+    for (int attempt = 1; ; attempt++) {
+      OpenStub stub = stubFor(ev.fd());
+      if (stub == null) {
+        return onOrphan(ev.fd(), offset, count);
+      }
+      try {
+        filler.ensure(stub, offset, count);
+        return Fan.FAN_ALLOW;
+      } catch (OpenStub.ClosedException e) {
+        if (attempt == 3) {
+          throw e;
+        }
+        // A re-listing closed the stub between lookup and fetch: the next lookup opens it anew.
+      }
     }
-    filler.ensure(stub, offset, count);
-    return Fan.FAN_ALLOW;
   }
 
   /**
-   * A content event for a file that is not a stub in the tree. One of lazydir's files that a listing replaced
-   * or removed (the origin changed it) while a reader held it open can still give the bytes its recorded map
-   * vouches for; the rest would have to come from an origin that now serves another version, so that read
-   * fails. Anything else is not lazydir's and is allowed untouched.
+   * A content event for a file that is not a stub at its place in the tree. Only lazydir's content marks raise
+   * content events, so it is one of its files: one that a listing replaced or removed (the origin changed it)
+   * while a reader held it open. It can still give the bytes its recorded map vouches for; the rest would have
+   * to come from an origin that now serves another version, so that read fails. A file without lazydir's
+   * metadata is not lazydir's and is allowed untouched.
    */
   private int onOrphan(int eventFd, long offset, long count) throws IOException {
     Stat st = Fd.statOf(eventFd);
-    if (st.dev() != tree.device() || !st.isRegularFile()
-        || !Posix.readlink("/proc/self/fd/" + eventFd).endsWith(" (deleted)")) {
+    if (st.dev() != tree.device() || !st.isRegularFile()) {
       return Fan.FAN_ALLOW;
     }
     try (Fd fd = Fd.dupOf(eventFd)) {
@@ -530,10 +550,10 @@ public final class Daemon implements Closeable {
   private void ignoreListedDir(List<String> path) {
     String rel = path.isEmpty() ? null : String.join("/", path);
     try {
-      dirs.ignoreInode(tree.root().intValue(), rel, Fan.FAN_OPEN_PERM, true);
+      group.ignoreInode(tree.root().intValue(), rel, Fan.FAN_OPEN_PERM, true);
       timers.schedule(() -> {
         try {
-          dirs.removeIgnore(tree.root().intValue(), rel, Fan.FAN_OPEN_PERM, true);
+          group.removeIgnore(tree.root().intValue(), rel, Fan.FAN_OPEN_PERM, true);
         } catch (IOException e) {
           LOG.fine("refresh of " + display(path) + ": " + e.getMessage());
         }
@@ -562,7 +582,7 @@ public final class Daemon implements Closeable {
   private void goNative(OpenStub stub) {
     try {
       marks.release(stub.fd);
-      dirs.ignoreInode(stub.fd.intValue(), null, Fan.FAN_OPEN_PERM, false);
+      group.ignoreInode(stub.fd.intValue(), null, Fan.FAN_OPEN_PERM, false);
     } catch (IOException e) {
       LOG.fine("marks of " + stub.label + ": " + e.getMessage());
     }
@@ -640,14 +660,17 @@ public final class Daemon implements Closeable {
 
   /**
    * Path in the tree of the file an event fd was opened for, reached through DIR or (content events of a
-   * process reading the store directly) through the store's tree; null if it is neither.
+   * process reading the store directly) through the store's tree; null if it is neither. A file opened through
+   * a previous daemon's view, detached since (its group was taken over), shows its path from that mount's root,
+   * i.e. from the tree's: it is tried as such. Callers check the inode, so a wrong guess finds nothing.
    */
   private List<String> viewPath(int eventFd) throws IOException {
     String path = Posix.readlink("/proc/self/fd/" + eventFd);
     if (path.equals(view.toString()) || path.equals(storePath)) {
       return List.of();
     }
-    String prefix = path.startsWith(viewPrefix) ? viewPrefix : path.startsWith(storePath + "/") ? storePath + "/" : null;
+    String prefix = path.startsWith(viewPrefix) ? viewPrefix : path.startsWith(storePath + "/") ? storePath + "/"
+        : path.startsWith("/") ? "/" : null;
     if (prefix == null || path.endsWith(" (deleted)")) {
       return null;
     }
@@ -684,9 +707,10 @@ public final class Daemon implements Closeable {
 
 
   /**
-   * Clean shutdown: DIR is detached first (no new opens), events still queued are answered EIO (never
-   * left to the kernel, which would allow them to read holes as zeros), then the groups close and the guard
-   * is told the unmount was deliberate.
+   * Clean shutdown: DIR is detached first (no new opens), the handlers answer what they read, then the group is
+   * left to the guard, which answers EIO to every event still queued or arriving while any process uses the old
+   * view (a reader holding a file gets EIO, never the holes the kernel would show once the group closed). Without
+   * a guard holding it, the queue is drained with EIO here before the group closes.
    */
   @Override
   public void close() {
@@ -706,21 +730,18 @@ public final class Daemon implements Closeable {
         Thread.currentThread().interrupt();
       }
     }
-    for (FanotifyGroup g : new FanotifyGroup[] {files, dirs}) {
-      if (g == null) {
-        continue;
-      }
+    if (group != null && !(guard != null && guard.isAlive() && guard.heldGroupFd() >= 0)) {
       try {
-        for (List<FanotifyEvent> left = g.poll(Duration.ZERO); !left.isEmpty(); left = g.poll(Duration.ZERO)) {
+        for (List<FanotifyEvent> left = group.poll(Duration.ZERO); !left.isEmpty(); left = group.poll(Duration.ZERO)) {
           for (FanotifyEvent ev : left) {
-            answer(g, ev, e -> Fan.denyErrno(Fan.EIO));
+            answer(ev, e -> Fan.denyErrno(Fan.EIO));
           }
         }
       } catch (IOException e) {
         LOG.fine("drain: " + e.getMessage());
       }
-      closeQuietly(g);
     }
+    closeQuietly(group);
     if (guard != null) {
       guard.release();
     }

@@ -18,7 +18,9 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.HexFormat;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
@@ -30,6 +32,14 @@ import java.util.concurrent.TimeoutException;
  * Fail-closed protection for the user-visible view: a small native process ({@code native-shim/guard.c}) that
  * lazily unmounts the view (umount2 MNT_DETACH) the moment the daemon process dies, so that new opens under it get
  * ENOENT from the empty directory underneath instead of zeros from unpopulated stubs that no one fills any more.
+ *
+ * <p>Given the daemon's fanotify group, it also holds a copy of it from start-up, so that the group and its marks
+ * outlive the daemon: when the daemon dies, or stops cleanly and says so, the guard answers EIO to every event the
+ * daemon read and did not answer and to every event queued after it, for as long as any process still uses the
+ * view (an open file, a working directory). A reader blocked at a kill, or holding a file across a stop, gets EIO,
+ * never zeros (the kernel would allow every pending read once the group's last holder closed it). A new daemon on
+ * the same store takes the group over ({@link GroupHandOver}). To know every event number the daemon can have
+ * read, the guard caps the daemon's descriptors at 65,536 (RLIMIT_NOFILE).
  *
  * <p>It has to be a separate process: nothing inside a SIGKILLed or OOM-killed JVM runs. It runs in its own session
  * and ignores SIGINT/SIGHUP, so a Ctrl-C at the daemon's terminal does not take it down too. It cannot survive a kill
@@ -49,6 +59,8 @@ public final class Guard implements AutoCloseable {
   static final String RESOURCE = "/dev/lazydir/native/lazydir-guard";
 
   private static final String READY = "guard ready";
+  /** How long a clean release waits for a guard that holds the group: it stays while the view is in use. */
+  private static final long HOLD_EXIT_WAIT_MS = 2_000;
   /** Enough for a fork, an exec, a few syscalls and a line of output on a loaded machine, short enough to fail fast. */
   private static final long READY_TIMEOUT_MS = 5_000;
   private static final long EXIT_TIMEOUT_MS = 5_000;
@@ -56,6 +68,7 @@ public final class Guard implements AutoCloseable {
   private final Process process;
   private final OutputStream stdin;
   private final Path log;
+  private int heldGroupFd = -1;
   private boolean released;
 
   private Guard(Process process, Path log) {
@@ -73,6 +86,14 @@ public final class Guard implements AutoCloseable {
    *     mount point, no CAP_SYS_ADMIN); the message carries the guard's own explanation
    */
   public static Guard start(long daemonPid, Path mountpoint) throws IOException {
+    return start(daemonPid, mountpoint, -1);
+  }
+
+  /**
+   * Arms a guard that also holds a copy of the daemon's fanotify group {@code groupFd} (a descriptor number of the
+   * process {@code daemonPid}), or none if it is negative.
+   */
+  public static Guard start(long daemonPid, Path mountpoint, int groupFd) throws IOException {
     if (daemonPid <= 0 || daemonPid > Integer.MAX_VALUE) {
       throw new IllegalArgumentException("not a process id: " + daemonPid);
     }
@@ -81,8 +102,12 @@ public final class Guard implements AutoCloseable {
     // Stderr goes to a file, not to a pipe: the one line that matters ("detached ...") is written when the daemon,
     // the pipe's reader, is already dead. The file also gives start() the guard's message if it refuses to arm.
     Path log = Files.createTempFile(dir, "guard-" + daemonPid + "-", ".log");
-    ProcessBuilder pb = new ProcessBuilder(exe.toString(), Long.toString(daemonPid),
-        mountpoint.toAbsolutePath().toString())
+    List<String> cmd = new ArrayList<>(List.of(exe.toString(), Long.toString(daemonPid),
+        mountpoint.toAbsolutePath().toString()));
+    if (groupFd >= 0) {
+      cmd.add(Integer.toString(groupFd));
+    }
+    ProcessBuilder pb = new ProcessBuilder(cmd)
         .redirectInput(ProcessBuilder.Redirect.PIPE)
         .redirectOutput(ProcessBuilder.Redirect.PIPE)
         .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()));
@@ -103,6 +128,11 @@ public final class Guard implements AutoCloseable {
     return process.pid();
   }
 
+  /** The guard's own descriptor number of the group it holds, or -1 (what a successor takes over). */
+  public int heldGroupFd() {
+    return heldGroupFd;
+  }
+
   /**
    * Whether the guard is still armed. A daemon may check this: a guard that someone killed no longer protects the
    * view.
@@ -112,9 +142,11 @@ public final class Guard implements AutoCloseable {
   }
 
   /**
-   * Clean shutdown: tells the guard to exit without touching the mount (the byte 'q' on its stdin), then waits a
-   * bounded time for it. Call after the daemon has unmounted the view. Idempotent; never throws, because it runs on
-   * shutdown paths where the guard may already be gone.
+   * Clean shutdown: tells the guard that the daemon unmounted the view and answered every event it read (the byte
+   * 'q' on its stdin), then waits a bounded time for it. A guard without a group exits at once. A guard holding the
+   * group stays, answering EIO, while any process still uses the view, and exits by itself afterwards; it is left
+   * running. Call after the daemon has unmounted the view and its handlers have answered what they read.
+   * Idempotent; never throws, because it runs on shutdown paths where the guard may already be gone.
    */
   public synchronized void release() {
     if (released) {
@@ -134,14 +166,16 @@ public final class Guard implements AutoCloseable {
     }
     boolean interrupted = false;
     try {
-      if (!process.waitFor(EXIT_TIMEOUT_MS, TimeUnit.MILLISECONDS)) {
+      if (heldGroupFd >= 0) {
+        // Holding the group for readers still in the view: it ends by itself when they are done.
+        process.waitFor(HOLD_EXIT_WAIT_MS, TimeUnit.MILLISECONDS);
+      } else if (!process.waitFor(EXIT_TIMEOUT_MS, TimeUnit.MILLISECONDS)) {
         // It got 'q' and should be gone; killing it now cannot unmount anything.
         process.destroyForcibly();
         process.waitFor(EXIT_TIMEOUT_MS, TimeUnit.MILLISECONDS);
       }
     } catch (InterruptedException e) {
       interrupted = true;
-      process.destroyForcibly();
     }
     if (!process.isAlive() && process.exitValue() == 0) {
       // Nothing worth keeping: a clean release writes no log line.
@@ -198,10 +232,15 @@ public final class Guard implements AutoCloseable {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted while starting lazydir-guard", e);
     }
-    if (READY.equals(line)) {
-      // The guard writes nothing after its ready line (and would ignore the SIGPIPE if it did).
-      out.close();
-      return;
+    if (line != null && line.startsWith(READY + " ")) {
+      try {
+        heldGroupFd = Integer.parseInt(line.substring(READY.length() + 1).strip());
+        // The guard writes nothing after its ready line (and would ignore the SIGPIPE if it did).
+        out.close();
+        return;
+      } catch (NumberFormatException e) {
+        // reported below as an unexpected line
+      }
     }
     if (!timedOut) {
       // EOF on its stdout: it is exiting; let it finish so its status and message are there to report.

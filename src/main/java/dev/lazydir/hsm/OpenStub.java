@@ -32,6 +32,9 @@ public final class OpenStub implements AutoCloseable {
   private final Object persistLock = new Object();
   private int unpersisted;
   private boolean closed;
+  /** Fetches writing through {@link #fd}: a close asked for meanwhile waits for the last of them. */
+  private int writers;
+  private boolean closing;
 
   private OpenStub(Fd fd, FileMeta meta, HttpUrl url, ChunkMap map, String label, Stat st) {
     this.fd = fd;
@@ -51,6 +54,13 @@ public final class OpenStub implements AutoCloseable {
   @FunctionalInterface
   public interface UrlOf {
     HttpUrl of(FileMeta meta) throws IOException;
+  }
+
+  /** The stub was closed (a re-listing or the cache let it go) before a fetch could hold it: open it anew. */
+  public static final class ClosedException extends IOException {
+    ClosedException(String label) {
+      super(label + ": closed while a reader waited; opened again");
+    }
   }
 
   /** The file is not one of lazydir's stubs in this tree: the daemon lets its events through untouched. */
@@ -229,9 +239,47 @@ public final class OpenStub implements AutoCloseable {
     }
   }
 
-  /** Persists what is not yet recorded, then closes. */
+  /**
+   * Holds the stub open for a fetch that writes through it; false if it is closed or closing. Every true must
+   * be matched by {@link #releaseWriter}.
+   */
+  synchronized boolean holdForWriting() {
+    if (closed || closing) {
+      return false;
+    }
+    writers++;
+    return true;
+  }
+
+  /** Ends a fetch's hold; the last one closes the stub if a close was asked for meanwhile. */
+  void releaseWriter() throws IOException {
+    synchronized (this) {
+      if (--writers > 0 || !closing) {
+        return;
+      }
+    }
+    closeNow();
+  }
+
+  /**
+   * Persists what is not yet recorded, then closes; while fetches still write through the stub, the close
+   * happens when the last of them ends, so a write never goes to a descriptor closed under it.
+   */
   @Override
   public void close() throws IOException {
+    synchronized (this) {
+      if (closing) {
+        return;
+      }
+      closing = true;
+      if (writers > 0) {
+        return;
+      }
+    }
+    closeNow();
+  }
+
+  private void closeNow() throws IOException {
     synchronized (persistLock) {
       try {
         persist();

@@ -127,6 +127,29 @@ final class ServeBed implements AutoCloseable {
     return Files.readAllLines(Path.of("/proc/self/mountinfo")).stream().anyMatch(l -> l.split(" ")[4].equals(v));
   }
 
+  /** The guard recorded in the store (it may hold the group after its daemon), if it is still running. */
+  java.util.Optional<ProcessHandle> guard() throws IOException {
+    Path record = store.resolve("run").resolve(GroupHandOver.RECORD);
+    if (!Files.exists(record)) {
+      return java.util.Optional.empty();
+    }
+    long pid = Long.parseLong(Files.readString(record).split(" ")[0]);
+    return ProcessHandle.of(pid).filter(ProcessHandle::isAlive)
+        .filter(h -> h.info().command().map(c -> c.contains("lazydir-guard")).orElse(false));
+  }
+
+  /** Waits for the guard to let go of the group by itself (no process uses the view any more). */
+  boolean guardGoneWithin(long millis) throws Exception {
+    long deadline = System.nanoTime() + millis * 1_000_000;
+    while (guard().isPresent()) {
+      if (System.nanoTime() > deadline) {
+        return false;
+      }
+      Thread.sleep(50);
+    }
+    return true;
+  }
+
   @Override
   public void close() throws Exception {
     for (Process p : daemons) {
@@ -137,11 +160,18 @@ final class ServeBed implements AutoCloseable {
         }
       }
     }
+    // A guard still holding the group would keep the loop filesystem busy: it must end by itself once nothing
+    // uses the view; if it does not, it is ended here (it belongs to the daemon this bed started) and the test fails.
+    boolean lingered = !guardGoneWithin(10_000);
+    if (lingered) {
+      guard().ifPresent(ProcessHandle::destroyForcibly);
+    }
     if (viewMounted()) {
       run(30, "umount", "-l", view.toString());
     }
     if (mounted) {
       run(60, "umount", "-l", fs.toString());
     }
+    assertTrue(!lingered, "the guard still held the group 10 s after the last reader left the view");
   }
 }

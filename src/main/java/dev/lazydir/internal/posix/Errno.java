@@ -5,6 +5,7 @@ public final class Errno {
   public static final int EPERM = 1;
   public static final int ENOENT = 2;
   public static final int EIO = 5;
+  public static final int EBADF = 9;
   public static final int EAGAIN = 11;
   public static final int EEXIST = 17;
   public static final int EXDEV = 18;
@@ -15,6 +16,7 @@ public final class Errno {
   public static final int ENAMETOOLONG = 36;
   public static final int ENOTEMPTY = 39;
   public static final int ELOOP = 40;
+  public static final int ERANGE = 34;
   public static final int ENODATA = 61;
   public static final int EOPNOTSUPP = 95;
 

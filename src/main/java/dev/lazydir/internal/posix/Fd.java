@@ -14,19 +14,61 @@ import jnr.ffi.Pointer;
  * An open file descriptor and the calls made through it. Names passed to the *At methods are single path
  * components resolved relative to this (directory) fd; with {@link Posix#O_NOFOLLOW} a planted symlink fails
  * with ELOOP instead of being followed out of the tree.
+ *
+ * <p>Every call holds a use of the descriptor, and {@link #close} closes the number only once no call is using it:
+ * a descriptor closed by one thread while another writes through it could be reused by an unrelated open, and
+ * the write would land in another file. A call made after close fails with EBADF instead.
  */
 public final class Fd implements AutoCloseable {
+  private static final int CLOSED = 1;
   private final int fd;
   private final String label;
-  private boolean closed;
+  /** Calls in flight times two, plus {@link #CLOSED} once close was asked for. */
+  private final java.util.concurrent.atomic.AtomicInteger state = new java.util.concurrent.atomic.AtomicInteger();
 
   Fd(int fd, String label) {
     this.fd = fd;
     this.label = label;
   }
 
+  /**
+   * The number, for calls made elsewhere (fanotify marks). The caller must know the Fd stays open meanwhile; calls
+   * through this class are protected by themselves.
+   */
   public int intValue() {
     return fd;
+  }
+
+  @FunctionalInterface
+  private interface Call {
+    long on(int fd);
+  }
+
+  /** Runs one call on the descriptor, holding a use of it; a negative result becomes an ErrnoException. */
+  private long call(String name, String subject, Call call) throws ErrnoException {
+    acquire(name, subject);
+    try {
+      return Posix.check(call.on(fd), name, subject);
+    } finally {
+      release();
+    }
+  }
+
+  private void acquire(String name, String subject) throws ErrnoException {
+    for (int s = state.get(); ; s = state.get()) {
+      if ((s & CLOSED) != 0) {
+        throw new ErrnoException(name, subject + " (closed)", Errno.EBADF, "Bad file descriptor");
+      }
+      if (state.compareAndSet(s, s + 2)) {
+        return;
+      }
+    }
+  }
+
+  private void release() {
+    if (state.addAndGet(-2) == CLOSED) {
+      Posix.libc().close(fd); // the last call of a descriptor that close() was waiting for
+    }
   }
 
   public String label() {
@@ -39,11 +81,12 @@ public final class Fd implements AutoCloseable {
 
   /** A second descriptor for the same open file (closing one leaves the other open). */
   public Fd dup() throws IOException {
-    return new Fd(Posix.check(Posix.libc().dup(fd), "dup", label), label);
+    return new Fd((int) call("dup", label, f -> Posix.libc().dup(f)), label);
   }
 
   public Fd openAt(String name, int flags, int mode) throws IOException {
-    return new Fd(Posix.check(Posix.libc().openat(fd, name, flags | Posix.O_CLOEXEC, mode), "openat", sub(name)), sub(name));
+    return new Fd((int) call("openat", sub(name), f -> Posix.libc().openat(f, name, flags | Posix.O_CLOEXEC, mode)),
+        sub(name));
   }
 
   /** Opens a child directory without following a symlink. */
@@ -52,69 +95,66 @@ public final class Fd implements AutoCloseable {
   }
 
   public void mkdirAt(String name, int mode) throws IOException {
-    Posix.check(Posix.libc().mkdirat(fd, name, mode), "mkdirat", sub(name));
+    call("mkdirat", sub(name), f -> Posix.libc().mkdirat(f, name, mode));
   }
 
   public void unlinkAt(String name, boolean directory) throws IOException {
-    Posix.check(Posix.libc().unlinkat(fd, name, directory ? Posix.AT_REMOVEDIR : 0), "unlinkat", sub(name));
+    call("unlinkat", sub(name), f -> Posix.libc().unlinkat(f, name, directory ? Posix.AT_REMOVEDIR : 0));
   }
 
   /** Renames within this directory, failing with EEXIST instead of replacing an existing entry. */
   public void renameNoReplaceAt(String from, String to) throws IOException {
-    Posix.check(Posix.libc().renameat2(fd, from, fd, to, Abi.RENAME_NOREPLACE), "renameat2", sub(from) + " -> " + to);
+    call("renameat2", sub(from) + " -> " + to, f -> Posix.libc().renameat2(f, from, f, to, Abi.RENAME_NOREPLACE));
   }
 
   /** Renames within this directory, atomically replacing whatever has the new name. */
   public void replaceAt(String from, String to) throws IOException {
-    Posix.check(Posix.libc().renameat2(fd, from, fd, to, 0), "renameat2", sub(from) + " -> " + to);
+    call("renameat2", sub(from) + " -> " + to, f -> Posix.libc().renameat2(f, from, f, to, 0));
   }
 
   public void fchmod(int mode) throws IOException {
-    Posix.check(Posix.libc().fchmod(fd, mode), "fchmod", label);
+    call("fchmod", label, f -> Posix.libc().fchmod(f, mode));
   }
 
   public void truncate(long length) throws IOException {
-    Posix.check(Posix.libc().ftruncate(fd, length), "ftruncate", label);
+    call("ftruncate", label, f -> Posix.libc().ftruncate(f, length));
   }
 
   /** Allocates blocks for [offset, offset + length) without changing the size (unwritten extents). */
   public void allocate(long offset, long length) throws IOException {
-    Posix.check(Posix.libc().fallocate(fd, 0, offset, length), "fallocate", label);
+    call("fallocate", label, f -> Posix.libc().fallocate(f, 0, offset, length));
   }
 
   /** Makes written data durable before anything records it as present. */
   public void dataSync() throws IOException {
-    Posix.check(Posix.libc().fdatasync(fd), "fdatasync", label);
+    call("fdatasync", label, f -> Posix.libc().fdatasync(f));
   }
 
   /** Writes back everything dirty on this fd's filesystem: one sync for many files. */
   public void syncFilesystem() throws IOException {
-    Posix.check(Posix.libc().syncfs(fd), "syncfs", label);
+    call("syncfs", label, f -> Posix.libc().syncfs(f));
   }
 
   /** Sets mtime (and atime to the same value); nanosecond precision. */
   public void setMtime(Instant mtime) throws IOException {
     long[] times = {mtime.getEpochSecond(), mtime.getNano(), mtime.getEpochSecond(), mtime.getNano()};
-    Posix.check(Posix.libc().futimens(fd, times), "futimens", label);
+    call("futimens", label, f -> Posix.libc().futimens(f, times));
   }
 
   public Optional<byte[]> getXattr(String name) throws IOException {
-    byte[] buf = new byte[4096];
-    while (true) {
-      long n = Posix.libc().fgetxattr(fd, name, buf, buf.length);
-      if (n >= 0) {
-        byte[] value = new byte[(int) n];
-        System.arraycopy(buf, 0, value, 0, (int) n);
-        return Optional.of(value);
+    for (int size = 4096; ; size *= 4) {
+      byte[] buf = new byte[size];
+      try {
+        long n = call("fgetxattr", label + " " + name, f -> Posix.libc().fgetxattr(f, name, buf, buf.length));
+        return Optional.of(java.util.Arrays.copyOf(buf, (int) n));
+      } catch (ErrnoException e) {
+        if (e.errno() == Errno.ENODATA) {
+          return Optional.empty();
+        }
+        if (e.errno() != Errno.ERANGE || size >= 1 << 20) {
+          throw e;
+        }
       }
-      ErrnoException e = Posix.error("fgetxattr", label + " " + name);
-      if (e.errno() == Errno.ENODATA) {
-        return Optional.empty();
-      }
-      if (e.errno() != 34 /* ERANGE */ || buf.length >= 1 << 20) {
-        throw e;
-      }
-      buf = new byte[buf.length * 4];
     }
   }
 
@@ -123,7 +163,7 @@ public final class Fd implements AutoCloseable {
   }
 
   public void setXattr(String name, byte[] value) throws IOException {
-    Posix.check(Posix.libc().fsetxattr(fd, name, value, value.length, 0), "fsetxattr", label + " " + name);
+    call("fsetxattr", label + " " + name, f -> Posix.libc().fsetxattr(f, name, value, value.length, 0));
   }
 
   public void setXattr(String name, String value) throws IOException {
@@ -131,9 +171,9 @@ public final class Fd implements AutoCloseable {
   }
 
   public void removeXattr(String name) throws IOException {
-    int r = Posix.libc().fremovexattr(fd, name);
-    if (r < 0) {
-      ErrnoException e = Posix.error("fremovexattr", label + " " + name);
+    try {
+      call("fremovexattr", label + " " + name, f -> Posix.libc().fremovexattr(f, name));
+    } catch (ErrnoException e) {
       if (e.errno() != Errno.ENODATA) {
         throw e;
       }
@@ -168,7 +208,7 @@ public final class Fd implements AutoCloseable {
 
   private Stat statx(String name, int flags) throws IOException {
     byte[] buf = new byte[Abi.STATX_SIZE];
-    Posix.check(Posix.libc().statx(fd, name, flags, Posix.STATX_BASIC_STATS, buf), "statx", name.isEmpty() ? label : sub(name));
+    call("statx", name.isEmpty() ? label : sub(name), f -> Posix.libc().statx(f, name, flags, Posix.STATX_BASIC_STATS, buf));
     ByteBuffer b = ByteBuffer.wrap(buf).order(ByteOrder.nativeOrder());
     int mode = b.getShort(Abi.STATX_MODE) & 0xffff;
     long ino = b.getLong(Abi.STATX_INO);
@@ -187,7 +227,8 @@ public final class Fd implements AutoCloseable {
     long at = offset;
     while (buf.hasRemaining()) {
       java.nio.ByteBuffer slice = buf.slice();
-      long n = Posix.check(Posix.libc().pwrite(fd, slice, slice.remaining(), at), "pwrite", label);
+      long from = at;
+      long n = call("pwrite", label, f -> Posix.libc().pwrite(f, slice, slice.remaining(), from));
       buf.position(buf.position() + (int) n);
       at += n;
     }
@@ -195,7 +236,7 @@ public final class Fd implements AutoCloseable {
 
   /** Names in this directory, without "." and "..". */
   public List<String> list() throws IOException {
-    int copy = Posix.check(Posix.libc().dup(fd), "dup", label);
+    int copy = (int) call("dup", label, f -> Posix.libc().dup(f));
     Pointer dir = Posix.libc().fdopendir(copy);
     if (dir == null) {
       ErrnoException e = Posix.error("fdopendir", label);
@@ -218,11 +259,16 @@ public final class Fd implements AutoCloseable {
     }
   }
 
+  /** Closes the descriptor now, or when the last call still using it returns. Idempotent. */
   @Override
   public void close() throws IOException {
-    if (!closed) {
-      closed = true;
-      Posix.check(Posix.libc().close(fd), "close", label);
+    for (int s = state.get(); (s & CLOSED) == 0; s = state.get()) {
+      if (state.compareAndSet(s, s | CLOSED)) {
+        if (s == 0) {
+          Posix.check(Posix.libc().close(fd), "close", label);
+        }
+        return;
+      }
     }
   }
 

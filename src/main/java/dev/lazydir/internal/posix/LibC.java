@@ -64,5 +64,8 @@ public interface LibC {
   /** For calls glibc may not wrap (open_tree before glibc 2.36): integer and string arguments only. */
   long syscall(long number, int a, String b, int c);
 
+  /** The same, for calls with four integer (or NULL pointer) arguments: the pidfd calls. */
+  long syscall(long number, int a, int b, int c, int d);
+
   String strerror(int errnum);
 }

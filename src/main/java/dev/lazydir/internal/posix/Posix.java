@@ -63,6 +63,8 @@ public final class Posix {
   public static final long MS_REMOUNT = 32;
   public static final long MS_BIND = 4096;
   public static final long MS_PRIVATE = 1 << 18;
+  /** Symlinks on the mount are not followed (Linux 5.10): one planted in the store never leads a reader out. */
+  public static final long MS_NOSYMFOLLOW = 256;
   public static final int MNT_DETACH = 2;
 
   public static void mount(String source, String target, String fstype, long flags) throws IOException {
@@ -80,6 +82,29 @@ public final class Posix {
   public static Fd cloneMount(String path) throws IOException {
     int fd = (int) LIBC.syscall(SYS_OPEN_TREE, AT_FDCWD, path, OPEN_TREE_CLONE | O_CLOEXEC);
     return new Fd(check(fd, "open_tree", path), path + " (private clone)");
+  }
+
+  /** pidfd_open(2), pidfd_getfd(2), pidfd_send_signal(2): the same numbers on x86_64 and aarch64. */
+  private static final long SYS_PIDFD_SEND_SIGNAL = 424;
+  private static final long SYS_PIDFD_OPEN = 434;
+  private static final long SYS_PIDFD_GETFD = 438;
+
+  /** A descriptor of the process pid: it keeps naming that process even if the number is reused later. */
+  public static Fd pidfdOpen(long pid) throws IOException {
+    return new Fd(check((int) LIBC.syscall(SYS_PIDFD_OPEN, (int) pid, 0, 0, 0), "pidfd_open", "pid " + pid),
+        "pidfd " + pid);
+  }
+
+  /** A copy, in this process, of descriptor number targetFd of the process pidfd names (close-on-exec). */
+  public static int pidfdGetfd(Fd pidfd, int targetFd) throws IOException {
+    return check((int) LIBC.syscall(SYS_PIDFD_GETFD, pidfd.intValue(), targetFd, 0, 0), "pidfd_getfd",
+        pidfd.label() + " fd " + targetFd);
+  }
+
+  /** Sends a signal to the process pidfd names (never to a process that reused its number). */
+  public static void pidfdSignal(Fd pidfd, int signal) throws IOException {
+    check((int) LIBC.syscall(SYS_PIDFD_SEND_SIGNAL, pidfd.intValue(), signal, 0, 0), "pidfd_send_signal",
+        pidfd.label());
   }
 
   public static void umount(String target, int flags) throws IOException {
