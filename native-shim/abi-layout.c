@@ -8,7 +8,9 @@
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 
 int main(void) {
@@ -31,5 +33,13 @@ int main(void) {
     printf("AT_EMPTY_PATH=%d\n", AT_EMPTY_PATH);
     printf("AT_SYMLINK_NOFOLLOW=%d\n", AT_SYMLINK_NOFOLLOW);
     printf("RENAME_NOREPLACE=%d\n", RENAME_NOREPLACE);
+    printf("FALLOC_FL_KEEP_SIZE=%d\n", FALLOC_FL_KEEP_SIZE);
+    printf("FALLOC_FL_PUNCH_HOLE=%d\n", FALLOC_FL_PUNCH_HOLE);
+    printf("MS_NOSYMFOLLOW=%d\n", 256); /* glibc 2.36 headers lack it; the kernel's value, see linux/mount.h */
+#ifdef SYS_pidfd_open
+    printf("SYS_pidfd_open=%d\n", SYS_pidfd_open);
+    printf("SYS_pidfd_getfd=%d\n", SYS_pidfd_getfd);
+    printf("SYS_pidfd_send_signal=%d\n", SYS_pidfd_send_signal);
+#endif
     return 0;
 }

@@ -95,6 +95,7 @@ public final class Daemon implements Closeable {
   private ContentMarks marks;
   private Guard guard;
   private volatile boolean stopping;
+  private final java.util.concurrent.atomic.AtomicBoolean diskFullSaid = new java.util.concurrent.atomic.AtomicBoolean();
   private boolean mounted;
 
   /** Counters shown by {@code lazydir status}. */
@@ -370,7 +371,20 @@ public final class Daemon implements Closeable {
     // SEEK_DATA/SEEK_HOLE, which sends no event. Allocated (unwritten) extents make it read every byte.
     Stat st = stub.fd.stat();
     if (st.allocatedBytes() < st.size()) {
-      stub.fd.allocate(0, st.size());
+      try {
+        stub.fd.allocate(0, st.size());
+      } catch (ErrnoException e) {
+        if (e.errno() != Errno.ENOSPC) {
+          throw e;
+        }
+        // A full disk fails this open only: what the failed preallocation took is given back.
+        stub.freeUnfetched();
+        if (!diskFullSaid.getAndSet(true)) {
+          LOG.warning("the store's filesystem is full: opening " + stub.label + " (" + st.size() + " bytes) fails"
+              + " with ENOSPC; free space on it or serve with a store on a larger one");
+        }
+        return Fan.denyErrno(Fan.ENOSPC);
+      }
     }
     return Fan.FAN_ALLOW;
   }

@@ -240,6 +240,22 @@ public final class OpenStub implements AutoCloseable {
   }
 
   /**
+   * Gives back the blocks of every segment not fetched yet (after a preallocation that failed half way on a full
+   * disk), unless a fetch is writing: its bytes must not be punched out. A fetch starts writing only after
+   * {@link #holdForWriting}, which waits for this stub's lock.
+   */
+  synchronized void freeUnfetched() throws IOException {
+    if (writers > 0 || closed) {
+      return;
+    }
+    for (int c = 0; c < map.chunkCount(); c++) {
+      if (!map.has(c)) {
+        fd.punchHole(map.chunkStart(c), map.chunkLength(c));
+      }
+    }
+  }
+
+  /**
    * Holds the stub open for a fetch that writes through it; false if it is closed or closing. Every true must
    * be matched by {@link #releaseWriter}.
    */

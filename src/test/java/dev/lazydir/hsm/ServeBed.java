@@ -35,13 +35,18 @@ final class ServeBed implements AutoCloseable {
   }
 
   ServeBed(Path tmp) throws Exception {
+    this(tmp, "1G");
+  }
+
+  /** A bed on an image of the given size (truncate's syntax, e.g. "64M"). */
+  ServeBed(Path tmp, String imageSize) throws Exception {
     PrivateNamespace.require("lazydir serve tests");
     this.root = tmp;
     this.fs = tmp.resolve("fs");
     this.view = fs.resolve("view");
     this.store = fs.resolve("store");
     Files.createDirectories(fs);
-    run(60, "truncate", "-s", "1G", tmp.resolve("img").toString());
+    run(60, "truncate", "-s", imageSize, tmp.resolve("img").toString());
     run(60, "mkfs.ext4", "-q", "-F", tmp.resolve("img").toString());
     run(60, "mount", "-o", "loop", tmp.resolve("img").toString(), fs.toString());
     mounted = true;

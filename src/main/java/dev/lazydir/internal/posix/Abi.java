@@ -16,6 +16,8 @@ final class Abi {
   static final int DIRENT_NAME = 19;
   static final int TIMESPEC_SIZE = 16;
   static final int RENAME_NOREPLACE = 1;
+  static final int FALLOC_FL_KEEP_SIZE = 0x01;
+  static final int FALLOC_FL_PUNCH_HOLE = 0x02;
 
   private Abi() {}
 }

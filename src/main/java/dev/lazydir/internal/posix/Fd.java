@@ -125,6 +125,12 @@ public final class Fd implements AutoCloseable {
     call("fallocate", label, f -> Posix.libc().fallocate(f, 0, offset, length));
   }
 
+  /** Frees the blocks of [offset, offset + length), which then read as a hole; the size stays. */
+  public void punchHole(long offset, long length) throws IOException {
+    call("fallocate", label, f -> Posix.libc().fallocate(f, Abi.FALLOC_FL_PUNCH_HOLE | Abi.FALLOC_FL_KEEP_SIZE,
+        offset, length));
+  }
+
   /** Makes written data durable before anything records it as present. */
   public void dataSync() throws IOException {
     call("fdatasync", label, f -> Posix.libc().fdatasync(f));

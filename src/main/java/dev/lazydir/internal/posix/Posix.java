@@ -85,9 +85,9 @@ public final class Posix {
   }
 
   /** pidfd_open(2), pidfd_getfd(2), pidfd_send_signal(2): the same numbers on x86_64 and aarch64. */
-  private static final long SYS_PIDFD_SEND_SIGNAL = 424;
-  private static final long SYS_PIDFD_OPEN = 434;
-  private static final long SYS_PIDFD_GETFD = 438;
+  static final long SYS_PIDFD_SEND_SIGNAL = 424;
+  static final long SYS_PIDFD_OPEN = 434;
+  static final long SYS_PIDFD_GETFD = 438;
 
   /** A descriptor of the process pid: it keeps naming that process even if the number is reused later. */
   public static Fd pidfdOpen(long pid) throws IOException {

@@ -54,6 +54,15 @@ class AbiLayoutTest {
     assertEquals(C.get("AT_EMPTY_PATH"), (long) Posix.AT_EMPTY_PATH);
     assertEquals(C.get("AT_SYMLINK_NOFOLLOW"), (long) Posix.AT_SYMLINK_NOFOLLOW);
     assertEquals(C.get("RENAME_NOREPLACE"), (long) Abi.RENAME_NOREPLACE);
+    assertEquals(C.get("FALLOC_FL_KEEP_SIZE"), (long) Abi.FALLOC_FL_KEEP_SIZE);
+    assertEquals(C.get("FALLOC_FL_PUNCH_HOLE"), (long) Abi.FALLOC_FL_PUNCH_HOLE);
+  }
+
+  @Test
+  void pidfdCallNumbersMatch() {
+    assertEquals(C.get("SYS_pidfd_open"), Posix.SYS_PIDFD_OPEN);
+    assertEquals(C.get("SYS_pidfd_getfd"), Posix.SYS_PIDFD_GETFD);
+    assertEquals(C.get("SYS_pidfd_send_signal"), Posix.SYS_PIDFD_SEND_SIGNAL);
   }
 
   private static String run(String... cmd) throws Exception {
