@@ -36,7 +36,7 @@ import picocli.CommandLine.ParentCommand;
             + " intercepted. Use `lazydir populate PATH` or `serve --crawl` for deep paths.",
         "",
         "If the daemon dies, a guard process detaches DIR at once: it becomes an empty directory (ENOENT), never"
-            + " a tree of zero-filled files."},
+            + " a tree of zero-filled files; readers still inside get EIO until a restarted serve takes over."},
     footer = {"", ExitCodes.HELP})
 final class ServeCommand implements Callable<Integer> {
   @ParentCommand

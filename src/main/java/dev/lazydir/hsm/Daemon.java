@@ -408,7 +408,17 @@ public final class Daemon implements Closeable {
     boolean fresh = meta.listed()
         && clock.instant().isBefore(Instant.ofEpochSecond(meta.listedEpochSeconds()).plus(settings.refresh()));
     if (!fresh) {
-      boolean ok = ensureListed(path);
+      boolean ok;
+      try {
+        ok = ensureListed(path);
+      } catch (IOException e) {
+        if (!meta.listed()) {
+          throw e;
+        }
+        // The origin down is not the cache down: the previous listing stays, and is tried again when due.
+        LOG.warning(display(path) + ": could not be listed again (" + e.getMessage() + "); the previous listing stays");
+        ok = false;
+      }
       if (!ok && !meta.listed()) {
         throw new IOException(display(path) + ": could not be listed");
       }
