@@ -188,7 +188,9 @@ public final class Daemon implements Closeable {
     Posix.mount(tree.path().toString(), target, null, Posix.MS_BIND);
     mounted = true;
     Posix.mount(null, target, null, Posix.MS_PRIVATE);
-    Posix.mount(null, target, null, Posix.MS_REMOUNT | Posix.MS_BIND | Posix.MS_RDONLY | Posix.MS_NOSYMFOLLOW);
+    // The store is not trusted: a symlink, device node or setuid file planted in it is not honoured through DIR.
+    Posix.mount(null, target, null, Posix.MS_REMOUNT | Posix.MS_BIND | Posix.MS_RDONLY | Posix.MS_NOSYMFOLLOW
+        | Posix.MS_NODEV | Posix.MS_NOSUID);
     group.markMount(target, Fan.FAN_OPEN_PERM | Fan.FAN_ONDIR);
     guard = Guard.start(ProcessHandle.current().pid(), view, group.fd());
     GroupHandOver.record(settings.run(), guard);
@@ -359,34 +361,33 @@ public final class Daemon implements Closeable {
     if (FanotifyGroup.isDirectory(ev.fd())) {
       return onOpenDir(ev);
     }
-    OpenStub stub = stubFor(ev.fd());
-    if (stub == null) {
-      return Fan.FAN_ALLOW;
-    }
-    if (stub.isComplete()) {
-      ignoreComplete(stub);
-      return Fan.FAN_ALLOW;
-    }
-    // cp and friends treat a file with fewer blocks than bytes as sparse and copy its holes as zeros via
-    // SEEK_DATA/SEEK_HOLE, which sends no event. Allocated (unwritten) extents make it read every byte.
-    Stat st = stub.fd.stat();
-    if (st.allocatedBytes() < st.size()) {
+    for (int attempt = 1; ; attempt++) {
+      OpenStub stub = stubFor(ev.fd());
+      if (stub == null) {
+        return Fan.FAN_ALLOW;
+      }
+      if (stub.isComplete()) {
+        ignoreComplete(stub);
+        return Fan.FAN_ALLOW;
+      }
       try {
-        stub.fd.allocate(0, st.size());
-      } catch (ErrnoException e) {
-        if (e.errno() != Errno.ENOSPC) {
-          throw e;
+        // cp and friends treat a file with fewer blocks than bytes as sparse and copy its holes as zeros via
+        // SEEK_DATA/SEEK_HOLE, which sends no event. Allocated (unwritten) extents make it read every byte.
+        if (stub.preallocate()) {
+          return Fan.FAN_ALLOW;
         }
-        // A full disk fails this open only: what the failed preallocation took is given back.
-        stub.freeUnfetched();
         if (!diskFullSaid.getAndSet(true)) {
-          LOG.warning("the store's filesystem is full: opening " + stub.label + " (" + st.size() + " bytes) fails"
-              + " with ENOSPC; free space on it or serve with a store on a larger one");
+          LOG.warning("the store's filesystem is full: opening " + stub.label + " fails with ENOSPC (what its"
+              + " preallocation took was given back); free space on it or serve with a store on a larger one");
         }
         return Fan.denyErrno(Fan.ENOSPC);
+      } catch (OpenStub.ClosedException e) {
+        if (attempt == 3) {
+          throw e;
+        }
+        // Completed or let go by a re-listing between lookup and preallocation: look it up again.
       }
     }
-    return Fan.FAN_ALLOW;
   }
 
   private int onOpenDir(FanotifyEvent ev) throws IOException {

@@ -1,5 +1,7 @@
 package dev.lazydir.hsm;
 
+import dev.lazydir.internal.posix.Errno;
+import dev.lazydir.internal.posix.ErrnoException;
 import dev.lazydir.internal.posix.Fd;
 import dev.lazydir.internal.posix.Posix;
 import dev.lazydir.internal.posix.Stat;
@@ -240,17 +242,42 @@ public final class OpenStub implements AutoCloseable {
   }
 
   /**
-   * Gives back the blocks of every segment not fetched yet (after a preallocation that failed half way on a full
-   * disk), unless a fetch is writing: its bytes must not be punched out. A fetch starts writing only after
-   * {@link #holdForWriting}, which waits for this stub's lock.
+   * Gives a stub with bytes to fetch its disk blocks, so copiers read it instead of skipping it as sparse. False
+   * if the disk is full: then the blocks the failed preallocation took are given back, except under a segment
+   * being written (a fetch starts writing only after {@link #holdForWriting}, which waits for this lock). Under
+   * the persist lock, so the descriptor is not swapped ({@link #dropWriteAccess}) or closed meanwhile.
+   *
+   * @throws ClosedException if the stub was closed (look it up again)
    */
-  synchronized void freeUnfetched() throws IOException {
-    if (writers > 0 || closed) {
-      return;
-    }
-    for (int c = 0; c < map.chunkCount(); c++) {
-      if (!map.has(c)) {
-        fd.punchHole(map.chunkStart(c), map.chunkLength(c));
+  boolean preallocate() throws IOException {
+    synchronized (persistLock) {
+      synchronized (this) {
+        if (closed) {
+          throw new ClosedException(label);
+        }
+        if (map.isComplete()) {
+          return true;
+        }
+        Stat st = fd.stat();
+        if (st.allocatedBytes() >= st.size()) {
+          return true;
+        }
+        try {
+          fd.allocate(0, st.size());
+          return true;
+        } catch (ErrnoException e) {
+          if (e.errno() != Errno.ENOSPC) {
+            throw e;
+          }
+        }
+        if (writers == 0) {
+          for (int c = 0; c < map.chunkCount(); c++) {
+            if (!map.has(c)) {
+              fd.punchHole(map.chunkStart(c), map.chunkLength(c));
+            }
+          }
+        }
+        return false;
       }
     }
   }

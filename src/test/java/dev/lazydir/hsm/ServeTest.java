@@ -308,6 +308,45 @@ class ServeTest {
   }
 
   @Test
+  void aSymlinkPlantedInTheStoreIsNeverFollowedThroughTheView() throws Exception {
+    bed.serve(origin.url("/").toString());
+    ServeBed.run(30, "ls", v("/data").toString());
+    Path secret = Files.writeString(bed.root.resolve("secret.txt"), "not for the view\n");
+    Files.createSymbolicLink(bed.store.resolve("tree/data/planted"), secret);
+
+    Result cat = ServeBed.run(10, "cat", v("/data/planted").toString());
+
+    assertNotEquals(0, cat.exit());
+    assertEquals(0, cat.out().length, "nothing of the link's target");
+    assertTrue(cat.err().contains("Too many levels of symbolic links"), cat.err());
+  }
+
+  @Test
+  void listingADirectoryAgainWhileItsFileIsBeingFetchedNeverBreaksTheReader() throws Exception {
+    origin.throttle("/data/random.bin", 128 * 1024, 50); // ~2.6 MB/s a request, two at a time: ~4 s for 20 MiB
+    bed.serve(origin.url("/").toString(), "--refresh-timeout", "1", "--dl-seg-size", "1", "--readahead", "1");
+    ServeBed.run(30, "ls", v("/data").toString());
+    CompletableFuture<Result> cat = CompletableFuture.supplyAsync(() -> {
+      try {
+        return ServeBed.run(120, "cat", v("/data/random.bin").toString());
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    int relisted = 0;
+    while (!cat.isDone()) {
+      Thread.sleep(1100); // past the refresh timeout: the next open lists /data again and lets go of its stubs
+      ServeBed.run(30, "ls", v("/data").toString());
+      relisted++;
+    }
+    Result r = cat.get();
+    assertEquals(0, r.exit(), r.err());
+    assertArrayEquals(FILES.get("/data/random.bin"), r.out());
+    assertTrue(relisted >= 2, "the directory was listed again while the file was fetched (" + relisted + ")");
+    assertTrue(origin.count("GET", "/data/") >= 3, "listings: " + origin.count("GET", "/data/"));
+  }
+
+  @Test
   void readingTheStoreDirectlyFillsItToo() throws Exception {
     bed.serve(origin.url("/").toString());
     ServeBed.run(30, "ls", v("/data").toString());

@@ -60,6 +60,8 @@ public final class Posix {
   }
 
   public static final long MS_RDONLY = 1;
+  public static final long MS_NOSUID = 2;
+  public static final long MS_NODEV = 4;
   public static final long MS_REMOUNT = 32;
   public static final long MS_BIND = 4096;
   public static final long MS_PRIVATE = 1 << 18;
