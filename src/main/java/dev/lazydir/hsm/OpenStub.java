@@ -3,6 +3,7 @@ package dev.lazydir.hsm;
 import dev.lazydir.internal.posix.Fd;
 import dev.lazydir.internal.posix.Posix;
 import dev.lazydir.internal.posix.Stat;
+import dev.lazydir.origin.FileVersion;
 import dev.lazydir.tree.EntryMeta;
 import dev.lazydir.tree.EntryMeta.FileMeta;
 import dev.lazydir.tree.StubTree;
@@ -26,6 +27,13 @@ public final class OpenStub implements AutoCloseable {
   final long dev;
   final long ino;
   final ConcurrentHashMap<Integer, ContentFiller.ChunkFetch> inflight = new ConcurrentHashMap<>();
+  /**
+   * How far from its start a segment not yet present is written, by fetches that ended (failed, or abandoned
+   * by a reader that gave up) before completing it: the next fetch of it resumes there.
+   */
+  final ConcurrentHashMap<Integer, Long> partial = new ConcurrentHashMap<>();
+  /** The origin version every segment of this fill must come from (checked on every answer). */
+  final FileVersion version;
   private final ChunkMap map;
   /** Last chunk a reader asked for, to recognise sequential reads and read ahead. */
   volatile int lastChunk = -2;
@@ -41,6 +49,14 @@ public final class OpenStub implements AutoCloseable {
     this.label = label;
     this.dev = st.dev();
     this.ino = st.ino();
+    this.version = versionOf(meta);
+  }
+
+  /** The version the metadata names: a hashed ETag ("#...") cannot be compared, a minute-precise time neither. */
+  static FileVersion versionOf(FileMeta meta) {
+    String etag = meta.etag() != null && !meta.etag().startsWith("#") ? meta.etag() : null;
+    return new FileVersion(meta.size(), etag,
+        meta.mtimePrecision() == EntryMeta.TimePrecision.SECONDS ? meta.mtime() : null);
   }
 
   /**
