@@ -185,7 +185,7 @@ public final class ContentFiller {
     stub.markPresent(chunk);
     stub.partial.remove(chunk);
     LOG.fine(() -> stub.label + ": chunk " + chunk + " present (" + (System.nanoTime() - t0) / 1_000_000 + " ms)");
-    if (stub.isComplete()) {
+    if (stub.completedNow()) {
       onComplete.accept(stub);
     }
   }

@@ -40,6 +40,7 @@ public final class OpenStub implements AutoCloseable {
   private final Object persistLock = new Object();
   private int unpersisted;
   private boolean closed;
+  private boolean completionSeen;
 
   private OpenStub(Fd fd, FileMeta meta, HttpUrl url, ChunkMap map, String label, Stat st) {
     this.fd = fd;
@@ -146,6 +147,18 @@ public final class OpenStub implements AutoCloseable {
 
   public synchronized boolean isComplete() {
     return map.isComplete();
+  }
+
+  /**
+   * True for exactly one caller once every segment is recorded: fetches finishing together (or a whole-file
+   * stream recording other segments) would otherwise each see the file complete.
+   */
+  synchronized boolean completedNow() {
+    if (!map.isComplete() || completionSeen) {
+      return false;
+    }
+    completionSeen = true;
+    return true;
   }
 
   synchronized boolean has(int chunk) {
