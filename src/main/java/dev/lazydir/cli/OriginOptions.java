@@ -74,6 +74,11 @@ public final class OriginOptions {
   @Option(names = "--timeout", paramLabel = "SECONDS", description = "connect/read timeout per request (default: ${DEFAULT-VALUE})")
   double timeout = 30;
 
+  @Option(names = "--stall-timeout", paramLabel = "SECONDS",
+      description = "a file transfer that receives no byte for this long is resumed on a fresh connection"
+          + " (default: ${DEFAULT-VALUE})")
+  double stallTimeout = 10;
+
   @Option(names = "--refresh-timeout", paramLabel = "SECONDS",
       description = "a listed directory is listed again after this long (default: ${DEFAULT-VALUE})")
   long refreshTimeout = 3600;
@@ -116,6 +121,7 @@ public final class OriginOptions {
         .retryWait(seconds(retryWait, "--retry-wait"))
         .maxRetryWait(seconds(maxRetryWait, "--max-retry-wait"))
         .timeout(seconds(timeout, "--timeout"))
+        .stallTimeout(seconds(stallTimeout, "--stall-timeout"))
         .refreshTimeout(Duration.ofSeconds(refreshTimeout))
         .headers(headers)
         .build();

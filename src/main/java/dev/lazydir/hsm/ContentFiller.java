@@ -1,8 +1,6 @@
 package dev.lazydir.hsm;
 
 import dev.lazydir.origin.OriginClient;
-import dev.lazydir.tree.EntryMeta.FileMeta;
-import dev.lazydir.tree.EntryMeta.TimePrecision;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -20,7 +18,9 @@ import java.util.logging.Logger;
 /**
  * Makes byte ranges of stubs present: each missing chunk is fetched once (readers of the same chunk share the
  * fetch), written through the private store fd, and recorded in the chunk map (on disk only after a sync). Sequential
- * readers get the next chunks fetched ahead so a stream never waits for a round trip. Every wait is bounded.
+ * readers get the next chunks fetched ahead so a stream never waits for a round trip. Every wait is bounded, and a
+ * fetch a reader gave up on is abandoned: later readers never join it (a drip-speed answer would fail them all
+ * long after the origin recovered), a new fetch resumes where it had reached.
  */
 public final class ContentFiller {
   private static final Logger LOG = Logger.getLogger(ContentFiller.class.getName());
@@ -68,9 +68,11 @@ public final class ContentFiller {
     int first = map.chunkOf(offset);
     int last = map.chunkOf(end - 1);
     List<ChunkFetch> waits = new ArrayList<>();
+    List<Integer> chunks = new ArrayList<>();
     List<Long> upTo = new ArrayList<>();
     for (int c = first; c <= last; c++) {
       if (!stub.has(c)) {
+        chunks.add(c);
         waits.add(request(stub, c));
         upTo.add(Math.min(end, map.chunkStart(c) + map.chunkLength(c)));
       }
@@ -103,13 +105,22 @@ public final class ContentFiller {
       return;
     }
     long deadline = System.nanoTime() + timeout.toNanos();
+    ChunkFetch current = null;
     try {
       // A reader waits for its own bytes, not for the whole segment: the first bytes of a stream are let
       // through as soon as they are written (the segment is recorded as present only once it is complete).
+      // A fetch may end without them (another reader abandoned it, or it was a whole-file stream that stopped
+      // early): then the segment is asked for again, within the same deadline.
       for (int i = 0; i < waits.size(); i++) {
-        waits.get(i).awaitBytes(upTo.get(i), deadline);
+        int c = chunks.get(i);
+        long from = Math.max(offset, map.chunkStart(c));
+        current = waits.get(i);
+        while (!current.awaitBytes(from, upTo.get(i), deadline) && !stub.has(c)) {
+          current = request(stub, c);
+        }
       }
     } catch (TimeoutException e) {
+      current.abandon();
       throw new IOException(stub.label + ": bytes " + offset + "-" + (end - 1) + " not fetched within "
           + timeout.toSeconds() + " s");
     } catch (InterruptedException e) {
@@ -126,7 +137,10 @@ public final class ContentFiller {
     if (existing != null) {
       return existing;
     }
-    ChunkFetch mine = new ChunkFetch(stub.mapView().chunkStart(chunk));
+    ChunkMap map = stub.mapView();
+    long start = map.chunkStart(chunk);
+    long resume = Math.min(stub.partial.getOrDefault(chunk, start), start + map.chunkLength(chunk));
+    ChunkFetch mine = new ChunkFetch(stub, chunk, start, resume);
     existing = stub.inflight.putIfAbsent(chunk, mine);
     if (existing != null) {
       return existing;
@@ -139,15 +153,17 @@ public final class ContentFiller {
     }
     try {
       fetchPool.execute(() -> {
+        // Released before it completes: a waiter it leaves without bytes asks again and must not find it.
         try {
           if (!stub.has(chunk)) {
             fetch(stub, chunk, mine);
           }
+          mine.release();
           mine.complete(null);
         } catch (Throwable t) {
+          mine.release();
           mine.completeExceptionally(t);
         } finally {
-          stub.inflight.remove(chunk, mine);
           releaseWriter(stub);
         }
       });
@@ -170,35 +186,53 @@ public final class ContentFiller {
   private void fetch(OpenStub stub, int chunk, ChunkFetch progress) throws IOException {
     long t0 = System.nanoTime();
     ChunkMap map = stub.mapView();
-    long start = map.chunkStart(chunk);
-    long length = map.chunkLength(chunk);
+    long start = progress.resume;
+    long length = map.chunkStart(chunk) + map.chunkLength(chunk) - start;
     if (length > 0) {
-      FileMeta meta = stub.meta();
-      String etag = meta.etag() != null && !meta.etag().startsWith("#") ? meta.etag() : null;
-      java.time.Instant validator = meta.mtimePrecision() == TimePrecision.SECONDS ? meta.mtime() : null;
       fetches.incrementAndGet();
-      java.time.Instant served = client.fetchRange(stub.url, start, length, map.fileSize(), etag, validator,
+      java.time.Instant served = client.fetchRange(stub.url, start, length, stub.version,
           (at, buf) -> {
             int n = buf.remaining();
             stub.fd.pwriteFully(buf, at);
-            progress.advance(at + n);
+            progress.advance(at, at + n);
           });
       fetchedBytes.addAndGet(length);
       stub.refineMtime(served);
     }
     stub.markPresent(chunk);
+    stub.partial.remove(chunk);
     LOG.fine(() -> stub.label + ": chunk " + chunk + " present (" + (System.nanoTime() - t0) / 1_000_000 + " ms)");
-    if (stub.isComplete()) {
+    if (stub.completedNow()) {
       onComplete.accept(stub);
     }
   }
 
-  /** One segment's fetch: completes when the segment is recorded; tells waiters how far its bytes are written. */
+  /**
+   * One segment's fetch: completes when the segment is recorded; tells waiters how far its bytes are written.
+   * Its answer may be the whole file (an origin that ignores Range): then it stands in for every segment still
+   * missing, so their readers wait for the stream instead of asking for the file again, and it records each
+   * segment as present as soon as the stream has written all of it.
+   */
   static final class ChunkFetch extends CompletableFuture<Void> {
+    private final OpenStub stub;
+    private final int chunk;
+    /** First byte this fetch asks for: the segment's start, or where an earlier fetch of it stopped. */
+    final long resume;
+    /** Bytes [base, written) of the file are written. */
+    private long base;
     private long written;
+    /** First segment the stream may still have to record as present. */
+    private int nextToRecord;
+    private boolean claimed;
+    private boolean abandoned;
 
-    ChunkFetch(long start) {
-      this.written = start;
+    ChunkFetch(OpenStub stub, int chunk, long start, long resume) {
+      this.stub = stub;
+      this.chunk = chunk;
+      this.resume = resume;
+      this.base = start; // an earlier fetch wrote [start, resume)
+      this.written = resume;
+      this.nextToRecord = chunk;
       whenComplete((v, e) -> {
         synchronized (this) {
           notifyAll();
@@ -206,31 +240,102 @@ public final class ContentFiller {
       });
     }
 
-    synchronized void advance(long upTo) {
-      if (upTo > written) {
+    /**
+     * Bytes [at, upTo) are written. Throws once a reader abandoned this fetch, which ends it without retries.
+     */
+    synchronized void advance(long at, long upTo) throws IOException {
+      if (!claimed && stub.version.ignoresRange()) {
+        claimed = true; // before any reader is let through: a reader of the next segment finds this stream
+        for (int c = 0; c < stub.mapView().chunkCount(); c++) {
+          if (c != chunk && !stub.has(c)) {
+            stub.inflight.putIfAbsent(c, this);
+          }
+        }
+      }
+      if (at >= base && at <= written) {
+        written = Math.max(written, upTo);
+      } else { // a whole-file answer, from offset 0
+        base = at;
         written = upTo;
-        notifyAll();
+        nextToRecord = 0;
+      }
+      ChunkMap map = stub.mapView();
+      long size = map.chunkSize();
+      nextToRecord = (int) Math.max(nextToRecord, (base + size - 1) / size);
+      for (; nextToRecord < map.chunkCount() && map.chunkStart(nextToRecord) + map.chunkLength(nextToRecord) <= written;
+          nextToRecord++) {
+        if (nextToRecord != chunk && !stub.has(nextToRecord)) {
+          stub.markPresent(nextToRecord);
+        }
+      }
+      notifyAll();
+      if (abandoned) {
+        throw new AbandonedException();
       }
     }
 
     /**
-     * Returns once the bytes before {@code upTo} are written; throws the fetch's failure if it ends without
-     * them, or TimeoutException at the deadline.
+     * A reader gave up waiting for it: no reader joins it any more, and it stops at its next bytes. Not a
+     * whole-file stream: another fetch would start the file again from its first byte, so it goes on.
      */
-    void awaitBytes(long upTo, long deadlineNanos) throws InterruptedException, ExecutionException, TimeoutException {
+    void abandon() {
       synchronized (this) {
-        while (written < upTo && !isDone()) {
+        if (claimed) {
+          return;
+        }
+        abandoned = true;
+      }
+      release();
+    }
+
+    /** Leaves the segments it stood in for, noting how far its own segment got for the next fetch of it. */
+    void release() {
+      stub.inflight.entrySet().removeIf(e -> e.getValue() == this);
+      synchronized (this) {
+        long start = stub.mapView().chunkStart(chunk);
+        if (base <= start && written > start && !stub.has(chunk)) {
+          stub.partial.merge(chunk, Math.min(written, start + stub.mapView().chunkLength(chunk)), Math::max);
+        }
+      }
+    }
+
+    private boolean covers(long from, long upTo) {
+      return base <= from && written >= upTo;
+    }
+
+    /**
+     * Returns true once bytes [from, upTo) are written; false if the fetch ended without them (it was
+     * abandoned, or it was another segment's); throws its failure, or TimeoutException at the deadline.
+     */
+    boolean awaitBytes(long from, long upTo, long deadlineNanos)
+        throws InterruptedException, ExecutionException, TimeoutException {
+      synchronized (this) {
+        while (!covers(from, upTo) && !isDone()) {
           long left = deadlineNanos - System.nanoTime();
           if (left <= 0) {
             throw new TimeoutException();
           }
           TimeUnit.NANOSECONDS.timedWait(this, left);
         }
-        if (written >= upTo) {
-          return;
+        if (covers(from, upTo)) {
+          return true;
         }
       }
-      get(); // done without our bytes: a failure (thrown here) or a chunk that needed no fetch
+      try {
+        get();
+      } catch (ExecutionException e) {
+        if (!(e.getCause() instanceof AbandonedException)) {
+          throw e;
+        }
+      }
+      return false;
+    }
+  }
+
+  /** Ends a fetch that a reader gave up on. */
+  static final class AbandonedException extends IOException {
+    AbandonedException() {
+      super("abandoned: a reader gave up waiting for it");
     }
   }
 }

@@ -5,6 +5,7 @@ import dev.lazydir.internal.posix.ErrnoException;
 import dev.lazydir.internal.posix.Fd;
 import dev.lazydir.internal.posix.Posix;
 import dev.lazydir.internal.posix.Stat;
+import dev.lazydir.origin.FileVersion;
 import dev.lazydir.tree.EntryMeta;
 import dev.lazydir.tree.EntryMeta.FileMeta;
 import dev.lazydir.tree.StubTree;
@@ -28,6 +29,13 @@ public final class OpenStub implements AutoCloseable {
   final long dev;
   final long ino;
   final ConcurrentHashMap<Integer, ContentFiller.ChunkFetch> inflight = new ConcurrentHashMap<>();
+  /**
+   * How far from its start a segment not yet present is written, by fetches that ended (failed, or abandoned
+   * by a reader that gave up) before completing it: the next fetch of it resumes there.
+   */
+  final ConcurrentHashMap<Integer, Long> partial = new ConcurrentHashMap<>();
+  /** The origin version every segment of this fill must come from (checked on every answer). */
+  final FileVersion version;
   private final ChunkMap map;
   /** Last chunk a reader asked for, to recognise sequential reads and read ahead. */
   volatile int lastChunk = -2;
@@ -37,6 +45,7 @@ public final class OpenStub implements AutoCloseable {
   /** Fetches writing through {@link #fd}: a close asked for meanwhile waits for the last of them. */
   private int writers;
   private boolean closing;
+  private boolean completionSeen;
 
   private OpenStub(Fd fd, FileMeta meta, HttpUrl url, ChunkMap map, String label, Stat st) {
     this.fd = fd;
@@ -46,6 +55,14 @@ public final class OpenStub implements AutoCloseable {
     this.label = label;
     this.dev = st.dev();
     this.ino = st.ino();
+    this.version = versionOf(meta);
+  }
+
+  /** The version the metadata names: a hashed ETag ("#...") cannot be compared, a minute-precise time neither. */
+  static FileVersion versionOf(FileMeta meta) {
+    String etag = meta.etag() != null && !meta.etag().startsWith("#") ? meta.etag() : null;
+    return new FileVersion(meta.size(), etag,
+        meta.mtimePrecision() == EntryMeta.TimePrecision.SECONDS ? meta.mtime() : null);
   }
 
   /**
@@ -142,6 +159,18 @@ public final class OpenStub implements AutoCloseable {
 
   public synchronized boolean isComplete() {
     return map.isComplete();
+  }
+
+  /**
+   * True for exactly one caller once every segment is recorded: fetches finishing together (or a whole-file
+   * stream recording other segments) would otherwise each see the file complete.
+   */
+  synchronized boolean completedNow() {
+    if (!map.isComplete() || completionSeen) {
+      return false;
+    }
+    completionSeen = true;
+    return true;
   }
 
   synchronized boolean has(int chunk) {

@@ -48,8 +48,6 @@ public final class OriginClient implements Closeable {
   private static final Logger LOG = Logger.getLogger(OriginClient.class.getName());
   /** A listing larger than this is refused rather than buffered: a hostile origin must not exhaust the heap. */
   static final int MAX_LISTING_BYTES = 64 << 20;
-  private static final java.time.format.DateTimeFormatter HTTP_DATE = java.time.format.DateTimeFormatter
-      .ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", java.util.Locale.ENGLISH).withZone(java.time.ZoneOffset.UTC);
 
   private final OriginConfig config;
   private final HttpUrl origin;
@@ -155,83 +153,105 @@ public final class OriginClient implements Closeable {
 
   /**
    * Fetches bytes [offset, offset + length) of the file at {@code url} into {@code sink}, and only bytes of
-   * the file the caller knows: the answer must agree with {@code expectedSize} and, where known, with the
-   * ETag or Last-Modified (sent as If-Range, and checked on a full answer). A changed file is an
-   * OriginException, never new bytes mixed with old. A server that ignores Range (python's http.server) is
-   * read from the start and the bytes before {@code offset} are skipped. A connection lost mid-body resumes
-   * where it stopped, within the retry budget. Returns the Last-Modified the origin sent (or null).
+   * {@code version}: every answer's size, ETag and Last-Modified are checked against it before any of its
+   * bytes is handed over (its validator is also sent as If-Range). A changed file is an OriginException,
+   * never new bytes mixed with old. A server that ignores Range (python's http.server) answers with the whole
+   * file: all of it is handed over, from offset 0 to the end, so a file read segment by segment is transferred
+   * once, not once per segment. A connection lost mid-body, or a body that stalls for the stall timeout, is
+   * resumed where it stopped on a fresh connection, within the retry budget. A failure of the sink is thrown
+   * as it is, never retried. Returns the Last-Modified the origin sent (or null).
    */
-  public Instant fetchRange(HttpUrl url, long offset, long length, long expectedSize, String etag, Instant lastModified,
-      RangeSink sink) throws OriginException {
-    long done = 0;
+  public Instant fetchRange(HttpUrl url, long offset, long length, FileVersion version, RangeSink sink)
+      throws IOException {
+    long end = offset + length;
+    long[] next = {offset}; // first byte of the asked range not handed over yet
     Instant[] served = {null};
     int attempts = 0;
-    String ifRange = etag != null && !etag.startsWith("W/") && etag.startsWith("\"") ? etag
-        : lastModified != null ? HTTP_DATE.format(lastModified) : null;
-    while (done < length) {
-      long from = offset + done;
-      long to = offset + length - 1;
-      long[] handed = {0};
-      RangeSink counted = (at, b) -> {
-        int n = b.remaining();
+    RangeSink counted = (at, b) -> {
+      int n = b.remaining();
+      try {
         sink.write(at, b);
-        handed[0] += n;
-      };
+      } catch (IOException e) {
+        throw new SinkFailure(e);
+      }
+      if (at <= next[0] && at + n > next[0]) {
+        next[0] = at + n;
+      }
+    };
+    while (next[0] < end) {
+      long from = next[0];
+      long to = end - 1;
       acquire();
       try {
         PlainRangeFetch.Answer a = PlainRangeFetch.NOT_HANDLED;
         if (plain != null && plain.serves(url)) {
           requests.incrementAndGet();
-          a = plain.fetch(url, from, to, expectedSize, ifRange, counted, RANGE_BUFFERS.get());
+          a = plain.fetch(url, from, to, version, counted, RANGE_BUFFERS.get());
         }
         if (a.handled()) {
           served[0] = a.lastModified() == null ? served[0] : a.lastModified();
         } else {
-          // Not the plain case (TLS, a redirect, an error, no range support...): nothing was handed over.
-          fetchThroughOkHttp(url, from, to, expectedSize, etag, lastModified, ifRange, counted, served);
+          // Not the plain case (TLS, a redirect, an error, chunked...): nothing was handed over.
+          fetchThroughOkHttp(url, from, to, version, counted, served);
         }
+      } catch (SinkFailure e) {
+        throw e.getCause();
       } catch (OriginException e) {
         throw e;
       } catch (IOException e) {
-        // A connection lost mid-body: the next attempt resumes after the bytes handed over.
+        // A connection lost or stalled mid-body: the next attempt resumes after the bytes handed over.
         if (++attempts >= config.retry.maxAttempts()) {
           throw new OriginException("GET " + Redact.url(url) + " bytes " + from + "-" + to + ": " + e.getMessage()
               + " (gave up after " + attempts + " tries)", -1, e);
         }
-        LOG.log(Level.FINE, "{0}: {1}; resuming at {2}", new Object[] {Redact.url(url), e.getMessage(), from + handed[0]});
+        LOG.log(Level.FINE, "{0}: {1}; resuming at {2}", new Object[] {Redact.url(url), e.getMessage(), next[0]});
       } finally {
         permits.release();
-        done += handed[0];
       }
     }
     return served[0];
   }
 
+  /** A failure of the caller's sink (a disk write): not the origin's, so not retried. */
+  private static final class SinkFailure extends IOException {
+    SinkFailure(IOException cause) {
+      super(cause);
+    }
+
+    @Override
+    public synchronized IOException getCause() {
+      return (IOException) super.getCause();
+    }
+  }
+
   /** One range GET of bytes [from, to] through OkHttp; records the answer's Last-Modified in served[0]. */
-  private void fetchThroughOkHttp(HttpUrl url, long from, long to, long expectedSize, String etag,
-      Instant lastModified, String ifRange, RangeSink sink, Instant[] served) throws IOException {
+  private void fetchThroughOkHttp(HttpUrl url, long from, long to, FileVersion version, RangeSink sink,
+      Instant[] served) throws IOException {
     Request.Builder rb = new Request.Builder().url(url).get().header("Range", "bytes=" + from + "-" + to)
         .header("Accept-Encoding", "identity");
+    String ifRange = version.ifRange();
     if (ifRange != null) {
       rb.header("If-Range", ifRange);
     }
     try (Response response = execute(rb.build())) {
-      okio.BufferedSource in = openRange(response, from, expectedSize, etag, lastModified);
+      boolean wholeFile = openRange(response, from, version);
       java.util.Date date = response.headers().getDate("Last-Modified");
       served[0] = date == null ? served[0] : date.toInstant();
-      if (response.code() == 200 && from > 0) {
-        in.skip(from); // EOFException if the body is shorter
-      }
+      okio.BufferedSource in = response.body().source();
+      // From here on, the wait for each next byte is the stall timeout, not the timeout for an answer.
+      in.timeout().timeout(config.stallTimeout.toMillis(), TimeUnit.MILLISECONDS);
+      long at = wholeFile ? 0 : from;
+      long stop = wholeFile ? version.size() : to + 1;
       java.nio.ByteBuffer buf = RANGE_BUFFERS.get();
-      long length = to - from + 1;
-      for (long got = 0; got < length; ) {
+      while (at < stop) {
         // Fill the buffer (Okio copies from its segments straight into native memory), then hand it over: when
         // it is full, or as soon as nothing more has arrived (a reader waiting for the first bytes of a slow
         // body is let through without waiting for a full buffer).
-        buf.clear().limit((int) Math.min(buf.capacity(), length - got));
+        buf.clear().limit((int) Math.min(buf.capacity(), stop - at));
         while (buf.hasRemaining()) {
           if (in.read(buf) < 0) {
-            throw new java.io.EOFException("body ended after " + (got + buf.position()) + " of " + length + " bytes");
+            throw new java.io.EOFException("body ended " + (at + buf.position()) + " bytes into the file, expected "
+                + stop);
           }
           if (in.getBuffer().size() == 0) {
             break;
@@ -239,39 +259,33 @@ public final class OriginClient implements Closeable {
         }
         buf.flip();
         int n = buf.remaining();
-        sink.write(from + got, buf);
-        got += n;
+        sink.write(at, buf);
+        at += n;
       }
     }
   }
 
-  private okio.BufferedSource openRange(Response response, long from, long expectedSize, String etag,
-      Instant lastModified) throws OriginException {
+  /**
+   * Checks an answer to a range request for bytes from {@code from} against the version; returns whether it
+   * is the whole file (200) rather than the range (206).
+   */
+  private boolean openRange(Response response, long from, FileVersion version) throws OriginException {
     String what = "GET " + Redact.url(response.request().url());
+    String etag = response.header("ETag");
+    java.util.Date date = response.headers().getDate("Last-Modified");
+    Instant lastModified = date == null ? null : date.toInstant();
     if (response.code() == 206) {
       String cr = response.header("Content-Range");
-      long total = totalFromContentRange(cr);
-      long start = startFromContentRange(cr);
-      if (total != expectedSize) {
-        throw new OriginException(what + ": the file changed at the origin (size " + total + ", expected "
-            + expectedSize + ")", 206);
-      }
-      if (start != from) {
+      version.check(what, 206, totalFromContentRange(cr), etag, lastModified);
+      if (startFromContentRange(cr) != from) {
         throw new OriginException(what + ": asked for bytes from " + from + ", got Content-Range " + cr, 206);
       }
-      return response.body().source();
+      return false;
     }
     if (response.code() == 200) {
-      long size = sizeFromHeaders(response);
-      String newEtag = response.header("ETag");
-      java.util.Date newDate = response.headers().getDate("Last-Modified");
-      boolean changed = (size >= 0 && size != expectedSize)
-          || (etag != null && newEtag != null && !etag.equals(newEtag))
-          || (etag == null && lastModified != null && newDate != null && !newDate.toInstant().equals(lastModified));
-      if (changed) {
-        throw new OriginException(what + ": the file changed at the origin", 200);
-      }
-      return response.body().source();
+      version.check(what, 200, sizeFromHeaders(response), etag, lastModified);
+      version.answeredWithWholeFile();
+      return true;
     }
     if (response.code() == 416) {
       throw new OriginException(what + ": the file changed at the origin (range not satisfiable)", 416);

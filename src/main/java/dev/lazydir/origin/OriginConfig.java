@@ -26,6 +26,11 @@ public final class OriginConfig {
   public final RetryPolicy retry;
   /** Connect/read timeout of one HTTP exchange. */
   public final Duration timeout;
+  /**
+   * Longest wait for the next byte of a file's body once it has begun: a transfer that stalls this long is
+   * dropped and resumed on a fresh connection. No rate floor: a slow link is legitimate, a silent one is not.
+   */
+  public final Duration stallTimeout;
   /** How long a listed directory is trusted before the daemon lists it again. */
   public final Duration refreshTimeout;
 
@@ -43,7 +48,11 @@ public final class OriginConfig {
     this.maxConns = b.maxConns;
     this.retry = new RetryPolicy(b.retries, b.retryWait, b.maxRetryWait);
     this.timeout = b.timeout;
+    this.stallTimeout = b.stallTimeout;
     this.refreshTimeout = b.refreshTimeout;
+    if (stallTimeout.isNegative() || stallTimeout.isZero()) {
+      throw new IllegalArgumentException("--stall-timeout must be more than 0 seconds");
+    }
     if (maxConns < 1) {
       throw new IllegalArgumentException("--max-conns must be at least 1, got " + maxConns);
     }
@@ -58,7 +67,7 @@ public final class OriginConfig {
     return "OriginConfig{user=" + (username == null ? "-" : username)
         + ", password=" + (password == null ? "-" : "(set)")
         + ", proxy=" + (proxy == null ? "-" : redactProxy(proxy))
-        + ", maxConns=" + maxConns + ", retry=" + retry + ", timeout=" + timeout + "}";
+        + ", maxConns=" + maxConns + ", retry=" + retry + ", timeout=" + timeout + ", stallTimeout=" + stallTimeout + "}";
   }
 
   /** scheme://host:port of a proxy setting, parsed as the client parses it, so no credential can show. */
@@ -86,6 +95,7 @@ public final class OriginConfig {
     private Duration retryWait = Duration.ofSeconds(1);
     private Duration maxRetryWait = Duration.ofSeconds(30);
     private Duration timeout = Duration.ofSeconds(30);
+    private Duration stallTimeout = Duration.ofSeconds(10);
     private Duration refreshTimeout = Duration.ofHours(1);
 
     public Builder username(String v) { username = v; return this; }
@@ -105,6 +115,7 @@ public final class OriginConfig {
     public Builder retryWait(Duration v) { retryWait = v; return this; }
     public Builder maxRetryWait(Duration v) { maxRetryWait = v; return this; }
     public Builder timeout(Duration v) { timeout = v; return this; }
+    public Builder stallTimeout(Duration v) { stallTimeout = v; return this; }
     public Builder refreshTimeout(Duration v) { refreshTimeout = v; return this; }
 
     public OriginConfig build() {

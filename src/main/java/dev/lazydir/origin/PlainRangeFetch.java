@@ -28,14 +28,16 @@ import okhttp3.HttpUrl;
  * segments that then need one more copy; for the bulk of a large file that copy and those calls were a third
  * of the daemon's CPU, on machines where the daemon, the origin and the reader share two cores.
  *
- * <p>It handles the plain case only: http://, no proxy, an answer 206 with Content-Length equal to the range
- * asked for, a Content-Range starting where asked and no content coding. For anything else (a redirect, an
- * error status, a server that ignores Range, chunked bodies) it returns {@link #NOT_HANDLED} before handing
- * over a single byte, and the caller asks again through OkHttp, which knows redirects, retries, proxies and
- * TLS. A size that differs from the expected one is the file having changed: an {@link OriginException}.
+ * <p>It handles the plain case only: http://, no proxy, no content coding, and an answer 206 with Content-Length
+ * equal to the range asked for and a Content-Range starting where asked, or 200 with a Content-Length (a server
+ * that ignores Range: the whole file, handed over from offset 0). For anything else (a redirect, an error
+ * status, chunked bodies) it returns {@link #NOT_HANDLED} before handing over a single byte, and the caller
+ * asks again through OkHttp, which knows redirects, retries, proxies and TLS. An answer of another version
+ * than the one being filled (size, ETag, Last-Modified) is an {@link OriginException}, checked before any byte.
  *
- * <p>Connections are kept alive and reused (at most {@code maxIdle} idle ones). Every wait is bounded by the
- * timeout: the socket is non-blocking and waits go through a per-thread selector.
+ * <p>Connections are kept alive and reused (at most {@code maxIdle} idle ones). Every wait is bounded: for the
+ * answer by the timeout, for each next byte of the body by the stall timeout. The socket is non-blocking and
+ * waits go through a per-thread selector.
  */
 final class PlainRangeFetch implements AutoCloseable {
   /** Returned when the answer is not the plain case: nothing was handed over, ask through OkHttp. */
@@ -59,6 +61,7 @@ final class PlainRangeFetch implements AutoCloseable {
   private final String hostHeader;
   private final String fixedHeaders;
   private final long timeoutMillis;
+  private final long stallMillis;
   private final int maxIdle;
   private final ConcurrentLinkedDeque<SocketChannel> idle = new ConcurrentLinkedDeque<>();
   private final AtomicInteger idleCount = new AtomicInteger();
@@ -67,12 +70,13 @@ final class PlainRangeFetch implements AutoCloseable {
   static final int MAX_MISSES = 3;
   private volatile boolean closed;
 
-  private PlainRangeFetch(HttpUrl origin, String fixedHeaders, Duration timeout, int maxIdle) {
+  private PlainRangeFetch(HttpUrl origin, String fixedHeaders, Duration timeout, Duration stallTimeout, int maxIdle) {
     this.origin = origin;
     String host = origin.host().contains(":") ? "[" + origin.host() + "]" : origin.host();
     this.hostHeader = origin.port() == 80 ? host : host + ":" + origin.port();
     this.fixedHeaders = fixedHeaders;
     this.timeoutMillis = Math.max(1, timeout.toMillis());
+    this.stallMillis = Math.max(1, stallTimeout.toMillis());
     this.maxIdle = maxIdle;
   }
 
@@ -101,7 +105,7 @@ final class PlainRangeFetch implements AutoCloseable {
     if (basicAuth != null) {
       h.append("Authorization: ").append(basicAuth).append("\r\n");
     }
-    return new PlainRangeFetch(origin, h.toString(), config.timeout, Math.max(2, config.maxConns));
+    return new PlainRangeFetch(origin, h.toString(), config.timeout, config.stallTimeout, Math.max(2, config.maxConns));
   }
 
   private static boolean printable(String s) {
@@ -120,11 +124,12 @@ final class PlainRangeFetch implements AutoCloseable {
   }
 
   /**
-   * Asks for bytes [from, to] and hands them to sink in order, each batch as buf's remaining bytes (buf is
-   * reused across calls). Returns {@link #NOT_HANDLED} if the answer is not the plain case (nothing handed
-   * over). An IOException after some bytes were handed over leaves the caller to resume after them.
+   * Asks for bytes [from, to] of version and hands them to sink in order, each batch as buf's remaining bytes
+   * (buf is reused across calls); a whole-file answer hands over the whole file. Returns {@link #NOT_HANDLED}
+   * if the answer is not the plain case (nothing handed over). An IOException after some bytes were handed
+   * over leaves the caller to resume after them.
    */
-  Answer fetch(HttpUrl url, long from, long to, long expectedSize, String ifRange, OriginClient.RangeSink sink,
+  Answer fetch(HttpUrl url, long from, long to, FileVersion version, OriginClient.RangeSink sink,
       ByteBuffer buf) throws IOException {
     StringBuilder req = new StringBuilder(256);
     req.append("GET ").append(url.encodedPath());
@@ -133,6 +138,7 @@ final class PlainRangeFetch implements AutoCloseable {
     }
     req.append(" HTTP/1.1\r\nHost: ").append(hostHeader).append("\r\nRange: bytes=").append(from).append('-').append(to)
         .append("\r\nAccept-Encoding: identity\r\n");
+    String ifRange = version.ifRange();
     if (ifRange != null) {
       req.append("If-Range: ").append(ifRange).append("\r\n");
     }
@@ -172,17 +178,20 @@ final class PlainRangeFetch implements AutoCloseable {
       if (head == null) {
         return miss();
       }
-      long total = OriginClient.totalFromContentRange(head.contentRange);
-      long start = OriginClient.startFromContentRange(head.contentRange);
-      if (total != expectedSize) {
-        throw new OriginException("GET " + Redact.url(url) + ": the file changed at the origin (size " + total
-            + ", expected " + expectedSize + ")", 206);
-      }
-      if (start != from || head.contentLength != to - from + 1) {
-        return miss();
+      String what = "GET " + Redact.url(url);
+      long bodyAt = 0;
+      if (head.status == 206) {
+        version.check(what, 206, OriginClient.totalFromContentRange(head.contentRange), head.etag, head.lastModified);
+        if (OriginClient.startFromContentRange(head.contentRange) != from || head.contentLength != to - from + 1) {
+          return miss();
+        }
+        bodyAt = from;
+      } else {
+        version.check(what, 200, head.contentLength, head.etag, head.lastModified);
+        version.answeredWithWholeFile();
       }
       misses.set(0);
-      readBody(ch, key, buf, from, head.contentLength, sink);
+      readBody(ch, key, buf, bodyAt, head.contentLength, sink);
       keep = head.keepAlive;
       return new Answer(true, head.lastModified);
     } finally {
@@ -233,22 +242,28 @@ final class PlainRangeFetch implements AutoCloseable {
 
   /** Waits until the channel is ready for ops, at most the timeout. */
   private void await(SelectionKey key, int ops) throws IOException {
+    await(key, ops, timeoutMillis, "no answer from the origin in ");
+  }
+
+  /** Waits until the channel is ready for ops, at most millis. */
+  private static void await(SelectionKey key, int ops, long millis, String failure) throws IOException {
     key.interestOps(ops);
-    long deadline = System.nanoTime() + timeoutMillis * 1_000_000;
+    long deadline = System.nanoTime() + millis * 1_000_000;
     while (key.selector().select(Math.max(1, (deadline - System.nanoTime()) / 1_000_000)) == 0) {
       if (System.nanoTime() >= deadline) {
-        throw new SocketTimeoutException("no answer from the origin in " + timeoutMillis / 1000 + " s");
+        throw new SocketTimeoutException(failure + (millis >= 1000 ? millis / 1000 + " s" : millis + " ms"));
       }
     }
     key.selector().selectedKeys().clear();
     key.interestOps(0);
   }
 
-  private record Head(long contentLength, String contentRange, Instant lastModified, boolean keepAlive) {}
+  private record Head(int status, long contentLength, String contentRange, String etag, Instant lastModified,
+      boolean keepAlive) {}
 
   /**
    * Reads the status line and headers; body bytes that came with them are left at the start of buf (position
-   * 0, limit after them). Null if the answer is not a plain 206.
+   * 0, limit after them). Null if the answer is not a plain 206 or 200.
    */
   private Head readHead(SocketChannel ch, SelectionKey key, ByteBuffer buf) throws IOException {
     buf.clear();
@@ -271,12 +286,13 @@ final class PlainRangeFetch implements AutoCloseable {
     buf.compact().flip(); // body bytes that arrived with the head, now at the start
     String[] lines = new String(raw, StandardCharsets.ISO_8859_1).split("\r\n");
     String[] status = lines[0].split(" ", 3);
-    if (status.length < 2 || !status[1].equals("206") || !status[0].startsWith("HTTP/1.")) {
+    if (status.length < 2 || !(status[1].equals("206") || status[1].equals("200")) || !status[0].startsWith("HTTP/1.")) {
       return null;
     }
     boolean keepAlive = status[0].equals("HTTP/1.1");
     long length = -1;
     String range = null;
+    String etag = null;
     Instant lastModified = null;
     for (int i = 1; i < lines.length; i++) {
       int colon = lines[i].indexOf(':');
@@ -299,6 +315,7 @@ final class PlainRangeFetch implements AutoCloseable {
         }
         case "content-range" -> range = value;
         case "last-modified" -> lastModified = httpDate(value);
+        case "etag" -> etag = value;
         case "connection" -> keepAlive &= !value.toLowerCase(Locale.ROOT).contains("close");
         case "transfer-encoding" -> {
           return null;
@@ -311,7 +328,9 @@ final class PlainRangeFetch implements AutoCloseable {
         default -> { }
       }
     }
-    return length < 0 || range == null ? null : new Head(length, range, lastModified, keepAlive);
+    int code = Integer.parseInt(status[1]);
+    return length < 0 || (code == 206 && range == null) ? null
+        : new Head(code, length, range, etag, lastModified, keepAlive);
   }
 
   /** Index just past the blank line ending the head in buf[0, position), or -1. */
@@ -344,7 +363,7 @@ final class PlainRangeFetch implements AutoCloseable {
       }
       if (n == 0 || !buf.hasRemaining()) {
         if (buf.position() == 0) {
-          await(key, SelectionKey.OP_READ);
+          await(key, SelectionKey.OP_READ, stallMillis, "the origin sent nothing for ");
           continue;
         }
         buf.flip();

@@ -29,6 +29,18 @@ class CommandLineTest {
   }
 
   @Test
+  void stallTimeoutReachesTheOriginSettingsAndDefaultsToTenSeconds() throws Exception {
+    OriginOptions given = new OriginOptions();
+    new picocli.CommandLine(given).parseArgs("--stall-timeout", "2.5");
+    okhttp3.HttpUrl url = okhttp3.HttpUrl.get("http://origin.example/");
+    assertEquals(java.time.Duration.ofMillis(2500), given.toConfig(url, java.util.Map.of(), "t").stallTimeout);
+    OriginOptions unset = new OriginOptions();
+    new picocli.CommandLine(unset).parseArgs();
+    assertEquals(java.time.Duration.ofSeconds(10), unset.toConfig(url, java.util.Map.of(), "t").stallTimeout);
+    assertTrue(run("serve", "--help").out().contains("--stall-timeout"));
+  }
+
+  @Test
   void helpListsCommandsAndExitCodes() {
     Result r = run("--help");
     assertEquals(0, r.exit());

@@ -13,6 +13,7 @@ import dev.lazydir.origin.OriginClient;
 import dev.lazydir.origin.OriginConfig;
 import dev.lazydir.testing.FakeOrigin;
 import dev.lazydir.testing.LocalTree;
+import dev.lazydir.testing.ScriptedOrigin;
 import dev.lazydir.tree.StubTree;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -20,6 +21,8 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
@@ -34,6 +37,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** Filling stubs through the private store path, without fanotify: the logic the daemon runs per event. */
 class ContentFillerTest {
@@ -55,7 +60,7 @@ class ContentFillerTest {
   @BeforeEach
   void setUp() throws Exception {
     origin = new FakeOrigin();
-    origin.file("/f.bin", DATA, T).file("/g.bin", "small", T);
+    origin.file("/f.bin", DATA, T).file("/g.bin", "small", T).file("/h.bin", DATA, T);
     OriginConfig config = OriginConfig.builder().retries(2).retryWait(Duration.ZERO).build();
     client = new OriginClient(config, origin.url("/"), d -> {}, Clock.systemUTC());
     try (Crawler c = new Crawler(client, 5, 2, Progress.NONE, Clock.systemUTC())) {
@@ -231,6 +236,116 @@ class ContentFillerTest {
       assertFalse(stub.has(0), "the segment is not complete yet");
       byte[] local = Files.readAllBytes(tmp.resolve("m/f.bin"));
       assertArrayEquals(Arrays.copyOfRange(DATA, 0, 100), Arrays.copyOfRange(local, 0, 100), "after " + ms + " ms");
+    }
+  }
+
+  /** Which of the two fetch paths a client takes: lazydir's plain-HTTP fast path, or OkHttp. */
+  enum Through { FAST_PATH, OKHTTP }
+
+  /** A client of the fake origin taking the given path (its other host name makes the fast path step aside). */
+  OriginClient client(Through through, OriginConfig.Builder b) throws IOException {
+    return new OriginClient(b.retries(2).retryWait(Duration.ZERO).build(),
+        through == Through.FAST_PATH ? origin.url("/") : origin.rootByAnotherName(), d -> {}, Clock.systemUTC());
+  }
+
+  /** The case from a real test: an origin that replaced the file (same size) and ignores If-Range. */
+  @ParameterizedTest(name = "through {0}")
+  @EnumSource(Through.class)
+  void aFileThatChangesBetweenTwoSegmentsFailsTheSecondInsteadOfMixingVersions(Through through) throws Exception {
+    byte[] newer = new byte[DATA.length];
+    new Random(4).nextBytes(newer);
+    try (OriginClient c = client(through, OriginConfig.builder()); OpenStub stub = open("f.bin")) {
+      ContentFiller f = new ContentFiller(c, pool, 0, Duration.ofSeconds(10), s -> { });
+      f.ensure(stub, 0, CHUNK);
+      origin.file("/f.bin", newer, T.plusSeconds(3600));
+      IOException e = assertThrows(IOException.class, () -> f.ensure(stub, 5 * CHUNK, CHUNK));
+      assertTrue(e.getMessage().contains("changed at the origin"), e.getMessage());
+      settle(stub);
+      assertFalse(stub.has(5), "the segment is not recorded");
+      byte[] local = Files.readAllBytes(tmp.resolve("m/f.bin"));
+      assertArrayEquals(new byte[CHUNK], Arrays.copyOfRange(local, 5 * CHUNK, 6 * CHUNK), "no byte of it was written");
+      assertArrayEquals(Arrays.copyOfRange(DATA, 0, CHUNK), Arrays.copyOfRange(local, 0, CHUNK));
+    }
+  }
+
+  @ParameterizedTest(name = "through {0}")
+  @EnumSource(Through.class)
+  void anOriginGivingANewVersionOnEveryRequestNeverGivesTwoSegmentsOfTwoVersions(Through through) throws Exception {
+    AtomicInteger n = new AtomicInteger();
+    origin.override(r -> {
+      if (!r.getMethod().equals("GET")) {
+        return null;
+      }
+      String[] se = r.getHeader("Range").substring(6).split("-");
+      int from = Integer.parseInt(se[0]);
+      int to = Math.min(Integer.parseInt(se[1]), DATA.length - 1);
+      return new MockResponse().setResponseCode(206).setHeader("ETag", "\"v" + n.incrementAndGet() + "\"")
+          .setHeader("Content-Range", "bytes " + from + "-" + to + "/" + DATA.length)
+          .setBody(new okio.Buffer().write(DATA, from, to - from + 1));
+    });
+    try (OriginClient c = client(through, OriginConfig.builder()); OpenStub stub = open("h.bin")) {
+      assertEquals(null, stub.meta().etag(), "the listing gave no ETag: the first answer's binds the rest");
+      ContentFiller f = new ContentFiller(c, pool, 0, Duration.ofSeconds(10), s -> { });
+      f.ensure(stub, 2 * CHUNK, CHUNK);
+      IOException e = assertThrows(IOException.class, () -> f.ensure(stub, 7 * CHUNK, CHUNK));
+      assertTrue(e.getMessage().contains("changed at the origin"), e.getMessage());
+      settle(stub);
+      assertFalse(stub.has(7));
+    }
+  }
+
+  /**
+   * A drip-speed answer: its reader gives up at the timeout. The origin then answers new requests at once, but
+   * the old answer never goes on: the next reader must not wait for it.
+   */
+  @ParameterizedTest(name = "through {0}")
+  @EnumSource(Through.class)
+  void aSegmentAReaderGaveUpOnIsFetchedAfreshByTheNextReader(Through through) throws Exception {
+    CountDownLatch never = new CountDownLatch(1);
+    String headers = "Last-Modified: " + DateTimeFormatter.RFC_1123_DATE_TIME.withZone(ZoneOffset.UTC).format(T) + "\r\n";
+    try (ScriptedOrigin slow = new ScriptedOrigin((r, out) -> {
+      long[] range = r.range(DATA.length);
+      ScriptedOrigin.partial(out, DATA, range[0], range[1], headers, r.index() == 0 ? 1000 : Long.MAX_VALUE);
+      if (r.index() == 0) {
+        never.await();
+      }
+    })) {
+      // No stall timeout in this test's time: only giving up on the fetch can let the next reader through.
+      OriginConfig config = OriginConfig.builder().stallTimeout(Duration.ofHours(1)).retryWait(Duration.ZERO).build();
+      try (OriginClient c = new OriginClient(config, through == Through.FAST_PATH ? slow.url("/") : slow.otherNameUrl("/"),
+          d -> {}, Clock.systemUTC());
+          OpenStub stub = OpenStub.open(tree, List.of(), "f.bin", meta -> slow.url("/f.bin"), CHUNK)) {
+        IOException first = assertThrows(IOException.class,
+            () -> new ContentFiller(c, pool, 0, Duration.ofMillis(300), s -> { }).ensure(stub, 0, CHUNK));
+        assertTrue(first.getMessage().contains("not fetched within"), first.getMessage());
+        new ContentFiller(c, pool, 0, Duration.ofSeconds(20), s -> { }).ensure(stub, 0, CHUNK);
+        byte[] local = Files.readAllBytes(tmp.resolve("m/f.bin"));
+        assertArrayEquals(Arrays.copyOfRange(DATA, 0, CHUNK), Arrays.copyOfRange(local, 0, CHUNK));
+        assertEquals(2, slow.requests().size());
+        assertEquals("bytes=1000-" + (CHUNK - 1), slow.requests().get(1).headers().get("range"),
+            "resumed after the bytes the abandoned fetch had written");
+      }
+    } finally {
+      never.countDown();
+    }
+  }
+
+  @ParameterizedTest(name = "through {0}")
+  @EnumSource(Through.class)
+  void aFileFromAnOriginThatIgnoresRangeIsTransferredOnceWhenReadSequentially(Through through) throws Exception {
+    origin.ignoreRange();
+    long before = origin.bodyBytesSent();
+    try (OriginClient c = client(through, OriginConfig.builder()); OpenStub stub = open("f.bin")) {
+      ContentFiller f = new ContentFiller(c, pool, 4, Duration.ofSeconds(10), s -> completed.incrementAndGet());
+      for (long off = 0; off < DATA.length; off += CHUNK) {
+        f.ensure(stub, off, CHUNK);
+      }
+      settle(stub);
+      assertTrue(stub.isComplete(), "every segment recorded as the stream wrote it");
+      assertArrayEquals(DATA, Files.readAllBytes(tmp.resolve("m/f.bin")));
+      long sent = origin.bodyBytesSent() - before;
+      assertTrue(sent <= DATA.length * 1.2, sent + " bytes sent for a file of " + DATA.length);
+      assertEquals(1, completed.get());
     }
   }
 

@@ -41,6 +41,7 @@ public final class FakeOrigin implements Closeable {
   private final Map<String, AtomicInteger> counts = new ConcurrentHashMap<>();
   private final AtomicInteger requests = new AtomicInteger();
   private volatile Style style = Style.NGINX;
+  private volatile boolean ignoreRange;
   private volatile Function<RecordedRequest, MockResponse> override = r -> null;
   private volatile RecordedRequest last;
   private final Map<String, long[]> throttles = new ConcurrentHashMap<>();
@@ -98,6 +99,21 @@ public final class FakeOrigin implements Closeable {
   public FakeOrigin override(Function<RecordedRequest, MockResponse> f) {
     this.override = f;
     return this;
+  }
+
+  /** Answers range GETs of files with 200 and the whole file, as python's http.server does. */
+  public FakeOrigin ignoreRange() {
+    this.ignoreRange = true;
+    return this;
+  }
+
+  /**
+   * The origin's root named by another host name (localhost for 127.0.0.1 or the other way): a client made
+   * for it sends this origin's file URLs through OkHttp only, as the fast path serves only its origin's host.
+   */
+  public HttpUrl rootByAnotherName() {
+    HttpUrl root = url("/");
+    return root.newBuilder().host(root.host().equals("127.0.0.1") ? "localhost" : "127.0.0.1").build();
   }
 
   public HttpUrl url(String decodedPath) {
@@ -164,7 +180,7 @@ public final class FakeOrigin implements Closeable {
         .setHeader("ETag", node.etag())
         .setHeader("Content-Type", "application/octet-stream");
     String range = request.getHeader("Range");
-    if (range != null && range.startsWith("bytes=")) {
+    if (range != null && range.startsWith("bytes=") && !ignoreRange) {
       String[] se = range.substring(6).split("-", 2);
       long start = Long.parseLong(se[0]);
       long end = se[1].isEmpty() ? content.length - 1 : Math.min(Long.parseLong(se[1]), content.length - 1);

@@ -1,0 +1,91 @@
+package dev.lazydir.origin;
+
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.Locale;
+
+/**
+ * The version of an origin file that one fill writes: its size and validators (ETag, Last-Modified). Every
+ * answer is checked against it before any of its bytes is handed over, on both fetch paths: some origins and
+ * caches ignore If-Range and answer a range of a newer version with 206, so the request's If-Range alone
+ * proves nothing. A validator the stub's metadata lacks (listings rarely give an ETag, and give times to the
+ * minute) is taken from the first answer that carries it and binds every later one, so two segments of one
+ * file never come from two versions. Thread-safe: the segments of a file are fetched in parallel.
+ */
+public final class FileVersion {
+  private static final DateTimeFormatter HTTP_DATE =
+      DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", Locale.ENGLISH).withZone(ZoneOffset.UTC);
+
+  private final long size;
+  private String etag;
+  private Instant lastModified;
+  private volatile boolean ignoresRange;
+
+  /**
+   * @param etag the ETag the file was listed or probed with, or null
+   * @param lastModified its Last-Modified to the second, or null
+   */
+  public FileVersion(long size, String etag, Instant lastModified) {
+    this.size = size;
+    this.etag = etag;
+    this.lastModified = lastModified;
+  }
+
+  public long size() {
+    return size;
+  }
+
+  /** The validator to send as If-Range: a strong ETag, else the Last-Modified date; null if neither is known. */
+  synchronized String ifRange() {
+    return etag != null && etag.startsWith("\"") ? etag : lastModified != null ? HTTP_DATE.format(lastModified) : null;
+  }
+
+  /**
+   * Checks one answer's headers: the size it states, its ETag and Last-Modified must be this version's.
+   * Validators this version lacks are adopted from the answer.
+   *
+   * @param what the request, for the message ("GET URL")
+   * @param status 206 (total from Content-Range, required) or 200 (total from Content-Length, -1 if none)
+   */
+  synchronized void check(String what, int status, long total, String answerEtag, Instant answerLastModified)
+      throws OriginException {
+    if ((status == 206 || total >= 0) && total != size) {
+      throw changed(what, status, "size " + total + ", expected " + size);
+    }
+    if (answerEtag != null && etag != null && !opaque(answerEtag).equals(opaque(etag))) {
+      throw changed(what, status, "ETag " + answerEtag + ", expected " + etag);
+    }
+    if (answerLastModified != null && lastModified != null && !answerLastModified.equals(lastModified)) {
+      throw changed(what, status, "Last-Modified " + answerLastModified + ", expected " + lastModified);
+    }
+    etag = etag == null ? answerEtag : etag;
+    lastModified = lastModified == null ? answerLastModified : lastModified;
+  }
+
+  /**
+   * The ETag without its weak mark: a HEAD answered with a compressed body gets a weak ETag where the identity
+   * range answer of the same file has the strong one.
+   */
+  private static String opaque(String etag) {
+    return etag.startsWith("W/") ? etag.substring(2) : etag;
+  }
+
+  private static OriginException changed(String what, int status, String detail) {
+    return new OriginException(what + ": the file changed at the origin (" + detail + ")", status);
+  }
+
+  /** Noted before any byte of a whole-file answer to a range request is handed over. */
+  void answeredWithWholeFile() {
+    ignoresRange = true;
+  }
+
+  /**
+   * Whether the origin answered a range request of this file with the whole file: then every fetch of it
+   * streams the file from its first byte, and the filler lets readers of later segments wait for that stream
+   * instead of starting another.
+   */
+  public boolean ignoresRange() {
+    return ignoresRange;
+  }
+}
