@@ -216,7 +216,11 @@ final class ServeCommand implements Callable<Integer> {
       }
     }
 
-    private void writeState() throws IOException {
+    /** Synchronized: start-up and the once-a-second writer share one temporary name. */
+    private synchronized void writeState() throws IOException {
+      if (closed) {
+        return; // close() removed it: a writer that waited for the monitor must not bring it back
+      }
       Daemon.Stats s = daemon.stats();
       layout.writeState("pid=" + ProcessHandle.current().pid() + "\n"
           + "started=" + s.started.getEpochSecond() + "\n"
@@ -241,7 +245,7 @@ final class ServeCommand implements Callable<Integer> {
       }
       daemon.close();
       try {
-        Files.deleteIfExists(layout.stateFile());
+        layout.removeState();
         tree.close();
         lock.release();
         lock.channel().close();
