@@ -35,6 +35,7 @@ public record StoreLayout(Path store) {
   static final String STATE = "state";
   static final String STATE_TMP = "state.tmp";
   static final String LOCK = "lock";
+  static final String DEMO_MARKER = "demo";
 
   public static StoreLayout defaultFor(Path dir) {
     Path abs = dir.toAbsolutePath().normalize();
@@ -174,6 +175,100 @@ public record StoreLayout(Path store) {
   public void removeState() throws IOException {
     try (Fd run = openRun()) {
       unlinkIfPresent(run, STATE);
+    }
+  }
+
+  /** Marks a store as the demo's own: the next demo on the same DIR may remove it, and no other store. */
+  public void markAsDemo() throws IOException {
+    try (Fd run = openRun();
+        Fd marker = run.openAt(DEMO_MARKER, Posix.O_WRONLY | Posix.O_CREAT | Posix.O_NOFOLLOW, 0644)) {
+      byte[] text = "made by lazydir demo, which removes it on its next run on the same DIR\n".getBytes(StandardCharsets.UTF_8);
+      marker.pwriteFully(ByteBuffer.allocateDirect(text.length).put(text).flip(), 0);
+    }
+  }
+
+  /**
+   * Removes a store the demo made, holding its lock meanwhile so that no serve starts on it. Refuses, changing
+   * nothing, a store a running serve holds (the demo used to delete a live store) or one without the demo's
+   * marker (someone's store with fetched data, which the demo must never remove).
+   */
+  public void removeDemoStore() throws IOException {
+    if (!Files.exists(store, LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    Optional<String> pid = Files.isSymbolicLink(store) ? Optional.empty() : servingPidIfLocked();
+    if (pid.isPresent()) {
+      throw new StoreInUseException(store + " is in use by lazydir serve (pid " + pid.get() + "), so the demo"
+          + " does not remove it: stop that serve, or give the demo another DIR");
+    }
+    if (!isDemoStore()) {
+      throw new IOException(store + " was not made by lazydir demo, so the demo does not remove it: give the"
+          + " demo another DIR (or remove " + store + " yourself if nothing in it is needed)");
+    }
+    FileLock lock = lock();
+    try (Fd s = Posix.open(store.toString(), Posix.O_RDONLY | Posix.O_DIRECTORY | Posix.O_NOFOLLOW)) {
+      removeContents(s, s.stat().dev());
+    } finally {
+      lock.release();
+      lock.channel().close();
+    }
+    Files.delete(store);
+  }
+
+  private boolean isDemoStore() throws IOException {
+    if (Files.isSymbolicLink(store) || !Files.isDirectory(store)) {
+      return false;
+    }
+    try (Fd s = openStore()) {
+      Optional<Stat> run = s.statAt("run");
+      if (run.isEmpty() || !run.get().isDirectory()) {
+        return false;
+      }
+      try (Fd r = s.openDirAt("run")) {
+        return r.statAt(DEMO_MARKER).map(Stat::isRegularFile).orElse(false);
+      }
+    }
+  }
+
+  /** The pid of the serve holding the store's lock, if one does (the lock file is not created by asking). */
+  private Optional<String> servingPidIfLocked() throws IOException {
+    if (!Files.isDirectory(run(), LinkOption.NOFOLLOW_LINKS)) {
+      return Optional.empty();
+    }
+    try (Fd run = openRun()) {
+      if (!run.statAt(LOCK).map(Stat::isRegularFile).orElse(false)) {
+        return Optional.empty();
+      }
+      try (FileChannel ch = FileChannel.open(inside(run, LOCK), StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
+        FileLock probe = ch.tryLock();
+        if (probe != null) {
+          probe.release();
+          return Optional.empty();
+        }
+      } catch (OverlappingFileLockException e) {
+        // held by this JVM
+      }
+    }
+    return Optional.of(servingPid());
+  }
+
+  /** Removes everything below dir by *at() calls: links are removed, never followed; other filesystems are left. */
+  private static void removeContents(Fd dir, long dev) throws IOException {
+    for (String name : dir.list()) {
+      Optional<Stat> st = dir.statAt(name);
+      if (st.isEmpty()) {
+        continue;
+      }
+      if (st.get().isDirectory()) {
+        if (st.get().dev() != dev) {
+          throw new IOException(dir.label() + "/" + name + " is on another filesystem (a mount in the store);"
+              + " unmount it, then run the demo again");
+        }
+        try (Fd sub = dir.openDirAt(name)) {
+          removeContents(sub, dev);
+        }
+      }
+      dir.unlinkAt(name, st.get().isDirectory());
     }
   }
 
