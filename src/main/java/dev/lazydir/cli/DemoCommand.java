@@ -75,7 +75,8 @@ final class DemoCommand implements Callable<Integer> {
     layout.removeDemoStore();
     layout.create();
     layout.markAsDemo();
-    try (ServeCommand.Served served = ServeCommand.Served.start(origin.url(), config, dir, layout, 4 << 20, 4, true, 0755, 64 << 10)) {
+    try (ServeCommand.Served served = ServeCommand.Served.start(origin.url(), config, dir, layout, 4 << 20, 4,
+        dev.lazydir.hsm.BackgroundCrawl.DEFAULT_MAX_DEPTH, 0755, 64 << 10)) {
       Path v = served.view();
       out.println("ready " + v + "  (store: " + layout.store() + ")");
       out.println();
