@@ -40,37 +40,20 @@ public final class ListingParser {
   private ListingParser() {}
 
   /**
-   * Parses a listing body. Bytes that are valid UTF-8 are read as UTF-8 whatever the header says: Apache
-   * labels its pages ISO-8859-1 while writing UTF-8 names, and a Latin-1 page with non-ASCII text is almost
-   * never valid UTF-8.
+   * Parses a listing body, read as {@link PageText} reads it: bytes not valid in the page's charset become
+   * %XX escapes, so a link holding them is skipped with a warning instead of naming a file with U+FFFD.
    */
   public static Listing parse(byte[] body, String charset, HttpUrl pageUrl) {
-    Optional<String> utf8 = strictUtf8(body);
-    if (utf8.isPresent()) {
-      return parse(utf8.get(), pageUrl);
-    }
-    try {
-      return parse(Jsoup.parse(new java.io.ByteArrayInputStream(body), charset, pageUrl.toString()), pageUrl);
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e); // reading a byte array cannot fail
-    }
-  }
-
-  private static Optional<String> strictUtf8(byte[] body) {
-    try {
-      return Optional.of(java.nio.charset.StandardCharsets.UTF_8.newDecoder()
-          .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
-          .decode(java.nio.ByteBuffer.wrap(body)).toString());
-    } catch (java.nio.charset.CharacterCodingException e) {
-      return Optional.empty();
-    }
+    PageText text = PageText.decode(body, charset);
+    return parse(Jsoup.parse(text.text(), pageUrl.toString()), pageUrl, text.invalidBytes() ? text.charset() : null);
   }
 
   public static Listing parse(String html, HttpUrl pageUrl) {
-    return parse(Jsoup.parse(html, pageUrl.toString()), pageUrl);
+    return parse(Jsoup.parse(html, pageUrl.toString()), pageUrl, null);
   }
 
-  private static Listing parse(Document doc, HttpUrl pageUrl) {
+  /** invalidIn: the charset some bytes of the page were not valid in (shown as escapes), or null. */
+  private static Listing parse(Document doc, HttpUrl pageUrl, java.nio.charset.Charset invalidIn) {
     HttpUrl page = pageUrl.newBuilder().query(null).fragment(null).build();
     HttpUrl linkBase = page;
     Element baseTag = doc.selectFirst("base[href]");
@@ -106,7 +89,9 @@ public final class ListingParser {
       Optional<String> decoded = PercentCodec.decodeStrict(encoded);
       if (decoded.isEmpty()) {
         rejected.add("'" + encoded + "': " + (PercentCodec.hasMalformedEscape(encoded)
-            ? "a '%' that is not a percent-escape" : "not valid UTF-8 after percent-decoding"));
+            ? "a '%' that is not a percent-escape" : "not valid UTF-8 after percent-decoding"
+            + (invalidIn == null ? "" : " (the page holds bytes that are not valid " + invalidIn.name()
+                + ", shown as %XX)")));
         continue;
       }
       String name = decoded.get();
