@@ -2,11 +2,11 @@ package dev.lazydir.crawl;
 
 import dev.lazydir.origin.Listing;
 import dev.lazydir.origin.RemoteEntry;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
@@ -56,24 +56,32 @@ public final class Ancestry {
     return d.digest();
   }
 
-  /** Sums up a directory's entries whatever order they come in. */
+  /**
+   * Sums up a directory's entries whatever order they come in (readdir order differs between directories),
+   * in constant memory: the sum of each entry's SHA-256 (its first 128 bits) and the count.
+   */
   public static final class Digest {
-    private final List<String> lines = new ArrayList<>();
+    private final MessageDigest sha = sha256();
+    private long count;
+    private long high;
+    private long low;
 
     public Digest add(String name, boolean directory, long size, Instant mtime) {
-      lines.add(name + '\0' + (directory ? "d" : "f" + size + '\0' + mtime));
+      byte[] h = sha.digest((name + '\0' + (directory ? "d" : "f" + size + '\0' + mtime)).getBytes(StandardCharsets.UTF_8));
+      ByteBuffer b = ByteBuffer.wrap(h);
+      high += b.getLong();
+      low += b.getLong();
+      count++;
       return this;
     }
 
     public byte[] digest() {
-      lines.sort(null);
+      return ByteBuffer.allocate(24).putLong(count).putLong(high).putLong(low).array();
+    }
+
+    private static MessageDigest sha256() {
       try {
-        MessageDigest sha = MessageDigest.getInstance("SHA-256");
-        for (String line : lines) {
-          sha.update(line.getBytes(StandardCharsets.UTF_8));
-          sha.update((byte) '\n');
-        }
-        return sha.digest();
+        return MessageDigest.getInstance("SHA-256");
       } catch (NoSuchAlgorithmException e) {
         throw new IllegalStateException("every JDK has SHA-256", e);
       }

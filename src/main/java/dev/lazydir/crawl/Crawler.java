@@ -220,8 +220,8 @@ public final class Crawler implements java.io.Closeable {
       warn(where + "/: skipped entry " + rejected);
     }
     entriesSeen.addAndGet(listing.entries().size());
-    byte[] digest = Ancestry.digestOf(listing);
-    Optional<List<String>> same = descend ? task.above().listed(digest) : Optional.empty();
+    byte[] digest = descend ? Ancestry.digestOf(listing) : null; // only a crawl that descends needs it
+    Optional<List<String>> same = digest == null ? Optional.empty() : task.above().listed(digest);
     if (same.isPresent()) {
       warn(where + "/: lists the same entries as " + (same.get().isEmpty() ? "." : String.join("/", same.get()))
           + "/ above it (a loop on the server?); not descending");
@@ -258,8 +258,10 @@ public final class Crawler implements java.io.Closeable {
           mtime);
     }
     listed.incrementAndGet();
-    Ancestry above = task.above().below(task.path(), digest);
-    next.replaceAll(t -> t.below(above));
+    if (!next.isEmpty()) {
+      Ancestry above = task.above().below(task.path(), digest);
+      next.replaceAll(t -> t.below(above));
+    }
     return next;
   }
 
