@@ -70,8 +70,13 @@ final class DemoCommand implements Callable<Integer> {
   private int serve(StaticOrigin origin, PrintStream out) throws Exception {
     OriginConfig config = OriginConfig.builder().userAgent("lazydir/" + Cli.version()).build();
     StoreLayout layout = StoreLayout.defaultFor(dir);
-    deleteTree(layout.store()); // the origin is new each run: so is the demo's store
-    try (ServeCommand.Served served = ServeCommand.Served.start(origin.url(), config, dir, layout, 4 << 20, 4, true, 0755, 64 << 10)) {
+    // The origin is new each run: so is the demo's store. Only a store an earlier demo made and no serve
+    // holds is removed; anything else is refused before a thing changes.
+    layout.removeDemoStore();
+    layout.create();
+    layout.markAsDemo();
+    try (ServeCommand.Served served = ServeCommand.Served.start(origin.url(), config, dir, layout, 4 << 20, 4,
+        dev.lazydir.hsm.BackgroundCrawl.DEFAULT_MAX_DEPTH, 0755, 64 << 10)) {
       Path v = served.view();
       out.println("ready " + v + "  (store: " + layout.store() + ")");
       out.println();

@@ -61,6 +61,10 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--crawl", description = "list the whole namespace in the background, breadth first")
   boolean crawl;
 
+  @Option(names = "--max-depth", paramLabel = "N",
+      description = "levels --crawl lists at most; deeper directories are listed when opened (default: ${DEFAULT-VALUE})")
+  int maxDepth = BackgroundCrawl.DEFAULT_MAX_DEPTH;
+
   @Option(names = "--prefetch-small", paramLabel = "KiB",
       description = "fetch files up to this size in the background when their directory is opened (0: off; default: ${DEFAULT-VALUE})")
   long prefetchSmallKiB = 64;
@@ -73,10 +77,13 @@ final class ServeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (maxDepth < 1) {
+      throw new IllegalArgumentException("--max-depth must be at least 1");
+    }
     HttpUrl parsed = Cli.parseUrl(url);
     OriginConfig config = origin.toConfig(parsed, System.getenv(), Cli.version());
     Served served = Served.start(parsed, config, dir, store == null ? StoreLayout.defaultFor(dir) : new StoreLayout(store),
-        (long) segmentMiB << 20, readahead, crawl, mode.fileMode, prefetchSmallKiB << 10);
+        (long) segmentMiB << 20, readahead, crawl ? maxDepth : 0, mode.fileMode, prefetchSmallKiB << 10);
     try (served) {
       Signals.awaitTermination(() -> {
         parent.out().println("ready " + served.view());
@@ -117,8 +124,9 @@ final class ServeCommand implements Callable<Integer> {
       return view;
     }
 
+    /** crawlDepth: levels the background crawl lists at most, 0 for no background crawl. */
     static Served start(HttpUrl url, OriginConfig config, Path dir, StoreLayout layout, long chunkSize, int readahead,
-        boolean crawl, int fileMode, long prefetchSmall) throws IOException {
+        int crawlDepth, int fileMode, long prefetchSmall) throws IOException {
       layout.create();
       FileLock lock = layout.lock();
       // On the other core while this one starts up, lists the top level and mounts; 'ready' waits for it, so
@@ -141,7 +149,8 @@ final class ServeCommand implements Callable<Integer> {
         tree.root().setXattr("user.lazydir.store", layout.store().toAbsolutePath().toString());
         Daemon daemon = Daemon.start(new Daemon.Settings(dir, chunkSize, readahead,
             config.timeout, config.refreshTimeout, config.maxConns, prefetchSmall, layout.run()), tree, client);
-        BackgroundCrawl background = crawl ? BackgroundCrawl.start(tree, daemon, Math.max(1, config.maxConns / 2)) : null;
+        BackgroundCrawl background = crawlDepth > 0
+            ? BackgroundCrawl.start(tree, daemon::ensureListed, Math.max(1, config.maxConns / 2), crawlDepth) : null;
         Served served = new Served(layout, lock, client, tree, daemon, background, dir.toRealPath());
         served.writeState();
         try {
@@ -216,7 +225,11 @@ final class ServeCommand implements Callable<Integer> {
       }
     }
 
-    private void writeState() throws IOException {
+    /** Synchronized: start-up and the once-a-second writer share one temporary name. */
+    private synchronized void writeState() throws IOException {
+      if (closed) {
+        return; // close() removed it: a writer that waited for the monitor must not bring it back
+      }
       Daemon.Stats s = daemon.stats();
       layout.writeState("pid=" + ProcessHandle.current().pid() + "\n"
           + "started=" + s.started.getEpochSecond() + "\n"
@@ -241,7 +254,7 @@ final class ServeCommand implements Callable<Integer> {
       }
       daemon.close();
       try {
-        Files.deleteIfExists(layout.stateFile());
+        layout.removeState();
         tree.close();
         lock.release();
         lock.channel().close();

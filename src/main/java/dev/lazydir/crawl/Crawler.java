@@ -83,7 +83,7 @@ public final class Crawler implements java.io.Closeable {
    * is opened). Returns false if it could not be listed; the reason was logged as a warning.
    */
   public boolean listOne(StubTree tree, List<String> path) throws IOException {
-    return crawlDir(tree, new DirTask(path, TreeUrls.dirUrl(tree, path), null, null), false) != null;
+    return crawlDir(tree, new DirTask(path, TreeUrls.dirUrl(tree, path), null, null, Ancestry.NONE), false) != null;
   }
 
   /** Permission bits of the file stubs this crawler creates in trees it opens (see StubTree#fileMode). */
@@ -97,8 +97,15 @@ public final class Crawler implements java.io.Closeable {
     probePool.shutdownNow();
   }
 
-  /** One directory to list: where it is below the root, its URL, and the mtime its parent's listing gave. */
-  private record DirTask(List<String> path, HttpUrl url, Instant mtime, Listing prefetched) {}
+  /**
+   * One directory to list: where it is below the root, its URL, the mtime its parent's listing gave, and the
+   * listings above it (a loop on the server repeats one).
+   */
+  private record DirTask(List<String> path, HttpUrl url, Instant mtime, Listing prefetched, Ancestry above) {
+    DirTask below(Ancestry above) {
+      return new DirTask(path, url, mtime, prefetched, above);
+    }
+  }
 
   /**
    * Crawls {@code url} into {@code dir}. A listing becomes a tree; a URL that names a single file gives a
@@ -114,7 +121,7 @@ public final class Crawler implements java.io.Closeable {
         HttpUrl origin = withSlash(withoutCredentials(url));
         try (StubTree tree = StubTree.open(dir, origin.toString())) {
           tree.fileMode(fileMode);
-          crawlTree(tree, new DirTask(List.of(), listing.get().url(), null, listing.get()));
+          crawlTree(tree, new DirTask(List.of(), listing.get().url(), null, listing.get(), Ancestry.NONE));
         }
       }
     } finally {
@@ -213,6 +220,13 @@ public final class Crawler implements java.io.Closeable {
       warn(where + "/: skipped entry " + rejected);
     }
     entriesSeen.addAndGet(listing.entries().size());
+    byte[] digest = descend ? Ancestry.digestOf(listing) : null; // only a crawl that descends needs it
+    Optional<List<String>> same = digest == null ? Optional.empty() : task.above().listed(digest);
+    if (same.isPresent()) {
+      warn(where + "/: lists the same entries as " + (same.get().isEmpty() ? "." : String.join("/", same.get()))
+          + "/ above it (a loop on the server?); not descending");
+      descend = false;
+    }
     listing = inUtc(listing, where);
     Set<String> keep = new HashSet<>();
     List<RemoteEntry> entries = probeWhereNeeded(listing, where, keep);
@@ -244,6 +258,10 @@ public final class Crawler implements java.io.Closeable {
           mtime);
     }
     listed.incrementAndGet();
+    if (!next.isEmpty()) {
+      Ancestry above = task.above().below(task.path(), digest);
+      next.replaceAll(t -> t.below(above));
+    }
     return next;
   }
 
@@ -356,7 +374,7 @@ public final class Crawler implements java.io.Closeable {
           warn(where + "/: path longer than " + MAX_RELATIVE_PATH_BYTES + " bytes; not descending (a loop on the server?)");
         } else {
           HttpUrl childUrl = dirUrl.newBuilder().addEncodedPathSegment(e.encodedName()).addPathSegment("").build();
-          next.add(new DirTask(childPath, childUrl, e.mtime(), null));
+          next.add(new DirTask(childPath, childUrl, e.mtime(), null, null));
         }
       } else if (local.meta() instanceof DirMeta && e.mtime() != null) {
         dirSetMtimeIfUnlisted(tree, dir, e);

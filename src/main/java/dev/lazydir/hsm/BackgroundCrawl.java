@@ -1,7 +1,10 @@
 package dev.lazydir.hsm;
 
+import dev.lazydir.crawl.Ancestry;
 import dev.lazydir.internal.posix.Fd;
 import dev.lazydir.tree.EntryMeta.DirMeta;
+import dev.lazydir.tree.EntryMeta.FileMeta;
+import dev.lazydir.tree.LocalName;
 import dev.lazydir.tree.StubTree;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -13,43 +16,87 @@ import java.util.logging.Logger;
 
 /**
  * {@code serve --crawl}: lists the whole namespace breadth first, a few directories at a time, through the
- * daemon's own single-flight listing, so deep paths appear without anyone opening their ancestors.
+ * daemon's own single-flight listing, so deep paths appear without anyone opening their ancestors. It lists
+ * at most {@code maxDepth} levels, and does not descend into a directory that lists what one of its
+ * ancestors listed (a loop on the server, see {@link Ancestry}): either would otherwise list forever. What
+ * it leaves unlisted is still listed when opened.
  */
 public final class BackgroundCrawl implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(BackgroundCrawl.class.getName());
+  /** serve --max-depth's default: deeper than real trees go, far short of what a loop would reach. */
+  public static final int DEFAULT_MAX_DEPTH = 64;
+
   private final ExecutorService pool;
   private final Thread driver;
 
-  private BackgroundCrawl(StubTree tree, Daemon daemon, int parallelism) {
+  /** Lists one directory of the tree if it is not listed yet (the daemon's ensureListed). */
+  @FunctionalInterface
+  public interface Lister {
+    boolean ensureListed(List<String> path) throws IOException;
+  }
+
+  /** A directory to list, with the listings above it. */
+  private record Pending(List<String> path, Ancestry above) {}
+
+  /** What a listed directory holds: its digest and its subdirectories. */
+  private record Listed(byte[] digest, List<List<String>> subdirectories) {}
+
+  private BackgroundCrawl(StubTree tree, Lister lister, int parallelism, int maxDepth) {
+    if (maxDepth < 1) {
+      throw new IllegalArgumentException("--max-depth must be at least 1");
+    }
     this.pool = Executors.newFixedThreadPool(parallelism, dev.lazydir.internal.Threads.daemon("lazydir-crawl"));
-    this.driver = new Thread(() -> run(tree, daemon), "lazydir-crawl-driver");
+    this.driver = new Thread(() -> run(tree, lister, maxDepth), "lazydir-crawl-driver");
     driver.setDaemon(true);
   }
 
-  public static BackgroundCrawl start(StubTree tree, Daemon daemon, int parallelism) {
-    BackgroundCrawl c = new BackgroundCrawl(tree, daemon, parallelism);
+  public static BackgroundCrawl start(StubTree tree, Lister lister, int parallelism, int maxDepth) {
+    BackgroundCrawl c = new BackgroundCrawl(tree, lister, parallelism, maxDepth);
     c.driver.start();
     return c;
   }
 
-  private void run(StubTree tree, Daemon daemon) {
-    List<List<String>> level = List.of(List.of());
+  /** Waits up to millis for the crawl to end; true if it has. */
+  boolean awaitDone(long millis) throws InterruptedException {
+    driver.join(millis);
+    return !driver.isAlive();
+  }
+
+  private void run(StubTree tree, Lister lister, int maxDepth) {
+    List<Pending> level = List.of(new Pending(List.of(), Ancestry.NONE));
     long dirs = 0;
+    boolean cut = false;
     try {
       while (!level.isEmpty()) {
-        List<Future<List<List<String>>>> futures = new ArrayList<>();
-        for (List<String> path : level) {
+        List<Future<Listed>> futures = new ArrayList<>();
+        for (Pending p : level) {
           futures.add(pool.submit(() -> {
-            if (!isListed(tree, path)) {
-              daemon.ensureListed(path);
+            if (!isListed(tree, p.path())) {
+              lister.ensureListed(p.path());
             }
-            return subdirectories(tree, path);
+            return contents(tree, p.path());
           }));
         }
-        List<List<String>> next = new ArrayList<>();
-        for (Future<List<List<String>>> f : futures) {
+        List<Pending> next = new ArrayList<>();
+        for (int i = 0; i < level.size(); i++) {
+          Pending p = level.get(i);
           try {
-            next.addAll(f.get());
+            Listed listed = futures.get(i).get();
+            if (listed.subdirectories().isEmpty()) {
+              continue;
+            }
+            if (p.path().size() + 1 >= maxDepth) {
+              cut = true;
+              continue;
+            }
+            var same = p.above().listed(listed.digest());
+            if (same.isPresent()) {
+              LOG.warning(display(p.path()) + ": lists the same entries as " + display(same.get())
+                  + " above it (a loop on the server?); the background crawl does not descend into it");
+              continue;
+            }
+            Ancestry above = p.above().below(p.path(), listed.digest());
+            listed.subdirectories().forEach(child -> next.add(new Pending(child, above)));
           } catch (java.util.concurrent.ExecutionException e) {
             LOG.warning("background crawl: " + e.getCause().getMessage());
           }
@@ -57,7 +104,8 @@ public final class BackgroundCrawl implements AutoCloseable {
         dirs += level.size();
         level = next;
       }
-      LOG.info("background crawl done: " + dirs + " directories");
+      LOG.info("background crawl done: " + dirs + " directories" + (cut ? "; it stopped at --max-depth "
+          + maxDepth + " (deeper directories are listed when opened)" : ""));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
@@ -69,18 +117,31 @@ public final class BackgroundCrawl implements AutoCloseable {
     }
   }
 
-  private static List<List<String>> subdirectories(StubTree tree, List<String> path) throws IOException {
-    List<List<String>> out = new ArrayList<>();
+  /** The digest of a listed directory's entries as they are on disk, and its subdirectories. */
+  private static Listed contents(StubTree tree, List<String> path) throws IOException {
+    List<List<String>> subdirectories = new ArrayList<>();
+    Ancestry.Digest digest = new Ancestry.Digest();
     try (Fd dir = tree.openDir(path)) {
       for (String name : dir.list()) {
+        if (name.startsWith(LocalName.TEMP_PREFIX)) {
+          continue; // an entry being made: what the listing gave is judged by the entries in place
+        }
         StubTree.Entry e = tree.inspect(dir, name);
         if (e.meta() instanceof DirMeta) {
-          List<String> child = StubTree.childPath(path, name);
-          out.add(child);
+          digest.add(name, true, -1, null);
+          subdirectories.add(StubTree.childPath(path, name));
+        } else if (e.meta() instanceof FileMeta f) {
+          digest.add(name, false, f.size(), f.mtime());
         }
       }
     }
-    return out;
+    return new Listed(digest.digest(), subdirectories);
+  }
+
+  private static String display(List<String> path) {
+    StringBuilder sb = new StringBuilder(".");
+    path.forEach(name -> sb.append('/').append(LocalName.printable(name)));
+    return sb.append('/').toString();
   }
 
   @Override

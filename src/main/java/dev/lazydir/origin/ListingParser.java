@@ -4,7 +4,6 @@ import dev.lazydir.tree.LocalName;
 import java.time.Instant;
 import java.time.LocalDateTime;
 import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -14,11 +13,6 @@ import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import okhttp3.HttpUrl;
-import org.jsoup.Jsoup;
-import org.jsoup.nodes.Document;
-import org.jsoup.nodes.Element;
-import org.jsoup.nodes.Node;
-import org.jsoup.nodes.TextNode;
 
 /**
  * Turns any HTML page of links into directory entries. No per-server template: an entry is a link that stays
@@ -35,47 +29,32 @@ public final class ListingParser {
       "(\\d{4})-([A-Za-z]{3})-(\\d{1,2})\\s+(\\d{1,2}):(\\d{2})(?::(\\d{2}))?");
   /** The size column right after the date: "-" (directory), bytes, or a rounded "1.2K"/"3 MiB". */
   private static final Pattern SIZE = Pattern.compile("^\\s+(-|\\d+(?:\\.\\d+)?(?:\\s?[KMGTPE](?:i?B)?)?)(?=\\s|$)");
-  private static final DateTimeFormatter MON = DateTimeFormatter.ofPattern("MMM", Locale.ENGLISH);
+  /** English month abbreviations by number - 1 (a DateTimeFormatter parse cost 1 KiB of garbage per link). */
+  private static final List<String> MONTHS =
+      List.of("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec");
 
   private ListingParser() {}
 
   /**
-   * Parses a listing body. Bytes that are valid UTF-8 are read as UTF-8 whatever the header says: Apache
-   * labels its pages ISO-8859-1 while writing UTF-8 names, and a Latin-1 page with non-ASCII text is almost
-   * never valid UTF-8.
+   * Parses a listing body, read as {@link PageText} reads it: bytes not valid in the page's charset become
+   * %XX escapes, so a link holding them is skipped with a warning instead of naming a file with U+FFFD.
    */
   public static Listing parse(byte[] body, String charset, HttpUrl pageUrl) {
-    Optional<String> utf8 = strictUtf8(body);
-    if (utf8.isPresent()) {
-      return parse(utf8.get(), pageUrl);
-    }
-    try {
-      return parse(Jsoup.parse(new java.io.ByteArrayInputStream(body), charset, pageUrl.toString()), pageUrl);
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e); // reading a byte array cannot fail
-    }
-  }
-
-  private static Optional<String> strictUtf8(byte[] body) {
-    try {
-      return Optional.of(java.nio.charset.StandardCharsets.UTF_8.newDecoder()
-          .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
-          .decode(java.nio.ByteBuffer.wrap(body)).toString());
-    } catch (java.nio.charset.CharacterCodingException e) {
-      return Optional.empty();
-    }
+    PageText text = PageText.decode(body, charset);
+    return parse(text.text(), pageUrl, text.invalidBytes() ? text.charset() : null);
   }
 
   public static Listing parse(String html, HttpUrl pageUrl) {
-    return parse(Jsoup.parse(html, pageUrl.toString()), pageUrl);
+    return parse(html, pageUrl, null);
   }
 
-  private static Listing parse(Document doc, HttpUrl pageUrl) {
+  /** invalidIn: the charset some bytes of the page were not valid in (shown as escapes), or null. */
+  private static Listing parse(String html, HttpUrl pageUrl, java.nio.charset.Charset invalidIn) {
     HttpUrl page = pageUrl.newBuilder().query(null).fragment(null).build();
     HttpUrl linkBase = page;
-    Element baseTag = doc.selectFirst("base[href]");
-    if (baseTag != null) {
-      HttpUrl declared = page.resolve(baseTag.attr("href").trim());
+    String baseHref = LinkScanner.baseHref(html);
+    if (baseHref != null) {
+      HttpUrl declared = page.resolve(baseHref.trim());
       if (declared != null) {
         linkBase = declared;
       }
@@ -87,56 +66,59 @@ public final class ListingParser {
 
     Map<String, RemoteEntry> entries = new LinkedHashMap<>();
     List<String> rejected = new ArrayList<>();
-    for (Element a : doc.select("a[href]")) {
-      String href = a.attr("href").trim();
-      HttpUrl link = href.isEmpty() ? null : linkBase.resolve(href);
+    HttpUrl base = linkBase;
+    LinkScanner.scan(html, (rawHref, beside) -> {
+      String href = rawHref.trim();
+      HttpUrl link = href.isEmpty() ? null : base.resolve(href);
       if (link == null || !link.scheme().equals(page.scheme()) || !link.host().equals(page.host())
           || link.port() != page.port()) {
-        continue; // other host, other scheme, or not a URL at all (mailto:, javascript:)
+        return; // other host, other scheme, or not a URL at all (mailto:, javascript:)
       }
       List<String> segments = link.pathSegments();
       if (segments.size() <= dir.size() || !segments.subList(0, dir.size()).equals(dir)) {
-        continue; // parent, sibling or unrelated path
+        return; // parent, sibling or unrelated path
       }
       String encoded = link.encodedPathSegments().get(dir.size());
       if (encoded.isEmpty()) {
-        continue; // the directory itself (sort links like ?C=N;O=D resolve here too)
+        return; // the directory itself (sort links like ?C=N;O=D resolve here too)
       }
       boolean directory = segments.size() > dir.size() + 1;
       Optional<String> decoded = PercentCodec.decodeStrict(encoded);
       if (decoded.isEmpty()) {
         rejected.add("'" + encoded + "': " + (PercentCodec.hasMalformedEscape(encoded)
-            ? "a '%' that is not a percent-escape" : "not valid UTF-8 after percent-decoding"));
-        continue;
+            ? "a '%' that is not a percent-escape" : "not valid UTF-8 after percent-decoding"
+            + (invalidIn == null ? "" : " (the page holds bytes that are not valid " + invalidIn.name()
+                + ", shown as %XX)")));
+        return;
       }
-      String name = decoded.get();
+      // One string where the spelling is the name (most names): a big listing keeps each name once.
+      String name = decoded.get().equals(encoded) ? encoded : decoded.get();
       if (entries.containsKey(name)) {
         // Same name with and without a slash, or an icon link beside the name link: the first spelling wins,
         // but details missing at the first link (an icon link ends before the date) come from a later one.
         RemoteEntry first = entries.get(name);
         if (first != null && first.mtime() == null) {
-          RemoteEntry later = details(a, name, encoded, directory);
+          RemoteEntry later = details(beside, name, encoded, directory);
           if (later.mtime() != null) {
             entries.put(name, new RemoteEntry(first.name(), first.encodedName(), first.directory(),
                 first.directory() ? -1 : later.size(), later.mtime(), later.mtimeExactSeconds(), null));
           }
         }
-        continue;
+        return;
       }
       Optional<String> problem = LocalName.problem(name);
       if (problem.isPresent()) {
         rejected.add("'" + LocalName.printable(name) + "' (listed as '" + encoded + "'): " + problem.get());
         entries.put(name, null); // remember it so a second spelling is not reported twice
-        continue;
+        return;
       }
-      entries.put(name, details(a, name, encoded, directory));
-    }
+      entries.put(name, details(beside, name, encoded, directory));
+    });
     entries.values().removeIf(java.util.Objects::isNull);
     return new Listing(page, List.copyOf(entries.values()), List.copyOf(rejected));
   }
 
-  private static RemoteEntry details(Element a, String name, String encoded, boolean directory) {
-    String text = textBeside(a);
+  private static RemoteEntry details(String text, String name, String encoded, boolean directory) {
     Instant mtime = null;
     boolean seconds = false;
     long size = -1;
@@ -144,10 +126,10 @@ public final class ListingParser {
     if (m != null) {
       mtime = toInstant(m);
       seconds = m.group(6) != null;
-      Matcher s = SIZE.matcher(text.substring(m.end()));
+      Matcher s = SIZE.matcher(text).region(m.end(), text.length());
       if (mtime != null && s.find()) {
         String token = s.group(1);
-        if (token.chars().allMatch(Character::isDigit)) {
+        if (allDigits(token)) {
           try {
             size = Long.parseLong(token);
           } catch (NumberFormatException tooBig) {
@@ -157,6 +139,15 @@ public final class ListingParser {
       }
     }
     return new RemoteEntry(name, encoded, directory, directory ? -1 : size, mtime, seconds, null);
+  }
+
+  private static boolean allDigits(String token) {
+    for (int i = 0; i < token.length(); i++) {
+      if (!Character.isDigit(token.charAt(i))) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static Matcher firstMatch(String text, Pattern... patterns) {
@@ -179,11 +170,11 @@ public final class ListingParser {
       int day;
       if (p == DAY_MON_YEAR) {
         day = Integer.parseInt(m.group(1));
-        month = MON.parse(capitalize(m.group(2))).get(java.time.temporal.ChronoField.MONTH_OF_YEAR);
+        month = month(m.group(2));
         year = Integer.parseInt(m.group(3));
       } else if (p == YEAR_MON_DD) {
         year = Integer.parseInt(m.group(1));
-        month = MON.parse(capitalize(m.group(2))).get(java.time.temporal.ChronoField.MONTH_OF_YEAR);
+        month = month(m.group(2));
         day = Integer.parseInt(m.group(3));
       } else {
         year = Integer.parseInt(m.group(1));
@@ -198,37 +189,8 @@ public final class ListingParser {
     }
   }
 
-  private static String capitalize(String mon) {
-    return mon.substring(0, 1).toUpperCase(Locale.ROOT) + mon.substring(1).toLowerCase(Locale.ROOT);
-  }
-
-  /** The text that describes a link: following table cells, or the rest of its line in preformatted text. */
-  private static String textBeside(Element a) {
-    Element cell = a.closest("td, th");
-    if (cell != null) {
-      StringBuilder sb = new StringBuilder();
-      for (Element next = cell.nextElementSibling(); next != null; next = next.nextElementSibling()) {
-        sb.append(' ').append(next.text());
-      }
-      return sb.toString();
-    }
-    StringBuilder sb = new StringBuilder();
-    for (Node n = a.nextSibling(); n != null; n = n.nextSibling()) {
-      if (n instanceof TextNode t) {
-        String s = t.getWholeText();
-        int nl = s.indexOf('\n');
-        if (nl >= 0) {
-          sb.append(s, 0, nl);
-          break;
-        }
-        sb.append(s);
-      } else if (n instanceof Element e) {
-        if (e.tagName().equals("a") || e.tagName().equals("br") || e.tagName().equals("img") || e.isBlock()) {
-          break;
-        }
-        sb.append(e.text());
-      }
-    }
-    return sb.toString();
+  /** 1 to 12; 0 (which no date accepts) for a word that is not a month. */
+  private static int month(String mon) {
+    return MONTHS.indexOf(mon.toLowerCase(Locale.ROOT)) + 1;
   }
 }

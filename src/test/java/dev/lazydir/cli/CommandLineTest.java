@@ -126,6 +126,42 @@ class CommandLineTest {
   }
 
   @Test
+  void demoOnADirThatAServeIsServingRefusesAndLeavesTheLiveStoreAsItWas() throws Exception {
+    dev.lazydir.testing.PrivateNamespace.require("the demo (it serves with fanotify)");
+    Path dir = tmp.resolve("served");
+    dev.lazydir.hsm.StoreLayout layout = dev.lazydir.hsm.StoreLayout.defaultFor(dir);
+    layout.create();
+    Files.createDirectories(layout.tree());
+    Files.writeString(layout.tree().resolve("fetched.bin"), "bytes a serve fetched");
+    Files.createFile(layout.run().resolve("lock"));
+    java.util.Map<String, String> before = dev.lazydir.testing.LocalTree.snapshot(layout.store());
+    try (dev.lazydir.testing.LockHolder serve = new dev.lazydir.testing.LockHolder(layout.run().resolve("lock"))) {
+      Result r = run("demo", "--tarball-members", "4", dir.toString());
+      assertEquals(ExitCodes.ERROR, r.exit(), r.out() + r.err());
+      assertTrue(r.err().contains("is in use by lazydir serve") && r.err().contains("stop that serve"), r.err());
+      assertEquals(1, r.err().lines().count(), r.err());
+    }
+    assertEquals(before, dev.lazydir.testing.LocalTree.snapshot(layout.store()), "the live store is untouched");
+  }
+
+  @Test
+  void demoRefusesAStoreItDidNotMake() throws Exception {
+    dev.lazydir.testing.PrivateNamespace.require("the demo (it serves with fanotify)");
+    Path dir = tmp.resolve("mirror");
+    dev.lazydir.hsm.StoreLayout layout = dev.lazydir.hsm.StoreLayout.defaultFor(dir);
+    layout.create();
+    Files.createDirectories(layout.tree());
+    Files.writeString(layout.tree().resolve("fetched.bin"), "someone's mirror");
+    java.util.Map<String, String> before = dev.lazydir.testing.LocalTree.snapshot(layout.store());
+
+    Result r = run("demo", "--tarball-members", "4", dir.toString());
+
+    assertEquals(ExitCodes.ERROR, r.exit(), r.out() + r.err());
+    assertTrue(r.err().contains("was not made by lazydir demo") && r.err().contains("another DIR"), r.err());
+    assertEquals(before, dev.lazydir.testing.LocalTree.snapshot(layout.store()), "the store is untouched");
+  }
+
+  @Test
   void demoCrawlOnlyBuildsTheStubTree() throws Exception {
     Path dir = tmp.resolve("demo");
     Result r = run("demo", "--crawl-only", "--tarball-members", "4", dir.toString());

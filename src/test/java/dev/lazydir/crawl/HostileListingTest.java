@@ -82,6 +82,24 @@ class HostileListingTest {
     }
   }
 
+  @Test
+  void aDirectoryThatListsItselfIsListedOnceMoreAndNotDescendedIntoWithOneWarning() throws Exception {
+    try (FakeOrigin origin = new FakeOrigin(); LogCapture log = new LogCapture()) {
+      origin.file("/pub/x.txt", "hello", T).file("/pub/sub/y.txt", "y", T).selfLink("/pub/", "self");
+      Path dir = tmp.resolve("m");
+      CrawlReport report = CrawlFixture.crawl(origin.url("/pub/"), dir);
+
+      assertEquals(1, origin.count("GET", "/pub/self/"), "the looping directory is listed, as any other");
+      assertEquals(0, origin.count("GET", "/pub/self/self/"), "and not descended into");
+      assertEquals(1, origin.count("GET", "/pub/sub/"), "its siblings are crawled as usual");
+      assertTrue(Files.isRegularFile(dir.resolve("self/x.txt")));
+      assertTrue(Files.isDirectory(dir.resolve("self/self")), "left unlisted, as beyond --depth");
+      assertEquals(List.of("self/: lists the same entries as ./ above it (a loop on the server?); not descending"),
+          log.warnings());
+      assertEquals(1, report.warnings());
+    }
+  }
+
   private static String line(String href) {
     return "<a href=\"" + href + "\">" + href + "</a>  05-Mar-2024 06:07   2\n";
   }

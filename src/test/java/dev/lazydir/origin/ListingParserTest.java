@@ -432,6 +432,31 @@ class ListingParserTest {
     }
   }
 
+  @ParameterizedTest
+  @ValueSource(strings = {"", "utf-8", "meta"})
+  void rawBytesThatAreNotUtf8InAnHrefSkipTheEntryWithAReasonNeverAReplacementCharacter(String declared) {
+    java.io.ByteArrayOutputStream page = new java.io.ByteArrayOutputStream();
+    page.writeBytes(("<html><head>" + (declared.equals("meta") ? "<meta charset=\"utf-8\">" : "")
+        + "</head><body><pre>\n<a href=\"bad").getBytes(StandardCharsets.US_ASCII));
+    page.write(0xFF);
+    page.writeBytes(".txt\">bad".getBytes(StandardCharsets.US_ASCII));
+    page.write(0xFF);
+    page.writeBytes((".txt</a>  05-Mar-2024 06:07  12\n<a href=\"ok.txt\">ok").getBytes(StandardCharsets.US_ASCII));
+    page.write(0xFF);
+    page.writeBytes(("</a>  05-Mar-2024 06:07  34\n"
+        + "<a href=\"real%EF%BF%BD.txt\">real\uFFFD.txt</a>  05-Mar-2024 06:07  56\n</pre></body></html>")
+        .getBytes(StandardCharsets.UTF_8));
+
+    Listing listing = ListingParser.parse(page.toByteArray(), declared.equals("utf-8") ? "utf-8" : null, ROOT);
+
+    assertEquals(Set.of("ok.txt", "real\uFFFD.txt"), names(listing), "a name the server really has keeps its U+FFFD");
+    assertEquals(34, entry(listing, "ok.txt").size(), "a bad byte in the link text alone costs nothing");
+    assertEquals(1, listing.rejected().size(), listing.rejected().toString());
+    String reason = listing.rejected().get(0);
+    assertTrue(reason.startsWith("'bad%FF.txt': not valid UTF-8") && reason.contains("not valid UTF-8, shown as %XX"),
+        reason);
+  }
+
   // --- dropped links ----------------------------------------------------------------------------------
 
   @Test

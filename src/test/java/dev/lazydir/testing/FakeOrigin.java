@@ -38,6 +38,7 @@ public final class FakeOrigin implements Closeable {
   private final MockWebServer server = new MockWebServer();
   private final Map<String, Node> nodes = new ConcurrentHashMap<>();
   private final Map<String, String> rawListings = new ConcurrentHashMap<>();
+  private final Map<String, String> loops = new ConcurrentHashMap<>();
   private final Map<String, AtomicInteger> counts = new ConcurrentHashMap<>();
   private final AtomicInteger requests = new AtomicInteger();
   private volatile Style style = Style.NGINX;
@@ -93,6 +94,29 @@ public final class FakeOrigin implements Closeable {
     mkdirs(path);
     rawListings.put(path, html);
     return this;
+  }
+
+  /**
+   * Gives directory {@code dir} a subdirectory {@code name} that is {@code dir} itself, at every depth, as nginx
+   * serves a {@code name -> .} symlink: the same entries, under a title naming the path asked for.
+   */
+  public FakeOrigin selfLink(String dir, String name) {
+    mkdirs(dir + name + "/");
+    loops.put(dir + name + "/", dir);
+    return this;
+  }
+
+  private String unlooped(String path) {
+    for (boolean again = true; again; ) {
+      again = false;
+      for (Map.Entry<String, String> loop : loops.entrySet()) {
+        if (path.startsWith(loop.getKey())) {
+          path = loop.getValue() + path.substring(loop.getKey().length());
+          again = true;
+        }
+      }
+    }
+    return path;
   }
 
   /** Answers requests for which {@code f} returns non-null with its response (failures, redirects). */
@@ -162,7 +186,8 @@ public final class FakeOrigin implements Closeable {
   }
 
   private MockResponse serve(RecordedRequest request) {
-    String path = decodedPath(request);
+    String asked = decodedPath(request);
+    String path = unlooped(asked);
     Node node = nodes.get(path);
     if (node == null && !path.endsWith("/") && nodes.containsKey(path + "/")) {
       return new MockResponse().setResponseCode(301).setHeader("Location", url(path + "/").encodedPath());
@@ -171,7 +196,7 @@ public final class FakeOrigin implements Closeable {
       return new MockResponse().setResponseCode(404).setBody("not found");
     }
     if (node.content() == null) {
-      String html = rawListings.getOrDefault(path, listing(path));
+      String html = rawListings.getOrDefault(path, listing(path).replace("Index of " + path + "<", "Index of " + asked + "<"));
       return new MockResponse().setHeader("Content-Type", "text/html").setBody(html);
     }
     byte[] content = node.content();
