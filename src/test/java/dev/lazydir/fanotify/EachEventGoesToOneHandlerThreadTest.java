@@ -53,6 +53,11 @@ class EachEventGoesToOneHandlerThreadTest extends PrivilegedFanotifyTest {
 
     h.assertNoErrors();
     List<Seen> seen = h.seen();
+    // A reader can exit between the kernel taking an answer and the handler counting it: wait for the count.
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (h.answered.get() < seen.size() && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
     assertEquals(seen.size(), h.answered.get(), "each event answered exactly once");
     Set<String> distinct = new HashSet<>();
     for (Seen s : seen) {
