@@ -72,6 +72,8 @@ public final class Daemon implements Closeable {
       Duration refresh, int maxConns, long prefetchSmall, Path run) {}
 
   private final Settings settings;
+  /** The store's tree by its open descriptor (the caller keeps it open while the daemon runs), never by path. */
+  private final String mountSource;
   private final Path view;
   private final String viewPrefix;
   private final StubTree tree;
@@ -118,7 +120,9 @@ public final class Daemon implements Closeable {
     }
   }
 
-  private Daemon(Settings settings, StubTree tree, Fd privateMount, OriginClient client) throws IOException {
+  private Daemon(Settings settings, StubTree tree, Fd privateMount, OriginClient client, String mountSource)
+      throws IOException {
+    this.mountSource = mountSource;
     this.settings = settings;
     this.view = settings.dir().toRealPath();
     this.viewPrefix = view.toString().equals("/") ? "/" : view + "/";
@@ -155,11 +159,13 @@ public final class Daemon implements Closeable {
     // The daemon's own I/O goes through a detached clone of the tree: no other process can reach it, it
     // vanishes with the daemon, and a mount ignore mark on it keeps the daemon's reads and writes of marked
     // stubs from raising events it would have to answer itself.
-    Fd clone = Posix.cloneMount(store.path().toString());
+    // From the tree's open descriptor, not its path: a link swapped in at STORE/tree since it was opened (and
+    // checked) is never followed.
+    Fd clone = Posix.cloneMount("/proc/self/fd/" + store.root().intValue());
     Daemon d;
     try {
       d = new Daemon(settings, store.reachedThrough(clone.openAt(".", Posix.O_RDONLY | Posix.O_DIRECTORY, 0)), clone,
-          client);
+          client, "/proc/self/fd/" + store.root().intValue());
     } catch (IOException | RuntimeException e) {
       closeQuietly(clone);
       throw e;
@@ -185,7 +191,7 @@ public final class Daemon implements Closeable {
     int watched = marks.watchIncomplete(tree, taken.isPresent());
     LOG.fine(() -> watched + " stubs with bytes to fetch");
     String target = view.toString();
-    Posix.mount(tree.path().toString(), target, null, Posix.MS_BIND);
+    Posix.mount(mountSource, target, null, Posix.MS_BIND);
     mounted = true;
     Posix.mount(null, target, null, Posix.MS_PRIVATE);
     // The store is not trusted: a symlink, device node or setuid file planted in it is not honoured through DIR.
