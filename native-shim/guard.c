@@ -1,5 +1,5 @@
 /*
- * lazydir-guard PID MOUNTPOINT [GROUPFD]
+ * lazydir-guard PID MOUNTPOINT [GROUPFD [STOPPED_LIMIT]]
  *
  * Fail-closed watchdog for the lazydir daemon (see dev.lazydir.hsm.Guard). The daemon bind-mounts its private
  * store onto the user's (empty) directory; reads through that mount are filled in by fanotify pre-content
@@ -15,6 +15,8 @@
  *     but not answered (responses are matched by number alone, and every number the daemon can have used is
  *     below the bound taken at start-up), then to every event still queued or arriving: a reader blocked at the
  *     kill, or holding a file open across it, gets EIO, never zeros, and never waits without end.
+ *  With STOPPED_LIMIT (seconds, > 0), a daemon that stays stopped (SIGSTOP, a debugger) longer than that is
+ *  ended with SIGKILL and treated as dead: its readers get EIO instead of waiting without end.
  *  3. It keeps the group as long as any process still has a file, a working directory or a root inside the
  *     view's mount (checked every second), then exits. A successor daemon on the same store takes the group
  *     over instead (pidfd_getfd from this process, then SIGUSR1): the guard stops reading and exits, and readers
@@ -51,6 +53,9 @@
 #ifndef __NR_pidfd_open
 #define __NR_pidfd_open 434
 #endif
+#ifndef __NR_pidfd_send_signal
+#define __NR_pidfd_send_signal 424
+#endif
 #ifndef __NR_pidfd_getfd
 #define __NR_pidfd_getfd 438
 #endif
@@ -75,6 +80,22 @@
 #define FD_CAP 65536
 
 static const char *prog = "lazydir-guard";
+
+/* Whether the process is stopped or traced (state T or t in /proc/PID/stat). */
+static int is_stopped(pid_t pid) {
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    char *paren = strrchr(buf, ')');
+    return paren != NULL && paren[1] == ' ' && (paren[2] == 'T' || paren[2] == 't');
+}
 static volatile sig_atomic_t handed_over;
 
 /* Which mount a path is on. Both id kinds are asked for: a kernel that knows STATX_MNT_ID_UNIQUE answers with
@@ -313,8 +334,8 @@ static int hold(int group, long bound, const struct mnt_ident *view) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3 && argc != 4) {
-        fprintf(stderr, "usage: %s PID MOUNTPOINT [GROUPFD]\n", prog);
+    if (argc < 3 || argc > 5) {
+        fprintf(stderr, "usage: %s PID MOUNTPOINT [GROUPFD [STOPPED_LIMIT]]\n", prog);
         return 2;
     }
     long v;
@@ -324,8 +345,13 @@ int main(int argc, char **argv) {
     }
     pid_t pid = (pid_t)v;
     long groupfd = -1;
-    if (argc == 4 && parse_int(argv[3], 0, INT_MAX, &groupfd) != 0) {
+    if (argc >= 4 && parse_int(argv[3], -1, INT_MAX, &groupfd) != 0) {
         fprintf(stderr, "%s: not a file descriptor number: '%s'\n", prog, argv[3]);
+        return 2;
+    }
+    long stopped_limit = 0;
+    if (argc == 5 && parse_int(argv[4], 0, 86400, &stopped_limit) != 0) {
+        fprintf(stderr, "%s: not a number of seconds: '%s'\n", prog, argv[4]);
         return 2;
     }
 
@@ -400,8 +426,23 @@ int main(int argc, char **argv) {
         {.fd = STDIN_FILENO, .events = POLLIN},
         {.fd = pidfd, .events = POLLIN},
     };
+    double stopped_since = -1;
     while (why == NULL) {
-        if (poll(fds, 2, -1) < 0) {
+        if (stopped_limit > 0) {
+            double t = now_seconds();
+            if (!is_stopped(pid)) {
+                stopped_since = -1;
+            } else if (stopped_since < 0) {
+                stopped_since = t;
+            } else if (t - stopped_since > stopped_limit) {
+                /* pidfd: never a process that reused the number. Its death is then seen below. */
+                syscall(__NR_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+                fprintf(stderr, "%s: daemon %d was stopped for more than %ld s; ended it so that its readers get"
+                        " EIO instead of waiting\n", prog, (int)pid, stopped_limit);
+                stopped_since = -1;
+            }
+        }
+        if (poll(fds, 2, stopped_limit > 0 ? 250 : -1) < 0) {
             if (errno == EINTR)
                 continue;
             fprintf(stderr, "%s: poll: %s\n", prog, strerror(errno));

@@ -198,7 +198,7 @@ public final class Daemon implements Closeable {
     Posix.mount(null, target, null, Posix.MS_REMOUNT | Posix.MS_BIND | Posix.MS_RDONLY | Posix.MS_NOSYMFOLLOW
         | Posix.MS_NODEV | Posix.MS_NOSUID);
     group.markMount(target, Fan.FAN_OPEN_PERM | Fan.FAN_ONDIR);
-    guard = Guard.start(ProcessHandle.current().pid(), view, group.fd());
+    guard = Guard.start(ProcessHandle.current().pid(), view, group.fd(), settings.timeout());
     GroupHandOver.record(settings.run(), guard);
     for (int i = 0; i < HANDLERS; i++) {
       handlers.add(handler("lazydir-handler-" + i));

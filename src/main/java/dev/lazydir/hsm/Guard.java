@@ -86,14 +86,16 @@ public final class Guard implements AutoCloseable {
    *     mount point, no CAP_SYS_ADMIN); the message carries the guard's own explanation
    */
   public static Guard start(long daemonPid, Path mountpoint) throws IOException {
-    return start(daemonPid, mountpoint, -1);
+    return start(daemonPid, mountpoint, -1, java.time.Duration.ZERO);
   }
 
   /**
    * Arms a guard that also holds a copy of the daemon's fanotify group {@code groupFd} (a descriptor number of the
-   * process {@code daemonPid}), or none if it is negative.
+   * process {@code daemonPid}), or none if it is negative; and that ends the daemon if it stays stopped (SIGSTOP,
+   * a debugger) longer than {@code stoppedLimit} (zero: never), so its readers get EIO instead of waiting.
    */
-  public static Guard start(long daemonPid, Path mountpoint, int groupFd) throws IOException {
+  public static Guard start(long daemonPid, Path mountpoint, int groupFd, java.time.Duration stoppedLimit)
+      throws IOException {
     if (daemonPid <= 0 || daemonPid > Integer.MAX_VALUE) {
       throw new IllegalArgumentException("not a process id: " + daemonPid);
     }
@@ -104,8 +106,9 @@ public final class Guard implements AutoCloseable {
     Path log = Files.createTempFile(dir, "guard-" + daemonPid + "-", ".log");
     List<String> cmd = new ArrayList<>(List.of(exe.toString(), Long.toString(daemonPid),
         mountpoint.toAbsolutePath().toString()));
-    if (groupFd >= 0) {
-      cmd.add(Integer.toString(groupFd));
+    if (groupFd >= 0 || !stoppedLimit.isZero()) {
+      cmd.add(Integer.toString(Math.max(-1, groupFd)));
+      cmd.add(Long.toString(Math.max(1, stoppedLimit.toSeconds())));
     }
     ProcessBuilder pb = new ProcessBuilder(cmd)
         .redirectInput(ProcessBuilder.Redirect.PIPE)

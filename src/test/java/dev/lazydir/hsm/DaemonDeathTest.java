@@ -96,6 +96,21 @@ class DaemonDeathTest {
   }
 
   @Test
+  void aReaderOfAStoppedDaemonGetsEioOnceTheDaemonStaysStoppedLongerThanTheTimeout() throws Exception {
+    Process daemon = bed.serve(origin.url("/").toString(), "--readahead", "0", "--timeout", "2");
+    ServeBed.run(30, "ls", v("/stall").toString());
+    Process dd = new ProcessBuilder("dd", "if=" + v("/stall/slow.bin"), "bs=65536", "count=1", "status=none").start();
+    assertTrue(slowAsked.await(20, TimeUnit.SECONDS), "the reader's segment was asked for");
+
+    assertEquals(0, ServeBed.run(10, "kill", "-STOP", Long.toString(daemon.pid())).exit()); // frozen, not dead
+
+    assertTrue(dd.waitFor(2 + 5, TimeUnit.SECONDS), "the reader returned within the timeout and 5 s");
+    assertNotEquals(0, dd.exitValue(), "the read failed");
+    assertEquals(0, dd.getInputStream().readAllBytes().length, "no byte was handed out");
+    assertTrue(daemon.waitFor(5, TimeUnit.SECONDS), "the guard ended the stopped daemon");
+  }
+
+  @Test
   void aReaderHoldingAFileAcrossACleanStopGetsEioNeverZerosAndTheGuardLeavesAfterIt() throws Exception {
     Process daemon = bed.serve(origin.url("/").toString(), "--readahead", "0", "--dl-seg-size", "1");
     ServeBed.run(30, "ls", v("/data").toString());
