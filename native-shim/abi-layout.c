@@ -34,6 +34,7 @@ int main(void) {
     printf("O_NOFOLLOW=%d\n", O_NOFOLLOW);
     printf("O_CLOEXEC=%d\n", O_CLOEXEC);
     printf("O_NONBLOCK=%d\n", O_NONBLOCK);
+    printf("O_PATH=%d\n", O_PATH);
     printf("AT_FDCWD=%d\n", AT_FDCWD);
     printf("AT_REMOVEDIR=%d\n", AT_REMOVEDIR);
     printf("AT_EMPTY_PATH=%d\n", AT_EMPTY_PATH);

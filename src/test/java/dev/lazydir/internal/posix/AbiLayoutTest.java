@@ -58,6 +58,7 @@ class AbiLayoutTest {
     assertEquals(C.get("O_NOFOLLOW"), (long) Posix.O_NOFOLLOW);
     assertEquals(C.get("O_CLOEXEC"), (long) Posix.O_CLOEXEC);
     assertEquals(C.get("O_NONBLOCK"), (long) Posix.O_NONBLOCK);
+    assertEquals(C.get("O_PATH"), (long) Posix.O_PATH);
     assertEquals(C.get("AT_FDCWD"), (long) Posix.AT_FDCWD);
     assertEquals(C.get("AT_REMOVEDIR"), (long) Posix.AT_REMOVEDIR);
     assertEquals(C.get("AT_EMPTY_PATH"), (long) Posix.AT_EMPTY_PATH);
