@@ -6,6 +6,8 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/mount.h>
@@ -14,6 +16,8 @@
 #include <time.h>
 
 int main(void) {
+    printf("statx.stx_uid=%zu\n", offsetof(struct statx, stx_uid));
+    printf("statx.stx_gid=%zu\n", offsetof(struct statx, stx_gid));
     printf("statx.stx_mode=%zu\n", offsetof(struct statx, stx_mode));
     printf("statx.stx_ino=%zu\n", offsetof(struct statx, stx_ino));
     printf("statx.stx_size=%zu\n", offsetof(struct statx, stx_size));
@@ -22,12 +26,15 @@ int main(void) {
     printf("statx.stx_dev_major=%zu\n", offsetof(struct statx, stx_dev_major));
     printf("statx.stx_dev_minor=%zu\n", offsetof(struct statx, stx_dev_minor));
     printf("statx.size_max=%d\n", sizeof(struct statx) <= 256);
+    printf("passwd.pw_uid=%zu\npasswd.pw_gid=%zu\ngroup.gr_gid=%zu\n", offsetof(struct passwd, pw_uid),
+        offsetof(struct passwd, pw_gid), offsetof(struct group, gr_gid));
     printf("dirent.d_name=%zu\n", offsetof(struct dirent, d_name));
     printf("timespec.size=%zu\n", sizeof(struct timespec));
     printf("O_DIRECTORY=%d\n", O_DIRECTORY);
     printf("O_NOFOLLOW=%d\n", O_NOFOLLOW);
     printf("O_CLOEXEC=%d\n", O_CLOEXEC);
     printf("O_NONBLOCK=%d\n", O_NONBLOCK);
+    printf("O_PATH=%d\n", O_PATH);
     printf("AT_FDCWD=%d\n", AT_FDCWD);
     printf("AT_REMOVEDIR=%d\n", AT_REMOVEDIR);
     printf("AT_EMPTY_PATH=%d\n", AT_EMPTY_PATH);

@@ -3,11 +3,18 @@ package dev.lazydir.cli;
 import dev.lazydir.crawl.CrawlReport;
 import dev.lazydir.crawl.Crawler;
 import dev.lazydir.crawl.Progress;
+import dev.lazydir.internal.posix.Fd;
+import dev.lazydir.internal.posix.Posix;
 import dev.lazydir.origin.OriginClient;
 import dev.lazydir.origin.OriginConfig;
+import dev.lazydir.tree.Access;
+import dev.lazydir.tree.StubTree;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.concurrent.Callable;
+import java.util.logging.Logger;
 import okhttp3.HttpUrl;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -23,6 +30,8 @@ import picocli.CommandLine.ParentCommand;
         "A URL naming a single file gives a DIR holding that file."},
     footer = {"", ExitCodes.HELP})
 final class CrawlCommand implements Callable<Integer> {
+  private static final Logger LOG = Logger.getLogger(CrawlCommand.class.getName());
+
   @ParentCommand
   LazydirCommand parent;
 
@@ -37,7 +46,7 @@ final class CrawlCommand implements Callable<Integer> {
   int depth = Integer.MAX_VALUE;
 
   @Mixin
-  FileModeOption mode = new FileModeOption();
+  AccessOptions access = new AccessOptions();
 
   @Mixin
   OriginOptions origin = new OriginOptions();
@@ -46,12 +55,27 @@ final class CrawlCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     HttpUrl parsed = Cli.parseUrl(url);
     OriginConfig config = origin.toConfig(parsed, System.getenv(), Cli.version());
+    Access wanted = access.toAccess(System.getenv());
     Progress progress = System.console() != null ? Progress.terminal(System.err) : Progress.NONE;
+    applyToExisting(wanted);
     try (OriginClient client = new OriginClient(config, parsed);
-        Crawler crawler = new Crawler(client, depth, config.maxConns, progress, Clock.systemUTC()).fileMode(mode.fileMode)) {
+        Crawler crawler = new Crawler(client, depth, config.maxConns, progress, Clock.systemUTC()).access(wanted)) {
       CrawlReport report = crawler.crawl(parsed, dir);
       parent.out().println(report.summary());
       return report.warnings() > 0 ? ExitCodes.PARTIAL : ExitCodes.OK;
+    }
+  }
+
+  /** A tree crawled before gets the access asked for now, before anything is listed into it. */
+  private void applyToExisting(Access wanted) throws IOException {
+    if (!Files.isDirectory(dir)) {
+      return;
+    }
+    try (Fd root = Posix.open(dir.toString(), Posix.O_RDONLY | Posix.O_DIRECTORY)) {
+      int changed = StubTree.applyAccess(root, wanted);
+      if (changed > 0) {
+        LOG.info(dir + ": " + wanted + " given to " + changed + " existing entries");
+      }
     }
   }
 }

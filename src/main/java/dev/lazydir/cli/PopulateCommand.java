@@ -1,15 +1,20 @@
 package dev.lazydir.cli;
 
+import dev.lazydir.internal.posix.Errno;
+import dev.lazydir.internal.posix.ErrnoException;
+import dev.lazydir.internal.posix.Fd;
+import dev.lazydir.internal.posix.Posix;
+import dev.lazydir.internal.posix.Stat;
+import dev.lazydir.tree.EntryMeta.DirMeta;
+import dev.lazydir.tree.TreeWalk;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -19,12 +24,17 @@ import picocli.CommandLine.ParentCommand;
  * Makes deep paths of a served view appear. Linux has no lookup event, so the daemon cannot see
  * {@code stat DIR/a/b/c}; but it sees every directory being opened. This command opens each ancestor in turn
  * (each open lists that directory), and with --content reads files through the view (each read fetches).
+ *
+ * <p>It goes one name at a time through directory fds, never through a full path: a path longer than PATH_MAX
+ * (4096 bytes) works like any other.
  */
 @Command(name = "populate", mixinStandardHelpOptions = true,
     description = {"List every ancestor of each PATH inside a served view (so deep paths appear), and with"
         + " --content fetch the content of each PATH (every file below it, for a directory)."},
     footer = {"", ExitCodes.HELP})
 final class PopulateCommand implements Callable<Integer> {
+  private static final int DIR_FLAGS = Posix.O_RDONLY | Posix.O_DIRECTORY;
+
   @ParentCommand
   LazydirCommand parent;
 
@@ -41,66 +51,104 @@ final class PopulateCommand implements Callable<Integer> {
     int missing = 0;
     for (Path path : paths) {
       Path abs = path.toAbsolutePath().normalize();
-      if (!reach(abs)) {
+      if (!populate(abs, out, terminal)) {
         parent.err().println("lazydir: " + path + ": no such file or directory at the origin");
         missing++;
         continue;
-      }
-      if (content) {
-        if (Files.isDirectory(abs)) {
-          try (Stream<Path> walk = Files.walk(abs)) {
-            for (Path p : (Iterable<Path>) walk::iterator) {
-              if (Files.isRegularFile(p)) {
-                fetch(p, out, terminal);
-              }
-            }
-          }
-        } else {
-          fetch(abs, out, terminal);
-        }
-      } else if (Files.isDirectory(abs)) {
-        list(abs);
       }
       out.println("populated " + path);
     }
     return missing > 0 ? ExitCodes.PARTIAL : ExitCodes.OK;
   }
 
-  /** Opens each ancestor from the top (listing it); true if the full path then exists. */
-  private static boolean reach(Path abs) throws IOException {
-    Path current = abs.getRoot();
-    for (Path part : abs) {
-      if (Files.isDirectory(current)) {
-        list(current);
+  /**
+   * Opens each ancestor from the top (each open lists it), then lists or fetches the path itself; false if a
+   * name on the way does not exist. Symlinks on the way are the user's own and are followed (the view itself is
+   * mounted nosymfollow).
+   */
+  private boolean populate(Path abs, PrintStream out, boolean terminal) throws IOException {
+    if (abs.getNameCount() == 0) {
+      return true;
+    }
+    Fd dir = Posix.open(abs.getRoot().toString(), DIR_FLAGS);
+    try {
+      for (int i = 0; i < abs.getNameCount() - 1; i++) {
+        Fd next = openOrNull(dir, abs.getName(i).toString(), DIR_FLAGS);
+        dir.close();
+        dir = next;
+        if (dir == null) {
+          return false;
+        }
       }
-      current = current.resolve(part);
-      if (!Files.exists(current)) {
-        return false;
+      String name = abs.getFileName().toString();
+      Stat st;
+      try (Fd handle = openOrNull(dir, name, Posix.O_PATH)) { // no open event: a file stub gets no blocks yet
+        if (handle == null) {
+          return false;
+        }
+        st = handle.stat();
+      }
+      if (st.isDirectory()) {
+        try (Fd target = openOrNull(dir, name, DIR_FLAGS)) { // this open lists it
+          if (target == null) {
+            return false;
+          }
+          if (content) {
+            fetchAll(target, out, terminal);
+          }
+        }
+      } else if (content && st.isRegularFile()) {
+        fetch(dir, name, false, st.size(), out, terminal);
+      }
+      return true;
+    } finally {
+      if (dir != null) {
+        dir.close();
       }
     }
-    return true;
   }
 
-  private static void list(Path dir) throws IOException {
-    try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
-      entries.forEach(e -> { });
-    } catch (NoSuchFileException e) {
-      // vanished meanwhile: the caller's exists() check reports it
+  private static Fd openOrNull(Fd dir, String name, int flags) throws IOException {
+    try {
+      return dir.openAt(name, flags, 0);
+    } catch (ErrnoException e) {
+      if (e.errno() == Errno.ENOENT || e.errno() == Errno.ENOTDIR) {
+        return null;
+      }
+      throw e;
     }
   }
 
-  private static void fetch(Path file, PrintStream out, boolean terminal) throws IOException {
-    long size = Files.size(file);
+  /** Every file below an open directory of the view (each directory is listed as the walk opens it). */
+  private static void fetchAll(Fd top, PrintStream out, boolean terminal) throws IOException {
+    TreeWalk.walk(top, new TreeWalk.Visitor() {
+      @Override
+      public void directory(Fd dir, DirMeta meta) {}
+
+      @Override
+      public void file(Fd parent, String name, Stat st) throws IOException {
+        fetch(parent, name, true, st.size(), out, terminal);
+      }
+    });
+  }
+
+  /**
+   * Reads a file through the view. It is opened by a short path through its directory's fd
+   * (/proc/self/fd/N/NAME), so its full path never has to fit in PATH_MAX.
+   */
+  private static void fetch(Fd dir, String name, boolean noFollow, long size, PrintStream out, boolean terminal)
+      throws IOException {
+    Path file = Path.of("/proc/self/fd/" + dir.intValue(), name);
     long done = 0;
     long lastDraw = 0;
     byte[] buf = new byte[1 << 20];
-    try (InputStream in = Files.newInputStream(file)) {
+    try (InputStream in = noFollow ? Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS) : Files.newInputStream(file)) {
       for (int n; (n = in.read(buf)) > 0; ) {
         done += n;
         long now = System.nanoTime();
         if (terminal && now - lastDraw > 100_000_000L) {
           lastDraw = now;
-          out.print("\r\033[K" + file.getFileName() + ": " + (size == 0 ? 100 : done * 100 / size) + "% ("
+          out.print("\r\033[K" + name + ": " + (size == 0 ? 100 : done * 100 / size) + "% ("
               + (done >> 20) + " of " + (size >> 20) + " MiB)");
           out.flush();
         }

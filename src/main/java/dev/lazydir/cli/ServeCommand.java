@@ -9,6 +9,7 @@ import dev.lazydir.internal.posix.Fd;
 import dev.lazydir.internal.posix.Posix;
 import dev.lazydir.origin.OriginClient;
 import dev.lazydir.origin.OriginConfig;
+import dev.lazydir.tree.Access;
 import dev.lazydir.tree.EntryMeta;
 import dev.lazydir.tree.EntryMeta.DirMeta;
 import dev.lazydir.tree.StubTree;
@@ -39,6 +40,8 @@ import picocli.CommandLine.ParentCommand;
             + " a tree of zero-filled files; readers still inside get EIO until a restarted serve takes over."},
     footer = {"", ExitCodes.HELP})
 final class ServeCommand implements Callable<Integer> {
+  private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(ServeCommand.class.getName());
+
   @ParentCommand
   LazydirCommand parent;
 
@@ -70,7 +73,7 @@ final class ServeCommand implements Callable<Integer> {
   long prefetchSmallKiB = 64;
 
   @Mixin
-  FileModeOption mode = new FileModeOption();
+  AccessOptions access = new AccessOptions();
 
   @Mixin
   OriginOptions origin = new OriginOptions();
@@ -83,7 +86,8 @@ final class ServeCommand implements Callable<Integer> {
     HttpUrl parsed = Cli.parseUrl(url);
     OriginConfig config = origin.toConfig(parsed, System.getenv(), Cli.version());
     Served served = Served.start(parsed, config, dir, store == null ? StoreLayout.defaultFor(dir) : new StoreLayout(store),
-        (long) segmentMiB << 20, readahead, crawl ? maxDepth : 0, mode.fileMode, prefetchSmallKiB << 10);
+        (long) segmentMiB << 20, readahead, crawl ? maxDepth : 0, access.toAccess(System.getenv()),
+        prefetchSmallKiB << 10);
     try (served) {
       Signals.awaitTermination(() -> {
         parent.out().println("ready " + served.view());
@@ -124,9 +128,16 @@ final class ServeCommand implements Callable<Integer> {
       return view;
     }
 
-    /** crawlDepth: levels the background crawl lists at most, 0 for no background crawl. */
+    /** The demo's: the view is the invoking user's, with file stubs of the given mode. */
     static Served start(HttpUrl url, OriginConfig config, Path dir, StoreLayout layout, long chunkSize, int readahead,
         int crawlDepth, int fileMode, long prefetchSmall) throws IOException {
+      Access invoker = new AccessOptions().toAccess(System.getenv()).withFileMode(fileMode);
+      return start(url, config, dir, layout, chunkSize, readahead, crawlDepth, invoker, prefetchSmall);
+    }
+
+    /** crawlDepth: levels the background crawl lists at most, 0 for no background crawl. */
+    static Served start(HttpUrl url, OriginConfig config, Path dir, StoreLayout layout, long chunkSize, int readahead,
+        int crawlDepth, Access access, long prefetchSmall) throws IOException {
       layout.create();
       FileLock lock = layout.lock();
       // On the other core while this one starts up, lists the top level and mounts; 'ready' waits for it, so
@@ -140,12 +151,17 @@ final class ServeCommand implements Callable<Integer> {
         String origin = Crawler.withoutCredentials(url).toString();
         if (!initialized(layout.tree())) {
           // First start: list the top level now, which also tells a listing from a single file.
-          try (Crawler first = new Crawler(client, 1, config.maxConns, Progress.NONE, Clock.systemUTC()).fileMode(fileMode)) {
+          try (Crawler first = new Crawler(client, 1, config.maxConns, Progress.NONE, Clock.systemUTC()).access(access)) {
             first.crawl(url, layout.tree());
           }
         }
         tree = StubTree.open(layout.tree(), firstOrigin(layout.tree(), origin));
-        tree.fileMode(fileMode);
+        tree.access(access);
+        // Before DIR shows the tree: a restart with other --uid/--gid/--allow-other never exposes the old access.
+        int changed = tree.applyAccessToExisting();
+        if (changed > 0) {
+          LOG.info(layout.tree() + ": " + access + " given to " + changed + " existing entries");
+        }
         tree.root().setXattr("user.lazydir.store", layout.store().toAbsolutePath().toString());
         Daemon daemon = Daemon.start(new Daemon.Settings(dir, chunkSize, readahead,
             config.timeout, config.refreshTimeout, config.maxConns, prefetchSmall, layout.run()), tree, client);

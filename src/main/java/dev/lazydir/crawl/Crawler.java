@@ -10,6 +10,7 @@ import dev.lazydir.origin.PercentCodec;
 import dev.lazydir.origin.Redact;
 import dev.lazydir.origin.RemoteEntry;
 import dev.lazydir.origin.RemoteFile;
+import dev.lazydir.tree.Access;
 import dev.lazydir.tree.EntryMeta;
 import dev.lazydir.tree.EntryMeta.DirMeta;
 import dev.lazydir.tree.EntryMeta.FileMeta;
@@ -64,7 +65,7 @@ public final class Crawler implements java.io.Closeable {
   private final AtomicLong warnings = new AtomicLong();
   private final ListingClock listingClock = new ListingClock();
   private final ExecutorService probePool;
-  private int fileMode = 0644;
+  private Access access = Access.OWNER_ONLY;
 
   public Crawler(OriginClient client, int maxDepth, int parallelism, Progress progress, Clock clock) {
     if (maxDepth < 1) {
@@ -86,9 +87,9 @@ public final class Crawler implements java.io.Closeable {
     return crawlDir(tree, new DirTask(path, TreeUrls.dirUrl(tree, path), null, null, Ancestry.NONE), false) != null;
   }
 
-  /** Permission bits of the file stubs this crawler creates in trees it opens (see StubTree#fileMode). */
-  public Crawler fileMode(int mode) {
-    this.fileMode = mode;
+  /** Owner and modes of what this crawler creates in trees it opens (see StubTree#access). */
+  public Crawler access(Access access) {
+    this.access = access;
     return this;
   }
 
@@ -120,7 +121,7 @@ public final class Crawler implements java.io.Closeable {
       } else {
         HttpUrl origin = withSlash(withoutCredentials(url));
         try (StubTree tree = StubTree.open(dir, origin.toString())) {
-          tree.fileMode(fileMode);
+          tree.access(access);
           crawlTree(tree, new DirTask(List.of(), listing.get().url(), null, listing.get(), Ancestry.NONE));
         }
       }
@@ -160,7 +161,7 @@ public final class Crawler implements java.io.Closeable {
     }
     RemoteEntry entry = new RemoteEntry(name.get(), encoded, false, -1, null, false, null).withFile(file);
     try (StubTree tree = StubTree.open(dir, withoutCredentials(url).toString()); Fd root = tree.openDir(List.of())) {
-      tree.fileMode(fileMode);
+      tree.access(access);
       tree.sweepTemporaries(root);
       apply(tree, root, List.of(), file.finalUrl(), entry, new ArrayList<>(), false);
       for (String local : root.list()) {

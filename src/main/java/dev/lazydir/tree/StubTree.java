@@ -34,7 +34,7 @@ public final class StubTree implements Closeable {
   private final Path path;
   private final Fd root;
   private final long device;
-  private volatile int fileMode = 0644;
+  private volatile Access access = Access.OWNER_ONLY;
   private volatile NewStubHook newStubHook = (stub, meta) -> {};
 
   /** Sees each new file stub while it is still nameless, before any other process can open it. */
@@ -92,7 +92,7 @@ public final class StubTree implements Closeable {
 
   /**
    * The same tree reached through another fd for its root (e.g. a private mount of it); it owns that fd and
-   * starts with this tree's file mode.
+   * starts with this tree's access.
    */
   public StubTree reachedThrough(Fd otherRoot) throws IOException {
     Stat other = otherRoot.stat();
@@ -100,7 +100,7 @@ public final class StubTree implements Closeable {
       throw new TreeException(otherRoot.label() + " is not the root of " + path);
     }
     StubTree t = new StubTree(path, otherRoot);
-    t.fileMode = fileMode;
+    t.access = access;
     return t;
   }
 
@@ -113,14 +113,49 @@ public final class StubTree implements Closeable {
   }
 
   /**
-   * Permission bits of new file stubs (0644 by default). Origins do not say which files are programs; a tree
-   * meant to run programs from (the view is read-only anyway) can use 0755.
+   * Owner and permission bits of every entry made from now on ({@link Access#OWNER_ONLY} by default), given to
+   * the root at once: the top of a view must be right before anything appears below it.
    */
-  public void fileMode(int mode) {
-    if ((mode & ~0777) != 0) {
-      throw new IllegalArgumentException("file mode must be within 0777, got 0" + Integer.toOctalString(mode));
-    }
-    this.fileMode = mode;
+  public void access(Access access) throws IOException {
+    this.access = access;
+    access.applyTo(root, true, false);
+  }
+
+  /**
+   * Gives every lazydir entry already in the tree this tree's access (a restart with other --uid, --gid or
+   * --allow-other); foreign entries are not touched and entries already right are not even opened. Returns how
+   * many entries were changed.
+   */
+  public int applyAccessToExisting() throws IOException {
+    return applyAccess(root, access);
+  }
+
+  /** The same for the tree below an open root, which is left alone unless it is lazydir's. */
+  public static int applyAccess(Fd root, Access access) throws IOException {
+    int[] changed = {0};
+    TreeWalk.walk(root, new TreeWalk.Visitor() {
+      @Override
+      public void directory(Fd dir, DirMeta meta) throws IOException {
+        if (!access.holds(dir.stat())) {
+          access.applyTo(dir, true, false);
+          changed[0]++;
+        }
+      }
+
+      @Override
+      public void file(Fd parent, String name, Stat st) throws IOException {
+        if (access.holds(st)) {
+          return;
+        }
+        try (Fd fd = TreeWalk.open(parent, name, st)) {
+          if (fd != null && metaOf(fd).isPresent()) {
+            access.applyTo(fd, false, false);
+            changed[0]++;
+          }
+        }
+      }
+    });
+    return changed[0];
   }
 
   public Fd root() {
@@ -223,10 +258,9 @@ public final class StubTree implements Closeable {
   /** A complete stub under a temporary name, seen by the new-stub hook; returns that name. */
   private String newStub(Fd dir, FileMeta meta, Instant mtime) throws IOException {
     String temp = tempName();
-    try (Fd fd = dir.openAt(temp, Posix.O_WRONLY | Posix.O_CREAT | Posix.O_EXCL | Posix.O_NOFOLLOW, fileMode)) {
-      if ((Posix.UMASK & fileMode) != 0) {
-        fd.fchmod(fileMode); // the umask must not decide what the view shows
-      }
+    Access a = access;
+    try (Fd fd = dir.openAt(temp, Posix.O_WRONLY | Posix.O_CREAT | Posix.O_EXCL | Posix.O_NOFOLLOW, a.fileBits())) {
+      a.applyTo(fd, false, true);
       fd.truncate(meta.size());
       fd.setXattr(EntryMeta.XATTR, meta.encode());
       if (mtime != null) {
@@ -257,8 +291,10 @@ public final class StubTree implements Closeable {
   public void createDir(Fd dir, String name, DirMeta meta, Instant mtime) throws IOException {
     LocalName.require(name);
     String temp = tempName();
-    dir.mkdirAt(temp, 0755);
+    Access a = access;
+    dir.mkdirAt(temp, a.dirBits());
     try (Fd fd = dir.openDirAt(temp)) {
+      a.applyTo(fd, true, true);
       fd.setXattr(EntryMeta.XATTR, meta.encode());
       if (mtime != null) {
         fd.setMtime(mtime);

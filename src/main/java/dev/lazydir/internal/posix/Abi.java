@@ -6,6 +6,8 @@ package dev.lazydir.internal.posix;
  */
 final class Abi {
   static final int STATX_SIZE = 256;
+  static final int STATX_UID = 20;
+  static final int STATX_GID = 24;
   static final int STATX_MODE = 28;
   static final int STATX_INO = 32;
   static final int STATX_SIZE_FIELD = 40;
@@ -14,6 +16,9 @@ final class Abi {
   static final int STATX_DEV_MAJOR = 136;
   static final int STATX_DEV_MINOR = 140;
   static final int DIRENT_NAME = 19;
+  static final int PASSWD_UID = 16;
+  static final int PASSWD_GID = 20;
+  static final int GROUP_GID = 16;
   static final int TIMESPEC_SIZE = 16;
   static final int RENAME_NOREPLACE = 1;
   static final int FALLOC_FL_KEEP_SIZE = 0x01;

@@ -116,6 +116,11 @@ public final class Fd implements AutoCloseable {
     call("fchmod", label, f -> Posix.libc().fchmod(f, mode));
   }
 
+  /** Changes owner and group (-1 leaves one as it is). */
+  public void fchown(int uid, int gid) throws IOException {
+    call("fchown", label, f -> Posix.libc().fchown(f, uid, gid));
+  }
+
   public void truncate(long length) throws IOException {
     call("ftruncate", label, f -> Posix.libc().ftruncate(f, length));
   }
@@ -222,7 +227,7 @@ public final class Fd implements AutoCloseable {
     long blocks = b.getLong(Abi.STATX_BLOCKS);
     Instant mtime = Instant.ofEpochSecond(b.getLong(Abi.STATX_MTIME), b.getInt(Abi.STATX_MTIME + 8));
     long dev = ((long) b.getInt(Abi.STATX_DEV_MAJOR) << 32) | (b.getInt(Abi.STATX_DEV_MINOR) & 0xffffffffL);
-    return new Stat(dev, ino, mode, size, blocks, mtime);
+    return new Stat(dev, ino, mode, size, blocks, mtime, b.getInt(Abi.STATX_UID), b.getInt(Abi.STATX_GID));
   }
 
   /** Writes the remaining bytes of a direct buffer at offset, looping over short writes (no copy in Java). */

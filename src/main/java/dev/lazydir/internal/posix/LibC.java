@@ -26,6 +26,20 @@ public interface LibC {
 
   int fchmod(int fd, int mode);
 
+  int fchown(int fd, int owner, int group);
+
+  int geteuid();
+
+  int getegid();
+
+  /** struct passwd of a user, or NULL (see {@link Users} for the fields read). */
+  Pointer getpwnam(String name);
+
+  Pointer getpwuid(int uid);
+
+  /** struct group of a group, or NULL. */
+  Pointer getgrnam(String name);
+
   int umask(int mask);
 
   int fallocate(int fd, int mode, long offset, long len);

@@ -21,6 +21,8 @@ public final class Posix {
   public static final int O_DIRECTORY = AARCH64 ? 040000 : 0200000;
   public static final int O_NOFOLLOW = AARCH64 ? 0100000 : 0400000;
   public static final int O_CLOEXEC = 02000000;
+  /** A handle on a name only: no open event, no read; a base for *at() calls and fstat (same value on aarch64). */
+  public static final int O_PATH = 010000000;
 
   public static final int AT_FDCWD = -100;
   public static final int AT_SYMLINK_NOFOLLOW = 0x100;

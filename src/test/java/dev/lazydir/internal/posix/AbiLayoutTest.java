@@ -27,6 +27,8 @@ class AbiLayoutTest {
 
   @Test
   void statxOffsetsMatch() {
+    assertEquals(C.get("statx.stx_uid"), (long) Abi.STATX_UID);
+    assertEquals(C.get("statx.stx_gid"), (long) Abi.STATX_GID);
     assertEquals(C.get("statx.stx_mode"), (long) Abi.STATX_MODE);
     assertEquals(C.get("statx.stx_ino"), (long) Abi.STATX_INO);
     assertEquals(C.get("statx.stx_size"), (long) Abi.STATX_SIZE_FIELD);
@@ -35,6 +37,13 @@ class AbiLayoutTest {
     assertEquals(C.get("statx.stx_dev_major"), (long) Abi.STATX_DEV_MAJOR);
     assertEquals(C.get("statx.stx_dev_minor"), (long) Abi.STATX_DEV_MINOR);
     assertEquals(1L, C.get("statx.size_max"), "struct statx fits the buffer");
+  }
+
+  @Test
+  void passwdAndGroupOffsetsMatch() {
+    assertEquals(C.get("passwd.pw_uid"), (long) Abi.PASSWD_UID);
+    assertEquals(C.get("passwd.pw_gid"), (long) Abi.PASSWD_GID);
+    assertEquals(C.get("group.gr_gid"), (long) Abi.GROUP_GID);
   }
 
   @Test
@@ -49,6 +58,7 @@ class AbiLayoutTest {
     assertEquals(C.get("O_NOFOLLOW"), (long) Posix.O_NOFOLLOW);
     assertEquals(C.get("O_CLOEXEC"), (long) Posix.O_CLOEXEC);
     assertEquals(C.get("O_NONBLOCK"), (long) Posix.O_NONBLOCK);
+    assertEquals(C.get("O_PATH"), (long) Posix.O_PATH);
     assertEquals(C.get("AT_FDCWD"), (long) Posix.AT_FDCWD);
     assertEquals(C.get("AT_REMOVEDIR"), (long) Posix.AT_REMOVEDIR);
     assertEquals(C.get("AT_EMPTY_PATH"), (long) Posix.AT_EMPTY_PATH);

@@ -1,0 +1,104 @@
+package dev.lazydir.tree;
+
+import dev.lazydir.internal.posix.Errno;
+import dev.lazydir.internal.posix.ErrnoException;
+import dev.lazydir.internal.posix.Fd;
+import dev.lazydir.internal.posix.Posix;
+import dev.lazydir.internal.posix.Stat;
+import dev.lazydir.tree.EntryMeta.DirMeta;
+import java.io.IOException;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.Iterator;
+import java.util.Optional;
+
+/**
+ * A depth-first walk of a lazydir tree through directory fds and *at() calls. No path is ever built, so a tree
+ * deeper than PATH_MAX (4096 bytes from /) walks like any other; symlinks are never followed (O_NOFOLLOW). Only
+ * lazydir's directories are entered; temporaries are not entries yet and are skipped, and so is whatever
+ * vanishes or is swapped while the walk runs (a daemon may be at work). Holds one fd per level of depth.
+ */
+public final class TreeWalk {
+  private TreeWalk() {}
+
+  /** What the walk reports. */
+  public interface Visitor {
+    /** A lazydir directory, open, before its entries (the root first). */
+    void directory(Fd dir, DirMeta meta) throws IOException;
+
+    /** A regular file in a lazydir directory, not opened: {@code st} describes the name itself (no symlink). */
+    void file(Fd parent, String name, Stat st) throws IOException;
+  }
+
+  private record Level(Fd dir, Iterator<String> names) {}
+
+  /** Walks the tree below {@code root} (which stays open); nothing happens if root is not lazydir's. */
+  public static void walk(Fd root, Visitor visitor) throws IOException {
+    if (!(StubTree.metaOf(root).orElse(null) instanceof DirMeta rootMeta)) {
+      return;
+    }
+    visitor.directory(root, rootMeta);
+    Deque<Level> levels = new ArrayDeque<>();
+    levels.push(new Level(root, root.list().iterator()));
+    try {
+      while (!levels.isEmpty()) {
+        Level top = levels.peek();
+        if (!top.names().hasNext()) {
+          levels.pop();
+          if (top.dir() != root) {
+            top.dir().close();
+          }
+          continue;
+        }
+        String name = top.names().next();
+        Optional<Stat> st = name.startsWith(LocalName.TEMP_PREFIX) ? Optional.empty() : top.dir().statAt(name);
+        if (st.isEmpty()) {
+          continue;
+        }
+        if (st.get().isRegularFile()) {
+          visitor.file(top.dir(), name, st.get());
+        } else if (st.get().isDirectory()) {
+          Fd sub = open(top.dir(), name, st.get());
+          if (sub == null) {
+            continue;
+          }
+          if (!(StubTree.metaOf(sub).orElse(null) instanceof DirMeta meta)) {
+            sub.close(); // foreign: never entered
+            continue;
+          }
+          levels.push(new Level(sub, sub.list().iterator()));
+          visitor.directory(sub, meta);
+        }
+      }
+    } finally {
+      for (Level l : levels) {
+        if (l.dir() != root) {
+          l.dir().close();
+        }
+      }
+    }
+  }
+
+  /**
+   * Opens the entry {@code st} describes, read-only and without following a symlink or waiting on a fifo; null
+   * if it vanished or was swapped for another inode since.
+   */
+  public static Fd open(Fd parent, String name, Stat st) throws IOException {
+    int flags = Posix.O_RDONLY | Posix.O_NOFOLLOW | Posix.O_NONBLOCK | (st.isDirectory() ? Posix.O_DIRECTORY : 0);
+    Fd fd;
+    try {
+      fd = parent.openAt(name, flags, 0);
+    } catch (ErrnoException e) {
+      if (e.errno() == Errno.ENOENT || e.errno() == Errno.ELOOP || e.errno() == Errno.ENOTDIR) {
+        return null;
+      }
+      throw e;
+    }
+    Stat now = fd.stat();
+    if (now.ino() != st.ino() || now.dev() != st.dev()) {
+      fd.close();
+      return null;
+    }
+    return fd;
+  }
+}
