@@ -130,6 +130,9 @@ public record StoreLayout(Path store) {
   }
 
   public Optional<String> readState() throws IOException {
+    if (!Files.isDirectory(run(), LinkOption.NOFOLLOW_LINKS) && !Files.isSymbolicLink(run())) {
+      return Optional.empty(); // no store here (status of a crawled tree): nothing to read
+    }
     try (Fd run = openRun()) {
       Optional<Stat> st = run.statAt(STATE);
       if (st.isEmpty()) {
