@@ -258,7 +258,7 @@ final class WarmUp {
     for (int i = 0; i < 200; i++) {
       dev.lazydir.fanotify.EventParser.parse(events.duplicate().order(java.nio.ByteOrder.nativeOrder()));
     }
-    com.github.benmanes.caffeine.cache.Cache<Long, String> cache = Daemon.stubCache((k, v, cause) -> { });
+    com.github.benmanes.caffeine.cache.Cache<Long, String> cache = OpenStubs.cache((k, v, cause) -> { });
     for (long i = 0; i < 300; i++) {
       cache.put(i, "stub");
       cache.getIfPresent(i);
