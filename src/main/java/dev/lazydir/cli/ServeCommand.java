@@ -255,7 +255,19 @@ final class ServeCommand implements Callable<Integer> {
           + "fetches=" + daemon.filler().fetchCount() + "\n"
           + "events=" + s.events() + "\n"
           + "denied=" + s.denied() + "\n"
-          + "dirs_listed=" + s.dirsListed() + "\n");
+          + "dirs_listed=" + s.dirsListed() + "\n"
+          + recentDenials(s));
+    }
+
+    /** One line each, "denial.N=EPOCH ERRNO WHY" (newlines in the cause folded). */
+    private static String recentDenials(Daemon.Stats s) {
+      StringBuilder b = new StringBuilder();
+      int i = 0;
+      for (Daemon.Stats.Denial d : s.recentDenials()) {
+        b.append("denial.").append(i++).append('=').append(d.at().getEpochSecond()).append(' ').append(d.errno())
+            .append(' ').append(d.why().replace('\n', ' ')).append('\n');
+      }
+      return b.toString();
     }
 
     @Override

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -59,6 +60,7 @@ final class StatusCommand implements Callable<Integer> {
       for (String k : new String[] {"requests", "fetched_bytes", "fetches", "events", "denied"}) {
         s.put(k, Long.parseLong(state.getOrDefault(k, "0")));
       }
+      s.put("recent_denials", denials(state));
     }
     TreeStatus t = TreeStatus.of(layout.tree());
     s.put("dirs_listed", t.dirsListed());
@@ -76,7 +78,7 @@ final class StatusCommand implements Callable<Integer> {
     if (json) {
       StringBuilder sb = new StringBuilder("{");
       s.forEach((k, v) -> sb.append(sb.length() > 1 ? "," : "").append('"').append(k).append("\":")
-          .append(v instanceof String str ? quote(str) : String.valueOf(v)));
+          .append(v instanceof String str ? quote(str) : v instanceof List<?> l ? denialsJson(l) : String.valueOf(v)));
       out.println(sb.append('}'));
       return;
     }
@@ -91,7 +93,48 @@ final class StatusCommand implements Callable<Integer> {
     if (Boolean.TRUE.equals(s.get("running"))) {
       out.println("origin I/O:  " + s.get("requests") + " requests, " + s.get("fetched_bytes") + " bytes fetched in "
           + s.get("fetches") + " range requests; " + s.get("events") + " events, " + s.get("denied") + " denied");
+      for (Object d : (List<?>) s.get("recent_denials")) {
+        Denial denial = (Denial) d;
+        out.println("  denied " + java.time.LocalTime.ofInstant(denial.at(), java.time.ZoneId.systemDefault())
+            .truncatedTo(java.time.temporal.ChronoUnit.SECONDS) + " " + errnoName(denial.errno()) + ": " + denial.why());
+      }
     }
+  }
+
+  /** A reader the daemon refused: when, with which errno, and why. */
+  record Denial(Instant at, int errno, String why) {}
+
+  /** The daemon's recent denials, oldest first, from its "denial.N=EPOCH ERRNO WHY" state lines. */
+  private static List<Denial> denials(Map<String, String> state) {
+    List<Denial> list = new java.util.ArrayList<>();
+    for (int i = 0; state.containsKey("denial." + i); i++) {
+      String[] f = state.get("denial." + i).split(" ", 3);
+      try {
+        list.add(new Denial(Instant.ofEpochSecond(Long.parseLong(f[0])), Integer.parseInt(f[1]),
+            f.length > 2 ? f[2] : ""));
+      } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
+        // a line from another version: skipped
+      }
+    }
+    return list;
+  }
+
+  private static String errnoName(int errno) {
+    return switch (errno) {
+      case 5 -> "EIO";
+      case 28 -> "ENOSPC";
+      default -> "errno " + errno;
+    };
+  }
+
+  private static String denialsJson(List<?> denials) {
+    StringBuilder sb = new StringBuilder("[");
+    for (Object o : denials) {
+      Denial d = (Denial) o;
+      sb.append(sb.length() > 1 ? "," : "").append("{\"at\":").append(d.at().getEpochSecond())
+          .append(",\"errno\":").append(d.errno()).append(",\"why\":").append(quote(d.why())).append('}');
+    }
+    return sb.append(']').toString();
   }
 
   private static Map<String, String> parse(Optional<String> state) {

@@ -22,7 +22,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Logger;
 
@@ -61,12 +60,29 @@ public final class Daemon implements Closeable {
   public record Settings(Path dir, long chunkSize, int readaheadChunks, Duration timeout,
       Duration refresh, int maxConns, long prefetchSmall, Path run) {}
 
-  /** Counters shown by {@code lazydir status}. */
+  /** Counters shown by {@code lazydir status}, and the last few denials with their causes. */
   public static final class Stats {
+    static final int RECENT_DENIALS = 5;
     final AtomicLong events = new AtomicLong();
     final AtomicLong denied = new AtomicLong();
     final AtomicLong dirsListed = new AtomicLong();
     public final Instant started = Instant.now();
+    private final java.util.ArrayDeque<Denial> recent = new java.util.ArrayDeque<>();
+
+    /** A reader refused: when, the errno it got, and why (the file and the cause). */
+    public record Denial(Instant at, int errno, String why) {}
+
+    synchronized void denial(int errno, String why) {
+      if (recent.size() == RECENT_DENIALS) {
+        recent.removeFirst();
+      }
+      recent.addLast(new Denial(Instant.now(), errno, why));
+    }
+
+    /** Oldest first. */
+    public synchronized List<Denial> recentDenials() {
+      return List.copyOf(recent);
+    }
 
     public long events() {
       return events.get();
@@ -93,7 +109,6 @@ public final class Daemon implements Closeable {
   private final ScheduledExecutorService timers;
   private final ContentFiller filler;
   private final Stats stats = new Stats();
-  private final AtomicBoolean diskFullSaid = new AtomicBoolean();
   private FanotifyGroup group;
   private OpenStubs stubs;
   private DirectoryOpens directories;
@@ -240,9 +255,8 @@ public final class Daemon implements Closeable {
         return Fan.FAN_ALLOW;
       }
     }
-    LOG.warning("a reader still has a file open that changed at the origin; bytes it had not fetched cannot be"
-        + " served (EIO); reopen the file to read the new version");
-    return Fan.denyErrno(Fan.EIO);
+    throw new Denied(Fan.EIO, Posix.readlink("/proc/self/fd/" + eventFd) + ": changed at the origin while a reader"
+        + " held it open; bytes it had not fetched cannot be served; reopen the file to read the new version");
   }
 
   /** FAN_OPEN_PERM: list a directory on opendir; give a file stub its blocks so copiers do not skip holes. */
@@ -267,11 +281,8 @@ public final class Daemon implements Closeable {
         if (stub.preallocate()) {
           return Fan.FAN_ALLOW;
         }
-        if (!diskFullSaid.getAndSet(true)) {
-          LOG.warning("the store's filesystem is full: opening " + stub.label + " fails with ENOSPC (what its"
-              + " preallocation took was given back); free space on it or serve with a store on a larger one");
-        }
-        return Fan.denyErrno(Fan.ENOSPC);
+        throw new Denied(Fan.ENOSPC, stub.label + ": the store's filesystem is full (what its preallocation took"
+            + " was given back); free space on it or serve with a store on a larger one");
       } catch (OpenStub.ClosedException e) {
         if (attempt == 3) {
           throw e;

@@ -15,8 +15,8 @@ import java.util.logging.Logger;
 
 /**
  * The threads that answer the daemon's fanotify group: each polls, hands every event it read to the handler, and
- * answers it exactly once whatever the handler does: its answer, or EIO (ENOSPC for a full disk) when it fails,
- * and EIO once the loop is stopping. A thread blocked in a listing or a fetch holds only its own event; the
+ * answers it exactly once whatever the handler does: its answer, the errno of a {@link Denied}, or EIO (ENOSPC for
+ * a full disk) when it fails, and EIO once the loop is stopping. Every denial is recorded with its cause. A thread blocked in a listing or a fetch holds only its own event; the
  * others go on. On stop, what is still queued is left to the guard, which holds a copy of the group
  * ({@link Guard}), or drained with EIO here when no guard holds it.
  */
@@ -33,6 +33,7 @@ final class EventLoop {
   private final Daemon.Stats stats;
   private final List<Thread> threads = new ArrayList<>();
   private volatile boolean stopping;
+  private volatile String lastDenied;
 
   EventLoop(FanotifyGroup group, Handler handler, Daemon.Stats stats, int threadCount) {
     this.group = group;
@@ -106,8 +107,17 @@ final class EventLoop {
     try {
       response = stopping ? Fan.denyErrno(Fan.EIO) : h.handle(ev);
     } catch (IOException | RuntimeException e) {
-      LOG.warning(e.getMessage() == null ? e.toString() : e.getMessage());
-      response = Fan.denyErrno(e instanceof ErrnoException ee && ee.errno() == Errno.ENOSPC ? Fan.ENOSPC : Fan.EIO);
+      String why = e.getMessage() == null ? e.toString() : e.getMessage();
+      int errno = e instanceof Denied d ? d.errno
+          : e instanceof ErrnoException ee && ee.errno() == Errno.ENOSPC ? Fan.ENOSPC : Fan.EIO;
+      if (!(e instanceof Denied) || !why.equals(lastDenied)) {
+        LOG.warning(why); // the same refusal again and again (a full disk) is named once
+      }
+      if (e instanceof Denied) {
+        lastDenied = why;
+      }
+      stats.denial(errno, why);
+      response = Fan.denyErrno(errno);
     } finally {
       if (response != Fan.FAN_ALLOW) {
         stats.denied.incrementAndGet();

@@ -502,6 +502,20 @@ class ServeTest {
     assertTrue(after.text().contains("(not served)"), after.text());
   }
 
+  @Test
+  void statusNamesTheFileAndTheCauseOfARecentDenial() throws Exception {
+    bed.serve(origin.url("/").toString());
+    ServeBed.run(30, "ls", v("/errors").toString());
+    assertNotEquals(0, ServeBed.run(60, "cat", v("/errors/broken.bin").toString()).exit());
+    Result st = null;
+    for (int i = 0; i < 10 && (st == null || !st.text().contains("denied ")); i++) {
+      Thread.sleep(500); // the daemon writes its state every second
+      st = lazydir("status", "--store", bed.store.toString(), bed.view.toString());
+    }
+    String line = st.text().lines().filter(l -> l.trim().startsWith("denied ")).findFirst().orElse(st.text());
+    assertTrue(line.contains("EIO") && line.contains("broken.bin") && line.contains("500"), line);
+  }
+
   static Result lazydir(String... args) throws Exception {
     java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", System.getProperty("java.class.path"),
