@@ -8,6 +8,7 @@ import dev.lazydir.internal.posix.Fd;
 import dev.lazydir.internal.posix.Posix;
 import dev.lazydir.internal.posix.Stat;
 import dev.lazydir.origin.OriginClient;
+import dev.lazydir.origin.VersionChangedException;
 import dev.lazydir.tree.EntryMeta.FileMeta;
 import dev.lazydir.tree.StubTree;
 import java.io.Closeable;
@@ -224,6 +225,11 @@ public final class Daemon implements Closeable {
       try {
         filler.ensure(stub, offset, count);
         return Fan.FAN_ALLOW;
+      } catch (VersionChangedException e) {
+        // Never a file of two versions: this read fails, and the directory is listed again so that the name
+        // gets a new stub of the new version (readers holding this one keep the bytes already fetched).
+        directories.relistSoon(stub.label);
+        throw e;
       } catch (OpenStub.ClosedException e) {
         if (attempt == 3) {
           throw e;

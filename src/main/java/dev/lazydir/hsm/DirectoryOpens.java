@@ -146,6 +146,23 @@ final class DirectoryOpens implements AutoCloseable {
     }
   }
 
+  /** Lists the directory of a file again in the background (its origin answered with another version). */
+  void relistSoon(String fileLabel) {
+    int slash = fileLabel.lastIndexOf('/');
+    List<String> dir = slash < 0 ? List.of() : List.of(fileLabel.substring(0, slash).split("/"));
+    try {
+      listAheadPool.execute(() -> {
+        try {
+          ensureListed(dir);
+        } catch (IOException e) {
+          LOG.fine("listing " + display(dir) + " again: " + e.getMessage());
+        }
+      });
+    } catch (RejectedExecutionException e) {
+      // shutting down
+    }
+  }
+
   private boolean waitFor(CompletableFuture<Boolean> f, String what) throws IOException {
     try {
       return f.get(settings.timeout().toMillis(), TimeUnit.MILLISECONDS);

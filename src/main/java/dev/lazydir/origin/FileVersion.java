@@ -72,7 +72,7 @@ public final class FileVersion {
   }
 
   private static OriginException changed(String what, int status, String detail) {
-    return new OriginException(what + ": the file changed at the origin (" + detail + ")", status);
+    return new VersionChangedException(what + ": the file changed at the origin (" + detail + ")", status);
   }
 
   /** Noted before any byte of a whole-file answer to a range request is handed over. */

@@ -322,6 +322,19 @@ class ServeTest {
   }
 
   @Test
+  void aDeviceNodePlantedInTheStoreIsNeverOpenedThroughTheView() throws Exception {
+    bed.serve(origin.url("/").toString());
+    ServeBed.run(30, "ls", v("/data").toString());
+    assertEquals(0, ServeBed.run(10, "mknod", bed.store.resolve("tree/data/planted-null").toString(), "c", "1", "3")
+        .exit());
+
+    Result dev = ServeBed.run(10, "sh", "-c", "echo x > '" + v("/data/planted-null") + "'");
+
+    assertNotEquals(0, dev.exit(), "a planted device node is not reachable through the view (nodev)");
+    assertTrue(dev.err().contains("Permission denied"), dev.err());
+  }
+
+  @Test
   void listingADirectoryAgainWhileItsFileIsBeingFetchedNeverBreaksTheReader() throws Exception {
     origin.throttle("/data/random.bin", 128 * 1024, 50); // ~2.6 MB/s a request, two at a time: ~4 s for 20 MiB
     bed.serve(origin.url("/").toString(), "--refresh-timeout", "1", "--dl-seg-size", "1", "--readahead", "1");
@@ -500,6 +513,28 @@ class ServeTest {
     bed.stop(daemon);
     Result after = lazydir("status", "--store", bed.store.toString(), bed.view.toString());
     assertTrue(after.text().contains("(not served)"), after.text());
+  }
+
+  @Test
+  void aFileThatChangesAtTheOriginMidReadFailsThatReadThenServesTheNewVersionWhole() throws Exception {
+    bed.serve(origin.url("/").toString(), "--readahead", "0", "--dl-seg-size", "1");
+    ServeBed.run(30, "ls", v("/data").toString());
+    assertEquals(0, ServeBed.sh(30, "head -c 4096 '" + v("/data/random.bin") + "' >/dev/null").exit());
+    byte[] changed = new byte[FILES.get("/data/random.bin").length];
+    new Random(99).nextBytes(changed);
+    origin.file("/data/random.bin", changed, T.plusSeconds(7200)); // same size, new ETag and time
+
+    Result mixed = ServeBed.run(60, "cat", v("/data/random.bin").toString());
+    assertNotEquals(0, mixed.exit(), "never a file made of two versions");
+    assertTrue(mixed.err().contains("Input/output error"), mixed.err());
+
+    Result again = null;
+    for (int i = 0; i < 20 && (again == null || again.exit() != 0); i++) {
+      Thread.sleep(250); // the directory is listed again in the background
+      again = ServeBed.run(60, "cat", v("/data/random.bin").toString());
+    }
+    assertEquals(0, again.exit(), again.err());
+    assertArrayEquals(changed, again.out(), "opened anew: the new version, whole");
   }
 
   @Test
