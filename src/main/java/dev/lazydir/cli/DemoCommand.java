@@ -76,7 +76,7 @@ final class DemoCommand implements Callable<Integer> {
     layout.create();
     layout.markAsDemo();
     try (ServeCommand.Served served = ServeCommand.Served.start(origin.url(), config, dir, layout, 4 << 20, 4,
-        dev.lazydir.hsm.BackgroundCrawl.DEFAULT_MAX_DEPTH, 0755, 64 << 10)) {
+        dev.lazydir.hsm.NamespaceCrawl.DEFAULT_MAX_DEPTH, 0755, 64 << 10)) {
       Path v = served.view();
       out.println("ready " + v + "  (store: " + layout.store() + ")");
       out.println();

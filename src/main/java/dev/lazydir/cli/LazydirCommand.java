@@ -6,7 +6,8 @@ import picocli.CommandLine.Option;
 
 @Command(name = "lazydir", mixinStandardHelpOptions = true, versionProvider = Cli.Version.class,
     description = {"A local directory that fills itself from an HTTP directory tree, lazily, without FUSE."},
-    subcommands = {CrawlCommand.class, ServeCommand.class, PopulateCommand.class, StatusCommand.class, DemoCommand.class},
+    subcommands = {CrawlCommand.class, ServeCommand.class, PopulateCommand.class, StatusCommand.class, WaitCommand.class,
+        DemoCommand.class},
     footer = {"", ExitCodes.HELP})
 final class LazydirCommand {
   @Option(names = {"-v", "--verbose"}, description = "more messages (-vv: debug)", scope = picocli.CommandLine.ScopeType.INHERIT)

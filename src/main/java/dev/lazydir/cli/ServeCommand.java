@@ -2,7 +2,7 @@ package dev.lazydir.cli;
 
 import dev.lazydir.crawl.Crawler;
 import dev.lazydir.crawl.Progress;
-import dev.lazydir.hsm.BackgroundCrawl;
+import dev.lazydir.hsm.NamespaceCrawl;
 import dev.lazydir.hsm.Daemon;
 import dev.lazydir.hsm.StoreLayout;
 import dev.lazydir.internal.posix.Fd;
@@ -33,8 +33,11 @@ import picocli.CommandLine.ParentCommand;
         + " fetched when read, and what is local is read at disk speed. Runs in the foreground until SIGINT or"
         + " SIGTERM; prints a line starting with 'ready' when DIR is live. Needs root and Linux 6.14+.",
         "",
-        "Mainline Linux has no lookup event: `stat DIR/a/b/file` on directories never opened cannot be"
-            + " intercepted. Use `lazydir populate PATH` or `serve --crawl` for deep paths.",
+        "Every path of the origin exists in DIR when 'ready' is printed: the whole namespace is listed first"
+            + " (a restart lists only what is missing). For trees too large for that, --lazy-dirs lists each"
+            + " directory when it is first opened (Linux has no lookup event: a path below a directory never opened"
+            + " does not exist yet; add --crawl to list everything in the background, `lazydir wait DIR` waits"
+            + " for it).",
         "",
         "If the daemon dies, a guard process detaches DIR at once: it becomes an empty directory (ENOENT), never"
             + " a tree of zero-filled files; readers still inside get EIO until a restarted serve takes over."},
@@ -61,12 +64,16 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--readahead", paramLabel = "N", description = "segments fetched ahead of a sequential reader (default: ${DEFAULT-VALUE})")
   int readahead = 4;
 
-  @Option(names = "--crawl", description = "list the whole namespace in the background, breadth first")
+  @Option(names = "--lazy-dirs", description = "print ready at once and list each directory when it is first opened,"
+      + " instead of listing the whole namespace first (for trees too large to list up front)")
+  boolean lazyDirs;
+
+  @Option(names = "--crawl", description = "with --lazy-dirs: list the whole namespace in the background")
   boolean crawl;
 
   @Option(names = "--max-depth", paramLabel = "N",
-      description = "levels --crawl lists at most; deeper directories are listed when opened (default: ${DEFAULT-VALUE})")
-  int maxDepth = BackgroundCrawl.DEFAULT_MAX_DEPTH;
+      description = "levels the namespace is listed to at most; deeper directories are listed when opened (default: ${DEFAULT-VALUE})")
+  int maxDepth = NamespaceCrawl.DEFAULT_MAX_DEPTH;
 
   @Option(names = "--prefetch-small", paramLabel = "KiB",
       description = "fetch files up to this size in the background when their directory is opened (0: off; default: ${DEFAULT-VALUE})")
@@ -86,12 +93,19 @@ final class ServeCommand implements Callable<Integer> {
     HttpUrl parsed = Cli.parseUrl(url);
     OriginConfig config = origin.toConfig(parsed, System.getenv(), Cli.version());
     Served served = Served.start(parsed, config, dir, store == null ? StoreLayout.defaultFor(dir) : new StoreLayout(store),
-        (long) segmentMiB << 20, readahead, crawl ? maxDepth : 0, access.toAccess(System.getenv()),
-        prefetchSmallKiB << 10);
+        (long) segmentMiB << 20, readahead, lazyDirs && !crawl ? 0 : maxDepth, !lazyDirs,
+        access.toAccess(System.getenv()), prefetchSmallKiB << 10);
     try (served) {
-      Signals.awaitTermination(() -> {
-        parent.out().println("ready " + served.view());
-        parent.out().flush();
+      Signals.awaitTermination(stopAsked -> {
+        try {
+          String mode = served.awaitNamespace(parent.err(), System.console() != null, stopAsked);
+          if (mode != null) {
+            parent.out().println("ready " + served.view() + " (" + mode + ")");
+            parent.out().flush();
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
       });
       parent.out().println("stopping: answering pending readers, unmounting " + served.view());
     }
@@ -105,19 +119,21 @@ final class ServeCommand implements Callable<Integer> {
     private final OriginClient client;
     private final StubTree tree;
     private final Daemon daemon;
-    private final BackgroundCrawl background;
+    private final NamespaceCrawl crawl;
+    private final boolean crawlBeforeReady;
     private final Path view;
     private final Thread stateWriter;
     private volatile boolean closed;
 
     private Served(StoreLayout layout, FileLock lock, OriginClient client, StubTree tree, Daemon daemon,
-        BackgroundCrawl background, Path view) {
+        NamespaceCrawl crawl, boolean crawlBeforeReady, Path view) {
       this.layout = layout;
       this.lock = lock;
       this.client = client;
       this.tree = tree;
       this.daemon = daemon;
-      this.background = background;
+      this.crawl = crawl;
+      this.crawlBeforeReady = crawlBeforeReady;
       this.view = view;
       this.stateWriter = new Thread(this::writeStateLoop, "lazydir-state");
       stateWriter.setDaemon(true);
@@ -128,16 +144,48 @@ final class ServeCommand implements Callable<Integer> {
       return view;
     }
 
-    /** The demo's: the view is the invoking user's, with file stubs of the given mode. */
+    /**
+     * Waits for the namespace crawl when it runs before ready (progress on a terminal), and says which mode is in
+     * force, for the ready line; null if a stop was asked for meanwhile.
+     */
+    String awaitNamespace(java.io.PrintStream progress, boolean terminal, java.util.function.BooleanSupplier stopAsked)
+        throws InterruptedException {
+      if (crawl == null) {
+        return "lazy directories: each is listed when first opened";
+      }
+      if (!crawlBeforeReady) {
+        return "lazy directories, the whole namespace listed in the background: lazydir wait " + view;
+      }
+      while (!crawl.awaitDone(250)) {
+        if (stopAsked.getAsBoolean()) {
+          return null; // stopping before ready
+        }
+        if (terminal) {
+          progress.print("\rlisting the namespace: " + crawl.directories() + " directories");
+          progress.flush();
+        }
+      }
+      if (terminal) {
+        progress.println();
+      }
+      return crawl.outcome() == NamespaceCrawl.Outcome.COMPLETE
+          ? "namespace complete: " + crawl.directories() + " directories"
+          : "namespace incomplete: " + crawl.incompleteBecause() + "; those directories are listed when opened";
+    }
+
+    /** The demo's: the view is the invoking user's, with file stubs of the given mode; lazy directories. */
     static Served start(HttpUrl url, OriginConfig config, Path dir, StoreLayout layout, long chunkSize, int readahead,
         int crawlDepth, int fileMode, long prefetchSmall) throws IOException {
       Access invoker = new AccessOptions().toAccess(System.getenv()).withFileMode(fileMode);
-      return start(url, config, dir, layout, chunkSize, readahead, crawlDepth, invoker, prefetchSmall);
+      return start(url, config, dir, layout, chunkSize, readahead, crawlDepth, false, invoker, prefetchSmall);
     }
 
-    /** crawlDepth: levels the background crawl lists at most, 0 for no background crawl. */
+    /**
+     * crawlDepth: levels the namespace crawl lists at most, 0 for none; beforeReady: the crawl uses every
+     * connection and {@link #awaitNamespace} waits for it (else it runs in the background with half of them).
+     */
     static Served start(HttpUrl url, OriginConfig config, Path dir, StoreLayout layout, long chunkSize, int readahead,
-        int crawlDepth, Access access, long prefetchSmall) throws IOException {
+        int crawlDepth, boolean beforeReady, Access access, long prefetchSmall) throws IOException {
       layout.create();
       FileLock lock = layout.lock();
       // On the other core while this one starts up, lists the top level and mounts; 'ready' waits for it, so
@@ -165,9 +213,9 @@ final class ServeCommand implements Callable<Integer> {
         tree.root().setXattr("user.lazydir.store", layout.store().toAbsolutePath().toString());
         Daemon daemon = Daemon.start(new Daemon.Settings(dir, chunkSize, readahead,
             config.timeout, config.refreshTimeout, config.maxConns, prefetchSmall, layout.run()), tree, client);
-        BackgroundCrawl background = crawlDepth > 0
-            ? BackgroundCrawl.start(tree, daemon::ensureListed, Math.max(1, config.maxConns / 2), crawlDepth) : null;
-        Served served = new Served(layout, lock, client, tree, daemon, background, dir.toRealPath());
+        NamespaceCrawl crawl = crawlDepth > 0 ? NamespaceCrawl.start(tree, daemon::ensureListed,
+            Math.max(1, beforeReady ? config.maxConns : config.maxConns / 2), crawlDepth) : null;
+        Served served = new Served(layout, lock, client, tree, daemon, crawl, beforeReady, dir.toRealPath());
         served.writeState();
         try {
           warmUp.join(3000);
@@ -256,6 +304,9 @@ final class ServeCommand implements Callable<Integer> {
           + "events=" + s.events() + "\n"
           + "denied=" + s.denied() + "\n"
           + "dirs_listed=" + s.dirsListed() + "\n"
+          + "crawl=" + (crawl == null ? "off" : crawl.outcome().name().toLowerCase(java.util.Locale.ROOT)) + "\n"
+          + "crawl_dirs=" + (crawl == null ? 0 : crawl.directories()) + "\n"
+          + (crawl == null || crawl.incompleteBecause().isEmpty() ? "" : "crawl_incomplete=" + crawl.incompleteBecause() + "\n")
           + recentDenials(s));
     }
 
@@ -277,8 +328,8 @@ final class ServeCommand implements Callable<Integer> {
       }
       closed = true;
       stateWriter.interrupt();
-      if (background != null) {
-        background.close();
+      if (crawl != null) {
+        crawl.close();
       }
       daemon.close();
       try {

@@ -13,6 +13,15 @@ final class Signals {
 
   /** Runs {@code ready} once the handlers are installed, then blocks until SIGINT or SIGTERM. */
   static void awaitTermination(Runnable ready) throws InterruptedException {
+    awaitTermination(stopAsked -> ready.run());
+  }
+
+  /**
+   * The same, with {@code ready} told whether a signal has come meanwhile, so that a long wait before ready (the
+   * namespace crawl) ends at a stop instead of finishing first.
+   */
+  static void awaitTermination(java.util.function.Consumer<java.util.function.BooleanSupplier> ready)
+      throws InterruptedException {
     CountDownLatch signalled = new CountDownLatch(1);
     for (String name : new String[] {"INT", "TERM"}) {
       Signal.handle(new Signal(name), s -> {
@@ -22,7 +31,7 @@ final class Signals {
         signalled.countDown();
       });
     }
-    ready.run();
+    ready.accept(() -> signalled.getCount() == 0);
     signalled.await();
   }
 }

@@ -60,6 +60,8 @@ final class StatusCommand implements Callable<Integer> {
       for (String k : new String[] {"requests", "fetched_bytes", "fetches", "events", "denied"}) {
         s.put(k, Long.parseLong(state.getOrDefault(k, "0")));
       }
+      s.put("crawl", state.getOrDefault("crawl", "off"));
+      s.put("crawl_dirs", Long.parseLong(state.getOrDefault("crawl_dirs", "0")));
       s.put("recent_denials", denials(state));
     }
     TreeStatus t = TreeStatus.of(layout.tree());
@@ -87,6 +89,14 @@ final class StatusCommand implements Callable<Integer> {
         ? "  (served by pid " + s.get("pid") + ", up " + s.get("uptime_seconds") + " s)" : "  (not served)"));
     out.println("store:       " + s.get("store"));
     out.println("directories: " + s.get("dirs_listed") + " listed of " + s.get("dirs_known") + " known");
+    if (Boolean.TRUE.equals(s.get("running"))) {
+      out.println("namespace:   " + switch (String.valueOf(s.get("crawl"))) {
+        case "complete" -> "complete (" + s.get("crawl_dirs") + " directories listed)";
+        case "incomplete" -> "incomplete (" + s.get("crawl_dirs") + " directories listed; see the log)";
+        case "running" -> "being listed (" + s.get("crawl_dirs") + " directories so far)";
+        default -> "lazy (each directory is listed when first opened)";
+      });
+    }
     out.println("files:       " + s.get("files_populated") + " populated, " + s.get("files_partial") + " partial, "
         + s.get("files_stub") + " stubs");
     out.println("bytes:       " + s.get("bytes_populated") + " populated of " + s.get("bytes_total"));
@@ -137,7 +147,8 @@ final class StatusCommand implements Callable<Integer> {
     return sb.append(']').toString();
   }
 
-  private static Map<String, String> parse(Optional<String> state) {
+  /** The daemon's state file as keys and values (empty when there is none). */
+  static Map<String, String> parse(Optional<String> state) {
     Map<String, String> m = new LinkedHashMap<>();
     state.ifPresent(text -> text.lines().forEach(l -> {
       int eq = l.indexOf('=');

@@ -166,8 +166,27 @@ class ServeTest {
   }
 
   @Test
+  void aDeepPathReadsRightAfterReadyWithoutOpeningItsAncestors() throws Exception {
+    Process daemon = bed.serve(origin.url("/").toString());
+    // What a user or a benchmark that knows nothing of lazydir does first.
+    Result cat = ServeBed.run(30, "cat", v("/deep/a/b/c/d/e/f/g/h/treasure.txt").toString());
+    assertEquals(0, cat.exit(), cat.err());
+    assertEquals("eight levels down\n", cat.text());
+    Result head = ServeBed.run(30, "head", "-c", "100", v("/data/random.bin").toString());
+    assertArrayEquals(java.util.Arrays.copyOf(FILES.get("/data/random.bin"), 100), head.out());
+    int listings = listingRequests();
+    assertTrue(listings >= 12, "every directory was listed before ready: " + listings);
+    assertEquals(0, bed.stop(daemon));
+
+    bed.serve(origin.url("/").toString()); // a restart is ready from the stored tree: no listing is fetched again
+    assertEquals("eight levels down\n", ServeBed.run(30, "cat", v("/deep/a/b/c/d/e/f/g/h/treasure.txt").toString())
+        .text());
+    assertEquals(listings, listingRequests(), "no listing asked of the origin again after a restart");
+  }
+
+  @Test
   void populateMakesADeepPathAppear() throws Exception {
-    bed.serve(origin.url("/").toString());
+    bed.serve(origin.url("/").toString(), "--lazy-dirs");
     Path deep = v("/deep/a/b/c/d/e/f/g/h/treasure.txt");
     assertFalse(Files.exists(deep), "no lookup event: unlisted ancestors hide the path");
     ServeBed.Result pop = ServeBed.run(60, Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -179,14 +198,25 @@ class ServeTest {
   }
 
   @Test
-  void backgroundCrawlMakesDeepPathsAppearWithoutAsking() throws Exception {
-    bed.serve(origin.url("/").toString(), "--crawl");
+  void withLazyDirectoriesWaitReturnsOnceTheBackgroundCrawlHasListedEverything() throws Exception {
+    origin.throttle("/deep/a/b/c/d/", 64, 200); // a slow listing deep down: the crawl is still running at ready
+    bed.serve(origin.url("/").toString(), "--lazy-dirs", "--crawl");
     Path deep = v("/deep/a/b/c/d/e/f/g/h/treasure.txt");
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    while (!Files.exists(deep) && System.nanoTime() < deadline) {
-      Thread.sleep(100);
-    }
+    assertFalse(Files.exists(deep), "ready came before the crawl got down there");
+
+    Result wait = lazydir("wait", "--store", bed.store.toString(), bed.view.toString());
+
+    assertEquals(0, wait.exit(), wait.err());
+    assertTrue(wait.text().startsWith("namespace complete: "), wait.text());
     assertTrue(Files.exists(deep), "serve --crawl listed down to the deep file");
+  }
+
+  @Test
+  void waitSaysWhenNothingListsTheWholeNamespace() throws Exception {
+    bed.serve(origin.url("/").toString(), "--lazy-dirs");
+    Result wait = lazydir("wait", "--store", bed.store.toString(), bed.view.toString());
+    assertEquals(1, wait.exit());
+    assertTrue(wait.err().contains("--lazy-dirs and without --crawl"), wait.err());
   }
 
   @Test
@@ -493,7 +523,7 @@ class ServeTest {
 
   @Test
   void statusCountsWhatIsLocalAndWhatWasFetched() throws Exception {
-    Process daemon = bed.serve(origin.url("/").toString());
+    Process daemon = bed.serve(origin.url("/").toString(), "--lazy-dirs");
     ServeBed.run(30, "ls", v("/data").toString());
     assertEquals(0, ServeBed.run(60, "cat", v("/data/small.bin").toString()).exit());
     // The daemon records chunks and writes its counters every second: status catches up within a few.
@@ -549,6 +579,17 @@ class ServeTest {
     }
     String line = st.text().lines().filter(l -> l.trim().startsWith("denied ")).findFirst().orElse(st.text());
     assertTrue(line.contains("EIO") && line.contains("broken.bin") && line.contains("500"), line);
+  }
+
+  /** GETs of the test tree's directories so far. */
+  int listingRequests() {
+    java.util.Set<String> dirs = new java.util.TreeSet<>(java.util.List.of("/", "/errors/"));
+    for (String file : FILES.keySet()) {
+      for (int i = file.indexOf('/', 1); i > 0; i = file.indexOf('/', i + 1)) {
+        dirs.add(file.substring(0, i + 1));
+      }
+    }
+    return dirs.stream().mapToInt(d -> origin.count("GET", d)).sum();
   }
 
   static Result lazydir(String... args) throws Exception {

@@ -15,19 +15,27 @@ import java.util.concurrent.Future;
 import java.util.logging.Logger;
 
 /**
- * {@code serve --crawl}: lists the whole namespace breadth first, a few directories at a time, through the
- * daemon's own single-flight listing, so deep paths appear without anyone opening their ancestors. It lists
- * at most {@code maxDepth} levels, and does not descend into a directory that lists what one of its
- * ancestors listed (a loop on the server, see {@link Ancestry}): either would otherwise list forever. What
- * it leaves unlisted is still listed when opened.
+ * Lists the whole namespace breadth first, several directories at a time, through the daemon's own single-flight
+ * listing, so that every path exists without anyone opening its ancestors: before {@code ready} by default, in the
+ * background with {@code serve --lazy-dirs --crawl}. Directories already listed cost no request (a restart is
+ * ready from its stored tree). It lists at most {@code maxDepth} levels, and does not descend into a directory
+ * that lists what one of its ancestors listed (a loop on the server, see {@link Ancestry}): either would otherwise
+ * list forever. What it leaves unlisted is still listed when opened. Its progress and outcome are counters, read
+ * by {@code status} and {@code wait} without a walk of the tree.
  */
-public final class BackgroundCrawl implements AutoCloseable {
-  private static final Logger LOG = Logger.getLogger(BackgroundCrawl.class.getName());
+public final class NamespaceCrawl implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(NamespaceCrawl.class.getName());
   /** serve --max-depth's default: deeper than real trees go, far short of what a loop would reach. */
   public static final int DEFAULT_MAX_DEPTH = 64;
 
+  /** How a crawl ended: every directory listed, or some not (a failed listing, the depth bound, a loop). */
+  public enum Outcome { RUNNING, COMPLETE, INCOMPLETE }
+
   private final ExecutorService pool;
   private final Thread driver;
+  private final java.util.concurrent.atomic.AtomicLong directories = new java.util.concurrent.atomic.AtomicLong();
+  private volatile Outcome outcome = Outcome.RUNNING;
+  private volatile String incompleteBecause = "";
 
   /** Lists one directory of the tree if it is not listed yet (the daemon's ensureListed). */
   @FunctionalInterface
@@ -41,7 +49,7 @@ public final class BackgroundCrawl implements AutoCloseable {
   /** What a listed directory holds: its digest and its subdirectories. */
   private record Listed(byte[] digest, List<List<String>> subdirectories) {}
 
-  private BackgroundCrawl(StubTree tree, Lister lister, int parallelism, int maxDepth) {
+  private NamespaceCrawl(StubTree tree, Lister lister, int parallelism, int maxDepth) {
     if (maxDepth < 1) {
       throw new IllegalArgumentException("--max-depth must be at least 1");
     }
@@ -50,22 +58,37 @@ public final class BackgroundCrawl implements AutoCloseable {
     driver.setDaemon(true);
   }
 
-  public static BackgroundCrawl start(StubTree tree, Lister lister, int parallelism, int maxDepth) {
-    BackgroundCrawl c = new BackgroundCrawl(tree, lister, parallelism, maxDepth);
+  public static NamespaceCrawl start(StubTree tree, Lister lister, int parallelism, int maxDepth) {
+    NamespaceCrawl c = new NamespaceCrawl(tree, lister, parallelism, maxDepth);
     c.driver.start();
     return c;
   }
 
   /** Waits up to millis for the crawl to end; true if it has. */
-  boolean awaitDone(long millis) throws InterruptedException {
+  public boolean awaitDone(long millis) throws InterruptedException {
     driver.join(millis);
     return !driver.isAlive();
   }
 
+  /** Directories listed (or found listed) so far. */
+  public long directories() {
+    return directories.get();
+  }
+
+  public Outcome outcome() {
+    return outcome;
+  }
+
+  /** Why an INCOMPLETE crawl is: what was left unlisted. */
+  public String incompleteBecause() {
+    return incompleteBecause;
+  }
+
   private void run(StubTree tree, Lister lister, int maxDepth) {
     List<Pending> level = List.of(new Pending(List.of(), Ancestry.NONE));
-    long dirs = 0;
     boolean cut = false;
+    int failed = 0;
+    int loops = 0;
     try {
       while (!level.isEmpty()) {
         List<Future<Listed>> futures = new ArrayList<>();
@@ -82,6 +105,7 @@ public final class BackgroundCrawl implements AutoCloseable {
           Pending p = level.get(i);
           try {
             Listed listed = futures.get(i).get();
+            directories.incrementAndGet();
             if (listed.subdirectories().isEmpty()) {
               continue;
             }
@@ -92,21 +116,36 @@ public final class BackgroundCrawl implements AutoCloseable {
             var same = p.above().listed(listed.digest());
             if (same.isPresent()) {
               LOG.warning(display(p.path()) + ": lists the same entries as " + display(same.get())
-                  + " above it (a loop on the server?); the background crawl does not descend into it");
+                  + " above it (a loop on the server?); the crawl does not descend into it");
+              loops++;
               continue;
             }
             Ancestry above = p.above().below(p.path(), listed.digest());
             listed.subdirectories().forEach(child -> next.add(new Pending(child, above)));
           } catch (java.util.concurrent.ExecutionException e) {
-            LOG.warning("background crawl: " + e.getCause().getMessage());
+            LOG.warning("crawl: " + display(p.path()) + ": " + e.getCause().getMessage());
+            failed++;
           }
         }
-        dirs += level.size();
         level = next;
       }
-      LOG.info("background crawl done: " + dirs + " directories" + (cut ? "; it stopped at --max-depth "
-          + maxDepth + " (deeper directories are listed when opened)" : ""));
+      List<String> because = new ArrayList<>();
+      if (failed > 0) {
+        because.add(failed + " director" + (failed == 1 ? "y" : "ies") + " could not be listed (see the log)");
+      }
+      if (cut) {
+        because.add("it stopped at --max-depth " + maxDepth);
+      }
+      if (loops > 0) {
+        because.add(loops + " listing loop" + (loops == 1 ? "" : "s") + " not descended into");
+      }
+      incompleteBecause = String.join("; ", because);
+      outcome = because.isEmpty() ? Outcome.COMPLETE : Outcome.INCOMPLETE;
+      LOG.info("crawl done: " + directories.get() + " directories" + (because.isEmpty() ? ""
+          : "; " + incompleteBecause + " (those are listed when opened)"));
     } catch (InterruptedException e) {
+      incompleteBecause = "interrupted";
+      outcome = Outcome.INCOMPLETE;
       Thread.currentThread().interrupt();
     }
   }
