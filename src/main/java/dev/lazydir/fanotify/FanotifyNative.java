@@ -2,7 +2,8 @@ package dev.lazydir.fanotify;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import jnr.ffi.LibraryLoader;
+import dev.lazydir.internal.posix.LibC;
+import dev.lazydir.internal.posix.Posix;
 import jnr.ffi.Runtime;
 
 /**
@@ -25,7 +26,7 @@ final class FanotifyNative {
   static final int EFD_NONBLOCK = 04000;
   static final int EFD_CLOEXEC = 02000000;
 
-  private static final FanLibC LIBC = LibraryLoader.create(FanLibC.class).load("c");
+  private static final LibC LIBC = Posix.libc();
   private static final Runtime RUNTIME = Runtime.getRuntime(LIBC);
 
   private FanotifyNative() {}

@@ -36,7 +36,11 @@ public final class Posix {
 
   private Posix() {}
 
-  static LibC libc() {
+  /**
+   * The process's one libc binding. Public for the other package's raw wrapper (fanotify's FanotifyNative), which
+   * turns failures into exceptions through {@link Errors} as this package does; nothing else calls it directly.
+   */
+  public static LibC libc() {
     return LIBC;
   }
 
