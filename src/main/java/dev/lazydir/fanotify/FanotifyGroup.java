@@ -76,8 +76,8 @@ public final class FanotifyGroup implements Closeable {
     int wake = FanotifyNative.eventfd(0, FanotifyNative.EFD_CLOEXEC | FanotifyNative.EFD_NONBLOCK);
     if (wake < 0) {
       FanotifyNative.close(fd);
-      throw FanotifyNative.error("eventfd", "wakeup", -wake);
     }
+    FanotifyNative.check(wake, "eventfd", "wakeup");
     return new FanotifyGroup(fd, wake, readBufferSize);
   }
 
@@ -87,10 +87,8 @@ public final class FanotifyGroup implements Closeable {
    * shares it).
    */
   public static FanotifyGroup adopt(int groupFd) throws IOException {
-    int wake = FanotifyNative.eventfd(0, FanotifyNative.EFD_CLOEXEC | FanotifyNative.EFD_NONBLOCK);
-    if (wake < 0) {
-      throw FanotifyNative.error("eventfd", "wakeup", -wake);
-    }
+    int wake = FanotifyNative.check(FanotifyNative.eventfd(0, FanotifyNative.EFD_CLOEXEC | FanotifyNative.EFD_NONBLOCK),
+        "eventfd", "wakeup");
     return new FanotifyGroup(groupFd, wake, DEFAULT_READ_BUFFER);
   }
 

@@ -2,14 +2,15 @@ package dev.lazydir.fanotify;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import dev.lazydir.internal.posix.Errors;
 import dev.lazydir.internal.posix.LibC;
 import dev.lazydir.internal.posix.Posix;
-import jnr.ffi.Runtime;
 
 /**
  * Every system call of this package, in the style of Netty's {@code Native}: the raw calls return the result or
  * {@code -errno} (so hot paths can test EAGAIN/EINTR without an exception), and {@link #check} turns a negative
- * result into a {@link FanotifyException} naming the call, its subject and the errno.
+ * result into a {@link FanotifyException} naming the call, its subject and the errno, through the one path every
+ * failed call takes ({@link Errors}).
  */
 final class FanotifyNative {
   static final int EINTR = 4;
@@ -27,20 +28,15 @@ final class FanotifyNative {
   static final int EFD_CLOEXEC = 02000000;
 
   private static final LibC LIBC = Posix.libc();
-  private static final Runtime RUNTIME = Runtime.getRuntime(LIBC);
 
   private FanotifyNative() {}
 
-  private static int errno() {
-    return RUNTIME.getLastError();
-  }
-
   private static int ret(int r) {
-    return r < 0 ? -errno() : r;
+    return Errors.ret(r);
   }
 
   private static long ret(long r) {
-    return r < 0 ? -errno() : r;
+    return Errors.ret(r);
   }
 
   /** fanotify_init(2): the group fd or -errno. */
@@ -110,31 +106,17 @@ final class FanotifyNative {
     byte[] buf = new byte[STATX_SIZE];
     int r = LIBC.statx(fd, "", AT_EMPTY_PATH, STATX_TYPE, buf);
     if (r < 0) {
-      return -errno();
+      return -Errors.errno();
     }
     return ByteBuffer.wrap(buf).order(ByteOrder.nativeOrder()).getShort(STATX_MODE_OFFSET) & 0xffff;
   }
 
-  static String strerror(int errno) {
-    return LIBC.strerror(errno);
-  }
-
-  static FanotifyException error(String call, String subject, int errno) {
-    return new FanotifyException(call, subject, errno, strerror(errno));
-  }
-
   /** Turns a {@code -errno} result into a FanotifyException; returns a non-negative result unchanged. */
   static int check(int result, String call, String subject) throws FanotifyException {
-    if (result < 0) {
-      throw error(call, subject, -result);
-    }
-    return result;
+    return Errors.check(result, call, subject, FanotifyException::new);
   }
 
   static long check(long result, String call, String subject) throws FanotifyException {
-    if (result < 0) {
-      throw error(call, subject, (int) -result);
-    }
-    return result;
+    return Errors.check(result, call, subject, FanotifyException::new);
   }
 }

@@ -250,7 +250,7 @@ public final class Fd implements AutoCloseable {
     int copy = (int) call("dup", label, f -> Posix.libc().dup(f));
     Pointer dir = Posix.libc().fdopendir(copy);
     if (dir == null) {
-      ErrnoException e = Posix.error("fdopendir", label);
+      ErrnoException e = Errors.last("fdopendir", label, Errors.ERRNO);
       Posix.libc().close(copy);
       throw e;
     }

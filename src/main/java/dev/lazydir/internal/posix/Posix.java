@@ -44,6 +44,10 @@ public final class Posix {
     return LIBC;
   }
 
+  static Runtime runtime() {
+    return RUNTIME;
+  }
+
   /** Opens an absolute or cwd-relative path; symlinks in it are followed (used only for user-given roots). */
   public static Fd open(String path, int flags) throws IOException {
     return new Fd(check(LIBC.openat(AT_FDCWD, path, flags | O_CLOEXEC, 0), "open", path), path);
@@ -119,24 +123,19 @@ public final class Posix {
     check(LIBC.umount2(target, flags), "umount2", target);
   }
 
+  /** A raw libc result: negative means failed, and the errno says why (see {@link Errors}). */
   static int check(int result, String call, String subject) throws ErrnoException {
     if (result < 0) {
-      throw error(call, subject);
+      throw Errors.last(call, subject, Errors.ERRNO);
     }
     return result;
   }
 
   static long check(long result, String call, String subject) throws ErrnoException {
     if (result < 0) {
-      throw error(call, subject);
+      throw Errors.last(call, subject, Errors.ERRNO);
     }
     return result;
-  }
-
-  static ErrnoException error(String call, String subject) {
-    int errno = RUNTIME.getLastError();
-    return errno == Errno.ENOENT ? new ErrnoException.NoEntry(call, subject)
-        : new ErrnoException(call, subject, errno, LIBC.strerror(errno));
   }
 
   static byte[] utf8(String s) {
