@@ -1,10 +1,12 @@
 /*
  * Prints the struct offsets and constants that lazydir's jnr-ffi layer hard-codes (see
- * src/main/java/dev/lazydir/internal/posix), one "name=value" per line. AbiLayoutTest compiles and runs this
- * with the machine's C compiler and compares, so a libc or architecture with another layout fails loudly.
+ * src/main/java/dev/lazydir/internal/posix), the errno numbers of its Errno included, one "name=value" per line.
+ * AbiLayoutTest compiles and runs this with the machine's C compiler and compares, so a libc or architecture with
+ * another layout fails loudly.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -43,6 +45,28 @@ int main(void) {
     printf("FALLOC_FL_KEEP_SIZE=%d\n", FALLOC_FL_KEEP_SIZE);
     printf("FALLOC_FL_PUNCH_HOLE=%d\n", FALLOC_FL_PUNCH_HOLE);
     printf("MS_NOSYMFOLLOW=%d\n", 256); /* glibc 2.36 headers lack it; the kernel's value, see linux/mount.h */
+    /* every errno Errno names (AbiLayoutTest fails on one it does not find here) */
+    printf("errno.EPERM=%d\n", EPERM);
+    printf("errno.ENOENT=%d\n", ENOENT);
+    printf("errno.EINTR=%d\n", EINTR);
+    printf("errno.EIO=%d\n", EIO);
+    printf("errno.EBADF=%d\n", EBADF);
+    printf("errno.EAGAIN=%d\n", EAGAIN);
+    printf("errno.EBUSY=%d\n", EBUSY);
+    printf("errno.EEXIST=%d\n", EEXIST);
+    printf("errno.EXDEV=%d\n", EXDEV);
+    printf("errno.ENOTDIR=%d\n", ENOTDIR);
+    printf("errno.EISDIR=%d\n", EISDIR);
+    printf("errno.EINVAL=%d\n", EINVAL);
+    printf("errno.ETXTBSY=%d\n", ETXTBSY);
+    printf("errno.ENOSPC=%d\n", ENOSPC);
+    printf("errno.ERANGE=%d\n", ERANGE);
+    printf("errno.ENAMETOOLONG=%d\n", ENAMETOOLONG);
+    printf("errno.ENOTEMPTY=%d\n", ENOTEMPTY);
+    printf("errno.ELOOP=%d\n", ELOOP);
+    printf("errno.ENODATA=%d\n", ENODATA);
+    printf("errno.EOPNOTSUPP=%d\n", EOPNOTSUPP);
+    printf("errno.EDQUOT=%d\n", EDQUOT);
 #ifdef SYS_pidfd_open
     printf("SYS_pidfd_open=%d\n", SYS_pidfd_open);
     printf("SYS_pidfd_getfd=%d\n", SYS_pidfd_getfd);

@@ -1,5 +1,6 @@
 package dev.lazydir.fanotify;
 
+import dev.lazydir.internal.posix.Errno;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -156,7 +157,7 @@ public final class FanotifyGroup implements Closeable {
           dirfd, path);
       return true;
     } catch (FanotifyException e) {
-      if (e.errno() == FanotifyNative.ENOENT) {
+      if (e.errno() == Errno.ENOENT) {
         return false;
       }
       throw e;
@@ -177,7 +178,7 @@ public final class FanotifyGroup implements Closeable {
       mark(Fan.FAN_MARK_REMOVE, mask, fileFd, null);
       return true;
     } catch (FanotifyException e) {
-      if (e.errno() == FanotifyNative.ENOENT) {
+      if (e.errno() == Errno.ENOENT) {
         return false;
       }
       throw e;
@@ -245,7 +246,7 @@ public final class FanotifyGroup implements Closeable {
       ensureOpen();
       ByteBuffer pollfds = pollBuffers.get();
       int ready = FanotifyNative.pollIn(pollfds, new int[] {fd, wakeFd}, millis);
-      if (ready == -FanotifyNative.EINTR) {
+      if (ready == -Errno.EINTR) {
         return List.of();
       }
       FanotifyNative.check(ready, "poll", "fanotify group " + fd);
@@ -262,7 +263,7 @@ public final class FanotifyGroup implements Closeable {
       ByteBuffer buf = readBuffers.get();
       buf.clear();
       long n = FanotifyNative.read(fd, buf, readBufferSize);
-      if (n == -FanotifyNative.EAGAIN || n == -FanotifyNative.EINTR) {
+      if (n == -Errno.EAGAIN || n == -Errno.EINTR) {
         return List.of();
       }
       FanotifyNative.check(n, "read", "fanotify group " + fd);

@@ -13,11 +13,6 @@ import dev.lazydir.internal.posix.Posix;
  * failed call takes ({@link Errors}).
  */
 final class FanotifyNative {
-  static final int EINTR = 4;
-  static final int EAGAIN = 11;
-  static final int ENOENT = 2;
-  static final int EINVAL = 22;
-
   static final short POLLIN = 0x1;
   static final short POLLERR = 0x8;
   static final short POLLHUP = 0x10;

@@ -3,6 +3,7 @@ package dev.lazydir.hsm;
 import dev.lazydir.fanotify.Fan;
 import dev.lazydir.fanotify.FanotifyException;
 import dev.lazydir.fanotify.FanotifyGroup;
+import dev.lazydir.internal.posix.Errno;
 import dev.lazydir.internal.posix.Fd;
 import dev.lazydir.internal.posix.Posix;
 import dev.lazydir.internal.posix.Stat;
@@ -29,7 +30,6 @@ import java.util.logging.Logger;
  */
 final class ContentMarks {
   private static final Logger LOG = Logger.getLogger(ContentMarks.class.getName());
-  private static final int ENOSPC = 28;
   private final FanotifyGroup group;
 
   ContentMarks(FanotifyGroup group) {
@@ -44,7 +44,7 @@ final class ContentMarks {
     try {
       group.markInode(stub.intValue(), Fan.FAN_PRE_ACCESS);
     } catch (FanotifyException e) {
-      if (e.errno() == ENOSPC) {
+      if (e.errno() == Errno.ENOSPC) {
         throw new IOException("fanotify's mark limit is reached (one mark per file with bytes to fetch);"
             + " raise it: sysctl fs.fanotify.max_user_marks=" + (2 * maxUserMarks()), e);
       }

@@ -1,7 +1,10 @@
 package dev.lazydir.internal.posix;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -66,6 +69,18 @@ class AbiLayoutTest {
     assertEquals(C.get("RENAME_NOREPLACE"), (long) Abi.RENAME_NOREPLACE);
     assertEquals(C.get("FALLOC_FL_KEEP_SIZE"), (long) Abi.FALLOC_FL_KEEP_SIZE);
     assertEquals(C.get("FALLOC_FL_PUNCH_HOLE"), (long) Abi.FALLOC_FL_PUNCH_HOLE);
+  }
+
+  @Test
+  void everyErrnoMatches() throws Exception {
+    int checked = 0;
+    for (Field f : Errno.class.getDeclaredFields()) {
+      if (Modifier.isStatic(f.getModifiers()) && f.getType() == int.class) {
+        assertEquals(C.get("errno." + f.getName()), (Long) (long) f.getInt(null), "Errno." + f.getName());
+        checked++;
+      }
+    }
+    assertTrue(checked > 0);
   }
 
   @Test
