@@ -27,7 +27,10 @@ int main(void) {
     printf("statx.stx_mtime=%zu\n", offsetof(struct statx, stx_mtime));
     printf("statx.stx_dev_major=%zu\n", offsetof(struct statx, stx_dev_major));
     printf("statx.stx_dev_minor=%zu\n", offsetof(struct statx, stx_dev_minor));
+    printf("statx_timestamp.tv_nsec=%zu\n", offsetof(struct statx_timestamp, tv_nsec));
     printf("statx.size_max=%d\n", sizeof(struct statx) <= 256);
+    printf("STATX_TYPE=%d\nSTATX_BASIC_STATS=%d\n", STATX_TYPE, STATX_BASIC_STATS);
+    printf("S_IFMT=%d\nS_IFDIR=%d\nS_IFREG=%d\nS_IFLNK=%d\n", S_IFMT, S_IFDIR, S_IFREG, S_IFLNK);
     printf("passwd.pw_uid=%zu\npasswd.pw_gid=%zu\ngroup.gr_gid=%zu\n", offsetof(struct passwd, pw_uid),
         offsetof(struct passwd, pw_gid), offsetof(struct group, gr_gid));
     printf("dirent.d_name=%zu\n", offsetof(struct dirent, d_name));

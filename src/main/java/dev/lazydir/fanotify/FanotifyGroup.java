@@ -1,6 +1,7 @@
 package dev.lazydir.fanotify;
 
 import dev.lazydir.internal.posix.Errno;
+import dev.lazydir.internal.posix.Stat;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -327,8 +328,9 @@ public final class FanotifyGroup implements Closeable {
    * it; see DirectoryOpenPermLetsTheHandlerAddEntriesTest. statx on the fd itself: no lookup, no open, no event.
    */
   public static boolean isDirectory(int eventFd) throws IOException {
-    int mode = FanotifyNative.check(FanotifyNative.fdMode(eventFd), "statx", "event fd " + eventFd);
-    return (mode & FanotifyNative.S_IFMT) == FanotifyNative.S_IFDIR;
+    byte[] statx = Stat.newBuffer();
+    FanotifyNative.check(FanotifyNative.statxType(eventFd, statx), "statx", "event fd " + eventFd);
+    return Stat.decode(statx).isDirectory();
   }
 
   /** Closes an event fd; negative values (FAN_NOFD, -errno) are ignored. */

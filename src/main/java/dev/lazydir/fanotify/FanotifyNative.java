@@ -5,6 +5,7 @@ import java.nio.ByteOrder;
 import dev.lazydir.internal.posix.Errors;
 import dev.lazydir.internal.posix.LibC;
 import dev.lazydir.internal.posix.Posix;
+import dev.lazydir.internal.posix.Stat;
 
 /**
  * Every system call of this package, in the style of Netty's {@code Native}: the raw calls return the result or
@@ -89,21 +90,12 @@ final class FanotifyNative {
     return pollfds.duplicate().order(ByteOrder.nativeOrder()).getShort(i * POLLFD_SIZE + 6) & 0xffff;
   }
 
-  static final int AT_EMPTY_PATH = 0x1000;
-  static final int STATX_TYPE = 0x1;
-  static final int STATX_SIZE = 256;
-  static final int STATX_MODE_OFFSET = 28;
-  static final int S_IFMT = 0170000;
-  static final int S_IFDIR = 0040000;
-
-  /** The st_mode of an open fd (statx with AT_EMPTY_PATH: no path lookup, no open, no event), or -errno. */
-  static int fdMode(int fd) {
-    byte[] buf = new byte[STATX_SIZE];
-    int r = LIBC.statx(fd, "", AT_EMPTY_PATH, STATX_TYPE, buf);
-    if (r < 0) {
-      return -Errors.errno();
-    }
-    return ByteBuffer.wrap(buf).order(ByteOrder.nativeOrder()).getShort(STATX_MODE_OFFSET) & 0xffff;
+  /**
+   * statx(2) of an open fd itself (AT_EMPTY_PATH: no path lookup, no open, no event), asking for the file type
+   * only, into a {@link Stat#newBuffer} buffer: 0 or -errno. {@link Stat#decode} reads it.
+   */
+  static int statxType(int fd, byte[] statx) {
+    return ret(LIBC.statx(fd, "", Posix.AT_EMPTY_PATH, Posix.STATX_TYPE, statx));
   }
 
   /** Turns a {@code -errno} result into a FanotifyException; returns a non-negative result unchanged. */

@@ -1,8 +1,6 @@
 package dev.lazydir.internal.posix;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -218,16 +216,9 @@ public final class Fd implements AutoCloseable {
   }
 
   private Stat statx(String name, int flags) throws IOException {
-    byte[] buf = new byte[Abi.STATX_SIZE];
+    byte[] buf = Stat.newBuffer();
     call("statx", name.isEmpty() ? label : sub(name), f -> Posix.libc().statx(f, name, flags, Posix.STATX_BASIC_STATS, buf));
-    ByteBuffer b = ByteBuffer.wrap(buf).order(ByteOrder.nativeOrder());
-    int mode = b.getShort(Abi.STATX_MODE) & 0xffff;
-    long ino = b.getLong(Abi.STATX_INO);
-    long size = b.getLong(Abi.STATX_SIZE_FIELD);
-    long blocks = b.getLong(Abi.STATX_BLOCKS);
-    Instant mtime = Instant.ofEpochSecond(b.getLong(Abi.STATX_MTIME), b.getInt(Abi.STATX_MTIME + 8));
-    long dev = ((long) b.getInt(Abi.STATX_DEV_MAJOR) << 32) | (b.getInt(Abi.STATX_DEV_MINOR) & 0xffffffffL);
-    return new Stat(dev, ino, mode, size, blocks, mtime, b.getInt(Abi.STATX_UID), b.getInt(Abi.STATX_GID));
+    return Stat.decode(buf);
   }
 
   /** Writes the remaining bytes of a direct buffer at offset, looping over short writes (no copy in Java). */

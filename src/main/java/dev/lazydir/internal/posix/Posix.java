@@ -29,6 +29,8 @@ public final class Posix {
   public static final int AT_REMOVEDIR = 0x200;
   public static final int AT_EMPTY_PATH = 0x1000;
 
+  /** statx(2) masks: the file type only (the fanotify group's directory check), or the basic fields. */
+  public static final int STATX_TYPE = 0x1;
   static final int STATX_BASIC_STATS = 0x7ff;
 
   private static final LibC LIBC = LibraryLoader.create(LibC.class).load("c");

@@ -39,7 +39,19 @@ class AbiLayoutTest {
     assertEquals(C.get("statx.stx_mtime"), (long) Abi.STATX_MTIME);
     assertEquals(C.get("statx.stx_dev_major"), (long) Abi.STATX_DEV_MAJOR);
     assertEquals(C.get("statx.stx_dev_minor"), (long) Abi.STATX_DEV_MINOR);
+    assertEquals(C.get("statx_timestamp.tv_nsec"), (long) Abi.TIMESTAMP_NSEC);
     assertEquals(1L, C.get("statx.size_max"), "struct statx fits the buffer");
+    assertEquals(Abi.STATX_SIZE, Stat.newBuffer().length);
+  }
+
+  @Test
+  void statxMasksAndFileTypesMatch() {
+    assertEquals(C.get("STATX_TYPE"), (long) Posix.STATX_TYPE);
+    assertEquals(C.get("STATX_BASIC_STATS"), (long) Posix.STATX_BASIC_STATS);
+    assertEquals(C.get("S_IFMT"), (long) Stat.S_IFMT);
+    assertEquals(C.get("S_IFDIR"), (long) Stat.S_IFDIR);
+    assertEquals(C.get("S_IFREG"), (long) Stat.S_IFREG);
+    assertEquals(C.get("S_IFLNK"), (long) Stat.S_IFLNK);
   }
 
   @Test
