@@ -1,6 +1,7 @@
 package dev.lazydir.fanotify;
 
 import dev.lazydir.internal.posix.Errno;
+import dev.lazydir.internal.posix.Fd;
 import dev.lazydir.internal.posix.Stat;
 import java.io.Closeable;
 import java.io.IOException;
@@ -109,7 +110,7 @@ public final class FanotifyGroup implements Closeable {
   }
 
   /** fanotify_mark(2). path may be null: then dirfd itself is marked. */
-  public void mark(int flags, long mask, int dirfd, String path) throws IOException {
+  void mark(int flags, long mask, int dirfd, String path) throws IOException {
     lock.readLock().lock();
     try {
       ensureOpen();
@@ -120,14 +121,17 @@ public final class FanotifyGroup implements Closeable {
     }
   }
 
+  /** fanotify_mark(2) relative to (or, path null, on) dir, holding a use of it so it cannot close meanwhile. */
+  private void mark(int flags, long mask, Fd dir, String path) throws IOException {
+    dir.use("fanotify_mark", d -> {
+      mark(flags, mask, d, path);
+      return null;
+    });
+  }
+
   /** Adds mask to the mark of the mount that holds path (FAN_MARK_ADD | FAN_MARK_MOUNT). */
   public void markMount(String path, long mask) throws IOException {
     mark(Fan.FAN_MARK_ADD | Fan.FAN_MARK_MOUNT, mask, AT_FDCWD, path);
-  }
-
-  /** Removes mask from the mark of the mount that holds path. */
-  public void unmarkMount(String path, long mask) throws IOException {
-    mark(Fan.FAN_MARK_REMOVE | Fan.FAN_MARK_MOUNT, mask, AT_FDCWD, path);
   }
 
   /**
@@ -142,9 +146,14 @@ public final class FanotifyGroup implements Closeable {
    * already has a non-evictable mark on the inode (an evictable mark cannot downgrade it), or a mark whose ignore
    * mask survives modification while this call's does not.
    *
-   * @param path null to mark dirfd itself, else a path relative to dirfd ({@link #AT_FDCWD} for absolute paths)
+   * @param path null to mark dir itself, else a path relative to dir
    */
-  public void ignoreInode(int dirfd, String path, long mask, boolean directory) throws IOException {
+  public void ignoreInode(Fd dir, String path, long mask, boolean directory) throws IOException {
+    mark(ignoreFlags(Fan.FAN_MARK_ADD, directory), ignoreMask(mask, directory), dir, path);
+  }
+
+  /** {@link #ignoreInode(Fd, String, long, boolean)} by number: dirfd may be {@link #AT_FDCWD} (absolute paths). */
+  void ignoreInode(int dirfd, String path, long mask, boolean directory) throws IOException {
     mark(ignoreFlags(Fan.FAN_MARK_ADD, directory), ignoreMask(mask, directory), dirfd, path);
   }
 
@@ -152,7 +161,12 @@ public final class FanotifyGroup implements Closeable {
    * Removes mask from the ignore mark made by {@link #ignoreInode}. Returns false if there was no such mark
    * (ENOENT: never made, or evicted with its inode).
    */
-  public boolean removeIgnore(int dirfd, String path, long mask, boolean directory) throws IOException {
+  public boolean removeIgnore(Fd dir, String path, long mask, boolean directory) throws IOException {
+    return dir.use("fanotify_mark", d -> removeIgnore(d, path, mask, directory));
+  }
+
+  /** {@link #removeIgnore(Fd, String, long, boolean)} by number: dirfd may be {@link #AT_FDCWD}. */
+  boolean removeIgnore(int dirfd, String path, long mask, boolean directory) throws IOException {
     try {
       mark(ignoreFlags(Fan.FAN_MARK_REMOVE, directory) & ~Fan.FAN_MARK_EVICTABLE, ignoreMask(mask, directory),
           dirfd, path);
@@ -166,17 +180,17 @@ public final class FanotifyGroup implements Closeable {
   }
 
   /**
-   * Watches one inode, the one fileFd is open on, for mask (an inode mark, FAN_MARK_ADD). Only files opened
+   * Watches one inode, the one file is open on, for mask (an inode mark, FAN_MARK_ADD). Only files opened
    * after the mark raise pre-content events: the kernel decides at open whether a file is watched.
    */
-  public void markInode(int fileFd, long mask) throws IOException {
-    mark(Fan.FAN_MARK_ADD, mask, fileFd, null);
+  public void markInode(Fd file, long mask) throws IOException {
+    mark(Fan.FAN_MARK_ADD, mask, file, null);
   }
 
-  /** Removes mask from the inode mark of fileFd's inode; false if the group had no such mark (ENOENT). */
-  public boolean unmarkInode(int fileFd, long mask) throws IOException {
+  /** Removes mask from the inode mark of file's inode; false if the group had no such mark (ENOENT). */
+  public boolean unmarkInode(Fd file, long mask) throws IOException {
     try {
-      mark(Fan.FAN_MARK_REMOVE, mask, fileFd, null);
+      mark(Fan.FAN_MARK_REMOVE, mask, file, null);
       return true;
     } catch (FanotifyException e) {
       if (e.errno() == Errno.ENOENT) {
@@ -187,13 +201,13 @@ public final class FanotifyGroup implements Closeable {
   }
 
   /**
-   * Silences mask for every file reached through the mount that holds dirfd/path, whatever marks its inodes
+   * Silences mask for every file reached through the mount that holds dir/path, whatever marks its inodes
    * carry (FAN_MARK_MOUNT | FAN_MARK_IGNORE | FAN_MARK_IGNORED_SURV_MODIFY; the kernel requires the latter for
-   * a mount ignore mark). dirfd may be an O_PATH fd, e.g. of a detached mount, with path ".".
+   * a mount ignore mark). dir may be an O_PATH fd, e.g. of a detached mount, with path ".".
    */
-  public void ignoreMount(int dirfd, String path, long mask) throws IOException {
+  public void ignoreMount(Fd dir, String path, long mask) throws IOException {
     mark(Fan.FAN_MARK_ADD | Fan.FAN_MARK_MOUNT | Fan.FAN_MARK_IGNORE | Fan.FAN_MARK_IGNORED_SURV_MODIFY, mask,
-        dirfd, path);
+        dir, path);
   }
 
   static int ignoreFlags(int command, boolean directory) {

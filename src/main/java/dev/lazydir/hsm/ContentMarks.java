@@ -42,7 +42,7 @@ final class ContentMarks {
       return;
     }
     try {
-      group.markInode(stub.intValue(), Fan.FAN_PRE_ACCESS);
+      group.markInode(stub, Fan.FAN_PRE_ACCESS);
     } catch (FanotifyException e) {
       if (e.errno() == Errno.ENOSPC) {
         throw new IOException("fanotify's mark limit is reached (one mark per file with bytes to fetch);"
@@ -62,7 +62,7 @@ final class ContentMarks {
 
   /** The file is complete: from its next open on, reads go straight to the disk. */
   void release(Fd stub) throws IOException {
-    group.unmarkInode(stub.intValue(), Fan.FAN_PRE_ACCESS);
+    group.unmarkInode(stub, Fan.FAN_PRE_ACCESS);
   }
 
   /**
@@ -78,7 +78,7 @@ final class ContentMarks {
     Deque<List<String>> todo = new ArrayDeque<>();
     todo.add(List.of());
     if (forgetListedDirs) {
-      group.removeIgnore(tree.root().intValue(), null, Fan.FAN_OPEN_PERM, true);
+      group.removeIgnore(tree.root(), null, Fan.FAN_OPEN_PERM, true);
     }
     while (!todo.isEmpty()) {
       List<String> path = todo.poll();
@@ -94,7 +94,7 @@ final class ContentMarks {
               List<String> child = StubTree.childPath(path, name);
               todo.add(child);
               if (forgetListedDirs) {
-                group.removeIgnore(dir.intValue(), name, Fan.FAN_OPEN_PERM, true);
+                group.removeIgnore(dir, name, Fan.FAN_OPEN_PERM, true);
               }
             }
           } else if (st.isRegularFile()) {

@@ -30,11 +30,31 @@ public final class Fd implements AutoCloseable {
   }
 
   /**
-   * The number, for calls made elsewhere (fanotify marks). The caller must know the Fd stays open meanwhile; calls
-   * through this class are protected by themselves.
+   * The number, for what needs it as text or as an argument elsewhere (/proc/self/fd paths, pidfd calls). The
+   * caller must know the Fd stays open meanwhile; calls through this class, and through {@link #use}, are protected
+   * by themselves.
    */
   public int intValue() {
     return fd;
+  }
+
+  /** A call another package's native wrapper makes with the number (fanotify_mark on this descriptor). */
+  @FunctionalInterface
+  public interface Use<T, E extends Exception> {
+    T on(int fd) throws E;
+  }
+
+  /**
+   * Runs a call of another package on the number, holding a use of the descriptor as every call of this class
+   * does: {@link #close} waits for it, and after close it fails with EBADF instead of reaching a reused number.
+   */
+  public <T, E extends Exception> T use(String call, Use<T, E> op) throws E, ErrnoException {
+    acquire(call, label);
+    try {
+      return op.on(fd);
+    } finally {
+      release();
+    }
   }
 
   @FunctionalInterface
