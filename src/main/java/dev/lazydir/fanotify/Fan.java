@@ -86,7 +86,7 @@ public final class Fan {
   }
 
   /** True if the kernel accepts this errno in a FAN_DENY_ERRNO answer. */
-  public static boolean isDenyErrnoAccepted(int errno) {
+  static boolean isDenyErrnoAccepted(int errno) {
     return errno == EPERM || errno == EIO || errno == EAGAIN || errno == EBUSY || errno == ETXTBSY
         || errno == ENOSPC || errno == EDQUOT;
   }

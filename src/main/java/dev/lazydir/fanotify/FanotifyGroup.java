@@ -2,6 +2,7 @@ package dev.lazydir.fanotify;
 
 import dev.lazydir.internal.posix.Errno;
 import dev.lazydir.internal.posix.Fd;
+import dev.lazydir.internal.posix.Posix;
 import dev.lazydir.internal.posix.Stat;
 import java.io.Closeable;
 import java.io.IOException;
@@ -37,10 +38,10 @@ public final class FanotifyGroup implements Closeable {
    * O_RDONLY | O_CLOEXEC: event fds must be read-only (O_RDWR breaks running binaries). The kernel adds O_LARGEFILE
    * itself on 64-bit (its value differs between x86_64 and aarch64, so it is not passed).
    */
-  public static final int DEFAULT_EVENT_FILE_FLAGS = 0 | 02000000;
+  public static final int DEFAULT_EVENT_FILE_FLAGS = Posix.O_RDONLY | Posix.O_CLOEXEC;
   /** Bytes read per poll: about 80 plain events or 60 with range info. */
-  public static final int DEFAULT_READ_BUFFER = 4096;
-  public static final int AT_FDCWD = -100;
+  static final int DEFAULT_READ_BUFFER = 4096;
+  static final int AT_FDCWD = Posix.AT_FDCWD;
 
   private final int fd;
   private final int wakeFd;
@@ -69,7 +70,7 @@ public final class FanotifyGroup implements Closeable {
     return open(flags, eventFileFlags, DEFAULT_READ_BUFFER);
   }
 
-  public static FanotifyGroup open(int flags, int eventFileFlags, int readBufferSize) throws IOException {
+  private static FanotifyGroup open(int flags, int eventFileFlags, int readBufferSize) throws IOException {
     if (readBufferSize < Fan.FAN_EVENT_METADATA_LEN + 64) {
       throw new IllegalArgumentException("read buffer of " + readBufferSize + " bytes is too small for one event");
     }
@@ -96,17 +97,13 @@ public final class FanotifyGroup implements Closeable {
   }
 
   /** A pre-content group with {@link #DEFAULT_INIT_FLAGS} and {@link #DEFAULT_EVENT_FILE_FLAGS}. */
-  public static FanotifyGroup openPreContent() throws IOException {
+  static FanotifyGroup openPreContent() throws IOException {
     return open(DEFAULT_INIT_FLAGS, DEFAULT_EVENT_FILE_FLAGS);
   }
 
   /** The group fd (for diagnostics; do not read or close it yourself). */
   public int fd() {
     return fd;
-  }
-
-  public boolean isOpen() {
-    return !closed;
   }
 
   /** fanotify_mark(2). path may be null: then dirfd itself is marked. */
