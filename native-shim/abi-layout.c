@@ -9,11 +9,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/fanotify.h>
+#include <poll.h>
 #include <pwd.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <time.h>
 
@@ -48,6 +51,19 @@ int main(void) {
     printf("FALLOC_FL_KEEP_SIZE=%d\n", FALLOC_FL_KEEP_SIZE);
     printf("FALLOC_FL_PUNCH_HOLE=%d\n", FALLOC_FL_PUNCH_HOLE);
     printf("MS_NOSYMFOLLOW=%d\n", 256); /* glibc 2.36 headers lack it; the kernel's value, see linux/mount.h */
+    /* the fanotify group's structs and flags (FanotifyNative, EventParser, Fan; FanotifyAbiLayoutTest) */
+    printf("pollfd.size=%zu\npollfd.events=%zu\npollfd.revents=%zu\n", sizeof(struct pollfd),
+        offsetof(struct pollfd, events), offsetof(struct pollfd, revents));
+    printf("POLLIN=%d\nPOLLERR=%d\nPOLLNVAL=%d\n", POLLIN, POLLERR, POLLNVAL);
+    printf("EFD_CLOEXEC=%d\nEFD_NONBLOCK=%d\n", EFD_CLOEXEC, EFD_NONBLOCK);
+    printf("fanotify_event_metadata.size=%zu\n", sizeof(struct fanotify_event_metadata));
+    printf("fanotify_event_metadata.vers=%zu\n", offsetof(struct fanotify_event_metadata, vers));
+    printf("fanotify_event_metadata.metadata_len=%zu\n", offsetof(struct fanotify_event_metadata, metadata_len));
+    printf("fanotify_event_metadata.mask=%zu\n", offsetof(struct fanotify_event_metadata, mask));
+    printf("fanotify_event_metadata.fd=%zu\n", offsetof(struct fanotify_event_metadata, fd));
+    printf("fanotify_event_metadata.pid=%zu\n", offsetof(struct fanotify_event_metadata, pid));
+    printf("fanotify_response.size=%zu\n", sizeof(struct fanotify_response));
+    printf("FANOTIFY_METADATA_VERSION=%d\n", FANOTIFY_METADATA_VERSION);
     /* every errno Errno names (AbiLayoutTest fails on one it does not find here) */
     printf("errno.EPERM=%d\n", EPERM);
     printf("errno.ENOENT=%d\n", ENOENT);

@@ -1,11 +1,11 @@
 package dev.lazydir.fanotify;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import dev.lazydir.internal.posix.Errors;
 import dev.lazydir.internal.posix.LibC;
 import dev.lazydir.internal.posix.Posix;
 import dev.lazydir.internal.posix.Stat;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 
 /**
  * Every system call of this package, in the style of Netty's {@code Native}: the raw calls return the result or
@@ -14,11 +14,13 @@ import dev.lazydir.internal.posix.Stat;
  * failed call takes ({@link Errors}).
  */
 final class FanotifyNative {
+  // struct pollfd {int fd; short events; short revents;} and its bits (FanotifyAbiLayoutTest checks them)
   static final short POLLIN = 0x1;
   static final short POLLERR = 0x8;
-  static final short POLLHUP = 0x10;
   static final short POLLNVAL = 0x20;
   static final int POLLFD_SIZE = 8;
+  static final int POLLFD_EVENTS = 4;
+  static final int POLLFD_REVENTS = 6;
 
   static final int EFD_NONBLOCK = 04000;
   static final int EFD_CLOEXEC = 02000000;
@@ -79,15 +81,15 @@ final class FanotifyNative {
     ByteBuffer b = pollfds.duplicate().order(ByteOrder.nativeOrder());
     for (int i = 0; i < fds.length; i++) {
       b.putInt(i * POLLFD_SIZE, fds[i]);
-      b.putShort(i * POLLFD_SIZE + 4, POLLIN);
-      b.putShort(i * POLLFD_SIZE + 6, (short) 0);
+      b.putShort(i * POLLFD_SIZE + POLLFD_EVENTS, POLLIN);
+      b.putShort(i * POLLFD_SIZE + POLLFD_REVENTS, (short) 0);
     }
     return ret(LIBC.poll(pollfds.duplicate().position(0), fds.length, timeoutMillis));
   }
 
   /** The revents of entry i after {@link #pollIn}. */
   static int revents(ByteBuffer pollfds, int i) {
-    return pollfds.duplicate().order(ByteOrder.nativeOrder()).getShort(i * POLLFD_SIZE + 6) & 0xffff;
+    return pollfds.duplicate().order(ByteOrder.nativeOrder()).getShort(i * POLLFD_SIZE + POLLFD_REVENTS) & 0xffff;
   }
 
   /**

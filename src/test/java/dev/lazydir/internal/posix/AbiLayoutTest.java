@@ -3,29 +3,20 @@ package dev.lazydir.internal.posix;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.lazydir.testing.AbiLayout;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** The offsets and flags the Java side hard-codes are the ones the C compiler and libc headers use here. */
 class AbiLayoutTest {
-  @TempDir static Path tmp;
-  static final Map<String, Long> C = new HashMap<>();
+  static Map<String, Long> C;
 
   @BeforeAll
   static void compileAndRun() throws Exception {
-    Path exe = tmp.resolve("abi-layout");
-    run("cc", "-o", exe.toString(), "native-shim/abi-layout.c");
-    for (String line : run(exe.toString()).split("\n")) {
-      String[] kv = line.split("=", 2);
-      C.put(kv[0], Long.parseLong(kv[1].trim()));
-    }
+    C = AbiLayout.values();
   }
 
   @Test
@@ -100,12 +91,5 @@ class AbiLayoutTest {
     assertEquals(C.get("SYS_pidfd_open"), Posix.SYS_PIDFD_OPEN);
     assertEquals(C.get("SYS_pidfd_getfd"), Posix.SYS_PIDFD_GETFD);
     assertEquals(C.get("SYS_pidfd_send_signal"), Posix.SYS_PIDFD_SEND_SIGNAL);
-  }
-
-  private static String run(String... cmd) throws Exception {
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertEquals(0, p.waitFor(), String.join(" ", cmd) + ":\n" + out);
-    return out;
   }
 }
