@@ -17,6 +17,12 @@ import java.util.List;
  * {@link MalformedEventException}, never in an endless loop or an out-of-bounds read.
  */
 public final class EventParser {
+  // offsets in struct fanotify_event_metadata (FanotifyAbiLayoutTest checks them against linux/fanotify.h)
+  static final int META_VERS = 4;
+  static final int META_METADATA_LEN = 6;
+  static final int META_MASK = 8;
+  static final int META_FD = 16;
+  static final int META_PID = 20;
   private static final int INFO_HEADER_LEN = 4;
   private static final int RANGE_INFO_LEN = 24;
 
@@ -40,8 +46,8 @@ public final class EventParser {
             + Fan.FAN_EVENT_METADATA_LEN + " needed", events);
       }
       long eventLen = b.getInt(p) & 0xffffffffL;
-      int vers = b.get(p + 4) & 0xff;
-      int metadataLen = b.getShort(p + 6) & 0xffff;
+      int vers = b.get(p + META_VERS) & 0xff;
+      int metadataLen = b.getShort(p + META_METADATA_LEN) & 0xffff;
       if (vers != Fan.FANOTIFY_METADATA_VERSION) {
         throw bad("unsupported fanotify metadata version " + vers + " at offset " + rel + " (expected "
             + Fan.FANOTIFY_METADATA_VERSION + ")", events);
@@ -58,9 +64,9 @@ public final class EventParser {
         throw bad("event_len " + eventLen + " at offset " + rel + " overruns the buffer (" + left
             + " bytes left)", events);
       }
-      long mask = b.getLong(p + 8);
-      int fd = b.getInt(p + 16);
-      int pid = b.getInt(p + 20);
+      long mask = b.getLong(p + META_MASK);
+      int fd = b.getInt(p + META_FD);
+      int pid = b.getInt(p + META_PID);
       int end = p + (int) eventLen;
       boolean hasRange = false;
       long offset = FanotifyEvent.NO_RANGE;

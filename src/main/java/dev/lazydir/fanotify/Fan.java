@@ -1,5 +1,7 @@
 package dev.lazydir.fanotify;
 
+import dev.lazydir.internal.posix.Errno;
+
 /**
  * fanotify constants (mainline ABI as of Linux 6.14+; Debian's headers are older, so they are defined here) and the
  * deny-with-errno response encoding. See /work/shared/kernel-facts.md for what each one was observed to do.
@@ -57,14 +59,14 @@ public final class Fan {
   public static final int FAN_EVENT_INFO_TYPE_RANGE = 6;
   public static final int FAN_RESPONSE_LEN = 8;
 
-  // errnos the kernel accepts in FAN_DENY_ERRNO (x86_64 and aarch64 share these numbers)
-  public static final int EPERM = 1;
-  public static final int EIO = 5;
-  public static final int EAGAIN = 11;
-  public static final int EBUSY = 16;
-  public static final int ETXTBSY = 26;
-  public static final int ENOSPC = 28;
-  public static final int EDQUOT = 122;
+  // the errnos the kernel accepts in FAN_DENY_ERRNO (the numbers are Errno's)
+  public static final int EPERM = Errno.EPERM;
+  public static final int EIO = Errno.EIO;
+  public static final int EAGAIN = Errno.EAGAIN;
+  public static final int EBUSY = Errno.EBUSY;
+  public static final int ETXTBSY = Errno.ETXTBSY;
+  public static final int ENOSPC = Errno.ENOSPC;
+  public static final int EDQUOT = Errno.EDQUOT;
 
   private static final int ERRNO_SHIFT = 24;
 
@@ -84,7 +86,7 @@ public final class Fan {
   }
 
   /** True if the kernel accepts this errno in a FAN_DENY_ERRNO answer. */
-  public static boolean isDenyErrnoAccepted(int errno) {
+  static boolean isDenyErrnoAccepted(int errno) {
     return errno == EPERM || errno == EIO || errno == EAGAIN || errno == EBUSY || errno == ETXTBSY
         || errno == ENOSPC || errno == EDQUOT;
   }

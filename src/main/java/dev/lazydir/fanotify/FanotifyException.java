@@ -1,24 +1,14 @@
 package dev.lazydir.fanotify;
 
-import java.io.IOException;
+import dev.lazydir.internal.posix.ErrnoException;
 
-/** A failed fanotify-related system call; keeps the errno (EINVAL, EEXIST, ENOENT...) so callers can react to it. */
-public final class FanotifyException extends IOException {
-  private final int errno;
-  private final String call;
-
-  FanotifyException(String call, String subject, int errno, String reason) {
-    super(call + "(" + subject + "): " + reason + " (errno " + errno + ")");
-    this.errno = errno;
-    this.call = call;
-  }
-
-  public int errno() {
-    return errno;
-  }
-
-  /** The failed call, e.g. "fanotify_mark". */
-  public String call() {
-    return call;
+/**
+ * A failed fanotify-related system call; keeps the errno (EINVAL, EEXIST, ENOENT...) so callers can react to it.
+ * An {@link ErrnoException} made by the same code ({@code Errors.check} with {@code FanotifyException::new}); its
+ * own type only lets callers catch the group's failures by name.
+ */
+public final class FanotifyException extends ErrnoException {
+  FanotifyException(String call, String subject, int errno) {
+    super(call, subject, errno);
   }
 }

@@ -1,5 +1,9 @@
 package dev.lazydir.fanotify;
 
+import dev.lazydir.internal.posix.Errno;
+import dev.lazydir.internal.posix.Fd;
+import dev.lazydir.internal.posix.Posix;
+import dev.lazydir.internal.posix.Stat;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -34,10 +38,10 @@ public final class FanotifyGroup implements Closeable {
    * O_RDONLY | O_CLOEXEC: event fds must be read-only (O_RDWR breaks running binaries). The kernel adds O_LARGEFILE
    * itself on 64-bit (its value differs between x86_64 and aarch64, so it is not passed).
    */
-  public static final int DEFAULT_EVENT_FILE_FLAGS = 0 | 02000000;
+  public static final int DEFAULT_EVENT_FILE_FLAGS = Posix.O_RDONLY | Posix.O_CLOEXEC;
   /** Bytes read per poll: about 80 plain events or 60 with range info. */
-  public static final int DEFAULT_READ_BUFFER = 4096;
-  public static final int AT_FDCWD = -100;
+  static final int DEFAULT_READ_BUFFER = 4096;
+  static final int AT_FDCWD = Posix.AT_FDCWD;
 
   private final int fd;
   private final int wakeFd;
@@ -66,7 +70,7 @@ public final class FanotifyGroup implements Closeable {
     return open(flags, eventFileFlags, DEFAULT_READ_BUFFER);
   }
 
-  public static FanotifyGroup open(int flags, int eventFileFlags, int readBufferSize) throws IOException {
+  private static FanotifyGroup open(int flags, int eventFileFlags, int readBufferSize) throws IOException {
     if (readBufferSize < Fan.FAN_EVENT_METADATA_LEN + 64) {
       throw new IllegalArgumentException("read buffer of " + readBufferSize + " bytes is too small for one event");
     }
@@ -76,8 +80,8 @@ public final class FanotifyGroup implements Closeable {
     int wake = FanotifyNative.eventfd(0, FanotifyNative.EFD_CLOEXEC | FanotifyNative.EFD_NONBLOCK);
     if (wake < 0) {
       FanotifyNative.close(fd);
-      throw FanotifyNative.error("eventfd", "wakeup", -wake);
     }
+    FanotifyNative.check(wake, "eventfd", "wakeup");
     return new FanotifyGroup(fd, wake, readBufferSize);
   }
 
@@ -87,15 +91,13 @@ public final class FanotifyGroup implements Closeable {
    * shares it).
    */
   public static FanotifyGroup adopt(int groupFd) throws IOException {
-    int wake = FanotifyNative.eventfd(0, FanotifyNative.EFD_CLOEXEC | FanotifyNative.EFD_NONBLOCK);
-    if (wake < 0) {
-      throw FanotifyNative.error("eventfd", "wakeup", -wake);
-    }
+    int wake = FanotifyNative.check(FanotifyNative.eventfd(0, FanotifyNative.EFD_CLOEXEC | FanotifyNative.EFD_NONBLOCK),
+        "eventfd", "wakeup");
     return new FanotifyGroup(groupFd, wake, DEFAULT_READ_BUFFER);
   }
 
   /** A pre-content group with {@link #DEFAULT_INIT_FLAGS} and {@link #DEFAULT_EVENT_FILE_FLAGS}. */
-  public static FanotifyGroup openPreContent() throws IOException {
+  static FanotifyGroup openPreContent() throws IOException {
     return open(DEFAULT_INIT_FLAGS, DEFAULT_EVENT_FILE_FLAGS);
   }
 
@@ -104,12 +106,8 @@ public final class FanotifyGroup implements Closeable {
     return fd;
   }
 
-  public boolean isOpen() {
-    return !closed;
-  }
-
   /** fanotify_mark(2). path may be null: then dirfd itself is marked. */
-  public void mark(int flags, long mask, int dirfd, String path) throws IOException {
+  void mark(int flags, long mask, int dirfd, String path) throws IOException {
     lock.readLock().lock();
     try {
       ensureOpen();
@@ -120,14 +118,17 @@ public final class FanotifyGroup implements Closeable {
     }
   }
 
+  /** fanotify_mark(2) relative to (or, path null, on) dir, holding a use of it so it cannot close meanwhile. */
+  private void mark(int flags, long mask, Fd dir, String path) throws IOException {
+    dir.use("fanotify_mark", d -> {
+      mark(flags, mask, d, path);
+      return null;
+    });
+  }
+
   /** Adds mask to the mark of the mount that holds path (FAN_MARK_ADD | FAN_MARK_MOUNT). */
   public void markMount(String path, long mask) throws IOException {
     mark(Fan.FAN_MARK_ADD | Fan.FAN_MARK_MOUNT, mask, AT_FDCWD, path);
-  }
-
-  /** Removes mask from the mark of the mount that holds path. */
-  public void unmarkMount(String path, long mask) throws IOException {
-    mark(Fan.FAN_MARK_REMOVE | Fan.FAN_MARK_MOUNT, mask, AT_FDCWD, path);
   }
 
   /**
@@ -142,9 +143,14 @@ public final class FanotifyGroup implements Closeable {
    * already has a non-evictable mark on the inode (an evictable mark cannot downgrade it), or a mark whose ignore
    * mask survives modification while this call's does not.
    *
-   * @param path null to mark dirfd itself, else a path relative to dirfd ({@link #AT_FDCWD} for absolute paths)
+   * @param path null to mark dir itself, else a path relative to dir
    */
-  public void ignoreInode(int dirfd, String path, long mask, boolean directory) throws IOException {
+  public void ignoreInode(Fd dir, String path, long mask, boolean directory) throws IOException {
+    mark(ignoreFlags(Fan.FAN_MARK_ADD, directory), ignoreMask(mask, directory), dir, path);
+  }
+
+  /** {@link #ignoreInode(Fd, String, long, boolean)} by number: dirfd may be {@link #AT_FDCWD} (absolute paths). */
+  void ignoreInode(int dirfd, String path, long mask, boolean directory) throws IOException {
     mark(ignoreFlags(Fan.FAN_MARK_ADD, directory), ignoreMask(mask, directory), dirfd, path);
   }
 
@@ -152,13 +158,18 @@ public final class FanotifyGroup implements Closeable {
    * Removes mask from the ignore mark made by {@link #ignoreInode}. Returns false if there was no such mark
    * (ENOENT: never made, or evicted with its inode).
    */
-  public boolean removeIgnore(int dirfd, String path, long mask, boolean directory) throws IOException {
+  public boolean removeIgnore(Fd dir, String path, long mask, boolean directory) throws IOException {
+    return dir.use("fanotify_mark", d -> removeIgnore(d, path, mask, directory));
+  }
+
+  /** {@link #removeIgnore(Fd, String, long, boolean)} by number: dirfd may be {@link #AT_FDCWD}. */
+  boolean removeIgnore(int dirfd, String path, long mask, boolean directory) throws IOException {
     try {
       mark(ignoreFlags(Fan.FAN_MARK_REMOVE, directory) & ~Fan.FAN_MARK_EVICTABLE, ignoreMask(mask, directory),
           dirfd, path);
       return true;
     } catch (FanotifyException e) {
-      if (e.errno() == FanotifyNative.ENOENT) {
+      if (e.errno() == Errno.ENOENT) {
         return false;
       }
       throw e;
@@ -166,20 +177,20 @@ public final class FanotifyGroup implements Closeable {
   }
 
   /**
-   * Watches one inode, the one fileFd is open on, for mask (an inode mark, FAN_MARK_ADD). Only files opened
+   * Watches one inode, the one file is open on, for mask (an inode mark, FAN_MARK_ADD). Only files opened
    * after the mark raise pre-content events: the kernel decides at open whether a file is watched.
    */
-  public void markInode(int fileFd, long mask) throws IOException {
-    mark(Fan.FAN_MARK_ADD, mask, fileFd, null);
+  public void markInode(Fd file, long mask) throws IOException {
+    mark(Fan.FAN_MARK_ADD, mask, file, null);
   }
 
-  /** Removes mask from the inode mark of fileFd's inode; false if the group had no such mark (ENOENT). */
-  public boolean unmarkInode(int fileFd, long mask) throws IOException {
+  /** Removes mask from the inode mark of file's inode; false if the group had no such mark (ENOENT). */
+  public boolean unmarkInode(Fd file, long mask) throws IOException {
     try {
-      mark(Fan.FAN_MARK_REMOVE, mask, fileFd, null);
+      mark(Fan.FAN_MARK_REMOVE, mask, file, null);
       return true;
     } catch (FanotifyException e) {
-      if (e.errno() == FanotifyNative.ENOENT) {
+      if (e.errno() == Errno.ENOENT) {
         return false;
       }
       throw e;
@@ -187,13 +198,13 @@ public final class FanotifyGroup implements Closeable {
   }
 
   /**
-   * Silences mask for every file reached through the mount that holds dirfd/path, whatever marks its inodes
+   * Silences mask for every file reached through the mount that holds dir/path, whatever marks its inodes
    * carry (FAN_MARK_MOUNT | FAN_MARK_IGNORE | FAN_MARK_IGNORED_SURV_MODIFY; the kernel requires the latter for
-   * a mount ignore mark). dirfd may be an O_PATH fd, e.g. of a detached mount, with path ".".
+   * a mount ignore mark). dir may be an O_PATH fd, e.g. of a detached mount, with path ".".
    */
-  public void ignoreMount(int dirfd, String path, long mask) throws IOException {
+  public void ignoreMount(Fd dir, String path, long mask) throws IOException {
     mark(Fan.FAN_MARK_ADD | Fan.FAN_MARK_MOUNT | Fan.FAN_MARK_IGNORE | Fan.FAN_MARK_IGNORED_SURV_MODIFY, mask,
-        dirfd, path);
+        dir, path);
   }
 
   static int ignoreFlags(int command, boolean directory) {
@@ -247,7 +258,7 @@ public final class FanotifyGroup implements Closeable {
       ensureOpen();
       ByteBuffer pollfds = pollBuffers.get();
       int ready = FanotifyNative.pollIn(pollfds, new int[] {fd, wakeFd}, millis);
-      if (ready == -FanotifyNative.EINTR) {
+      if (ready == -Errno.EINTR) {
         return List.of();
       }
       FanotifyNative.check(ready, "poll", "fanotify group " + fd);
@@ -264,7 +275,7 @@ public final class FanotifyGroup implements Closeable {
       ByteBuffer buf = readBuffers.get();
       buf.clear();
       long n = FanotifyNative.read(fd, buf, readBufferSize);
-      if (n == -FanotifyNative.EAGAIN || n == -FanotifyNative.EINTR) {
+      if (n == -Errno.EAGAIN || n == -Errno.EINTR) {
         return List.of();
       }
       FanotifyNative.check(n, "read", "fanotify group " + fd);
@@ -328,8 +339,9 @@ public final class FanotifyGroup implements Closeable {
    * it; see DirectoryOpenPermLetsTheHandlerAddEntriesTest. statx on the fd itself: no lookup, no open, no event.
    */
   public static boolean isDirectory(int eventFd) throws IOException {
-    int mode = FanotifyNative.check(FanotifyNative.fdMode(eventFd), "statx", "event fd " + eventFd);
-    return (mode & FanotifyNative.S_IFMT) == FanotifyNative.S_IFDIR;
+    byte[] statx = Stat.newBuffer();
+    FanotifyNative.check(FanotifyNative.statxType(eventFd, statx), "statx", "event fd " + eventFd);
+    return Stat.decode(statx).isDirectory();
   }
 
   /** Closes an event fd; negative values (FAN_NOFD, -errno) are ignored. */

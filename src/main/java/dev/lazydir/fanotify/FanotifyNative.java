@@ -1,45 +1,40 @@
 package dev.lazydir.fanotify;
 
+import dev.lazydir.internal.posix.Errors;
+import dev.lazydir.internal.posix.LibC;
+import dev.lazydir.internal.posix.Posix;
+import dev.lazydir.internal.posix.Stat;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import jnr.ffi.LibraryLoader;
-import jnr.ffi.Runtime;
 
 /**
  * Every system call of this package, in the style of Netty's {@code Native}: the raw calls return the result or
  * {@code -errno} (so hot paths can test EAGAIN/EINTR without an exception), and {@link #check} turns a negative
- * result into a {@link FanotifyException} naming the call, its subject and the errno.
+ * result into a {@link FanotifyException} naming the call, its subject and the errno, through the one path every
+ * failed call takes ({@link Errors}).
  */
 final class FanotifyNative {
-  static final int EINTR = 4;
-  static final int EAGAIN = 11;
-  static final int ENOENT = 2;
-  static final int EINVAL = 22;
-
+  // struct pollfd {int fd; short events; short revents;} and its bits (FanotifyAbiLayoutTest checks them)
   static final short POLLIN = 0x1;
   static final short POLLERR = 0x8;
-  static final short POLLHUP = 0x10;
   static final short POLLNVAL = 0x20;
   static final int POLLFD_SIZE = 8;
+  static final int POLLFD_EVENTS = 4;
+  static final int POLLFD_REVENTS = 6;
 
   static final int EFD_NONBLOCK = 04000;
   static final int EFD_CLOEXEC = 02000000;
 
-  private static final FanLibC LIBC = LibraryLoader.create(FanLibC.class).load("c");
-  private static final Runtime RUNTIME = Runtime.getRuntime(LIBC);
+  private static final LibC LIBC = Posix.libc();
 
   private FanotifyNative() {}
 
-  private static int errno() {
-    return RUNTIME.getLastError();
-  }
-
   private static int ret(int r) {
-    return r < 0 ? -errno() : r;
+    return Errors.ret(r);
   }
 
   private static long ret(long r) {
-    return r < 0 ? -errno() : r;
+    return Errors.ret(r);
   }
 
   /** fanotify_init(2): the group fd or -errno. */
@@ -86,54 +81,31 @@ final class FanotifyNative {
     ByteBuffer b = pollfds.duplicate().order(ByteOrder.nativeOrder());
     for (int i = 0; i < fds.length; i++) {
       b.putInt(i * POLLFD_SIZE, fds[i]);
-      b.putShort(i * POLLFD_SIZE + 4, POLLIN);
-      b.putShort(i * POLLFD_SIZE + 6, (short) 0);
+      b.putShort(i * POLLFD_SIZE + POLLFD_EVENTS, POLLIN);
+      b.putShort(i * POLLFD_SIZE + POLLFD_REVENTS, (short) 0);
     }
     return ret(LIBC.poll(pollfds.duplicate().position(0), fds.length, timeoutMillis));
   }
 
   /** The revents of entry i after {@link #pollIn}. */
   static int revents(ByteBuffer pollfds, int i) {
-    return pollfds.duplicate().order(ByteOrder.nativeOrder()).getShort(i * POLLFD_SIZE + 6) & 0xffff;
+    return pollfds.duplicate().order(ByteOrder.nativeOrder()).getShort(i * POLLFD_SIZE + POLLFD_REVENTS) & 0xffff;
   }
 
-  static final int AT_EMPTY_PATH = 0x1000;
-  static final int STATX_TYPE = 0x1;
-  static final int STATX_SIZE = 256;
-  static final int STATX_MODE_OFFSET = 28;
-  static final int S_IFMT = 0170000;
-  static final int S_IFDIR = 0040000;
-
-  /** The st_mode of an open fd (statx with AT_EMPTY_PATH: no path lookup, no open, no event), or -errno. */
-  static int fdMode(int fd) {
-    byte[] buf = new byte[STATX_SIZE];
-    int r = LIBC.statx(fd, "", AT_EMPTY_PATH, STATX_TYPE, buf);
-    if (r < 0) {
-      return -errno();
-    }
-    return ByteBuffer.wrap(buf).order(ByteOrder.nativeOrder()).getShort(STATX_MODE_OFFSET) & 0xffff;
-  }
-
-  static String strerror(int errno) {
-    return LIBC.strerror(errno);
-  }
-
-  static FanotifyException error(String call, String subject, int errno) {
-    return new FanotifyException(call, subject, errno, strerror(errno));
+  /**
+   * statx(2) of an open fd itself (AT_EMPTY_PATH: no path lookup, no open, no event), asking for the file type
+   * only, into a {@link Stat#newBuffer} buffer: 0 or -errno. {@link Stat#decode} reads it.
+   */
+  static int statxType(int fd, byte[] statx) {
+    return ret(LIBC.statx(fd, "", Posix.AT_EMPTY_PATH, Posix.STATX_TYPE, statx));
   }
 
   /** Turns a {@code -errno} result into a FanotifyException; returns a non-negative result unchanged. */
   static int check(int result, String call, String subject) throws FanotifyException {
-    if (result < 0) {
-      throw error(call, subject, -result);
-    }
-    return result;
+    return Errors.check(result, call, subject, FanotifyException::new);
   }
 
   static long check(long result, String call, String subject) throws FanotifyException {
-    if (result < 0) {
-      throw error(call, subject, (int) -result);
-    }
-    return result;
+    return Errors.check(result, call, subject, FanotifyException::new);
   }
 }

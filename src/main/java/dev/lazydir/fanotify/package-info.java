@@ -1,7 +1,8 @@
 /**
  * fanotify pre-content binding for the lazydir daemon, in the style of Netty's native transport: every system call is
- * in {@link dev.lazydir.fanotify.FanotifyNative} (jnr-ffi, raw results or -errno, {@code check} turns them into
- * {@link dev.lazydir.fanotify.FanotifyException}); {@link dev.lazydir.fanotify.FanotifyGroup} is the public face
+ * in {@link dev.lazydir.fanotify.FanotifyNative} (through the one libc binding, internal.posix.LibC; raw results or
+ * -errno, {@code check} turns them into {@link dev.lazydir.fanotify.FanotifyException}, an ErrnoException made by
+ * internal.posix.Errors like every other failed call); {@link dev.lazydir.fanotify.FanotifyGroup} is the public face
  * (open, mark, ignore marks, poll, respond, close); {@link dev.lazydir.fanotify.EventParser} turns one read() into
  * {@link dev.lazydir.fanotify.FanotifyEvent}s without any native code; {@link dev.lazydir.fanotify.Fan} holds the
  * constants and the FAN_DENY_ERRNO encoding.

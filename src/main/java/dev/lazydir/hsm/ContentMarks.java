@@ -3,6 +3,7 @@ package dev.lazydir.hsm;
 import dev.lazydir.fanotify.Fan;
 import dev.lazydir.fanotify.FanotifyException;
 import dev.lazydir.fanotify.FanotifyGroup;
+import dev.lazydir.internal.posix.Errno;
 import dev.lazydir.internal.posix.Fd;
 import dev.lazydir.internal.posix.Posix;
 import dev.lazydir.internal.posix.Stat;
@@ -29,7 +30,6 @@ import java.util.logging.Logger;
  */
 final class ContentMarks {
   private static final Logger LOG = Logger.getLogger(ContentMarks.class.getName());
-  private static final int ENOSPC = 28;
   private final FanotifyGroup group;
 
   ContentMarks(FanotifyGroup group) {
@@ -42,9 +42,9 @@ final class ContentMarks {
       return;
     }
     try {
-      group.markInode(stub.intValue(), Fan.FAN_PRE_ACCESS);
+      group.markInode(stub, Fan.FAN_PRE_ACCESS);
     } catch (FanotifyException e) {
-      if (e.errno() == ENOSPC) {
+      if (e.errno() == Errno.ENOSPC) {
         throw new IOException("fanotify's mark limit is reached (one mark per file with bytes to fetch);"
             + " raise it: sysctl fs.fanotify.max_user_marks=" + (2 * maxUserMarks()), e);
       }
@@ -62,7 +62,7 @@ final class ContentMarks {
 
   /** The file is complete: from its next open on, reads go straight to the disk. */
   void release(Fd stub) throws IOException {
-    group.unmarkInode(stub.intValue(), Fan.FAN_PRE_ACCESS);
+    group.unmarkInode(stub, Fan.FAN_PRE_ACCESS);
   }
 
   /**
@@ -78,7 +78,7 @@ final class ContentMarks {
     Deque<List<String>> todo = new ArrayDeque<>();
     todo.add(List.of());
     if (forgetListedDirs) {
-      group.removeIgnore(tree.root().intValue(), null, Fan.FAN_OPEN_PERM, true);
+      group.removeIgnore(tree.root(), null, Fan.FAN_OPEN_PERM, true);
     }
     while (!todo.isEmpty()) {
       List<String> path = todo.poll();
@@ -94,7 +94,7 @@ final class ContentMarks {
               List<String> child = StubTree.childPath(path, name);
               todo.add(child);
               if (forgetListedDirs) {
-                group.removeIgnore(dir.intValue(), name, Fan.FAN_OPEN_PERM, true);
+                group.removeIgnore(dir, name, Fan.FAN_OPEN_PERM, true);
               }
             }
           } else if (st.isRegularFile()) {

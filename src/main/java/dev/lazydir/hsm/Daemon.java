@@ -163,7 +163,7 @@ public final class Daemon implements Closeable {
     // A previous daemon's group, still held by its guard, keeps its readers: they are served again from now on.
     Optional<FanotifyGroup> taken = GroupHandOver.adopt(settings.run());
     group = taken.isPresent() ? taken.get() : FanotifyGroups.open();
-    group.ignoreMount(privateMount.intValue(), ".", Fan.FAN_PRE_ACCESS);
+    group.ignoreMount(privateMount, ".", Fan.FAN_PRE_ACCESS);
     ContentMarks marks = new ContentMarks(group);
     tree.onNewStub(marks::watch);
     // Before DIR shows anything: a stub must carry its mark before any process opens it. A group taken over

@@ -180,10 +180,10 @@ final class DirectoryOpens implements AutoCloseable {
   private void ignoreUntilDue(List<String> path) {
     String rel = path.isEmpty() ? null : String.join("/", path);
     try {
-      group.ignoreInode(tree.root().intValue(), rel, Fan.FAN_OPEN_PERM, true);
+      group.ignoreInode(tree.root(), rel, Fan.FAN_OPEN_PERM, true);
       timers.schedule(() -> {
         try {
-          group.removeIgnore(tree.root().intValue(), rel, Fan.FAN_OPEN_PERM, true);
+          group.removeIgnore(tree.root(), rel, Fan.FAN_OPEN_PERM, true);
         } catch (IOException e) {
           LOG.fine("refresh of " + display(path) + ": " + e.getMessage());
         }

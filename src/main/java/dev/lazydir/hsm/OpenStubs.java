@@ -163,7 +163,7 @@ final class OpenStubs {
   private void goNative(OpenStub stub) {
     try {
       marks.release(stub.fd);
-      group.ignoreInode(stub.fd.intValue(), null, Fan.FAN_OPEN_PERM, false);
+      group.ignoreInode(stub.fd, null, Fan.FAN_OPEN_PERM, false);
     } catch (IOException e) {
       LOG.fine("marks of " + stub.label + ": " + e.getMessage());
     }

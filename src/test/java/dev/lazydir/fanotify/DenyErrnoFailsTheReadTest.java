@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import dev.lazydir.fanotify.FanotifyBed.Handler;
 import dev.lazydir.fanotify.FanotifyBed.Reader;
 import dev.lazydir.fanotify.FanotifyBed.Result;
+import dev.lazydir.internal.posix.Errno;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -62,7 +63,7 @@ class DenyErrnoFailsTheReadTest extends PrivilegedFanotifyTest {
 
   @Test
   void denyErrnoRefusesEnoent() {
-    assertThrows(IllegalArgumentException.class, () -> Fan.denyErrno(2 /* ENOENT */));
+    assertThrows(IllegalArgumentException.class, () -> Fan.denyErrno(Errno.ENOENT));
   }
 
   @Test
@@ -77,7 +78,7 @@ class DenyErrnoFailsTheReadTest extends PrivilegedFanotifyTest {
       FanotifyEvent e = event;
       assertThrows(IllegalArgumentException.class, () -> group.respond(e.fd(), enoent), "respond refuses it itself");
       FanotifyException refused = assertThrows(FanotifyException.class, () -> group.respondUnchecked(e.fd(), enoent));
-      assertEquals(FanotifyNative.EINVAL, refused.errno(), refused.getMessage());
+      assertEquals(Errno.EINVAL, refused.errno(), refused.getMessage());
       Thread.sleep(300);
       assertTrue(reader.isAlive(), "after a refused answer the event is still pending: the reader stays blocked");
 
@@ -87,7 +88,7 @@ class DenyErrnoFailsTheReadTest extends PrivilegedFanotifyTest {
       assertTrue(r.stderr().contains("Input/output error"), r.stderr());
       // answered events are gone: a second answer to the same fd is refused
       FanotifyException twice = assertThrows(FanotifyException.class, () -> group.respond(e.fd(), Fan.FAN_ALLOW));
-      assertEquals(FanotifyNative.ENOENT, twice.errno(), twice.getMessage());
+      assertEquals(Errno.ENOENT, twice.errno(), twice.getMessage());
     } finally {
       if (event != null) {
         FanotifyGroup.closeEventFd(event.fd());

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.lazydir.fanotify.FanotifyBed.Handler;
 import dev.lazydir.fanotify.FanotifyBed.Result;
 import dev.lazydir.fanotify.FanotifyBed.Seen;
+import dev.lazydir.internal.posix.Errno;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -72,7 +73,7 @@ class DirectoryOpenPermLetsTheHandlerAddEntriesTest extends PrivilegedFanotifyTe
     FanotifyGroup fresh = bed.group();
     FanotifyException both = assertThrows(FanotifyException.class,
         () -> fresh.markMount(bed.view.toString(), Fan.FAN_PRE_ACCESS | Fan.FAN_ONDIR));
-    assertEquals(FanotifyNative.EINVAL, both.errno(), "one call with both: " + both.getMessage());
+    assertEquals(Errno.EINVAL, both.errno(), "one call with both: " + both.getMessage());
 
     FanotifyGroup files = bed.markedGroup(Fan.FAN_PRE_ACCESS);
     FanotifyException merged = assertThrows(FanotifyException.class,

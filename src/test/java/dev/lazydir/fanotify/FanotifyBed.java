@@ -3,6 +3,7 @@ package dev.lazydir.fanotify;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.lazydir.internal.posix.Errno;
 import java.io.File;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -140,11 +141,11 @@ final class FanotifyBed implements AutoCloseable {
       g.markMount(view.toString(), mask);
     } catch (FanotifyException e) {
       String what = (mask & Fan.FAN_PRE_ACCESS) != 0 ? "FAN_PRE_ACCESS on a FAN_MARK_MOUNT mark" : "this mount mark";
-      if (e.errno() == FanotifyNative.EINVAL) {
+      if (e.errno() == Errno.EINVAL) {
         fail("KERNEL LACKS " + what + " (EINVAL, mask 0x" + Long.toHexString(mask) + "): " + e.getMessage());
       }
       fail("fanotify_mark refused " + what + " on the loop-mounted ext4 view: " + e.getMessage()
-          + (e.errno() == 95 ? " (EOPNOTSUPP: this filesystem/kernel lacks pre-content support)" : ""));
+          + (e.errno() == Errno.EOPNOTSUPP ? " (EOPNOTSUPP: this filesystem/kernel lacks pre-content support)" : ""));
     } catch (IOException e) {
       fail("fanotify_mark on the view failed: " + e);
     }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lazydir.fanotify.FanotifyBed.Reader;
 import dev.lazydir.fanotify.FanotifyBed.Result;
+import dev.lazydir.internal.posix.Errno;
 import dev.lazydir.internal.posix.Fd;
 import dev.lazydir.internal.posix.Posix;
 import java.time.Duration;
@@ -37,7 +38,7 @@ class GroupCopyKeepsReadersBlockedAndAnswersByNumberTest extends PrivilegedFanot
       assertTrue(reader.isAlive(), "the copy keeps the group: the reader stays blocked instead of reading zeros");
       FanotifyException unknown = assertThrows(FanotifyException.class,
           () -> copy.respond(event.fd() + 1000, Fan.denyErrno(Fan.EIO)));
-      assertEquals(FanotifyNative.ENOENT, unknown.errno(), "a number with no pending event is refused");
+      assertEquals(Errno.ENOENT, unknown.errno(), "a number with no pending event is refused");
       assertTrue(reader.isAlive(), "and changes nothing");
 
       copy.respond(event.fd(), Fan.denyErrno(Fan.EIO)); // by number, through the other fd

@@ -43,7 +43,7 @@ class IgnoreMarkSilencesAPopulatedFileTest extends PrivilegedFanotifyTest {
 
     h.clear();
     try (Fd fd = Posix.open(file.toString(), Posix.O_RDONLY)) {
-      group.ignoreInode(fd.intValue(), null, Fan.FAN_PRE_ACCESS, false); // the inode of an fd, null path
+      group.ignoreInode(fd, null, Fan.FAN_PRE_ACCESS, false); // the inode of an fd, null path
     }
     cat("ignore/full.bin");
     assertEquals(List.of(), h.seen(), "the ignore mark silences the file's pre-access events");

@@ -45,7 +45,7 @@ class InodeMarkWatchesOnlyFilesOpenedAfterItTest extends PrivilegedFanotifyTest 
 
   private static void markInode(FanotifyGroup g, Path file) throws Exception {
     try (Fd fd = Posix.open(file.toString(), Posix.O_RDONLY)) {
-      g.markInode(fd.intValue(), Fan.FAN_PRE_ACCESS);
+      g.markInode(fd, Fan.FAN_PRE_ACCESS);
     }
   }
 
@@ -63,8 +63,8 @@ class InodeMarkWatchesOnlyFilesOpenedAfterItTest extends PrivilegedFanotifyTest 
         "an inode mark sees reads through the view (" + throughView + ") and the private path (" + throughPrivate + ")");
 
     try (Fd fd = Posix.open(file.toString(), Posix.O_RDONLY)) {
-      assertTrue(g.unmarkInode(fd.intValue(), Fan.FAN_PRE_ACCESS));
-      assertFalse(g.unmarkInode(fd.intValue(), Fan.FAN_PRE_ACCESS), "a second removal finds no mark");
+      assertTrue(g.unmarkInode(fd, Fan.FAN_PRE_ACCESS));
+      assertFalse(g.unmarkInode(fd, Fan.FAN_PRE_ACCESS), "a second removal finds no mark");
     }
     h.clear();
     cat(bed.view("inode/marked.bin"));
@@ -90,7 +90,7 @@ class InodeMarkWatchesOnlyFilesOpenedAfterItTest extends PrivilegedFanotifyTest 
     populatedFileAndGroup("inode/private.bin");
     markInode(g, file);
     try (Fd clone = Posix.cloneMount(bed.tree.toString())) {
-      g.ignoreMount(clone.intValue(), ".", Fan.FAN_PRE_ACCESS);
+      g.ignoreMount(clone, ".", Fan.FAN_PRE_ACCESS);
       try (Fd dir = clone.openAt("inode", Posix.O_RDONLY | Posix.O_DIRECTORY, 0);
           Fd rw = dir.openAt("private.bin", Posix.O_RDWR, 0)) {
         ByteBuffer b = ByteBuffer.allocateDirect(4096);

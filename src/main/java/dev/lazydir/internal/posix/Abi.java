@@ -13,6 +13,8 @@ final class Abi {
   static final int STATX_SIZE_FIELD = 40;
   static final int STATX_BLOCKS = 48;
   static final int STATX_MTIME = 112;
+  /** tv_nsec in a struct statx_timestamp {s64 tv_sec; u32 tv_nsec;}. */
+  static final int TIMESTAMP_NSEC = 8;
   static final int STATX_DEV_MAJOR = 136;
   static final int STATX_DEV_MINOR = 140;
   static final int DIRENT_NAME = 19;

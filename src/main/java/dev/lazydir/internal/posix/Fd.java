@@ -1,8 +1,6 @@
 package dev.lazydir.internal.posix;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -32,11 +30,31 @@ public final class Fd implements AutoCloseable {
   }
 
   /**
-   * The number, for calls made elsewhere (fanotify marks). The caller must know the Fd stays open meanwhile; calls
-   * through this class are protected by themselves.
+   * The number, for what needs it as text or as an argument elsewhere (/proc/self/fd paths, pidfd calls). The
+   * caller must know the Fd stays open meanwhile; calls through this class, and through {@link #use}, are protected
+   * by themselves.
    */
   public int intValue() {
     return fd;
+  }
+
+  /** A call another package's native wrapper makes with the number (fanotify_mark on this descriptor). */
+  @FunctionalInterface
+  public interface Use<T, E extends Exception> {
+    T on(int fd) throws E;
+  }
+
+  /**
+   * Runs a call of another package on the number, holding a use of the descriptor as every call of this class
+   * does: {@link #close} waits for it, and after close it fails with EBADF instead of reaching a reused number.
+   */
+  public <T, E extends Exception> T use(String call, Use<T, E> op) throws E, ErrnoException {
+    acquire(call, label);
+    try {
+      return op.on(fd);
+    } finally {
+      release();
+    }
   }
 
   @FunctionalInterface
@@ -218,16 +236,9 @@ public final class Fd implements AutoCloseable {
   }
 
   private Stat statx(String name, int flags) throws IOException {
-    byte[] buf = new byte[Abi.STATX_SIZE];
+    byte[] buf = Stat.newBuffer();
     call("statx", name.isEmpty() ? label : sub(name), f -> Posix.libc().statx(f, name, flags, Posix.STATX_BASIC_STATS, buf));
-    ByteBuffer b = ByteBuffer.wrap(buf).order(ByteOrder.nativeOrder());
-    int mode = b.getShort(Abi.STATX_MODE) & 0xffff;
-    long ino = b.getLong(Abi.STATX_INO);
-    long size = b.getLong(Abi.STATX_SIZE_FIELD);
-    long blocks = b.getLong(Abi.STATX_BLOCKS);
-    Instant mtime = Instant.ofEpochSecond(b.getLong(Abi.STATX_MTIME), b.getInt(Abi.STATX_MTIME + 8));
-    long dev = ((long) b.getInt(Abi.STATX_DEV_MAJOR) << 32) | (b.getInt(Abi.STATX_DEV_MINOR) & 0xffffffffL);
-    return new Stat(dev, ino, mode, size, blocks, mtime, b.getInt(Abi.STATX_UID), b.getInt(Abi.STATX_GID));
+    return Stat.decode(buf);
   }
 
   /** Writes the remaining bytes of a direct buffer at offset, looping over short writes (no copy in Java). */
@@ -250,7 +261,7 @@ public final class Fd implements AutoCloseable {
     int copy = (int) call("dup", label, f -> Posix.libc().dup(f));
     Pointer dir = Posix.libc().fdopendir(copy);
     if (dir == null) {
-      ErrnoException e = Posix.error("fdopendir", label);
+      ErrnoException e = Errors.last("fdopendir", label, Errors.ERRNO);
       Posix.libc().close(copy);
       throw e;
     }

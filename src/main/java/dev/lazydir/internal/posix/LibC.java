@@ -5,9 +5,12 @@ import jnr.ffi.annotations.In;
 import jnr.ffi.annotations.Out;
 
 /**
- * The few libc calls lazydir needs that the JDK does not offer: *at() calls relative to a directory fd (so
- * nothing ever resolves a path through a symlink planted in the tree), xattrs on an fd, sparse extension with
- * ftruncate, and statx for device/inode identity. Only {@link Fd} and {@link Posix} call this.
+ * The one libc binding (loaded once, by {@link Posix}): the calls lazydir needs that the JDK does not offer.
+ * *at() calls relative to a directory fd (so nothing ever resolves a path through a symlink planted in the tree),
+ * xattrs on an fd, sparse extension with ftruncate, statx for device/inode identity, and the fanotify group's
+ * calls (fanotify_init, fanotify_mark, read, write, poll, eventfd). Public only because jnr-ffi implements it from
+ * another class loader: only {@link Fd}, {@link Posix}, {@link Users} and the fanotify package's FanotifyNative
+ * call it. Direct ByteBuffers are passed as pointers to their position, without a copy.
  */
 public interface LibC {
   int openat(int dirfd, String path, int flags, int mode);
@@ -82,4 +85,21 @@ public interface LibC {
   long syscall(long number, int a, int b, int c, int d);
 
   String strerror(int errnum);
+
+  // fanotify(7) and the calls its group fd is driven with
+
+  int fanotify_init(int flags, int event_f_flags);
+
+  /** mask is a uint64_t; path may be null (then dirfd itself is the object). */
+  int fanotify_mark(int fanotify_fd, int flags, long mask, int dirfd, String path);
+
+  /** buf: a direct buffer (the events are parsed from it without a copy). */
+  long read(int fd, java.nio.ByteBuffer buf, long count);
+
+  long write(int fd, @In byte[] buf, long count);
+
+  /** fds: a direct buffer of struct pollfd {int fd; short events; short revents;} (8 bytes each). */
+  int poll(java.nio.ByteBuffer fds, long nfds, int timeout);
+
+  int eventfd(int initval, int flags);
 }

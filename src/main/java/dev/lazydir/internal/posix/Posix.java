@@ -29,6 +29,8 @@ public final class Posix {
   public static final int AT_REMOVEDIR = 0x200;
   public static final int AT_EMPTY_PATH = 0x1000;
 
+  /** statx(2) masks: the file type only (the fanotify group's directory check), or the basic fields. */
+  public static final int STATX_TYPE = 0x1;
   static final int STATX_BASIC_STATS = 0x7ff;
 
   private static final LibC LIBC = LibraryLoader.create(LibC.class).load("c");
@@ -36,8 +38,16 @@ public final class Posix {
 
   private Posix() {}
 
-  static LibC libc() {
+  /**
+   * The process's one libc binding. Public for the other package's raw wrapper (fanotify's FanotifyNative), which
+   * turns failures into exceptions through {@link Errors} as this package does; nothing else calls it directly.
+   */
+  public static LibC libc() {
     return LIBC;
+  }
+
+  static Runtime runtime() {
+    return RUNTIME;
   }
 
   /** Opens an absolute or cwd-relative path; symlinks in it are followed (used only for user-given roots). */
@@ -115,24 +125,19 @@ public final class Posix {
     check(LIBC.umount2(target, flags), "umount2", target);
   }
 
+  /** A raw libc result: negative means failed, and the errno says why (see {@link Errors}). */
   static int check(int result, String call, String subject) throws ErrnoException {
     if (result < 0) {
-      throw error(call, subject);
+      throw Errors.last(call, subject, Errors.ERRNO);
     }
     return result;
   }
 
   static long check(long result, String call, String subject) throws ErrnoException {
     if (result < 0) {
-      throw error(call, subject);
+      throw Errors.last(call, subject, Errors.ERRNO);
     }
     return result;
-  }
-
-  static ErrnoException error(String call, String subject) {
-    int errno = RUNTIME.getLastError();
-    return errno == Errno.ENOENT ? new ErrnoException.NoEntry(call, subject)
-        : new ErrnoException(call, subject, errno, LIBC.strerror(errno));
   }
 
   static byte[] utf8(String s) {
