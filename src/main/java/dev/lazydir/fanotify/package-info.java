@@ -8,7 +8,7 @@
  * constants and the FAN_DENY_ERRNO encoding.
  *
  * <p>The kernel behaviour this relies on is pinned by the privileged tests in the test tree, one class per fact
- * (loop-mounted ext4 in a private mount namespace, see FanotifyBed there). Beyond /work/shared/kernel-facts.md they
+ * (loop-mounted ext4 in a private mount namespace, see FanotifyBed there). Among them, found here: they
  * pin that FAN_ONDIR is never reported in an fd-mode (pre-content) group's event mask, so directories are told apart
  * with {@link dev.lazydir.fanotify.FanotifyGroup#isDirectory}.
  */
