@@ -4,7 +4,7 @@ import dev.lazydir.internal.posix.Errno;
 
 /**
  * fanotify constants (mainline ABI as of Linux 6.14+; Debian's headers are older, so they are defined here) and the
- * deny-with-errno response encoding. See /work/shared/kernel-facts.md for what each one was observed to do.
+ * deny-with-errno response encoding. What each one was observed to do is pinned by the fact tests.
  */
 public final class Fan {
   // fanotify_init() flags
