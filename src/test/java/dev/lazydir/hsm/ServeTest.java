@@ -122,27 +122,41 @@ class ServeTest {
         + "/archive/big.tar.gz | head -1");
     assertEquals(0, head.exit(), head.err());
     assertEquals("./", head.text().split("\n")[0], "the archive's first entry");
-    Thread.sleep(1500); // the daemon records fetched chunks on disk within a second
-    byte[] map = LocalTree.xattrBytes(bed.store.resolve("tree/archive/big.tar.gz"), "user.lazydir.map").orElseThrow();
-    byte[] meta = LocalTree.xattrBytes(bed.store.resolve("tree/archive/big.tar.gz"), "user.lazydir").orElseThrow();
-    String tag = ChunkMap.tagOf((dev.lazydir.tree.EntryMeta.FileMeta) dev.lazydir.tree.EntryMeta.decode(meta).orElseThrow());
-    ChunkMap chunks = ChunkMap.decode(map, tgz.length, tag).orElseThrow();
+    ChunkMap chunks = recordedMap("/archive/big.tar.gz");
     assertFalse(chunks.isComplete(), "tar printed its first entry before the file was down");
     assertTrue(chunks.presentBytes() < tgz.length / 2, "fetched " + chunks.presentBytes() + " of " + tgz.length);
   }
 
   @Test
   void copiesOfUnpopulatedAndHalfPopulatedFilesAreExact() throws Exception {
-    bed.serve(origin.url("/").toString());
-    ServeBed.run(30, "ls", v("/data").toString());
+    bed.serve(origin.url("/").toString(), "--dl-seg-size", "1", "--readahead", "0", "--prefetch-small", "0");
     Path copy1 = tmp.resolve("copy1");
-    assertEquals(0, ServeBed.run(60, "cp", v("/data/random.bin").toString(), copy1.toString()).exit());
-    assertArrayEquals(FILES.get("/data/random.bin"), Files.readAllBytes(copy1));
-    Result half = ServeBed.sh(60, "head -c 150000 '" + v("/data/small.bin") + "' > /dev/null");
+    assertEquals(0, ServeBed.run(60, "cp", v("/data/small.bin").toString(), copy1.toString()).exit());
+    assertArrayEquals(FILES.get("/data/small.bin"), Files.readAllBytes(copy1), "a copy of a file never read");
+
+    Result half = ServeBed.sh(60, "head -c 1500000 '" + v("/data/random.bin") + "' > /dev/null");
     assertEquals(0, half.exit(), half.err());
+    ChunkMap map = recordedMap("/data/random.bin");
+    assertTrue(map.presentBytes() > 0 && !map.isComplete(), "two of twenty segments are here: " + map.presentBytes());
     Path copy2 = tmp.resolve("copy2");
-    assertEquals(0, ServeBed.run(60, "cp", v("/data/small.bin").toString(), copy2.toString()).exit());
-    assertArrayEquals(FILES.get("/data/small.bin"), Files.readAllBytes(copy2));
+    assertEquals(0, ServeBed.run(60, "cp", v("/data/random.bin").toString(), copy2.toString()).exit());
+    assertArrayEquals(FILES.get("/data/random.bin"), Files.readAllBytes(copy2), "a copy of a half-fetched file");
+  }
+
+  /** The segment map the daemon recorded for a file, once it has (it records once a second). */
+  ChunkMap recordedMap(String originPath) throws Exception {
+    Path stub = bed.store.resolve("tree" + originPath);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (true) {
+      java.util.Optional<byte[]> map = LocalTree.xattrBytes(stub, "user.lazydir.map");
+      byte[] meta = LocalTree.xattrBytes(stub, "user.lazydir").orElseThrow();
+      var fileMeta = (dev.lazydir.tree.EntryMeta.FileMeta) dev.lazydir.tree.EntryMeta.decode(meta).orElseThrow();
+      if (map.isPresent()) {
+        return ChunkMap.decode(map.get(), fileMeta.size(), ChunkMap.tagOf(fileMeta)).orElseThrow();
+      }
+      assertTrue(System.nanoTime() < deadline, originPath + ": no segment map recorded within 10 s");
+      Thread.sleep(100);
+    }
   }
 
   @Test
@@ -282,13 +296,15 @@ class ServeTest {
 
   @Test
   void restartInTheMiddleOfAFileServesTheRestExactly() throws Exception {
-    Process first = bed.serve(origin.url("/").toString(), "--readahead", "0");
-    ServeBed.run(30, "ls", v("/data").toString());
+    Process first = bed.serve(origin.url("/").toString(), "--readahead", "0", "--prefetch-small", "0");
     assertEquals(0, ServeBed.sh(30, "head -c 100000 '" + v("/data/random.bin") + "' > /dev/null").exit());
     assertEquals(0, bed.stop(first));
-    bed.serve(origin.url("/").toString());
+    long sentBefore = origin.bodyBytesSent();
+    bed.serve(origin.url("/").toString(), "--prefetch-small", "0");
     assertArrayEquals(FILES.get("/data/random.bin"), ServeBed.run(60, "cat", v("/data/random.bin").toString()).out(),
         "the part fetched before the restart and the part after, no holes read as zeros");
+    assertEquals(FILES.get("/data/random.bin").length - (4 << 20), origin.bodyBytesSent() - sentBefore,
+        "after the restart only what was not fetched before (all but the first 4 MiB segment)");
   }
 
   @Test
@@ -413,6 +429,10 @@ class ServeTest {
       ServeBed.run(30, "ls", v("/data").toString()); // listed again: the file is replaced by a new stub
       java.nio.ByteBuffer tail = java.nio.ByteBuffer.allocate(4096);
       long at = old.length - 8192;
+      java.nio.ByteBuffer headAgain = java.nio.ByteBuffer.allocate(4096);
+      held.read(headAgain, 0);
+      assertArrayEquals(java.util.Arrays.copyOf(old, 4096), headAgain.array(),
+          "what it had fetched of its version reads again after the replacement");
       try {
         held.read(tail, at);
         assertArrayEquals(java.util.Arrays.copyOfRange(old, (int) at, (int) at + 4096), tail.array(),
@@ -425,16 +445,48 @@ class ServeTest {
   }
 
   @Test
-  void twoReadersOfOneChunkCauseOneFetch() throws Exception {
-    origin.throttle("/data/small.bin", 64 * 1024, 100);
-    bed.serve(origin.url("/").toString(), "--readahead", "0");
-    ServeBed.run(30, "ls", v("/data").toString());
-    String script = "head -c 100 '" + v("/data/small.bin") + "' | od -c > /dev/null";
-    CompletableFuture<Result> a = CompletableFuture.supplyAsync(() -> sh(script));
-    CompletableFuture<Result> b = CompletableFuture.supplyAsync(() -> sh(script));
-    assertEquals(0, a.get(60, TimeUnit.SECONDS).exit());
-    assertEquals(0, b.get(60, TimeUnit.SECONDS).exit());
-    assertEquals(1, origin.count("GET", "/data/small.bin"));
+  void twoReadersWaitingForOneSegmentTogetherCauseOneFetch() throws Exception {
+    java.util.concurrent.CountDownLatch asked = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch released = new java.util.concurrent.CountDownLatch(1);
+    origin.override(req -> {
+      if (req.getMethod().equals("GET") && FakeOrigin.decodedPath(req).equals("/data/small.bin")) {
+        asked.countDown();
+        try {
+          released.await(30, TimeUnit.SECONDS); // held until both readers wait for it
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      return null;
+    });
+    bed.serve(origin.url("/").toString(), "--readahead", "0", "--prefetch-small", "0");
+    String[] reader = {"python3", "-c", "import sys; sys.stdout.buffer.write(open(sys.argv[1], 'rb').read(100))",
+        v("/data/small.bin").toString()};
+    Process a = new ProcessBuilder(reader).start();
+    assertTrue(asked.await(20, TimeUnit.SECONDS), "the first reader's segment was asked for");
+    Process b = new ProcessBuilder(reader).start();
+    awaitBlockedInFanotify(b);
+    released.countDown();
+    for (Process p : new Process[] {a, b}) {
+      assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+      assertArrayEquals(java.util.Arrays.copyOf(FILES.get("/data/small.bin"), 100), p.getInputStream().readAllBytes());
+    }
+    assertEquals(1, origin.count("GET", "/data/small.bin"), "the second reader joined the first one's fetch");
+  }
+
+  /** Waits until a process sleeps in the kernel waiting for a fanotify answer (its wchan names fanotify). */
+  static void awaitBlockedInFanotify(Process p) throws Exception {
+    Path wchan = Path.of("/proc/" + p.pid() + "/wchan");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    String seen = "";
+    while (System.nanoTime() < deadline && p.isAlive()) {
+      seen = Files.readString(wchan);
+      if (seen.contains("fanotify") || seen.contains("fsnotify")) {
+        return;
+      }
+      Thread.sleep(10);
+    }
+    throw new AssertionError("pid " + p.pid() + " never waited for a fanotify answer (wchan " + seen + ")");
   }
 
   @Test
