@@ -1,5 +1,6 @@
 package dev.lazydir.hsm;
 
+import dev.lazydir.testing.FakeOrigin.Fault;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -20,7 +21,6 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import okhttp3.mockwebserver.MockResponse;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -69,16 +69,8 @@ class ServeTest {
     origin = new FakeOrigin();
     FILES.forEach((p, b) -> origin.file(p, b, T));
     origin.file("/errors/broken.bin", new byte[1000], T).file("/errors/gone.bin", new byte[1000], T);
-    origin.override(req -> {
-      String p = FakeOrigin.decodedPath(req);
-      if (req.getMethod().equals("GET") && p.equals("/errors/broken.bin")) {
-        return new MockResponse().setResponseCode(500);
-      }
-      if (req.getMethod().equals("GET") && p.equals("/errors/gone.bin")) {
-        return new MockResponse().setResponseCode(404);
-      }
-      return null;
-    });
+    origin.fault("/errors/broken.bin", Fault.status(500).on("GET"));
+    origin.fault("/errors/gone.bin", Fault.status(404).on("GET"));
     bed = new ServeBed(tmp);
   }
 
@@ -116,7 +108,7 @@ class ServeTest {
   @Test
   void tarListsItsFirstEntryLongBeforeTheBodyIsDown() throws Exception {
     byte[] tgz = FILES.get("/archive/big.tar.gz");
-    origin.throttle("/archive/big.tar.gz", 256 * 1024, 100); // 2.5 MB/s: the whole file takes ~10 s
+    origin.fault("/archive/big.tar.gz", Fault.drip(256 * 1024, 100)); // 2.5 MB/s: the whole file takes ~10 s
     bed.serve(origin.url("/").toString(), "--dl-seg-size", "1");
     Result head = ServeBed.sh(60, "ls " + bed.view + "/archive >/dev/null; tar tzf " + bed.view
         + "/archive/big.tar.gz | head -1");
@@ -366,7 +358,7 @@ class ServeTest {
 
   @Test
   void listingADirectoryAgainWhileItsFileIsBeingFetchedNeverBreaksTheReader() throws Exception {
-    origin.throttle("/data/random.bin", 128 * 1024, 50); // ~2.6 MB/s a request, two at a time: ~4 s for 20 MiB
+    origin.fault("/data/random.bin", Fault.drip(128 * 1024, 50)); // ~2.6 MB/s a request, two at a time: ~4 s for 20 MiB
     bed.serve(origin.url("/").toString(), "--refresh-timeout", "1", "--dl-seg-size", "1", "--readahead", "1");
     ServeBed.run(30, "ls", v("/data").toString());
     CompletableFuture<Result> cat = CompletableFuture.supplyAsync(() -> {
@@ -426,7 +418,7 @@ class ServeTest {
 
   @Test
   void twoReadersOfOneChunkCauseOneFetch() throws Exception {
-    origin.throttle("/data/small.bin", 64 * 1024, 100);
+    origin.fault("/data/small.bin", Fault.drip(64 * 1024, 100));
     bed.serve(origin.url("/").toString(), "--readahead", "0");
     ServeBed.run(30, "ls", v("/data").toString());
     String script = "head -c 100 '" + v("/data/small.bin") + "' | od -c > /dev/null";
