@@ -138,6 +138,12 @@ public final class FakeOrigin implements Closeable {
     return fault;
   }
 
+  /** Sends the body of {@code path} at {@code bytes} per {@code millis} (a slow origin): {@link Fault#drip}. */
+  public FakeOrigin throttle(String path, long bytes, long millis) {
+    fault(path, Fault.drip(bytes, millis));
+    return this;
+  }
+
   private Fault faultFor(RecordedRequest request) {
     String path = decodedPath(request);
     Fault exact = faults.get(path);
