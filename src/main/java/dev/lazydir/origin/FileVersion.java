@@ -42,25 +42,31 @@ public final class FileVersion {
   }
 
   /**
-   * Checks one answer's headers: the size it states, its ETag and Last-Modified must be this version's.
-   * Validators this version lacks are adopted from the answer.
+   * Checks the head of one answer to a range request: the size it states (the Content-Range total of a 206, the
+   * Content-Length of a 200), its ETag and Last-Modified must be this version's. Validators this version lacks
+   * are adopted from the answer. A 200 that passes is the whole file: from then on {@link #ignoresRange()}.
    *
    * @param what the request, for the message ("GET URL")
-   * @param status 206 (total from Content-Range, required) or 200 (total from Content-Length, -1 if none)
    */
-  synchronized void check(String what, int status, long total, String answerEtag, Instant answerLastModified)
-      throws OriginException {
+  synchronized void check(String what, AnswerHeaders answer) throws OriginException {
+    int status = answer.status();
+    long total = answer.fileSize();
     if ((status == 206 || total >= 0) && total != size) {
       throw changed(what, status, "size " + total + ", expected " + size);
     }
+    String answerEtag = answer.etag();
     if (answerEtag != null && etag != null && !opaque(answerEtag).equals(opaque(etag))) {
       throw changed(what, status, "ETag " + answerEtag + ", expected " + etag);
     }
+    Instant answerLastModified = answer.lastModified();
     if (answerLastModified != null && lastModified != null && !answerLastModified.equals(lastModified)) {
       throw changed(what, status, "Last-Modified " + answerLastModified + ", expected " + lastModified);
     }
     etag = etag == null ? answerEtag : etag;
     lastModified = lastModified == null ? answerLastModified : lastModified;
+    if (status == 200) {
+      ignoresRange = true; // noted before any byte of the whole-file answer is handed over
+    }
   }
 
   /**
@@ -73,11 +79,6 @@ public final class FileVersion {
 
   private static OriginException changed(String what, int status, String detail) {
     return new VersionChangedException(what + ": the file changed at the origin (" + detail + ")", status);
-  }
-
-  /** Noted before any byte of a whole-file answer to a range request is handed over. */
-  void answeredWithWholeFile() {
-    ignoresRange = true;
   }
 
   /**

@@ -11,15 +11,14 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZonedDateTime;
-import java.time.format.DateTimeFormatter;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicInteger;
+import okhttp3.Headers;
 import okhttp3.HttpUrl;
 
 /**
@@ -129,7 +128,7 @@ final class PlainRangeFetch implements AutoCloseable {
    * if the answer is not the plain case (nothing handed over). An IOException after some bytes were handed
    * over leaves the caller to resume after them.
    */
-  Answer fetch(HttpUrl url, long from, long to, FileVersion version, OriginClient.RangeSink sink,
+  Answer fetch(HttpUrl url, long from, long to, FileVersion version, RangeSink sink,
       ByteBuffer buf) throws IOException {
     StringBuilder req = new StringBuilder(256);
     req.append("GET ").append(url.encodedPath());
@@ -178,22 +177,16 @@ final class PlainRangeFetch implements AutoCloseable {
       if (head == null) {
         return miss();
       }
-      String what = "GET " + Redact.url(url);
-      long bodyAt = 0;
-      if (head.status == 206) {
-        version.check(what, 206, OriginClient.totalFromContentRange(head.contentRange), head.etag, head.lastModified);
-        if (OriginClient.startFromContentRange(head.contentRange) != from || head.contentLength != to - from + 1) {
-          return miss();
-        }
-        bodyAt = from;
-      } else {
-        version.check(what, 200, head.contentLength, head.etag, head.lastModified);
-        version.answeredWithWholeFile();
+      AnswerHeaders answer = head.answer;
+      version.check("GET " + Redact.url(url), answer);
+      long length = answer.identityLength();
+      if (answer.status() == 206 && (answer.rangeStart() != from || length != to - from + 1)) {
+        return miss();
       }
       misses.set(0);
-      readBody(ch, key, buf, bodyAt, head.contentLength, sink);
+      readBody(ch, key, buf, answer.status() == 206 ? from : 0, length, sink);
       keep = head.keepAlive;
-      return new Answer(true, head.lastModified);
+      return new Answer(true, answer.lastModified());
     } finally {
       if (key != null) {
         key.cancel();
@@ -258,12 +251,13 @@ final class PlainRangeFetch implements AutoCloseable {
     key.interestOps(0);
   }
 
-  private record Head(int status, long contentLength, String contentRange, String etag, Instant lastModified,
-      boolean keepAlive) {}
+  /** A plain answer's head: what lazydir reads of it, and whether the connection may serve another request. */
+  private record Head(AnswerHeaders answer, boolean keepAlive) {}
 
   /**
    * Reads the status line and headers; body bytes that came with them are left at the start of buf (position
-   * 0, limit after them). Null if the answer is not a plain 206 or 200.
+   * 0, limit after them). Null if the answer is not a plain 206 or 200: a status, coding or framing OkHttp must
+   * judge (chunked, compressed, lengths that disagree or none).
    */
   private Head readHead(SocketChannel ch, SelectionKey key, ByteBuffer buf) throws IOException {
     buf.clear();
@@ -289,48 +283,30 @@ final class PlainRangeFetch implements AutoCloseable {
     if (status.length < 2 || !(status[1].equals("206") || status[1].equals("200")) || !status[0].startsWith("HTTP/1.")) {
       return null;
     }
-    boolean keepAlive = status[0].equals("HTTP/1.1");
-    long length = -1;
-    String range = null;
-    String etag = null;
-    Instant lastModified = null;
+    Headers.Builder headers = new Headers.Builder();
     for (int i = 1; i < lines.length; i++) {
       int colon = lines[i].indexOf(':');
       if (colon <= 0) {
         continue;
       }
-      String name = lines[i].substring(0, colon).trim().toLowerCase(Locale.ROOT);
-      String value = lines[i].substring(colon + 1).trim();
-      switch (name) {
-        case "content-length" -> {
-          try {
-            long v = Long.parseLong(value);
-            if (length >= 0 && v != length) {
-              return null; // conflicting lengths: let OkHttp judge
-            }
-            length = v;
-          } catch (NumberFormatException e) {
-            return null;
-          }
-        }
-        case "content-range" -> range = value;
-        case "last-modified" -> lastModified = httpDate(value);
-        case "etag" -> etag = value;
-        case "connection" -> keepAlive &= !value.toLowerCase(Locale.ROOT).contains("close");
-        case "transfer-encoding" -> {
-          return null;
-        }
-        case "content-encoding" -> {
-          if (!value.equalsIgnoreCase("identity")) {
-            return null;
-          }
-        }
-        default -> { }
+      try {
+        headers.addUnsafeNonAscii(lines[i].substring(0, colon).trim(), lines[i].substring(colon + 1).trim());
+      } catch (IllegalArgumentException e) {
+        // not a header name: not one lazydir reads either
       }
     }
-    int code = Integer.parseInt(status[1]);
-    return length < 0 || (code == 206 && range == null) ? null
-        : new Head(code, length, range, etag, lastModified, keepAlive);
+    Headers h = headers.build();
+    if (h.get("Transfer-Encoding") != null || new HashSet<>(h.values("Content-Length")).size() > 1
+        || h.values("Content-Encoding").stream().anyMatch(v -> !v.equalsIgnoreCase("identity"))) {
+      return null;
+    }
+    AnswerHeaders answer = new AnswerHeaders(Integer.parseInt(status[1]), h);
+    if (answer.identityLength() < 0 || (answer.status() == 206 && answer.contentRange() == null)) {
+      return null;
+    }
+    boolean keepAlive = status[0].equals("HTTP/1.1")
+        && h.values("Connection").stream().noneMatch(v -> v.toLowerCase(Locale.ROOT).contains("close"));
+    return new Head(answer, keepAlive);
   }
 
   /** Index just past the blank line ending the head in buf[0, position), or -1. */
@@ -343,44 +319,25 @@ final class PlainRangeFetch implements AutoCloseable {
     return -1;
   }
 
-  /**
-   * Reads length body bytes into buf and hands them over whenever buf is full or the socket has nothing more
-   * for now (a reader waiting for the first bytes of a slow body is let through without waiting for a full
-   * buffer). buf starts with the body bytes that came with the head.
-   */
-  private void readBody(SocketChannel ch, SelectionKey key, ByteBuffer buf, long offset, long length,
-      OriginClient.RangeSink sink) throws IOException {
-    long done = 0;
+  /** Hands the body over (see {@link BodyHandOver}); buf starts with the body bytes that came with the head. */
+  private void readBody(SocketChannel ch, SelectionKey key, ByteBuffer buf, long offset, long length, RangeSink sink)
+      throws IOException {
     int carried = buf.remaining();
     if (carried > length) {
       throw new IOException("the origin sent more bytes than its Content-Length");
     }
-    buf.position(carried).limit((int) Math.min(buf.capacity(), length));
-    while (done < length) {
-      int n = buf.hasRemaining() ? ch.read(buf) : 0;
-      if (n < 0) {
-        throw new EOFException("body ended after " + (done + buf.position()) + " of " + length + " bytes");
+    buf.position(carried);
+    BodyHandOver.run(new BodyHandOver.Source() {
+      @Override
+      public int readNow(ByteBuffer b) throws IOException {
+        return ch.read(b);
       }
-      if (n == 0 || !buf.hasRemaining()) {
-        if (buf.position() == 0) {
-          await(key, SelectionKey.OP_READ, stallMillis, "the origin sent nothing for ");
-          continue;
-        }
-        buf.flip();
-        int handed = buf.remaining();
-        sink.write(offset + done, buf);
-        done += handed;
-        buf.clear().limit((int) Math.min(buf.capacity(), length - done));
-      }
-    }
-  }
 
-  private static Instant httpDate(String value) {
-    try {
-      return ZonedDateTime.parse(value, DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
-    } catch (DateTimeParseException e) {
-      return null;
-    }
+      @Override
+      public void await() throws IOException {
+        PlainRangeFetch.await(key, SelectionKey.OP_READ, stallMillis, "the origin sent nothing for ");
+      }
+    }, buf, offset, length, sink);
   }
 
   private static void close(SocketChannel ch) {

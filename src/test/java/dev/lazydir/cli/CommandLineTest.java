@@ -1,5 +1,6 @@
 package dev.lazydir.cli;
 
+import dev.lazydir.testing.FakeOrigin.Fault;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -80,7 +81,7 @@ class CommandLineTest {
   void passwordsNeverAppearInOutputEvenVerbose() throws Exception {
     try (FakeOrigin origin = new FakeOrigin()) {
       origin.file("/a.txt", "a", Instant.parse("2024-01-01T00:00:00Z"));
-      origin.override(req -> req.getPath().startsWith("/missing") ? new okhttp3.mockwebserver.MockResponse().setResponseCode(500) : null);
+      origin.fault("/missing*", Fault.status(500));
       Path pw = tmp.resolve("pw");
       Files.writeString(pw, "s3cret-from-file\n");
       String url = origin.url("/").newBuilder().username("alice").password("url-s3cret").build().toString();

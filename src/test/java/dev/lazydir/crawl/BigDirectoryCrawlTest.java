@@ -1,25 +1,29 @@
 package dev.lazydir.crawl;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lazydir.origin.OriginClient;
 import dev.lazydir.origin.OriginConfig;
 import dev.lazydir.testing.FakeOrigin;
+import dev.lazydir.testing.FakeOrigin.Fault;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.concurrent.atomic.AtomicInteger;
-import okhttp3.mockwebserver.MockResponse;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A 10,000-entry directory: with exact sizes in the listing the crawl costs one listing request (plus one
- * probe to learn the listing's clock), not one request per file; without them, probes stay within
- * --max-conns. Timing lives in bench/crawl-bigdir, not here.
+ * probe to learn the listing's clock), not one request per file; without them, the probes run --max-conns at a
+ * time, no fewer and no more. Timing lives in bench/crawl-bigdir, not here.
  */
 class BigDirectoryCrawlTest {
   static final int FILES = 10_000;
@@ -47,25 +51,28 @@ class BigDirectoryCrawlTest {
   }
 
   @Test
-  void listingWithoutSizesIsProbedInParallelWithinMaxConns() throws Exception {
-    AtomicInteger inFlight = new AtomicInteger();
-    AtomicInteger maxInFlight = new AtomicInteger();
+  void listingWithoutSizesIsProbedWithExactlyMaxConnsRequestsInFlight() throws Exception {
+    int maxConns = 3;
     try (FakeOrigin origin = big(new FakeOrigin()).style(FakeOrigin.Style.PYTHON)) {
-      origin.override(r -> {
-        int now = inFlight.incrementAndGet();
-        maxInFlight.accumulateAndGet(now, Math::max);
-        inFlight.decrementAndGet();
-        return (MockResponse) null;
-      });
+      FakeOrigin.Hold probes = origin.fault("/big/*", Fault.hold().on("HEAD"));
       Path dir = tmp.resolve("m");
-      OriginConfig config = OriginConfig.builder().retries(1).retryWait(Duration.ZERO).maxConns(3).build();
+      OriginConfig config = OriginConfig.builder().retries(1).retryWait(Duration.ZERO).maxConns(maxConns).build();
+      ExecutorService background = Executors.newSingleThreadExecutor();
+      // The crawler's own pool is wider than --max-conns: only the client's bound can keep the probes to it.
       try (OriginClient client = new OriginClient(config, origin.url("/big/"), d -> {}, Clock.systemUTC());
-          Crawler crawler = new Crawler(client, Integer.MAX_VALUE, 3, Progress.NONE, Clock.systemUTC())) {
-        CrawlReport report = crawler.crawl(origin.url("/big/"), dir);
-        assertEquals(FILES, report.files());
+          Crawler crawler = new Crawler(client, Integer.MAX_VALUE, 4 * maxConns, Progress.NONE, Clock.systemUTC())) {
+        Future<CrawlReport> crawl = background.submit(() -> crawler.crawl(origin.url("/big/"), dir));
+        assertTrue(probes.awaitHeld(maxConns), "probes held at once: " + probes.maxHeld());
+        // Every connection is taken and none is given back: a probe beyond the bound would arrive now.
+        assertFalse(probes.awaitHeld(maxConns + 1, Duration.ofMillis(300)), "more than --max-conns in flight");
+        probes.release();
+        assertEquals(FILES, crawl.get(60, TimeUnit.SECONDS).files());
+      } finally {
+        probes.release();
+        background.shutdownNow();
       }
       assertEquals(FILES, origin.count("HEAD"));
-      assertTrue(maxInFlight.get() <= 3, "in flight at once: " + maxInFlight.get());
+      assertEquals(maxConns, probes.maxHeld(), "requests in flight at once, at most");
     }
   }
 }

@@ -1,12 +1,16 @@
 package dev.lazydir.crawl;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.lazydir.hsm.ChunkMap;
 import dev.lazydir.testing.FakeOrigin;
 import dev.lazydir.testing.LocalTree;
+import dev.lazydir.tree.EntryMeta;
+import dev.lazydir.tree.EntryMeta.FileMeta;
 import dev.lazydir.tree.TreeException;
 import java.nio.channels.FileChannel;
 import java.nio.ByteBuffer;
@@ -23,40 +27,69 @@ class RecrawlUpdatesTreeTest {
   static final Instant LATER = Instant.parse("2024-04-01T10:00:00Z");
   @TempDir Path tmp;
 
-  /** Simulates what the daemon leaves in a file it filled: bytes on disk and a chunk map. */
-  private static void populate(Path file, String content) throws Exception {
+  /** The metadata lazydir recorded for a stub. */
+  private static FileMeta meta(Path file) throws Exception {
+    return (FileMeta) EntryMeta.decode(LocalTree.xattrBytes(file, EntryMeta.XATTR).orElseThrow()).orElseThrow();
+  }
+
+  /**
+   * What the daemon leaves in a file it filled part of: the bytes of the first 4 KiB chunk on disk and a chunk
+   * map of the file's version naming that chunk. Returns the map as written.
+   */
+  private static byte[] populatePart(Path file, String content) throws Exception {
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+      ch.write(ByteBuffer.wrap(content.substring(0, 4096).getBytes()), 0);
+    }
+    ChunkMap map = ChunkMap.empty(content.length(), 4096, ChunkMap.tagOf(meta(file)));
+    map.mark(0);
+    byte[] encoded = map.encode();
+    LocalTree.setXattr(file, EntryMeta.MAP_XATTR, encoded);
+    return encoded;
+  }
+
+  /** What the daemon leaves in a file it filled completely: every byte, and c=1 in its metadata (no map). */
+  private static void populateAll(Path file, String content) throws Exception {
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
       ch.write(ByteBuffer.wrap(content.getBytes()), 0);
     }
-    LocalTree.setXattr(file, "user.lazydir.map", "all");
+    LocalTree.setXattr(file, EntryMeta.XATTR, meta(file).asComplete().encode());
   }
 
   @Test
   void newEntriesAppearVanishedGoChangedResetUntouchedKeepTheirState() throws Exception {
+    String half = "h".repeat(10_000);
     try (FakeOrigin origin = new FakeOrigin()) {
-      origin.file("/keep.txt", "keep", T).file("/change.txt", "old!", T).file("/gone.txt", "gone", T)
-          .file("/gonedir/x.txt", "x", T);
+      origin.file("/keep.txt", "keep", T).file("/half.bin", half, T).file("/change.txt", "old!", T)
+          .file("/gone.txt", "gone", T).file("/gonedir/x.txt", "x", T);
       Path dir = tmp.resolve("m");
       CrawlFixture.crawl(origin.url("/"), dir);
-      populate(dir.resolve("keep.txt"), "keep");
-      populate(dir.resolve("change.txt"), "old!");
+      populateAll(dir.resolve("keep.txt"), "keep");
+      byte[] halfMap = populatePart(dir.resolve("half.bin"), half);
+      populateAll(dir.resolve("change.txt"), "old!");
 
       origin.remove("/gone.txt").remove("/gonedir/").file("/change.txt", "new content", LATER)
           .file("/new.txt", "new", T);
       CrawlReport report = CrawlFixture.crawl(origin.url("/"), dir);
 
-      assertEquals(Set.of("keep.txt", "change.txt", "new.txt"), LocalTree.entries(dir).keySet());
+      assertEquals(Set.of("keep.txt", "half.bin", "change.txt", "new.txt"), LocalTree.entries(dir).keySet());
       assertEquals("keep", Files.readString(dir.resolve("keep.txt")), "untouched file keeps its bytes");
-      assertEquals("all", LocalTree.xattr(dir.resolve("keep.txt"), "user.lazydir.map").orElseThrow());
+      assertTrue(meta(dir.resolve("keep.txt")).complete(), "and stays complete (c=1)");
+      assertEquals(half.substring(0, 4096), Files.readString(dir.resolve("half.bin")).substring(0, 4096));
+      assertArrayEquals(halfMap, LocalTree.xattrBytes(dir.resolve("half.bin"), EntryMeta.MAP_XATTR).orElseThrow(),
+          "a partly filled file keeps its map");
+      ChunkMap kept = ChunkMap.recorded(meta(dir.resolve("half.bin")),
+          LocalTree.xattrBytes(dir.resolve("half.bin"), EntryMeta.MAP_XATTR), 4096).orElseThrow();
+      assertTrue(kept.has(0) && !kept.has(1), "and the map still vouches for its chunk under the re-crawled metadata");
       assertEquals(11, Files.size(dir.resolve("change.txt")));
       assertEquals(0, LocalTree.allocatedBytes(dir.resolve("change.txt")), "changed file is a stub again");
-      assertFalse(LocalTree.xattr(dir.resolve("change.txt"), "user.lazydir.map").isPresent());
+      assertFalse(meta(dir.resolve("change.txt")).complete(), "and no longer complete");
+      assertFalse(LocalTree.xattr(dir.resolve("change.txt"), EntryMeta.MAP_XATTR).isPresent());
       assertEquals(LATER.truncatedTo(java.time.temporal.ChronoUnit.MINUTES),
           Files.getLastModifiedTime(dir.resolve("change.txt")).toInstant());
       assertEquals(1, report.created());
       assertEquals(1, report.reset());
       assertEquals(2, report.removed());
-      assertEquals(1, report.unchanged());
+      assertEquals(2, report.unchanged());
     }
   }
 
@@ -66,10 +99,11 @@ class RecrawlUpdatesTreeTest {
       origin.file("/f.txt", "aaaa", T);
       Path dir = tmp.resolve("m");
       CrawlFixture.crawl(origin.url("/"), dir);
-      populate(dir.resolve("f.txt"), "aaaa");
+      populateAll(dir.resolve("f.txt"), "aaaa");
       origin.file("/f.txt", "bbbb", LATER);
       CrawlFixture.crawl(origin.url("/"), dir);
       assertEquals(0, LocalTree.allocatedBytes(dir.resolve("f.txt")));
+      assertFalse(meta(dir.resolve("f.txt")).complete(), "no longer complete");
       assertFalse(LocalTree.xattr(dir.resolve("f.txt"), "user.lazydir.map").isPresent());
     }
   }
@@ -109,10 +143,11 @@ class RecrawlUpdatesTreeTest {
       origin.style(FakeOrigin.Style.PYTHON).file("/a.txt", "aaa", T);
       Path dir = tmp.resolve("m");
       CrawlFixture.crawl(origin.url("/"), dir);
-      populate(dir.resolve("a.txt"), "aaa");
-      origin.override(r -> r.getMethod().equals("HEAD") ? new okhttp3.mockwebserver.MockResponse().setResponseCode(500) : null);
+      populateAll(dir.resolve("a.txt"), "aaa");
+      origin.fault("/a.txt", FakeOrigin.Fault.status(500).on("HEAD"));
       CrawlReport report = CrawlFixture.crawl(origin.url("/"), dir);
       assertEquals("aaa", Files.readString(dir.resolve("a.txt")));
+      assertTrue(meta(dir.resolve("a.txt")).complete(), "and stays complete");
       assertEquals(1, report.warnings());
     }
   }

@@ -5,7 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.lazydir.tree.EntryMeta.FileMeta;
+import dev.lazydir.tree.EntryMeta.TimePrecision;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import org.junit.jupiter.api.Test;
 
 class ChunkMapTest {
@@ -14,18 +17,28 @@ class ChunkMapTest {
 
   @Test
   void mapOfAnotherVersionOfTheFileIsNotTrusted() {
-    java.time.Instant t = java.time.Instant.parse("2024-01-01T10:00:30Z");
-    dev.lazydir.tree.EntryMeta.FileMeta v1 = new dev.lazydir.tree.EntryMeta.FileMeta(10 * MIB, t,
-        dev.lazydir.tree.EntryMeta.TimePrecision.SECONDS, "\"e1\"", null);
-    dev.lazydir.tree.EntryMeta.FileMeta v2 = new dev.lazydir.tree.EntryMeta.FileMeta(10 * MIB, t,
-        dev.lazydir.tree.EntryMeta.TimePrecision.SECONDS, "\"e2\"", null);
-    dev.lazydir.tree.EntryMeta.FileMeta refined = new dev.lazydir.tree.EntryMeta.FileMeta(10 * MIB,
-        java.time.Instant.parse("2024-01-01T10:00:00Z").plusSeconds(30), dev.lazydir.tree.EntryMeta.TimePrecision.SECONDS,
-        "\"e1\"", null);
+    FileMeta v1 = new FileMeta(10 * MIB, Instant.parse("2024-01-01T10:00:30Z"), TimePrecision.SECONDS, "\"e1\"", null);
+    FileMeta v2 = new FileMeta(10 * MIB, Instant.parse("2024-01-01T10:00:30Z"), TimePrecision.SECONDS, "\"e2\"", null);
+    FileMeta nextMinute = new FileMeta(10 * MIB, Instant.parse("2024-01-01T10:01:30Z"), TimePrecision.SECONDS, "\"e1\"",
+        null);
     ChunkMap m = ChunkMap.empty(10 * MIB, MIB, ChunkMap.tagOf(v1));
     m.mark(0);
     assertFalse(ChunkMap.decode(m.encode(), 10 * MIB, ChunkMap.tagOf(v2)).isPresent(), "new ETag: stale map void");
-    assertTrue(ChunkMap.decode(m.encode(), 10 * MIB, ChunkMap.tagOf(refined)).isPresent(), "same version");
+    assertFalse(ChunkMap.decode(m.encode(), 10 * MIB, ChunkMap.tagOf(nextMinute)).isPresent(), "new time: void");
+  }
+
+  /**
+   * A listing gives the time to the minute; the first answer's Last-Modified refines it to the second (OpenStub
+   * records that). The same version, so the map written before the refinement still counts after it.
+   */
+  @Test
+  void mapSurvivesTheRefinementOfAListedMinuteToTheServedSecond() {
+    FileMeta listed = new FileMeta(10 * MIB, Instant.parse("2024-01-01T10:00:00Z"), TimePrecision.MINUTES, null, null);
+    FileMeta refined = new FileMeta(10 * MIB, Instant.parse("2024-01-01T10:00:30Z"), TimePrecision.SECONDS, null, null);
+    ChunkMap m = ChunkMap.empty(10 * MIB, MIB, ChunkMap.tagOf(listed));
+    m.mark(0);
+    ChunkMap back = ChunkMap.decode(m.encode(), 10 * MIB, ChunkMap.tagOf(refined)).orElseThrow();
+    assertTrue(back.has(0) && !back.has(1), "the same version: the map holds");
   }
 
   @Test

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lazydir.crawl.Crawler;
@@ -12,6 +13,7 @@ import dev.lazydir.crawl.TreeUrls;
 import dev.lazydir.origin.OriginClient;
 import dev.lazydir.origin.OriginConfig;
 import dev.lazydir.testing.FakeOrigin;
+import dev.lazydir.testing.FakeOrigin.Fault;
 import dev.lazydir.testing.LocalTree;
 import dev.lazydir.testing.ScriptedOrigin;
 import dev.lazydir.tree.StubTree;
@@ -23,16 +25,17 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import okhttp3.mockwebserver.MockResponse;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -137,37 +140,46 @@ class ContentFillerTest {
     }
   }
 
+  /**
+   * Waits until each thread waits (a timed wait: ContentFiller's for a fetch's bytes); fails after 10 s. A reader
+   * of a stub waits nowhere else, so the threads are then all waiting for fetches.
+   */
+  static void awaitAllWaitingForBytes(List<Thread> threads) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (!threads.stream().allMatch(t -> t.getState() == Thread.State.TIMED_WAITING)) {
+      assertTrue(System.nanoTime() < deadline, "threads not all waiting: "
+          + threads.stream().map(t -> t.getState().toString()).toList());
+      Thread.sleep(1);
+    }
+  }
+
   @Test
   void readersOfTheSameChunkShareOneFetch() throws Exception {
-    CountDownLatch release = new CountDownLatch(1);
-    origin.override(r -> {
-      if (r.getMethod().equals("GET")) {
-        try {
-          release.await(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-      }
-      return null;
-    });
+    FakeOrigin.Hold answer = origin.fault("/f.bin", Fault.hold().on("GET"));
     try (OpenStub stub = open("f.bin")) {
       ContentFiller f = filler(0, Duration.ofSeconds(10));
-      ExecutorService readers = Executors.newFixedThreadPool(4);
-      List<Future<?>> done = new java.util.ArrayList<>();
+      List<FutureTask<Void>> done = new ArrayList<>();
+      List<Thread> readers = new ArrayList<>();
       for (int i = 0; i < 4; i++) {
         int off = i * 1000;
-        done.add(readers.submit(() -> {
+        FutureTask<Void> read = new FutureTask<>(() -> {
           f.ensure(stub, off, 100);
           return null;
-        }));
+        });
+        done.add(read);
+        readers.add(new Thread(read, "reader-" + i));
       }
-      Thread.sleep(200);
-      release.countDown();
-      for (Future<?> d : done) {
+      readers.forEach(Thread::start);
+      // The origin holds its answer until all four readers wait for it: they overlap, whatever the scheduling.
+      assertTrue(answer.awaitHeld(1), "the segment was asked for");
+      awaitAllWaitingForBytes(readers);
+      answer.release();
+      for (FutureTask<Void> d : done) {
         d.get(10, TimeUnit.SECONDS);
       }
-      readers.shutdown();
       assertEquals(1, origin.count("GET", "/f.bin"));
+    } finally {
+      answer.release();
     }
   }
 
@@ -185,24 +197,50 @@ class ContentFillerTest {
     }
   }
 
+  static final String LAST_MODIFIED_T =
+      "Last-Modified: " + DateTimeFormatter.RFC_1123_DATE_TIME.withZone(ZoneOffset.UTC).format(T) + "\r\n";
+
+  /**
+   * An origin of f.bin whose first answer sends its first {@code bytes} bytes, then the rest only once {@code rest}
+   * is counted down; every later answer is whole at once.
+   */
+  static ScriptedOrigin firstAnswerPausedAfter(int bytes, CountDownLatch rest) throws IOException {
+    return new ScriptedOrigin((r, out) -> {
+      long[] range = r.range(DATA.length);
+      ScriptedOrigin.partial(out, DATA, range[0], range[1], LAST_MODIFIED_T, r.index() == 0 ? bytes : Long.MAX_VALUE);
+      if (r.index() == 0) {
+        rest.await();
+        out.write(DATA, (int) range[0] + bytes, (int) (range[1] - range[0] + 1) - bytes);
+        out.flush();
+      }
+    });
+  }
+
   @Test
   void readAheadStartsOnlyOnceTheReadersOwnSegmentIsDown() throws Exception {
-    origin.throttle("/f.bin", 16 * 1024, 100); // a segment takes about 400 ms
-    try (OpenStub stub = open("f.bin")) {
-      filler(3, Duration.ofSeconds(20)).ensure(stub, 0, 100);
+    CountDownLatch rest = new CountDownLatch(1);
+    try (ScriptedOrigin paused = firstAnswerPausedAfter(4096, rest);
+        OriginClient c = new OriginClient(OriginConfig.builder().retryWait(Duration.ZERO).build(), paused.url("/"),
+            d -> {}, Clock.systemUTC());
+        OpenStub stub = OpenStub.open(tree, List.of(), "f.bin", meta -> paused.url("/f.bin"), CHUNK)) {
+      new ContentFiller(c, pool, 3, Duration.ofSeconds(20), s -> { }).ensure(stub, 0, 100);
       assertFalse(stub.has(0), "let through before its segment is complete");
-      assertEquals(1, origin.count("GET", "/f.bin"), "no read-ahead request competes with the reader's own");
+      assertEquals(Set.of(0), Set.copyOf(stub.inflight.keySet()), "no read-ahead fetch competes with the reader's own");
+      assertEquals(1, paused.requests().size(), "no read-ahead request competes with the reader's own");
+      rest.countDown();
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
       while (!(stub.has(1) && stub.has(2) && stub.has(3)) && System.nanoTime() < deadline) {
         Thread.sleep(10);
       }
       assertTrue(stub.has(0) && stub.has(1) && stub.has(2) && stub.has(3), "then the next three are fetched ahead");
+    } finally {
+      rest.countDown();
     }
   }
 
   @Test
   void originFailureIsAnErrorAndNothingIsRecorded() throws Exception {
-    origin.override(r -> r.getMethod().equals("GET") ? new MockResponse().setResponseCode(500) : null);
+    origin.fault("/f.bin", Fault.status(500).on("GET"));
     try (OpenStub stub = open("f.bin")) {
       IOException e = assertThrows(IOException.class, () -> filler(0, Duration.ofSeconds(10)).ensure(stub, 0, 10));
       assertTrue(e.getMessage().contains("HTTP 500"), e.getMessage());
@@ -213,29 +251,32 @@ class ContentFillerTest {
 
   @Test
   void slowOriginIsATimeoutNotAHang() throws Exception {
-    origin.override(r -> r.getMethod().equals("GET")
-        ? new MockResponse().setResponseCode(206).setBodyDelay(3, TimeUnit.SECONDS)
-            .setHeader("Content-Range", "bytes 0-" + (CHUNK - 1) + "/" + DATA.length).setBody("x") : null);
+    FakeOrigin.Hold answer = origin.fault("/f.bin", Fault.hold().on("GET"));
     try (OpenStub stub = open("f.bin")) {
-      long t0 = System.nanoTime();
-      IOException e = assertThrows(IOException.class, () -> filler(0, Duration.ofMillis(500)).ensure(stub, 0, 10));
+      // The origin never answers while the reader waits: only the filler's own timeout can end the wait.
+      IOException e = assertTimeoutPreemptively(Duration.ofSeconds(10),
+          () -> assertThrows(IOException.class, () -> filler(0, Duration.ofMillis(500)).ensure(stub, 0, 10)));
       assertTrue(e.getMessage().contains("not fetched within"), e.getMessage());
-      assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(2));
+      assertEquals(1, answer.arrived(), "the request reached the origin, which still holds its answer");
+    } finally {
+      answer.release();
     }
   }
 
   @Test
   void aReaderIsLetThroughAsSoonAsItsOwnBytesAreWritten() throws Exception {
-    // The segment's body trickles: its first bytes are there long before the rest.
-    origin.throttle("/f.bin", 4096, 200);
-    try (OpenStub stub = open("f.bin")) {
-      long t0 = System.nanoTime();
-      filler(0, Duration.ofSeconds(20)).ensure(stub, 0, 100);
-      long ms = (System.nanoTime() - t0) / 1_000_000;
-      assertTrue(ms < 1500, "let through after " + ms + " ms; the whole segment needs over 3 s");
+    // The segment's first bytes arrive, the rest only after the reader is through (or never, if it is not).
+    CountDownLatch rest = new CountDownLatch(1);
+    try (ScriptedOrigin paused = firstAnswerPausedAfter(4096, rest);
+        OriginClient c = new OriginClient(OriginConfig.builder().retryWait(Duration.ZERO).build(), paused.url("/"),
+            d -> {}, Clock.systemUTC());
+        OpenStub stub = OpenStub.open(tree, List.of(), "f.bin", meta -> paused.url("/f.bin"), CHUNK)) {
+      new ContentFiller(c, pool, 0, Duration.ofSeconds(10), s -> { }).ensure(stub, 0, 100);
       assertFalse(stub.has(0), "the segment is not complete yet");
       byte[] local = Files.readAllBytes(tmp.resolve("m/f.bin"));
-      assertArrayEquals(Arrays.copyOfRange(DATA, 0, 100), Arrays.copyOfRange(local, 0, 100), "after " + ms + " ms");
+      assertArrayEquals(Arrays.copyOfRange(DATA, 0, 100), Arrays.copyOfRange(local, 0, 100));
+    } finally {
+      rest.countDown();
     }
   }
 
@@ -271,18 +312,7 @@ class ContentFillerTest {
   @ParameterizedTest(name = "through {0}")
   @EnumSource(Through.class)
   void anOriginGivingANewVersionOnEveryRequestNeverGivesTwoSegmentsOfTwoVersions(Through through) throws Exception {
-    AtomicInteger n = new AtomicInteger();
-    origin.override(r -> {
-      if (!r.getMethod().equals("GET")) {
-        return null;
-      }
-      String[] se = r.getHeader("Range").substring(6).split("-");
-      int from = Integer.parseInt(se[0]);
-      int to = Math.min(Integer.parseInt(se[1]), DATA.length - 1);
-      return new MockResponse().setResponseCode(206).setHeader("ETag", "\"v" + n.incrementAndGet() + "\"")
-          .setHeader("Content-Range", "bytes " + from + "-" + to + "/" + DATA.length)
-          .setBody(new okio.Buffer().write(DATA, from, to - from + 1));
-    });
+    origin.fault("/h.bin", Fault.newVersionPerRequest().on("GET"));
     try (OriginClient c = client(through, OriginConfig.builder()); OpenStub stub = open("h.bin")) {
       assertEquals(null, stub.meta().etag(), "the listing gave no ETag: the first answer's binds the rest");
       ContentFiller f = new ContentFiller(c, pool, 0, Duration.ofSeconds(10), s -> { });
@@ -302,10 +332,9 @@ class ContentFillerTest {
   @EnumSource(Through.class)
   void aSegmentAReaderGaveUpOnIsFetchedAfreshByTheNextReader(Through through) throws Exception {
     CountDownLatch never = new CountDownLatch(1);
-    String headers = "Last-Modified: " + DateTimeFormatter.RFC_1123_DATE_TIME.withZone(ZoneOffset.UTC).format(T) + "\r\n";
     try (ScriptedOrigin slow = new ScriptedOrigin((r, out) -> {
       long[] range = r.range(DATA.length);
-      ScriptedOrigin.partial(out, DATA, range[0], range[1], headers, r.index() == 0 ? 1000 : Long.MAX_VALUE);
+      ScriptedOrigin.partial(out, DATA, range[0], range[1], LAST_MODIFIED_T, r.index() == 0 ? 1000 : Long.MAX_VALUE);
       if (r.index() == 0) {
         never.await();
       }
@@ -333,7 +362,7 @@ class ContentFillerTest {
   @ParameterizedTest(name = "through {0}")
   @EnumSource(Through.class)
   void aFileFromAnOriginThatIgnoresRangeIsTransferredOnceWhenReadSequentially(Through through) throws Exception {
-    origin.ignoreRange();
+    origin.fault("/f.bin", Fault.ignoreRange());
     long before = origin.bodyBytesSent();
     try (OriginClient c = client(through, OriginConfig.builder()); OpenStub stub = open("f.bin")) {
       ContentFiller f = new ContentFiller(c, pool, 4, Duration.ofSeconds(10), s -> completed.incrementAndGet());

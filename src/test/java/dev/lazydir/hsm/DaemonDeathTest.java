@@ -18,7 +18,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -39,8 +38,8 @@ class DaemonDeathTest {
   @TempDir Path tmp;
   FakeOrigin origin;
   ServeBed bed;
-  final CountDownLatch slowAsked = new CountDownLatch(1);
-  final CountDownLatch slowReleased = new CountDownLatch(1);
+  /** The slow file's bytes are held back until the test lets them go: its reader is blocked at the kill. */
+  final FakeOrigin.Hold slow = FakeOrigin.Fault.hold().on("GET");
 
   static byte[] bytes(int n, long seed) {
     byte[] b = new byte[n];
@@ -52,24 +51,13 @@ class DaemonDeathTest {
   void setUp() throws Exception {
     origin = new FakeOrigin();
     origin.file("/data/random.bin", RANDOM, T).file("/stall/slow.bin", SLOW, T);
-    // The slow file's bytes are held back until the test lets them go: its reader is blocked at the kill.
-    origin.override(req -> {
-      if (req.getMethod().equals("GET") && FakeOrigin.decodedPath(req).equals("/stall/slow.bin")) {
-        slowAsked.countDown();
-        try {
-          slowReleased.await(60, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-      }
-      return null;
-    });
+    origin.fault("/stall/slow.bin", slow);
     bed = new ServeBed(tmp);
   }
 
   @AfterEach
   void tearDown() throws Exception {
-    slowReleased.countDown();
+    slow.release();
     bed.close();
     origin.close();
   }
@@ -83,7 +71,7 @@ class DaemonDeathTest {
     Process daemon = bed.serve(origin.url("/").toString(), "--readahead", "0");
     ServeBed.run(30, "ls", v("/stall").toString());
     Process dd = new ProcessBuilder("dd", "if=" + v("/stall/slow.bin"), "bs=65536", "count=1", "status=none").start();
-    assertTrue(slowAsked.await(20, TimeUnit.SECONDS), "the reader's segment was asked for");
+    assertTrue(slow.awaitHeld(1), "the reader's segment was asked for");
 
     daemon.destroyForcibly(); // SIGKILL while the reader waits for its bytes
 
@@ -100,7 +88,7 @@ class DaemonDeathTest {
     Process daemon = bed.serve(origin.url("/").toString(), "--readahead", "0", "--timeout", "2");
     ServeBed.run(30, "ls", v("/stall").toString());
     Process dd = new ProcessBuilder("dd", "if=" + v("/stall/slow.bin"), "bs=65536", "count=1", "status=none").start();
-    assertTrue(slowAsked.await(20, TimeUnit.SECONDS), "the reader's segment was asked for");
+    assertTrue(slow.awaitHeld(1), "the reader's segment was asked for");
 
     assertEquals(0, ServeBed.run(10, "kill", "-STOP", Long.toString(daemon.pid())).exit()); // frozen, not dead
 
@@ -165,7 +153,7 @@ class DaemonDeathTest {
         String path = "/soak/c" + c + "/f" + i;
         content.add(bytes(3 * MIB, 100 + content.size()));
         origin.file(path, content.get(content.size() - 1), T);
-        origin.throttle(path, 128 * 1024, 50); // ~2.6 MB/s per request
+        origin.fault(path, FakeOrigin.Fault.drip(128 * 1024, 50)); // ~2.6 MB/s per request
       }
     }
     Random moments = new Random(5);

@@ -1,5 +1,6 @@
 package dev.lazydir.hsm;
 
+import dev.lazydir.testing.FakeOrigin.Fault;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,7 +10,6 @@ import dev.lazydir.testing.FakeOrigin;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
-import okhttp3.mockwebserver.MockResponse;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -21,13 +21,11 @@ class OriginDownTest {
   @TempDir Path tmp;
   FakeOrigin origin;
   ServeBed bed;
-  volatile boolean down;
 
   @BeforeEach
   void setUp() throws Exception {
     origin = new FakeOrigin();
     origin.file("/docs/a.txt", "alpha\n", T).file("/docs/b.txt", "beta\n", T);
-    origin.override(req -> down ? new MockResponse().setResponseCode(503) : null);
     bed = new ServeBed(tmp);
   }
 
@@ -45,7 +43,7 @@ class OriginDownTest {
     assertEquals(0, first.exit(), first.err() + "\n" + bed.daemonLog(0));
     assertArrayEquals("alpha\n".getBytes(StandardCharsets.UTF_8), first.out());
 
-    down = true;
+    origin.fault("/*", Fault.status(503));
     Thread.sleep(1500); // past the refresh timeout: the next open lists again, and that fails
 
     Result ls = ServeBed.run(30, "ls", bed.view.resolve("docs").toString());

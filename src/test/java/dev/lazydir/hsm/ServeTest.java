@@ -1,5 +1,6 @@
 package dev.lazydir.hsm;
 
+import dev.lazydir.testing.FakeOrigin.Fault;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -20,7 +21,6 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import okhttp3.mockwebserver.MockResponse;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -69,16 +69,8 @@ class ServeTest {
     origin = new FakeOrigin();
     FILES.forEach((p, b) -> origin.file(p, b, T));
     origin.file("/errors/broken.bin", new byte[1000], T).file("/errors/gone.bin", new byte[1000], T);
-    origin.override(req -> {
-      String p = FakeOrigin.decodedPath(req);
-      if (req.getMethod().equals("GET") && p.equals("/errors/broken.bin")) {
-        return new MockResponse().setResponseCode(500);
-      }
-      if (req.getMethod().equals("GET") && p.equals("/errors/gone.bin")) {
-        return new MockResponse().setResponseCode(404);
-      }
-      return null;
-    });
+    origin.fault("/errors/broken.bin", Fault.status(500).on("GET"));
+    origin.fault("/errors/gone.bin", Fault.status(404).on("GET"));
     bed = new ServeBed(tmp);
   }
 
@@ -116,7 +108,7 @@ class ServeTest {
   @Test
   void tarListsItsFirstEntryLongBeforeTheBodyIsDown() throws Exception {
     byte[] tgz = FILES.get("/archive/big.tar.gz");
-    origin.throttle("/archive/big.tar.gz", 256 * 1024, 100); // 2.5 MB/s: the whole file takes ~10 s
+    origin.fault("/archive/big.tar.gz", Fault.drip(256 * 1024, 100)); // 2.5 MB/s: the whole file takes ~10 s
     bed.serve(origin.url("/").toString(), "--dl-seg-size", "1");
     Result head = ServeBed.sh(60, "ls " + bed.view + "/archive >/dev/null; tar tzf " + bed.view
         + "/archive/big.tar.gz | head -1");
@@ -382,7 +374,7 @@ class ServeTest {
 
   @Test
   void listingADirectoryAgainWhileItsFileIsBeingFetchedNeverBreaksTheReader() throws Exception {
-    origin.throttle("/data/random.bin", 128 * 1024, 50); // ~2.6 MB/s a request, two at a time: ~4 s for 20 MiB
+    origin.fault("/data/random.bin", Fault.drip(128 * 1024, 50)); // ~2.6 MB/s a request, two at a time: ~4 s for 20 MiB
     bed.serve(origin.url("/").toString(), "--refresh-timeout", "1", "--dl-seg-size", "1", "--readahead", "1");
     ServeBed.run(30, "ls", v("/data").toString());
     CompletableFuture<Result> cat = CompletableFuture.supplyAsync(() -> {
@@ -446,27 +438,15 @@ class ServeTest {
 
   @Test
   void twoReadersWaitingForOneSegmentTogetherCauseOneFetch() throws Exception {
-    java.util.concurrent.CountDownLatch asked = new java.util.concurrent.CountDownLatch(1);
-    java.util.concurrent.CountDownLatch released = new java.util.concurrent.CountDownLatch(1);
-    origin.override(req -> {
-      if (req.getMethod().equals("GET") && FakeOrigin.decodedPath(req).equals("/data/small.bin")) {
-        asked.countDown();
-        try {
-          released.await(30, TimeUnit.SECONDS); // held until both readers wait for it
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-      }
-      return null;
-    });
+    FakeOrigin.Hold held = origin.fault("/data/small.bin", Fault.hold().on("GET")); // until both readers wait
     bed.serve(origin.url("/").toString(), "--readahead", "0", "--prefetch-small", "0");
     String[] reader = {"python3", "-c", "import sys; sys.stdout.buffer.write(open(sys.argv[1], 'rb').read(100))",
         v("/data/small.bin").toString()};
     Process a = new ProcessBuilder(reader).start();
-    assertTrue(asked.await(20, TimeUnit.SECONDS), "the first reader's segment was asked for");
+    assertTrue(held.awaitHeld(1), "the first reader's segment was asked for");
     Process b = new ProcessBuilder(reader).start();
     awaitBlockedInFanotify(b);
-    released.countDown();
+    held.release();
     for (Process p : new Process[] {a, b}) {
       assertTrue(p.waitFor(30, TimeUnit.SECONDS));
       assertArrayEquals(java.util.Arrays.copyOf(FILES.get("/data/small.bin"), 100), p.getInputStream().readAllBytes());

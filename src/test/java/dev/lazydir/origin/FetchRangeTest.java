@@ -1,5 +1,6 @@
 package dev.lazydir.origin;
 
+import dev.lazydir.testing.FakeOrigin.Fault;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -83,7 +84,7 @@ class FetchRangeTest {
   @EnumSource(Through.class)
   void serverIgnoringRangeHandsOverTheWholeFileFromOneRequest(Through through) throws Exception {
     try (FakeOrigin o = new FakeOrigin(); OriginClient c = client(o, through)) {
-      o.file("/f.bin", DATA, T).ignoreRange();
+      o.file("/f.bin", DATA, T).fault("/f.bin", Fault.ignoreRange());
       long[] count = {0};
       byte[] file = handed(c, o.url("/f.bin"), 2 << 20, 500, new FileVersion(DATA.length, null, T), count);
       assertArrayEquals(DATA, file, "every byte of the body, from offset 0, at its offset");
@@ -107,8 +108,8 @@ class FetchRangeTest {
   void fileWithAnotherEtagOnAFullAnswerIsAnError() throws Exception {
     try (FakeOrigin o = new FakeOrigin(); OriginClient c = client(o)) {
       o.file("/f.bin", DATA, T);
-      o.override(r -> r.getMethod().equals("GET") ? new MockResponse().setBody(new Buffer().write(DATA))
-          .setHeader("ETag", "\"new\"") : null);
+      o.fault("/f.bin", Fault.answer(r -> new MockResponse().setBody(new Buffer().write(DATA))
+          .setHeader("ETag", "\"new\"")).on("GET"));
       OriginException e = assertThrows(OriginException.class,
           () -> fetch(c, o, 10, 100, new FileVersion(DATA.length, "\"old\"", T)));
       assertTrue(e.getMessage().contains("changed at the origin"), e.getMessage());
@@ -165,18 +166,7 @@ class FetchRangeTest {
   void anOriginGivingANewVersionOnEveryRequestFailsTheSecondFetch(Through through) throws Exception {
     try (FakeOrigin o = new FakeOrigin(); OriginClient c = client(o, through)) {
       o.file("/f.bin", DATA, T);
-      AtomicInteger n = new AtomicInteger();
-      o.override(r -> {
-        if (!r.getMethod().equals("GET")) {
-          return null;
-        }
-        String[] se = r.getHeader("Range").substring(6).split("-");
-        int from = Integer.parseInt(se[0]);
-        int to = Integer.parseInt(se[1]);
-        return new MockResponse().setResponseCode(206).setHeader("ETag", "\"v" + n.incrementAndGet() + "\"")
-            .setHeader("Content-Range", "bytes " + from + "-" + to + "/" + DATA.length)
-            .setBody(new Buffer().write(DATA, from, to - from + 1));
-      });
+      o.fault("/f.bin", Fault.newVersionPerRequest().on("GET"));
       FileVersion version = new FileVersion(DATA.length, null, null);
       fetch(c, o, 0, 1000, version);
       OriginException e = assertThrows(OriginException.class, () -> fetch(c, o, 1000, 1000, version));
@@ -189,13 +179,13 @@ class FetchRangeTest {
     try (FakeOrigin o = new FakeOrigin(); OriginClient c = client(o)) {
       o.file("/f.bin", DATA, T);
       int[] calls = {0};
-      o.override(r -> {
+      o.fault("/f.bin", Fault.answer(r -> {
         if (r.getMethod().equals("GET") && calls[0]++ == 0) {
           return new MockResponse().setResponseCode(206).setHeader("Content-Range", "bytes 0-" + (DATA.length - 1) + "/" + DATA.length)
               .setBody(new Buffer().write(DATA)).setSocketPolicy(SocketPolicy.DISCONNECT_DURING_RESPONSE_BODY);
         }
         return null;
-      });
+      }));
       assertArrayEquals(DATA, fetch(c, o, 0, DATA.length, new FileVersion(DATA.length, null, T)));
       assertEquals(2, o.count("GET", "/f.bin"), "one resume request");
     }

@@ -1,5 +1,6 @@
 package dev.lazydir.origin;
 
+import dev.lazydir.testing.FakeOrigin.Fault;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -80,8 +81,7 @@ class PlainHttpRangeFetchTest {
   void aRedirectIsFollowedThroughOkHttpWithTheRightBytes() throws Exception {
     try (FakeOrigin o = new FakeOrigin(); OriginClient c = client(o, OriginConfig.builder())) {
       o.file("/real.bin", DATA, T);
-      o.override(r -> FakeOrigin.decodedPath(r).equals("/moved.bin")
-          ? new MockResponse().setResponseCode(302).setHeader("Location", "/real.bin") : null);
+      o.fault("/moved.bin", Fault.answer(r -> new MockResponse().setResponseCode(302).setHeader("Location", "/real.bin")));
       assertArrayEquals(slice(5000, 70_000), fetch(c, o, "/moved.bin", 5000, 70_000));
     }
   }
@@ -90,9 +90,9 @@ class PlainHttpRangeFetchTest {
   void aChunkedPartialAnswerIsReadThroughOkHttp() throws Exception {
     try (FakeOrigin o = new FakeOrigin(); OriginClient c = client(o, OriginConfig.builder())) {
       o.file("/f.bin", DATA, T);
-      o.override(r -> r.getMethod().equals("GET") ? new MockResponse().setResponseCode(206)
-          .setHeader("Content-Range", "bytes 100-199/" + DATA.length).setChunkedBody(new Buffer().write(slice(100, 100)), 7)
-          : null);
+      o.fault("/f.bin", Fault.answer(r -> new MockResponse().setResponseCode(206)
+          .setHeader("Content-Range", "bytes 100-199/" + DATA.length).setChunkedBody(new Buffer().write(slice(100, 100)), 7))
+          .on("GET"));
       assertArrayEquals(slice(100, 100), fetch(c, o, "/f.bin", 100, 100));
     }
   }
@@ -102,10 +102,10 @@ class PlainHttpRangeFetchTest {
     try (FakeOrigin o = new FakeOrigin(); OriginClient c = client(o, OriginConfig.builder().retries(1))) {
       o.file("/f.bin", DATA, T);
       int[] calls = {0};
-      o.override(r -> calls[0]++ == 0
+      o.fault("/f.bin", Fault.answer(r -> calls[0]++ == 0
           ? new MockResponse().setResponseCode(206).setHeader("Content-Range", "bytes 0-99/" + DATA.length)
               .setBody(new Buffer().write(slice(0, 100))).setSocketPolicy(SocketPolicy.DISCONNECT_AT_END)
-          : null);
+          : null));
       assertArrayEquals(slice(0, 100), fetch(c, o, "/f.bin", 0, 100));
       assertArrayEquals(slice(200, 100), fetch(c, o, "/f.bin", 200, 100));
       assertEquals(2, o.count("GET", "/f.bin"));
@@ -117,7 +117,7 @@ class PlainHttpRangeFetchTest {
     OriginConfig.Builder b = OriginConfig.builder().timeout(Duration.ofSeconds(1)).retries(1);
     try (FakeOrigin o = new FakeOrigin(); OriginClient c = client(o, b)) {
       o.file("/f.bin", DATA, T);
-      o.override(r -> new MockResponse().setSocketPolicy(SocketPolicy.NO_RESPONSE));
+      o.fault("/*", Fault.answer(r -> new MockResponse().setSocketPolicy(SocketPolicy.NO_RESPONSE)));
       OriginException e = assertTimeoutPreemptively(Duration.ofSeconds(15),
           () -> assertThrows(OriginException.class, () -> fetch(c, o, "/f.bin", 0, 100)));
       assertTrue(e.getMessage().contains("gave up") || e.getMessage().contains("timeout")
@@ -129,8 +129,7 @@ class PlainHttpRangeFetchTest {
   void thePlainCaseIsHandledByTheFastPathAndTheRestIsLeftToOkHttp() throws Exception {
     try (FakeOrigin o = new FakeOrigin()) {
       o.file("/f.bin", DATA, T);
-      o.override(r -> FakeOrigin.decodedPath(r).equals("/moved.bin")
-          ? new MockResponse().setResponseCode(302).setHeader("Location", "/f.bin") : null);
+      o.fault("/moved.bin", Fault.answer(r -> new MockResponse().setResponseCode(302).setHeader("Location", "/f.bin")));
       try (PlainRangeFetch fast = PlainRangeFetch.forOrigin(OriginConfig.builder().build(), o.url("/"), null)) {
         java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocateDirect(64 << 10);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -153,7 +152,7 @@ class PlainHttpRangeFetchTest {
   void anOriginThatIgnoresRangeIsReadByTheFastPathInOneRequestPerFetch() throws Exception {
     try (FakeOrigin o = new FakeOrigin(); OriginClient c = client(o, OriginConfig.builder())) {
       o.file("/f.bin", DATA, T);
-      o.override(r -> r.getMethod().equals("GET") ? new MockResponse().setBody(new Buffer().write(DATA)) : null);
+      o.fault("/f.bin", Fault.ignoreRange().on("GET"));
       for (int i = 0; i < PlainRangeFetch.MAX_MISSES + 3; i++) {
         assertArrayEquals(slice(i * 1000L, 100), fetch(c, o, "/f.bin", i * 1000L, 100));
       }

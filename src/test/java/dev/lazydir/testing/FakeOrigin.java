@@ -3,6 +3,7 @@ package dev.lazydir.testing;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -10,9 +11,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import okhttp3.HttpUrl;
 import okhttp3.mockwebserver.Dispatcher;
@@ -23,8 +28,9 @@ import okio.Buffer;
 
 /**
  * An in-memory HTTP origin for tests: serves directory listings (nginx-like with exact sizes and minute
- * times, or python-like bare links), files with HEAD, Last-Modified, ETag and byte ranges, and counts what
- * it was asked. Paths are decoded ("/sub dir/a b.txt"); directories end with "/".
+ * times, or python-like bare links), files with HEAD, Last-Modified, ETag and byte ranges, and logs what it
+ * was asked (thread-safe). Paths are decoded ("/sub dir/a b.txt"); directories end with "/". Misbehaviour is
+ * switched on per path with {@link #fault}: {@code origin.fault("/f.bin", Fault.status(500))}.
  */
 public final class FakeOrigin implements Closeable {
   public enum Style { NGINX, PYTHON }
@@ -40,24 +46,23 @@ public final class FakeOrigin implements Closeable {
   private final Map<String, String> rawListings = new ConcurrentHashMap<>();
   private final Map<String, String> loops = new ConcurrentHashMap<>();
   private final Map<String, AtomicInteger> counts = new ConcurrentHashMap<>();
-  private final AtomicInteger requests = new AtomicInteger();
+  /** Every request in arrival order; guarded by itself, so the log, the counts and the last request agree. */
+  private final List<RecordedRequest> log = new ArrayList<>();
   private volatile Style style = Style.NGINX;
-  private volatile boolean ignoreRange;
-  private volatile Function<RecordedRequest, MockResponse> override = r -> null;
-  private volatile RecordedRequest last;
-  private final Map<String, long[]> throttles = new ConcurrentHashMap<>();
-  private final java.util.concurrent.atomic.AtomicLong bodyBytes = new java.util.concurrent.atomic.AtomicLong();
+  private final Map<String, Fault> faults = new ConcurrentHashMap<>();
+  private final AtomicLong bodyBytes = new AtomicLong();
 
   public FakeOrigin() throws IOException {
     nodes.put("/", new Node(null, Instant.parse("2024-01-01T00:00:00Z"), null));
     server.setDispatcher(new Dispatcher() {
       @Override
-      public MockResponse dispatch(RecordedRequest request) {
-        requests.incrementAndGet();
-        last = request;
-        counts.computeIfAbsent(request.getMethod() + " " + decodedPath(request), k -> new AtomicInteger()).incrementAndGet();
-        MockResponse special = override.apply(request);
-        return special != null ? special : serve(request);
+      public MockResponse dispatch(RecordedRequest request) throws InterruptedException {
+        synchronized (log) {
+          log.add(request);
+          counts.computeIfAbsent(request.getMethod() + " " + decodedPath(request), k -> new AtomicInteger()).incrementAndGet();
+        }
+        Fault fault = faultFor(request);
+        return fault == null ? serve(request, Fault.NONE) : fault.answer(request, FakeOrigin.this);
       }
     });
     server.start();
@@ -119,16 +124,200 @@ public final class FakeOrigin implements Closeable {
     return path;
   }
 
-  /** Answers requests for which {@code f} returns non-null with its response (failures, redirects). */
-  public FakeOrigin override(Function<RecordedRequest, MockResponse> f) {
-    this.override = f;
+  /**
+   * From now on, requests for {@code path} (decoded; a path ending in "*" is a prefix: "/*" is every path) get
+   * {@code fault} instead of the normal answer; returns the fault, for the tests that hold requests. The longest
+   * matching path wins. {@code fault(path, null)} switches the path back to normal.
+   */
+  public <F extends Fault> F fault(String path, F fault) {
+    if (fault == null) {
+      faults.remove(path);
+    } else {
+      faults.put(path, fault);
+    }
+    return fault;
+  }
+
+  /** Sends the body of {@code path} at {@code bytes} per {@code millis} (a slow origin): {@link Fault#drip}. */
+  public FakeOrigin throttle(String path, long bytes, long millis) {
+    fault(path, Fault.drip(bytes, millis));
     return this;
   }
 
-  /** Answers range GETs of files with 200 and the whole file, as python's http.server does. */
-  public FakeOrigin ignoreRange() {
-    this.ignoreRange = true;
-    return this;
+  private Fault faultFor(RecordedRequest request) {
+    String path = decodedPath(request);
+    Fault exact = faults.get(path);
+    if (exact != null && exact.appliesTo(request)) {
+      return exact;
+    }
+    Fault best = null;
+    int bestLength = -1;
+    for (Map.Entry<String, Fault> e : faults.entrySet()) {
+      String p = e.getKey();
+      if (p.endsWith("*") && path.startsWith(p.substring(0, p.length() - 1)) && p.length() > bestLength
+          && e.getValue().appliesTo(request)) {
+        best = e.getValue();
+        bestLength = p.length();
+      }
+    }
+    return best;
+  }
+
+  /**
+   * A way for the origin to misbehave on some paths (see {@link FakeOrigin#fault}), for every method unless
+   * {@link #on} narrows it. Faults other than {@link #status} and {@link #answer} keep the normal answer and
+   * change one thing about it.
+   */
+  public static class Fault {
+    static final Fault NONE = new Fault();
+    private volatile Set<String> methods;
+    int status;
+    boolean ignoreRange;
+    boolean newVersionPerRequest;
+    long dripBytes;
+    long dripMillis;
+    Function<RecordedRequest, MockResponse> answer;
+    private final AtomicInteger versions = new AtomicInteger();
+
+    /** Only requests with one of these methods ("GET", "HEAD") get the fault. */
+    public Fault on(String... methods) {
+      this.methods = Set.of(methods);
+      return this;
+    }
+
+    boolean appliesTo(RecordedRequest r) {
+      Set<String> m = methods;
+      return m == null || m.contains(r.getMethod());
+    }
+
+    /** An answer with this status and no body (500, 503, 404...). */
+    public static Fault status(int code) {
+      Fault f = new Fault();
+      f.status = code;
+      return f;
+    }
+
+    /** The normal answer, but the whole file with 200 to a range request, as python's http.server does. */
+    public static Fault ignoreRange() {
+      Fault f = new Fault();
+      f.ignoreRange = true;
+      return f;
+    }
+
+    /** The normal answer, with another ETag on every request: a file replaced between any two requests. */
+    public static Fault newVersionPerRequest() {
+      Fault f = new Fault();
+      f.newVersionPerRequest = true;
+      return f;
+    }
+
+    /** The normal answer, its body sent {@code bytes} at a time every {@code millis} (a slow origin). */
+    public static Fault drip(long bytes, long millis) {
+      Fault f = new Fault();
+      f.dripBytes = bytes;
+      f.dripMillis = millis;
+      return f;
+    }
+
+    /** Whatever {@code f} answers (redirects, socket policies...); the normal answer where it returns null. */
+    public static Fault answer(Function<RecordedRequest, MockResponse> f) {
+      Fault fault = new Fault();
+      fault.answer = f;
+      return fault;
+    }
+
+    /** Each request held, without an answer, until {@link Hold#release}; then the normal answer. */
+    public static Hold hold() {
+      return new Hold();
+    }
+
+    MockResponse answer(RecordedRequest request, FakeOrigin origin) throws InterruptedException {
+      if (status != 0) {
+        return new MockResponse().setResponseCode(status);
+      }
+      if (answer != null) {
+        MockResponse r = answer.apply(request);
+        if (r != null) {
+          return r;
+        }
+      }
+      return origin.serve(request, this);
+    }
+
+    String etag(String normal) {
+      return newVersionPerRequest ? "\"v" + versions.incrementAndGet() + "\"" : normal;
+    }
+  }
+
+  /**
+   * Holds each request it gets until released, counting those it holds at once: a test can wait for requests
+   * to arrive, look at what else happens while they are held, then let them all go (and every later one).
+   */
+  public static final class Hold extends Fault {
+    private final CountDownLatch released = new CountDownLatch(1);
+    private final AtomicInteger arrived = new AtomicInteger();
+    private final AtomicInteger held = new AtomicInteger();
+    private final AtomicInteger maxHeld = new AtomicInteger();
+
+    @Override
+    public Hold on(String... methods) {
+      super.on(methods);
+      return this;
+    }
+
+    @Override
+    MockResponse answer(RecordedRequest request, FakeOrigin origin) throws InterruptedException {
+      arrived.incrementAndGet();
+      synchronized (this) {
+        maxHeld.accumulateAndGet(held.incrementAndGet(), Math::max);
+        notifyAll();
+      }
+      try {
+        if (!released.await(60, TimeUnit.SECONDS)) {
+          return new MockResponse().setResponseCode(504); // a test that forgot to release: fail, do not hang
+        }
+      } finally {
+        held.decrementAndGet();
+      }
+      return super.answer(request, origin);
+    }
+
+    /** Waits (at most 30 s) until {@code n} requests are held at once; false if they never were. */
+    public boolean awaitHeld(int n) throws InterruptedException {
+      return awaitHeld(n, Duration.ofSeconds(30));
+    }
+
+    /** Waits until {@code n} requests are held at once, at most {@code within}; false if they were not. */
+    public synchronized boolean awaitHeld(int n, Duration within) throws InterruptedException {
+      long deadline = System.nanoTime() + within.toNanos();
+      while (held.get() < n) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          return false;
+        }
+        TimeUnit.NANOSECONDS.timedWait(this, left);
+      }
+      return true;
+    }
+
+    /** Lets every held request, and every later one, have its answer. */
+    public void release() {
+      released.countDown();
+    }
+
+    public boolean released() {
+      return released.getCount() == 0;
+    }
+
+    /** Requests that reached this fault so far. */
+    public int arrived() {
+      return arrived.get();
+    }
+
+    /** The most requests held at the same time. */
+    public int maxHeld() {
+      return maxHeld.get();
+    }
   }
 
   /**
@@ -150,23 +339,29 @@ public final class FakeOrigin implements Closeable {
     return b.build();
   }
 
-  /** Sends the body of {@code path} at {@code bytes} per {@code millis} (a slow origin). */
-  public FakeOrigin throttle(String path, long bytes, long millis) {
-    throttles.put(path, new long[] {bytes, millis});
-    return this;
-  }
-
   /** Body bytes of files sent so far (ranges included). */
   public long bodyBytesSent() {
     return bodyBytes.get();
   }
 
+  /** The request that arrived last (null before the first). */
   public RecordedRequest lastRequest() {
-    return last;
+    synchronized (log) {
+      return log.isEmpty() ? null : log.get(log.size() - 1);
+    }
+  }
+
+  /** Every request so far, in arrival order (a copy). */
+  public List<RecordedRequest> requests() {
+    synchronized (log) {
+      return List.copyOf(log);
+    }
   }
 
   public int requestCount() {
-    return requests.get();
+    synchronized (log) {
+      return log.size();
+    }
   }
 
   /** Requests made with {@code method} for {@code decodedPath}. */
@@ -185,7 +380,7 @@ public final class FakeOrigin implements Closeable {
     return "/" + String.join("/", url.pathSegments());
   }
 
-  private MockResponse serve(RecordedRequest request) {
+  private MockResponse serve(RecordedRequest request, Fault fault) {
     String asked = decodedPath(request);
     String path = unlooped(asked);
     Node node = nodes.get(path);
@@ -202,10 +397,10 @@ public final class FakeOrigin implements Closeable {
     byte[] content = node.content();
     MockResponse r = new MockResponse()
         .setHeader("Last-Modified", HTTP_DATE.format(node.mtime()))
-        .setHeader("ETag", node.etag())
+        .setHeader("ETag", fault.etag(node.etag()))
         .setHeader("Content-Type", "application/octet-stream");
     String range = request.getHeader("Range");
-    if (range != null && range.startsWith("bytes=") && !ignoreRange) {
+    if (range != null && range.startsWith("bytes=") && !fault.ignoreRange) {
       String[] se = range.substring(6).split("-", 2);
       long start = Long.parseLong(se[0]);
       long end = se[1].isEmpty() ? content.length - 1 : Math.min(Long.parseLong(se[1]), content.length - 1);
@@ -218,18 +413,17 @@ public final class FakeOrigin implements Closeable {
         return r.setHeader("Content-Length", body.size());
       }
       bodyBytes.addAndGet(body.size());
-      return throttled(path, r.setBody(body));
+      return dripped(fault, r.setBody(body));
     }
     if (request.getMethod().equals("HEAD")) {
       return r.setHeader("Content-Length", content.length);
     }
     bodyBytes.addAndGet(content.length);
-    return throttled(path, r.setBody(new Buffer().write(content)));
+    return dripped(fault, r.setBody(new Buffer().write(content)));
   }
 
-  private MockResponse throttled(String path, MockResponse r) {
-    long[] t = throttles.get(path);
-    return t == null ? r : r.throttleBody(t[0], t[1], java.util.concurrent.TimeUnit.MILLISECONDS);
+  private static MockResponse dripped(Fault fault, MockResponse r) {
+    return fault.dripBytes == 0 ? r : r.throttleBody(fault.dripBytes, fault.dripMillis, TimeUnit.MILLISECONDS);
   }
 
   private String listing(String dir) {

@@ -57,6 +57,12 @@ public final class LocalTree {
     view.write(name.startsWith("user.") ? name.substring(5) : name, StandardCharsets.UTF_8.encode(value));
   }
 
+  public static void setXattr(Path p, String name, byte[] value) throws IOException {
+    UserDefinedFileAttributeView view =
+        Files.getFileAttributeView(p, UserDefinedFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
+    view.write(name.startsWith("user.") ? name.substring(5) : name, ByteBuffer.wrap(value));
+  }
+
   /** Disk blocks allocated, in bytes (st_blocks * 512). */
   public static long allocatedBytes(Path p) throws IOException {
     // The JDK does not expose st_blocks; ask coreutils.
