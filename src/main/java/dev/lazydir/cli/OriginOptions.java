@@ -14,7 +14,7 @@ import okhttp3.HttpUrl;
 import picocli.CommandLine.Option;
 
 /** Options for reaching the origin; names follow httpdirfs where the concept is the same. */
-public final class OriginOptions {
+final class OriginOptions {
   private static final Logger LOG = Logger.getLogger(OriginOptions.class.getName());
   static final String PASSWORD_ENV = "LAZYDIR_PASSWORD";
   static final String PROXY_PASSWORD_ENV = "LAZYDIR_PROXY_PASSWORD";

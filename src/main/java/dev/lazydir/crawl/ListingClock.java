@@ -9,7 +9,7 @@ import java.util.Optional;
  * Comparing one file's listed time with its Last-Modified reveals the offset; real zones are whole quarter
  * hours, and the listed time is truncated to the minute, so rounding the difference to 15 minutes gives it.
  */
-public final class ListingClock {
+final class ListingClock {
   private static final long QUARTER_HOUR = Duration.ofMinutes(15).toSeconds();
   private static final Duration MAX_OFFSET = Duration.ofHours(14);
 

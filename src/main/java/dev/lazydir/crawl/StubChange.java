@@ -12,7 +12,7 @@ import java.util.Objects;
  * mtime at the precision both sides know, means the content changed and the stub starts over; a more precise
  * time or a first ETag for the same content only improves the metadata and keeps what was downloaded.
  */
-public enum StubChange {
+enum StubChange {
   UNCHANGED, REFINE, RESET;
 
   public static StubChange decide(FileMeta old, RemoteEntry remote) {

@@ -22,7 +22,7 @@ import java.util.logging.Logger;
  * fetch a reader gave up on is abandoned: later readers never join it (a drip-speed answer would fail them all
  * long after the origin recovered), a new fetch resumes where it had reached.
  */
-public final class ContentFiller {
+final class ContentFiller {
   private static final Logger LOG = Logger.getLogger(ContentFiller.class.getName());
 
   private final OriginClient client;

@@ -198,8 +198,14 @@ public final class Daemon implements Closeable {
     return stats;
   }
 
-  public ContentFiller filler() {
-    return filler;
+  /** Bytes fetched from the origin for file contents so far. */
+  public long fetchedBytes() {
+    return filler.fetchedBytes();
+  }
+
+  /** Range requests made for file contents so far. */
+  public long fetches() {
+    return filler.fetchCount();
   }
 
   /** Lists a directory of the tree now, once however many ask at the same time (the background crawl). */

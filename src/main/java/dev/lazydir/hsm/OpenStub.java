@@ -21,7 +21,7 @@ import okhttp3.HttpUrl;
  * event), its metadata and URL, which chunks are present, and the fetches in flight (one per chunk, shared
  * by every reader waiting for it).
  */
-public final class OpenStub implements AutoCloseable {
+final class OpenStub implements AutoCloseable {
   volatile Fd fd;
   private volatile FileMeta meta;
   final HttpUrl url;

@@ -12,7 +12,7 @@ import java.util.Optional;
  * exponential back-off from {@code baseWait}, and a server's Retry-After is honoured only up to
  * {@code maxWait} (a server asking for an hour gets a clear error instead of a hung reader).
  */
-public record RetryPolicy(int maxAttempts, Duration baseWait, Duration maxWait) {
+record RetryPolicy(int maxAttempts, Duration baseWait, Duration maxWait) {
   public RetryPolicy {
     if (maxAttempts < 1) {
       throw new IllegalArgumentException("maxAttempts must be >= 1");
