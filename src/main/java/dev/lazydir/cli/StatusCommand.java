@@ -16,8 +16,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
 @Command(name = "status", mixinStandardHelpOptions = true,
@@ -28,18 +28,16 @@ final class StatusCommand implements Callable<Integer> {
   @ParentCommand
   LazydirCommand parent;
 
-  @Parameters(index = "0", paramLabel = "DIR", description = "the view given to lazydir serve")
-  Path dir;
-
-  @Option(names = "--store", paramLabel = "PATH", description = "the store, if serve was given --store")
-  Path store;
+  @Mixin
+  ServedView view = new ServedView();
 
   @Option(names = "--json", description = "one JSON object")
   boolean json;
 
   @Override
   public Integer call() throws Exception {
-    StoreLayout layout = store != null ? new StoreLayout(store) : StoreLayout.defaultFor(dir);
+    StoreLayout layout = view.layout();
+    Path dir = view.dir;
     if (!Files.isDirectory(layout.tree())) {
       throw new IllegalArgumentException(dir + " has no lazydir store at " + layout.store()
           + " (pass --store if serve was given one)");

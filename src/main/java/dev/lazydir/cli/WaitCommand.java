@@ -5,8 +5,8 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
 @Command(name = "wait", mixinStandardHelpOptions = true,
@@ -20,11 +20,8 @@ final class WaitCommand implements Callable<Integer> {
   @ParentCommand
   LazydirCommand parent;
 
-  @Parameters(index = "0", paramLabel = "DIR", description = "the view given to lazydir serve")
-  Path dir;
-
-  @Option(names = "--store", paramLabel = "PATH", description = "the store, if serve was given --store")
-  Path store;
+  @Mixin
+  ServedView view = new ServedView();
 
   @Option(names = "--timeout", paramLabel = "SECONDS", description = "give up after this long (0: never; default: ${DEFAULT-VALUE})")
   double timeout = 0;
@@ -34,7 +31,8 @@ final class WaitCommand implements Callable<Integer> {
     if (timeout < 0) {
       throw new IllegalArgumentException("--timeout must be 0 (no limit) or more seconds, not " + timeout);
     }
-    StoreLayout layout = store != null ? new StoreLayout(store) : StoreLayout.defaultFor(dir);
+    StoreLayout layout = view.layout();
+    Path dir = view.dir;
     long deadline = timeout == 0 ? Long.MAX_VALUE : System.nanoTime() + (long) (timeout * 1e9);
     // The daemon writes its state every second: a state file seen once without a live daemon is a stop.
     for (;;) {
