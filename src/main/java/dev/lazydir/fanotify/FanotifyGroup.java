@@ -184,6 +184,14 @@ public final class FanotifyGroup implements Closeable {
     mark(Fan.FAN_MARK_ADD, mask, file, null);
   }
 
+  /**
+   * Watches the inode of {@code dir/name} without opening it (an inode mark, FAN_MARK_ADD | FAN_MARK_DONT_FOLLOW:
+   * a symlink there is marked itself, never followed). One call instead of an open, a mark and a close.
+   */
+  public void markInodeAt(Fd dir, String name, long mask) throws IOException {
+    mark(Fan.FAN_MARK_ADD | Fan.FAN_MARK_DONT_FOLLOW, mask, dir, name);
+  }
+
   /** Removes mask from the inode mark of file's inode; false if the group had no such mark (ENOENT). */
   public boolean unmarkInode(Fd file, long mask) throws IOException {
     try {

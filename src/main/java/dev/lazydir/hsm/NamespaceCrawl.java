@@ -165,12 +165,17 @@ public final class NamespaceCrawl implements AutoCloseable {
         if (name.startsWith(LocalName.TEMP_PREFIX)) {
           continue; // an entry being made: what the listing gave is judged by the entries in place
         }
-        StubTree.Entry e = tree.inspect(dir, name);
-        if (e.meta() instanceof DirMeta) {
+        // A stat sorts entries and gives a file's size and time (lazydir keeps the origin's on the stub); only
+        // directories are opened, to see they are lazydir's: a restart on a big tree opens no file.
+        dev.lazydir.internal.posix.Stat st = dir.statAt(name).orElse(null);
+        if (st == null) {
+          continue;
+        }
+        if (st.isDirectory() && tree.inspect(dir, name).meta() instanceof DirMeta) {
           digest.add(name, true, -1, null);
           subdirectories.add(StubTree.childPath(path, name));
-        } else if (e.meta() instanceof FileMeta f) {
-          digest.add(name, false, f.size(), f.mtime());
+        } else if (st.isRegularFile()) {
+          digest.add(name, false, st.size(), st.mtime());
         }
       }
     }
