@@ -83,7 +83,7 @@ public final class OriginClient implements Closeable {
     return requests.get();
   }
 
-  /** GETs a URL that may be a listing. Reads the body only if it is HTML. */
+  /** GETs a URL that may be a listing. Reads the body only if it may be one (HTML, JSON or XML). */
   public Page fetchPage(HttpUrl url) throws OriginException {
     Request request = new Request.Builder().url(url).get().build();
     acquire();
@@ -96,7 +96,8 @@ public final class OriginClient implements Closeable {
       ResponseBody body = response.body();
       MediaType type = body.contentType();
       String charset = type == null || type.charset() == null ? null : type.charset().name();
-      return new Page(file.finalUrl(), true, readBounded(body, url), charset, file);
+      return new Page(file.finalUrl(), true, readBounded(body, url), charset, file,
+          type == null ? null : type.type() + "/" + type.subtype());
     } finally {
       permits.release();
     }
@@ -317,13 +318,14 @@ public final class OriginClient implements Closeable {
         lastModified == null ? null : lastModified.toInstant(), response.header("ETag"), isHtml(response));
   }
 
+  /** Whether the answer may be a listing: HTML, or nginx's JSON or XML autoindex (see ListingParser). */
   private static boolean isHtml(Response response) {
     String type = response.header("Content-Type");
     if (type == null) {
       return false;
     }
     String t = type.toLowerCase(java.util.Locale.ROOT);
-    return t.startsWith("text/html") || t.startsWith("application/xhtml+xml");
+    return t.startsWith("text/html") || t.startsWith("application/xhtml+xml") || ListingParser.isListingType(t);
   }
 
   private static long sizeFromHeaders(Response response) {
