@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# capture.sh
+# capture.sh [KIND...]
 #
 # Re-captures the listing pages and headers in test-fixtures/listings/KIND/
 # from the real servers (nginx, apache2, python3 must be installed), so the
 # listing parser can be unit-tested offline against genuine server output.
+# Without arguments every KIND is captured.
 #
 # For every KIND: build the tree (make-tree.sh) in a temp dir, start the
-# server on a free 127.0.0.1 port (servers/serve.sh), save with curl:
-#   root.html                 GET /
-#   subdir.html               GET /sub%20dir/
-#   deeper.html               GET /sub%20dir/deeper/     (parent link of a nested dir)
-#   emptydir.html             GET /emptydir/            (empty listing)
+# server on a free 127.0.0.1 port (servers/serve.sh), save with curl
+# (EXT: html, or json / xml for nginx-json / nginx-xml):
+#   root.EXT                  GET /
+#   subdir.EXT                GET /sub%20dir/
+#   deeper.EXT                GET /sub%20dir/deeper/     (parent link of a nested dir)
+#   emptydir.EXT              GET /emptydir/            (empty listing)
 #   nginxindex.html           GET /nginxindex/          (index.html, not a listing)
 #   root.head.txt             headers of GET / (Content-Type/charset of a listing)
 #   plain.head.txt            headers of HEAD /plain.txt
@@ -23,7 +25,13 @@ set -euo pipefail
 
 HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
 OUT="$HERE/listings"
-KINDS=(nginx nginx-approx apache-fancy apache-table python)
+KINDS=(nginx nginx-approx nginx-json nginx-xml apache-fancy apache-table python)
+if [[ $# -gt 0 ]]; then
+    for k in "$@"; do
+        [[ " ${KINDS[*]} " == *" $k "* ]] || { echo "capture.sh: unknown KIND $k (one of ${KINDS[*]})" >&2; exit 2; }
+    done
+    KINDS=("$@")
+fi
 
 TMP=$(mktemp -d /tmp/lazydir-capture.XXXXXX)
 # mktemp -d is 0700; apache workers (www-data) must be able to traverse it.
@@ -63,10 +71,11 @@ for kind in "${KINDS[@]}"; do
     base="http://127.0.0.1:$port"
     # --path-as-is: send the path exactly as written (no dot-segment squashing).
     c=(curl -sS --path-as-is --max-time 10)
-    "${c[@]}" -o "$dir/root.html"       "$base/"
-    "${c[@]}" -o "$dir/subdir.html"     "$base/sub%20dir/"
-    "${c[@]}" -o "$dir/deeper.html"     "$base/sub%20dir/deeper/"
-    "${c[@]}" -o "$dir/emptydir.html"   "$base/emptydir/"
+    case "$kind" in nginx-json) ext=json ;; nginx-xml) ext=xml ;; *) ext=html ;; esac
+    "${c[@]}" -o "$dir/root.$ext"       "$base/"
+    "${c[@]}" -o "$dir/subdir.$ext"     "$base/sub%20dir/"
+    "${c[@]}" -o "$dir/deeper.$ext"     "$base/sub%20dir/deeper/"
+    "${c[@]}" -o "$dir/emptydir.$ext"   "$base/emptydir/"
     "${c[@]}" -o "$dir/nginxindex.html" "$base/nginxindex/"
     "${c[@]}" -D "$dir/root.head.txt" -o /dev/null "$base/"
     "${c[@]}" -I -D "$dir/plain.head.txt" -o /dev/null "$base/plain.txt"

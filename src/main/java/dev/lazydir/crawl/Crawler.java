@@ -3,6 +3,7 @@ package dev.lazydir.crawl;
 import dev.lazydir.internal.posix.Fd;
 import dev.lazydir.origin.Listing;
 import dev.lazydir.origin.ListingParser;
+import dev.lazydir.origin.MalformedListingException;
 import dev.lazydir.origin.OriginClient;
 import dev.lazydir.origin.OriginException;
 import dev.lazydir.origin.Page;
@@ -131,16 +132,28 @@ public final class Crawler implements java.io.Closeable {
     return report();
   }
 
-  /** The page as a listing; a page with no entry at a file-like URL is an HTML file, not a listing. */
-  private Optional<Listing> asListing(Page page) {
+  /**
+   * The page as a listing; a page with no entry at a file-like URL is an HTML (or JSON, XML) file, not a
+   * listing. A JSON or XML listing that cannot be read whole throws (at a directory URL).
+   */
+  private Optional<Listing> asListing(Page page) throws MalformedListingException {
     HttpUrl finalUrl = page.finalUrl();
-    Listing listing = ListingParser.parse(page.body(), page.charset(), withSlash(finalUrl));
-    if (!finalUrl.encodedPath().endsWith("/") && listing.entries().isEmpty()) {
-      Listing plain = ListingParser.parse(page.body(), page.charset(), finalUrl);
+    boolean fileLike = !finalUrl.encodedPath().endsWith("/");
+    Listing listing;
+    try {
+      listing = ListingParser.parse(page.body(), page.mediaType(), page.charset(), withSlash(finalUrl));
+    } catch (MalformedListingException e) {
+      if (fileLike) {
+        return Optional.empty();
+      }
+      throw e;
+    }
+    if (fileLike && listing.entries().isEmpty()) {
+      Listing plain = ListingParser.parse(page.body(), page.mediaType(), page.charset(), finalUrl);
       if (plain.entries().isEmpty()) {
         return Optional.empty();
       }
-      listing = new Listing(withSlash(finalUrl), plain.entries(), plain.rejected());
+      listing = new Listing(withSlash(finalUrl), plain.entries(), plain.rejected(), plain.timesInUtc());
     }
     return Optional.of(listing);
   }
@@ -268,9 +281,13 @@ public final class Crawler implements java.io.Closeable {
 
   /**
    * The listing with its listed times in UTC. Until the listing clock is known, probes one file whose listing
-   * gave a time to learn the server's zone (one request per crawl); that file keeps the probe's answer.
+   * gave a time to learn the server's zone (one request per crawl); that file keeps the probe's answer. A
+   * listing whose format says its times are UTC is taken as it is.
    */
   private Listing inUtc(Listing listing, String where) {
+    if (listing.timesInUtc()) {
+      return listing; // nginx's JSON and XML: GMT by the format, no probe
+    }
     if (listingClock.calibrated()) {
       return shifted(listing);
     }

@@ -112,6 +112,6 @@ final class AnswerHeaders {
       return false;
     }
     String t = type.toLowerCase(Locale.ROOT);
-    return t.startsWith("text/html") || t.startsWith("application/xhtml+xml");
+    return t.startsWith("text/html") || t.startsWith("application/xhtml+xml") || ListingParser.isListingType(t);
   }
 }

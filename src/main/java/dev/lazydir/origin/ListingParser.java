@@ -19,6 +19,9 @@ import okhttp3.HttpUrl;
  * on the same scheme, host and port and points strictly below the listed directory; its first path segment
  * below the directory is the entry's name. Sizes and times are read from the text beside the link (the rest
  * of a {@code <pre>} line, or the following cells of a table row) when they are there.
+ *
+ * <p>nginx's {@code autoindex_format json;} and {@code xml;} listings are read too ({@link NginxJsonListing},
+ * {@link NginxXmlListing}), told by the Content-Type or, failing that, by the body itself, never by the URL.
  */
 public final class ListingParser {
   private static final Pattern DAY_MON_YEAR = Pattern.compile(
@@ -35,8 +38,67 @@ public final class ListingParser {
 
   private ListingParser() {}
 
+  /** Whether a Content-Type (lower case, parameters allowed) names nginx's JSON or XML listing formats. */
+  public static boolean isListingType(String contentType) {
+    return isJson(mediaType(contentType)) || isXml(mediaType(contentType));
+  }
+
+  private static boolean isJson(String mediaType) {
+    return "application/json".equals(mediaType) || "text/json".equals(mediaType);
+  }
+
+  private static boolean isXml(String mediaType) {
+    return "text/xml".equals(mediaType) || "application/xml".equals(mediaType);
+  }
+
+  private static String mediaType(String contentType) {
+    if (contentType == null) {
+      return null;
+    }
+    int semi = contentType.indexOf(';');
+    return (semi < 0 ? contentType : contentType.substring(0, semi)).trim().toLowerCase(Locale.ROOT);
+  }
+
   /**
-   * Parses a listing body, read as {@link PageText} reads it: bytes not valid in the page's charset become
+   * Parses a listing answer in whatever format it is: nginx's JSON when the media type says JSON or the body's
+   * first non-blank character is '['; nginx's XML when the media type says XML or the body's first element is
+   * {@code <list>}; else HTML. A JSON or XML listing that cannot be read whole (invalid, truncated) is an
+   * error, never a listing of the entries before the fault.
+   *
+   * @param mediaType the answer's Content-Type (parameters allowed), or null if none
+   */
+  public static Listing parse(byte[] body, String mediaType, String charset, HttpUrl pageUrl)
+      throws MalformedListingException {
+    HttpUrl page = pageUrl.newBuilder().query(null).fragment(null).build();
+    boolean json = isJson(mediaType(mediaType));
+    boolean xml = isXml(mediaType(mediaType));
+    if (!json && !xml) {
+      int first = firstNonBlank(body);
+      json = first >= 0 && body[first] == '[';
+      xml = first >= 0 && body[first] == '<' && NginxXmlListing.looksLikeNginxXml(body);
+    }
+    if (json) {
+      return NginxJsonListing.parse(body, page);
+    }
+    if (xml) {
+      return NginxXmlListing.parse(body, page);
+    }
+    return parse(body, charset, pageUrl);
+  }
+
+  /** Index of the first byte that is not a UTF-8 BOM or whitespace, or -1. */
+  private static int firstNonBlank(byte[] body) {
+    boolean bom = body.length >= 3 && (body[0] & 0xff) == 0xEF && (body[1] & 0xff) == 0xBB
+        && (body[2] & 0xff) == 0xBF;
+    int i = bom ? 3 : 0;
+    while (i < body.length && " \t\n\r\f".indexOf(body[i]) >= 0) {
+      i++;
+    }
+    return i < body.length ? i : -1;
+  }
+
+  /**
+   * Parses an HTML listing body, read as {@link PageText} reads it: bytes not valid in the page's charset become
    * %XX escapes, so a link holding them is skipped with a warning instead of naming a file with U+FFFD.
    */
   public static Listing parse(byte[] body, String charset, HttpUrl pageUrl) {

@@ -64,7 +64,7 @@ public final class OriginClient implements Closeable {
     return requests.get();
   }
 
-  /** GETs a URL that may be a listing. Reads the body only if it is HTML. */
+  /** GETs a URL that may be a listing. Reads the body only if it may be one (HTML, JSON or XML). */
   public Page fetchPage(HttpUrl url) throws OriginException {
     Request request = new Request.Builder().url(url).get().build();
     acquire();
@@ -78,7 +78,8 @@ public final class OriginClient implements Closeable {
       ResponseBody body = response.body();
       MediaType type = body.contentType();
       String charset = type == null || type.charset() == null ? null : type.charset().name();
-      return new Page(file.finalUrl(), true, readBounded(body, url), charset, file);
+      return new Page(file.finalUrl(), true, readBounded(body, url), charset, file,
+          type == null ? null : type.type() + "/" + type.subtype());
     } finally {
       permits.release();
     }

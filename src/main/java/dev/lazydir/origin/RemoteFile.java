@@ -10,6 +10,7 @@ import okhttp3.HttpUrl;
  * @param size exact byte size, or -1 if the origin did not say
  * @param lastModified Last-Modified (second precision), or null
  * @param etag strong or weak ETag as sent, or null
- * @param html whether the answer is an HTML page (a directory listing, when the URL looked like a file)
+ * @param html whether the answer is a page that may be a listing (HTML, or nginx's JSON or XML autoindex: a
+ *     directory listing, when the URL looked like a file)
  */
 public record RemoteFile(HttpUrl finalUrl, long size, Instant lastModified, String etag, boolean html) {}

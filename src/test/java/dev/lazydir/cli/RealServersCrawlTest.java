@@ -1,9 +1,13 @@
 package dev.lazydir.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.lazydir.crawl.TreeUrls;
+import dev.lazydir.origin.PercentCodec;
 import dev.lazydir.testing.LocalTree;
+import dev.lazydir.tree.StubTree;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -15,6 +19,9 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
@@ -27,7 +34,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 /**
  * Crawls the tricky tree of test-fixtures/make-tree.sh served by real nginx, Apache and python servers, through
  * the command line, and compares DIR with the served tree: names, sizes, mtimes (to the server's precision) and
- * lazydir's xattrs. The servers come from Debian packages that .ci/run installs; a missing server fails.
+ * lazydir's xattrs. The servers come from Debian packages that .ci/run installs; a missing server fails. nginx
+ * runs with each of its autoindex formats (html, json, xml).
  */
 class RealServersCrawlTest {
   @TempDir static Path tmp;
@@ -45,8 +53,10 @@ class RealServersCrawlTest {
 
   @ParameterizedTest(name = "{0} (TZ {1})")
   @CsvSource({"nginx, UTC", "nginx-approx, UTC", "apache-fancy, UTC", "apache-table, UTC",
-      "apache-fancy, Asia/Tokyo", "python, UTC"})
+      "apache-fancy, Asia/Tokyo", "python, UTC", "nginx-json, UTC", "nginx-xml, UTC", "nginx-json, Asia/Tokyo"})
   void crawlGivesExactlyTheServedTree(String kind, String zone) throws Exception {
+    // nginx's JSON and XML listings: exact sizes and GMT times to the second, so nothing to probe.
+    boolean structured = kind.equals("nginx-json") || kind.equals("nginx-xml");
     Path work = tmp.resolve("work-" + kind + "-" + zone.replace('/', '-'));
     Path dir = tmp.resolve("dir-" + kind + "-" + zone.replace('/', '-'));
     int port = freePort();
@@ -55,9 +65,13 @@ class RealServersCrawlTest {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     int exit;
+    Map<String, String> fetched = new TreeMap<>();
     try {
       exit = Cli.run(new String[] {"crawl", "http://127.0.0.1:" + port + "/", dir.toString()},
           new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+      if (structured) {
+        fetched = headEveryFile(dir);
+      }
     } finally {
       run(Map.of(), "bash", "test-fixtures/servers/stop.sh", work.toString());
     }
@@ -72,7 +86,7 @@ class RealServersCrawlTest {
     Map<String, Entry> expected = served(kind);
     Map<String, Entry> actual = walk(dir);
     assertEquals(expected.keySet(), actual.keySet());
-    boolean secondsEverywhere = kind.equals("python");
+    boolean secondsEverywhere = kind.equals("python") || structured;
     for (Map.Entry<String, Entry> e : expected.entrySet()) {
       Entry want = e.getValue();
       Entry got = actual.get(e.getKey());
@@ -89,10 +103,87 @@ class RealServersCrawlTest {
         assertTrue(meta.contains("\nm=" + got.mtime.getEpochSecond() + "\n"), what + ": " + meta);
       } else if (!secondsEverywhere && !e.getKey().equals("nginxindex/")) {
         assertEquals(want.mtime.truncatedTo(ChronoUnit.MINUTES), got.mtime, what + " (directory time from the listing)");
+      } else if (structured && !e.getKey().equals("nginxindex/")) {
+        assertEquals(want.mtime, got.mtime, what + " (directory time from the listing, to the second)");
       }
+    }
+    if (structured) {
+      // One GET per directory, nothing else: no HEAD per file, no probe to learn the zone. The one HEAD is
+      // nginxindex/'s HTML page's link to zzz (that page is HTML whatever autoindex_format says).
+      List<String> want = new ArrayList<>();
+      for (String path : expected.keySet()) {
+        if (path.endsWith("/")) {
+          want.add("GET " + encodedPath(path));
+        }
+      }
+      want.add("GET /");
+      want.add("HEAD /nginxindex/zzz");
+      Collections.sort(want);
+      assertEquals(want, lazydirRequests(work.resolve("access.log")));
+      // Each file answers at the URL lazydir would fetch it from (its name percent-encoded as lazydir writes
+      // it, as no other spelling was recorded), with its size.
+      Map<String, String> sizes = new TreeMap<>();
+      expected.forEach((k, v) -> {
+        if (v.size >= 0) {
+          sizes.put(k, "200 " + v.size);
+        }
+      });
+      assertEquals(sizes, fetched);
     }
     assertEquals("http://127.0.0.1:" + port + "/", LocalTree.xattr(dir, "user.lazydir.origin").orElseThrow());
     assertTrue(LocalTree.xattr(dir.resolve("sub dir/deeper"), "user.lazydir").orElseThrow().matches("v=1\nl=[1-9]\\d+"));
+  }
+
+  /** "/" and each segment of path as lazydir encodes a name ({@link PercentCodec#canonicalSegment}). */
+  private static String encodedPath(String path) {
+    StringBuilder sb = new StringBuilder();
+    for (String segment : path.split("/")) {
+      sb.append('/').append(PercentCodec.canonicalSegment(segment));
+    }
+    return sb.append(path.endsWith("/") ? "/" : "").toString();
+  }
+
+  /** "METHOD path" of each request lazydir made (by its User-Agent), from nginx's access log, sorted. */
+  private static List<String> lazydirRequests(Path accessLog) throws IOException {
+    List<String> requests = new ArrayList<>();
+    for (String line : Files.readAllLines(accessLog, StandardCharsets.ISO_8859_1)) {
+      if (line.endsWith("\"lazydir/" + Cli.version() + "\"")) {
+        String request = line.substring(line.indexOf('"') + 1, line.indexOf(" HTTP/"));
+        requests.add(request);
+      }
+    }
+    Collections.sort(requests);
+    return requests;
+  }
+
+  /** For each file of the crawled tree: "status length" of a HEAD of the URL the daemon would fetch it from. */
+  private static Map<String, String> headEveryFile(Path dir) throws IOException {
+    Map<String, String> out = new TreeMap<>();
+    okhttp3.OkHttpClient http = new okhttp3.OkHttpClient();
+    String origin = LocalTree.xattr(dir, "user.lazydir.origin").orElseThrow();
+    try (StubTree tree = StubTree.open(dir, origin)) {
+      for (Map.Entry<String, Entry> e : walk(dir).entrySet()) {
+        if (e.getValue().size < 0) {
+          continue;
+        }
+        String meta = LocalTree.xattr(dir.resolve(e.getKey()), "user.lazydir").orElseThrow();
+        assertFalse(meta.contains("\nn="), e.getKey() + ": a listed spelling was recorded: " + meta);
+        Path rel = Path.of(e.getKey());
+        List<String> parent = new ArrayList<>();
+        for (int i = 0; i < rel.getNameCount() - 1; i++) {
+          parent.add(rel.getName(i).toString());
+        }
+        okhttp3.HttpUrl url = TreeUrls.dirUrl(tree, parent).newBuilder()
+            .addEncodedPathSegment(PercentCodec.canonicalSegment(rel.getFileName().toString())).build();
+        try (okhttp3.Response r = http.newCall(new okhttp3.Request.Builder().url(url).head().build()).execute()) {
+          out.put(e.getKey(), r.code() + " " + r.header("Content-Length"));
+        }
+      }
+    } finally {
+      http.dispatcher().executorService().shutdown();
+      http.connectionPool().evictAll();
+    }
+    return out;
   }
 
   /** What the server exposes: the tree minus what it hides (nginx: dotfiles) and nginxindex/'s content. */

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -759,5 +760,384 @@ class ListingParserTest {
     assertNull(entries.get("a.txt").mtime());
     assertEquals(-1, entries.get("a.txt").size()); // a size is only trusted after a date
     assertNull(entries.get("b.txt").mtime());
+  }
+
+  // --- nginx's JSON and XML formats (autoindex_format json; / xml;) ------------------------------------
+
+  /** The structured formats captured (test-fixtures/listings/nginx-json, nginx-xml), with their Content-Type. */
+  enum Format {
+    JSON("nginx-json", "json", "application/json"),
+    XML("nginx-xml", "xml", "text/xml; charset=utf-8");
+
+    final String dir;
+    final String ext;
+    final String contentType;
+
+    Format(String dir, String ext, String contentType) {
+      this.dir = dir;
+      this.ext = ext;
+      this.contentType = contentType;
+    }
+  }
+
+  private static byte[] fixture(Format format, String page) {
+    Path path = Path.of("test-fixtures/listings", format.dir, page + "." + format.ext);
+    try {
+      return Files.readAllBytes(path);
+    } catch (IOException e) {
+      throw new UncheckedIOException("fixture " + path.toAbsolutePath() + " (tests run from the project root)", e);
+    }
+  }
+
+  private static Listing parse(byte[] body, String contentType, HttpUrl url) {
+    try {
+      return ListingParser.parse(body, contentType, null, url);
+    } catch (MalformedListingException e) {
+      throw new AssertionError(e.getMessage(), e);
+    }
+  }
+
+  private static Listing parseFixture(Format format, String page, HttpUrl url) {
+    return parse(fixture(format, page), format.contentType, url);
+  }
+
+  private static Listing parseJson(String json) {
+    return parse(json.getBytes(StandardCharsets.UTF_8), "application/json", ROOT);
+  }
+
+  private static Listing parseXml(String xml) {
+    return parse(xml.getBytes(StandardCharsets.UTF_8), "text/xml", ROOT);
+  }
+
+  private static String reason(Listing listing, String about) {
+    List<String> matching = listing.rejected().stream().filter(r -> r.contains(about)).toList();
+    assertEquals(1, matching.size(), "one reason about " + about + " in " + listing.rejected());
+    return matching.get(0);
+  }
+
+  @ParameterizedTest
+  @EnumSource(Format.class)
+  void structuredRootGivesExactlyTheServedNamesExactSizesAndTimesToTheSecond(Format format) {
+    Listing listing = parseFixture(format, "root", ROOT);
+    Map<String, Expected> served = listedAtRoot(Kind.NGINX); // nginx hides dotfiles in every format
+    assertEquals(new TreeSet<>(served.keySet()), names(listing));
+    assertEquals(List.of(), listing.rejected());
+    assertEquals(ROOT, listing.url());
+    assertTrue(listing.timesInUtc(), "GMT by the format: no probe to learn the zone");
+    for (RemoteEntry e : listing.entries()) {
+      Expected x = served.get(e.name());
+      assertEquals(x.directory(), e.directory(), e.name());
+      assertEquals(x.size(), e.size(), "size of " + e.name());
+      assertEquals(x.mtime(), e.mtime(), "mtime of " + e.name());
+      assertTrue(e.mtimeExactSeconds(), e.name());
+      assertTrue(e.listingIsEnough(), e.name());
+      assertNull(e.etag());
+    }
+    assertEquals(3145745, entry(listing, "big.bin").size());
+    assertEquals(0, entry(listing, "empty").size());
+    assertEquals(Instant.parse("2021-12-31T23:59:58Z"), entry(listing, "with space.txt").mtime());
+  }
+
+  @ParameterizedTest
+  @EnumSource(Format.class)
+  void structuredNamesAreLiteralAndRequestsUseTheirCanonicalEncoding(Format format) {
+    Listing listing = parseFixture(format, "root", ROOT);
+    Map<String, String> nginxHrefs = hrefs(Kind.NGINX);
+    for (RemoteEntry e : listing.entries()) {
+      assertEquals(PercentCodec.canonicalSegment(e.name()), e.encodedName(), e.name());
+      HttpUrl url = ROOT.newBuilder().addEncodedPathSegment(e.encodedName()).build(); // as the crawler builds it
+      assertEquals(List.of(e.name()), url.pathSegments(), url.toString());
+      // the same request as nginx's own HTML href, up to the escapes nginx adds where OkHttp need not
+      assertEquals(PercentCodec.decodeStrict(nginxHrefs.get(e.name())), PercentCodec.decodeStrict(e.encodedName()));
+    }
+    assertEquals("%2541literal.txt", entry(listing, "%41literal.txt").encodedName(), "not percent-decoded");
+    assertFalse(names(listing).contains("Aliteral.txt"));
+    assertEquals("100%25.txt", entry(listing, "100%.txt").encodedName());
+    assertEquals("hash%23tag.txt", entry(listing, "hash#tag.txt").encodedName());
+    assertEquals("what%3F.txt", entry(listing, "what?.txt").encodedName());
+    assertEquals("lt%3Cgt%3E.txt", entry(listing, "lt<gt>.txt").encodedName());
+    assertEquals("a&b.txt", entry(listing, "a&b.txt").encodedName(), "XML's &amp; decoded once");
+    assertEquals("sub%20dir", entry(listing, "sub dir").encodedName());
+    assertEquals("%C3%BCn%C3%AF", entry(listing, "ünï").encodedName());
+    assertEquals(LONG_NAME, entry(listing, LONG_NAME).encodedName());
+  }
+
+  @ParameterizedTest
+  @EnumSource(Format.class)
+  void structuredSubdirectoriesAndAnEmptyOne(Format format) {
+    Listing sub = parseFixture(format, "subdir", SUB);
+    assertEquals(Set.of("deeper", "inner file.txt"), names(sub));
+    assertEquals(SUB, sub.url());
+    assertEquals(321, entry(sub, "inner file.txt").size());
+    assertEquals(Instant.parse("2024-02-29T12:34:56Z"), entry(sub, "inner file.txt").mtime());
+    assertEquals(Instant.parse("2024-01-15T10:20:31Z"), entry(sub, "deeper").mtime());
+    assertTrue(entry(sub, "deeper").directory());
+    assertEquals(Set.of("leaf.txt"), names(parseFixture(format, "deeper", DEEPER)));
+    Listing empty = parseFixture(format, "emptydir", EMPTYDIR);
+    assertEquals(List.of(), empty.entries());
+    assertEquals(List.of(), empty.rejected());
+  }
+
+  @ParameterizedTest
+  @EnumSource(Format.class)
+  void theFormatIsToldByTheContentTypeOrTheBodyNeverByTheUrl(Format format) throws Exception {
+    byte[] body = fixture(format, "root");
+    Set<String> want = names(parseFixture(format, "root", ROOT));
+    for (String type : new String[] {null, "text/html", "text/plain", format.contentType.toUpperCase(java.util.Locale.ROOT)}) {
+      for (HttpUrl url : List.of(ROOT, HttpUrl.get("http://127.0.0.1:8080/index.html/"),
+          HttpUrl.get("http://127.0.0.1:8080/x.json/"), HttpUrl.get("http://127.0.0.1:8080/x.xml/"))) {
+        Listing listing = parse(body, type, url);
+        assertEquals(want, names(listing), type + " at " + url);
+        assertTrue(listing.timesInUtc());
+      }
+    }
+    // with a byte-order mark and blank lines first
+    byte[] padded = ("\uFEFF \r\n\t" + new String(body, StandardCharsets.UTF_8)).getBytes(StandardCharsets.UTF_8);
+    assertEquals(want, names(parse(padded, null, ROOT)));
+    // an HTML listing stays HTML whatever its URL; an XHTML page is not nginx's XML
+    Listing html = parse(fixture(Kind.NGINX, "root.html"), "text/html", HttpUrl.get("http://127.0.0.1:8080/x.json/"));
+    assertFalse(html.timesInUtc());
+    assertEquals(new TreeSet<>(listedAtRoot(Kind.NGINX).keySet()), names(html));
+    Listing xhtml = parse(("<?xml version=\"1.0\"?>\n<!DOCTYPE html><html><body><a href=\"a.txt\">a</a></body></html>")
+        .getBytes(StandardCharsets.UTF_8), "application/xhtml+xml", ROOT);
+    assertEquals(Set.of("a.txt"), names(xhtml));
+  }
+
+  @ParameterizedTest
+  @EnumSource(Format.class)
+  void realNginxHostileEntriesAreSkippedWithAReasonOrKeptLiterally(Format format) {
+    // Captured by hand from nginx 1.22 (see test-fixtures/listings/README.md): a dangling symlink, a fifo and a
+    // socket are type "other"; a name with the byte 0xFF is not UTF-8; control characters, quotes, '\', '&'
+    // and '>' are legal in a local name and kept as they are.
+    Listing listing = parseFixture(format, "hostile", ROOT);
+    assertEquals(new TreeSet<>(List.of("d", "dirlink", "self", "amp&x", "apos'x", "bs\\x", "ctl\u0001x", "dq\"x",
+        "gt>x", "nl\nx", "tab\tx")), names(listing));
+    assertEquals(4, listing.rejected().size(), listing.rejected().toString());
+    for (String other : List.of("'dangling'", "'fifo'", "'sock'")) {
+      assertTrue(reason(listing, other).contains("type \"other\""), reason(listing, other));
+    }
+    assertTrue(reason(listing, "'bad%FFname'").contains("not valid UTF-8"), listing.rejected().toString());
+    assertTrue(entry(listing, "self").directory());
+    assertEquals(0, entry(listing, "nl\nx").size());
+    assertEquals("ctl%01x", entry(listing, "ctl\u0001x").encodedName());
+    assertEquals(Instant.parse("2025-11-29T12:00:00Z"), entry(listing, "d").mtime());
+    for (String r : listing.rejected()) {
+      assertTrue(r.chars().noneMatch(c -> c < 0x20), "unprintable reason: " + r);
+    }
+  }
+
+  private static final String T_JSON = "\"mtime\":\"Sat, 29 Nov 2025 12:00:00 GMT\"";
+  private static final String T_XML = "mtime=\"2025-11-29T12:00:00Z\"";
+
+  @Test
+  void hostileJsonNamesAndTypesAreSkippedWithAReason() {
+    String[] hostile = {"a/b", "../etc", "..", ".", "", "nul\\u0000x", "\\ud800lone", NAME_300, ".lazydir.tmp.x",
+        "sl\\/ash"};
+    StringBuilder json = new StringBuilder("[\n");
+    for (String h : hostile) {
+      json.append("{ \"name\":\"").append(h).append("\", \"type\":\"file\", ").append(T_JSON).append(", \"size\":1 },\n");
+    }
+    json.append("{ \"name\":\"link\", \"type\":\"symlink\", ").append(T_JSON).append(" },\n")
+        .append("{ \"name\":\"notype\", ").append(T_JSON).append(", \"size\":1 },\n")
+        .append("{ \"type\":\"file\", ").append(T_JSON).append(", \"size\":1 },\n")
+        .append("{ \"name\":42, \"type\":\"file\" },\n")
+        .append("{ \"name\":\"ok.txt\", \"type\":\"file\", ").append(T_JSON)
+        .append(", \"size\":7, \"extra\":{\"nested\":[1,2.5e3,true,null,\"x\"]} },\n")
+        .append("{ \"name\":\"ok.txt\", \"type\":\"directory\", ").append(T_JSON).append(" },\n")
+        .append("{ \"name\":\"\\u65e5\\ud83d\\ude00.txt\", \"type\":\"file\", ").append(T_JSON).append(", \"size\":2 }\n")
+        .append("]");
+    Listing listing = parseJson(json.toString());
+
+    assertEquals(Set.of("ok.txt", "日\uD83D\uDE00.txt"), names(listing));
+    assertEquals(7, entry(listing, "ok.txt").size());
+    assertFalse(entry(listing, "ok.txt").directory(), "the first of two entries of one name is kept");
+    assertEquals(hostile.length + 5, listing.rejected().size(), listing.rejected().toString());
+    assertTrue(reason(listing, "'a/b'").contains("contains '/'"));
+    assertTrue(reason(listing, "'../etc'").contains("contains '/'"));
+    assertTrue(reason(listing, "'sl/ash'").contains("contains '/'"), "\\/ is a JSON escape of '/'");
+    assertTrue(reason(listing, "'..'").contains("not a file name"));
+    assertTrue(reason(listing, "'.'").contains("not a file name"));
+    assertTrue(reason(listing, "''").contains("empty name"));
+    assertTrue(reason(listing, "'nul\\x00x'").contains("NUL"));
+    assertTrue(reason(listing, "lone").contains("not a Unicode character"));
+    assertTrue(reason(listing, "300 bytes").contains(NAME_300.substring(0, 20)));
+    assertTrue(reason(listing, "'.lazydir.tmp.x'").contains("reserved"));
+    assertTrue(reason(listing, "'link'").contains("unknown type \"symlink\""));
+    assertTrue(reason(listing, "'notype'").contains("no type"));
+    assertTrue(reason(listing, "without a name (type \"file\")").startsWith("an entry"));
+    assertTrue(reason(listing, "not a JSON string").contains("name"));
+    assertTrue(reason(listing, "listed twice").contains("'ok.txt'"));
+    for (String r : listing.rejected()) {
+      assertTrue(r.chars().noneMatch(c -> c < 0x20), "unprintable reason: " + r);
+    }
+  }
+
+  @Test
+  void hostileXmlNamesAndTypesAreSkippedWithAReason() {
+    String xml = "<?xml version=\"1.0\"?>\n<list>\n"
+        + "<file " + T_XML + " size=\"1\">a/b</file>\n"
+        + "<file " + T_XML + " size=\"1\">..</file>\n"
+        + "<file " + T_XML + " size=\"1\">c&#47;d</file>\n"
+        + "<file " + T_XML + " size=\"1\">a&#x2F;b</file>\n"
+        + "<file " + T_XML + " size=\"1\">nul&#0;x</file>\n"
+        + "<file " + T_XML + " size=\"1\">sur&#xD800;x</file>\n"
+        + "<file " + T_XML + " size=\"1\">ent&foo;x</file>\n"
+        + "<file " + T_XML + " size=\"1\">amp&x</file>\n"
+        + "<file " + T_XML + " size=\"1\"/>\n"
+        + "<link " + T_XML + ">l</link>\n"
+        + "<other " + T_XML + ">dangling</other>\n"
+        + "<!-- a comment --><file size='5' " + T_XML + ">&lt;&#x41;&#66;&gt; ok &amp; &quot;&apos;</file>\n"
+        + "<directory " + T_XML + " size=\"99\">d</directory>\n"
+        + "</list>\n";
+    Listing listing = parseXml(xml);
+    assertEquals(Set.of("<AB> ok & \"'", "d"), names(listing));
+    assertEquals(5, entry(listing, "<AB> ok & \"'").size());
+    assertEquals(-1, entry(listing, "d").size(), "a directory has no size");
+    assertEquals(10, listing.rejected().size(), listing.rejected().toString());
+    assertTrue(reason(listing, "'a/b': contains").contains("contains '/'"), "a/b twice, one reason");
+    assertTrue(reason(listing, "'c/d'").contains("contains '/'"), "&#47; is '/'");
+    assertTrue(reason(listing, "'..'").contains("not a file name"));
+    assertTrue(reason(listing, "NUL").contains("nul"));
+    assertTrue(reason(listing, "U+d800").contains("not a Unicode character"));
+    assertTrue(reason(listing, "&foo;").contains("unknown entity"));
+    assertTrue(reason(listing, "starts no entity").contains("'amp&x'"));
+    assertTrue(reason(listing, "empty name").startsWith("''"));
+    assertTrue(reason(listing, "'l'").contains("unknown type \"link\""));
+    assertTrue(reason(listing, "'dangling'").contains("type \"other\""));
+  }
+
+  @Test
+  void sizesThatAreNotExactAndTimesThatAreNotReadableLeaveTheFileToAProbe() {
+    String json = "[\n"
+        + "{ \"name\":\"frac\", \"type\":\"file\", " + T_JSON + ", \"size\":1.5 },\n"
+        + "{ \"name\":\"neg\", \"type\":\"file\", " + T_JSON + ", \"size\":-1 },\n"
+        + "{ \"name\":\"exp\", \"type\":\"file\", " + T_JSON + ", \"size\":1e3 },\n"
+        + "{ \"name\":\"huge\", \"type\":\"file\", " + T_JSON + ", \"size\":99999999999999999999 },\n"
+        + "{ \"name\":\"text\", \"type\":\"file\", " + T_JSON + ", \"size\":\"12\" },\n"
+        + "{ \"name\":\"nosize\", \"type\":\"file\", " + T_JSON + " },\n"
+        + "{ \"name\":\"badtime\", \"type\":\"file\", \"mtime\":\"Sat, 31 Feb 2025 12:00:00 GMT\", \"size\":3 },\n"
+        + "{ \"name\":\"zoned\", \"type\":\"file\", \"mtime\":\"Sat, 29 Nov 2025 12:00:00 +0200\", \"size\":3 },\n"
+        + "{ \"name\":\"notime\", \"type\":\"file\", \"size\":3 },\n"
+        + "{ \"name\":\"max\", \"type\":\"file\", " + T_JSON + ", \"size\":9223372036854775807 }\n"
+        + "]";
+    Map<String, RemoteEntry> entries = byName(parseJson(json));
+    for (String name : List.of("frac", "neg", "exp", "huge", "text", "nosize")) {
+      assertEquals(-1, entries.get(name).size(), name);
+      assertFalse(entries.get(name).listingIsEnough(), name);
+    }
+    for (String name : List.of("badtime", "zoned", "notime")) {
+      assertNull(entries.get(name).mtime(), name);
+      assertFalse(entries.get(name).listingIsEnough(), name);
+    }
+    assertEquals(Long.MAX_VALUE, entries.get("max").size());
+    Map<String, RemoteEntry> xml = byName(parseXml("<list><file mtime=\"2025-11-29 12:00:00\" size=\" 5\">a</file>"
+        + "<file mtime=\"2025-13-29T12:00:00Z\" size=\"0x5\">b</file></list>"));
+    assertNull(xml.get("a").mtime());
+    assertEquals(-1, xml.get("a").size());
+    assertNull(xml.get("b").mtime());
+    assertEquals(-1, xml.get("b").size());
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"", " ", "[", "[\n{", "{\"name\":\"a\",\"type\":\"file\"}", "[1]", "[\"a\"]", "[[]]", "[null]",
+      "[{\"name\":\"a\",}]", "[{\"name\":\"a\"},]", "[{\"name\":\"a\"}] x", "[{\"name\":\"a\"}][]",
+      "[{\"name\":\"a\\q\"}]", "[{\"name\":\"a\nb\"}]", "[{\"name\":\"\\u12\"}]", "[{\"name\" \"a\"}]",
+      "[{name:\"a\"}]", "[{\"name\":'a'}]", "[{\"name\":\"a\" \"type\":\"file\"}]", "[{\"size\":01}]",
+      "[{\"size\":1.}]", "[{\"size\":-}]", "[{\"x\":tru}]", "[{\"x\":nul}]", "[{\"x\":[1 2]}]",
+      "[{\"x\":{\"a\"}}]", "<list></list>", "\uFEFF\uFEFF[]"})
+  void invalidJsonFailsTheWholeListing(String body) {
+    MalformedListingException e = org.junit.jupiter.api.Assertions.assertThrows(MalformedListingException.class,
+        () -> ListingParser.parse(body.getBytes(StandardCharsets.UTF_8), "application/json", null, ROOT));
+    assertTrue(e.getMessage().contains("not a valid nginx JSON listing"), e.getMessage());
+    assertTrue(e.getMessage().contains("127.0.0.1:8080/"), e.getMessage());
+  }
+
+  @Test
+  void jsonNestedTooDeepFailsTheListingNotTheStack() {
+    String deep = "[{\"x\":" + "[".repeat(100_000) + "]".repeat(100_000) + "}]";
+    MalformedListingException e = org.junit.jupiter.api.Assertions.assertThrows(MalformedListingException.class,
+        () -> ListingParser.parse(deep.getBytes(StandardCharsets.UTF_8), "application/json", null, ROOT));
+    assertTrue(e.getMessage().contains("nested deeper"), e.getMessage());
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"", "<list>", "<list><file>a</file>", "<list><file>a</list>", "<list><file>a",
+      "<list><file mtime=\"x\">a</fi", "<list><file><b/></file></list>", "<list>text</list>",
+      "<list><file>a</file>text</list>", "<!DOCTYPE list [<!ENTITY x \"y\">]><list>&x;</list>",
+      "<list></list><list></list>", "<list></list>x", "<list><file a=b>x</file></list>",
+      "<list><file mtime=\"x>a</file></list>", "<list><file>a</directory></list>", "<list><![CDATA[x]]></list>",
+      "<list><file><![CDATA[x]]></file></list>", "<list><!-- open", "<?xml version=\"1.0\"", "<lists></lists>",
+      "<html><body><a href=\"a\">a</a></body></html>", "<list><file mtime=\"a\"mtime=\"b\">a</file></list>",
+      "<list><file mtime=\"a<b\">a</file></list>", "[]"})
+  void invalidXmlFailsTheWholeListing(String body) {
+    MalformedListingException e = org.junit.jupiter.api.Assertions.assertThrows(MalformedListingException.class,
+        () -> ListingParser.parse(body.getBytes(StandardCharsets.UTF_8), "text/xml", null, ROOT));
+    assertTrue(e.getMessage().contains("not a valid nginx XML listing"), e.getMessage());
+  }
+
+  @ParameterizedTest
+  @EnumSource(Format.class)
+  void everyTruncationOfARealListingFailsItNeverGivesTheEntriesBeforeTheCut(Format format) {
+    byte[] body = fixture(format, "root");
+    String text = new String(body, StandardCharsets.UTF_8);
+    int complete = format == Format.JSON ? text.lastIndexOf(']') + 1 : text.lastIndexOf("</list>") + "</list>".length();
+    for (int cut = 0; cut < complete; cut++) {
+      byte[] truncated = java.util.Arrays.copyOf(body, cut);
+      int at = cut;
+      for (String type : new String[] {format.contentType, null}) {
+        try {
+          Listing listing = ListingParser.parse(truncated, type, null, ROOT);
+          // sniffed without a type, a cut before the first '[' or '<list' is no JSON/XML: an empty HTML page
+          assertTrue(type == null && listing.entries().isEmpty() && !listing.timesInUtc(),
+              "cut at byte " + at + " of " + body.length + " (" + type + ") gave " + names(listing));
+        } catch (MalformedListingException expected) {
+          assertTrue(expected.getMessage().contains("at byte"), expected.getMessage());
+        }
+      }
+    }
+  }
+
+  /** A listing of n files as nginx writes it in the format. */
+  static String hugeListing(Format format, int n) {
+    StringBuilder b = new StringBuilder(format == Format.JSON ? "[\r\n" : "<?xml version=\"1.0\"?>\r\n<list>\r\n");
+    for (int i = 0; i < n; i++) {
+      String name = "package-with-a-longish-name-" + i + ".tar.gz";
+      if (format == Format.JSON) {
+        b.append("{ \"name\":\"").append(name).append("\", \"type\":\"file\", \"mtime\":\"Sat, 01 Jun 2024 12:34:56 GMT\", \"size\":")
+            .append(1000 + i).append(i == n - 1 ? " }\r\n" : " },\r\n");
+      } else {
+        b.append("<file mtime=\"2024-06-01T12:34:56Z\" size=\"").append(1000 + i).append("\">").append(name)
+            .append("</file>\r\n");
+      }
+    }
+    return b.append(format == Format.JSON ? "]" : "</list>\r\n").toString();
+  }
+
+  @ParameterizedTest
+  @EnumSource(Format.class)
+  void aHugeStructuredListingIsReadInMemoryProportionalToItsEntries(Format format) {
+    int n = 200_000;
+    byte[] body = hugeListing(format, n).getBytes(StandardCharsets.UTF_8);
+    com.sun.management.ThreadMXBean threads =
+        (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+    Listing listing = null;
+    long allocated = 0;
+    for (int round = 0; round < 2; round++) { // the first round loads classes and warms up
+      listing = null;
+      long a0 = threads.getCurrentThreadAllocatedBytes();
+      listing = parse(body, format.contentType, ROOT);
+      allocated = threads.getCurrentThreadAllocatedBytes() - a0;
+    }
+    assertEquals(n, listing.entries().size());
+    RemoteEntry last = listing.entries().get(n - 1);
+    assertEquals("package-with-a-longish-name-" + (n - 1) + ".tar.gz", last.name());
+    assertSame(last.name(), last.encodedName(), "one string per name when it needs no escaping");
+    assertEquals(1000 + n - 1, last.size());
+    assertEquals(Instant.parse("2024-06-01T12:34:56Z"), last.mtime());
+    // No document and no copy of the page as text: what is allocated is the entries and the garbage of
+    // reading them, a few hundred bytes per entry whatever the format.
+    long perEntry = allocated / n;
+    System.out.printf("%d-entry %s listing, %d KiB: %d bytes allocated per entry%n", n, format, body.length >> 10, perEntry);
+    assertTrue(perEntry < 1024, perEntry + " bytes allocated per entry");
   }
 }
