@@ -49,6 +49,9 @@ final class CrawlCommand implements Callable<Integer> {
   AccessOptions access = new AccessOptions();
 
   @Mixin
+  IndexOptions index = new IndexOptions();
+
+  @Mixin
   OriginOptions origin = new OriginOptions();
 
   @Override
@@ -59,7 +62,8 @@ final class CrawlCommand implements Callable<Integer> {
     Progress progress = System.console() != null ? Progress.terminal(System.err) : Progress.NONE;
     applyToExisting(wanted);
     try (OriginClient client = new OriginClient(config, parsed);
-        Crawler crawler = new Crawler(client, depth, config.maxConns, progress, Clock.systemUTC()).access(wanted)) {
+        Crawler crawler = new Crawler(client, depth, config.maxConns, progress, Clock.systemUTC()).access(wanted)
+            .index(index.where(parsed))) {
       CrawlReport report = crawler.crawl(parsed, dir);
       parent.out().println(report.summary());
       return report.warnings() > 0 ? ExitCodes.PARTIAL : ExitCodes.OK;

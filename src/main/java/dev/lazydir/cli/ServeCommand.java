@@ -5,6 +5,9 @@ import dev.lazydir.crawl.Progress;
 import dev.lazydir.hsm.NamespaceCrawl;
 import dev.lazydir.hsm.Daemon;
 import dev.lazydir.hsm.StoreLayout;
+import dev.lazydir.index.IndexApplier;
+import dev.lazydir.index.IndexFetch;
+import dev.lazydir.index.TreeIndex;
 import dev.lazydir.internal.posix.Fd;
 import dev.lazydir.internal.posix.Posix;
 import dev.lazydir.origin.OriginClient;
@@ -83,6 +86,9 @@ final class ServeCommand implements Callable<Integer> {
   AccessOptions access = new AccessOptions();
 
   @Mixin
+  IndexOptions index = new IndexOptions();
+
+  @Mixin
   OriginOptions origin = new OriginOptions();
 
   @Override
@@ -94,7 +100,7 @@ final class ServeCommand implements Callable<Integer> {
     OriginConfig config = origin.toConfig(parsed, System.getenv(), Cli.version());
     Served served = Served.start(parsed, config, dir, store == null ? StoreLayout.defaultFor(dir) : new StoreLayout(store),
         (long) segmentMiB << 20, readahead, lazyDirs && !crawl ? 0 : maxDepth, !lazyDirs,
-        access.toAccess(System.getenv()), prefetchSmallKiB << 10);
+        access.toAccess(System.getenv()), prefetchSmallKiB << 10, index.where(parsed));
     try (served) {
       Signals.awaitTermination(stopAsked -> {
         try {
@@ -177,7 +183,7 @@ final class ServeCommand implements Callable<Integer> {
     static Served start(HttpUrl url, OriginConfig config, Path dir, StoreLayout layout, long chunkSize, int readahead,
         int crawlDepth, int fileMode, long prefetchSmall) throws IOException {
       Access invoker = new AccessOptions().toAccess(System.getenv()).withFileMode(fileMode);
-      return start(url, config, dir, layout, chunkSize, readahead, crawlDepth, false, invoker, prefetchSmall);
+      return start(url, config, dir, layout, chunkSize, readahead, crawlDepth, false, invoker, prefetchSmall, null);
     }
 
     /**
@@ -185,7 +191,8 @@ final class ServeCommand implements Callable<Integer> {
      * connection and {@link #awaitNamespace} waits for it (else it runs in the background with half of them).
      */
     static Served start(HttpUrl url, OriginConfig config, Path dir, StoreLayout layout, long chunkSize, int readahead,
-        int crawlDepth, boolean beforeReady, Access access, long prefetchSmall) throws IOException {
+        int crawlDepth, boolean beforeReady, Access access, long prefetchSmall, IndexFetch.Where index)
+        throws IOException {
       layout.create();
       FileLock lock = layout.lock();
       // On the other core while this one starts up, lists the top level and mounts; 'ready' waits for it, so
@@ -197,6 +204,7 @@ final class ServeCommand implements Callable<Integer> {
         prepareView(dir, layout);
         client = new OriginClient(config, url);
         String origin = Crawler.withoutCredentials(url).toString();
+        fromIndex(client, index, layout, origin, access);
         if (!initialized(layout.tree())) {
           // First start: list the top level now, which also tells a listing from a single file.
           try (Crawler first = new Crawler(client, 1, config.maxConns, Progress.NONE, Clock.systemUTC()).access(access)) {
@@ -233,6 +241,27 @@ final class ServeCommand implements Callable<Integer> {
         lock.release();
         lock.channel().close();
         throw e;
+      }
+    }
+
+    /**
+     * Makes (or updates) the whole tree from the origin's tree index when it publishes one: every directory is
+     * then listed, so the namespace crawl asks nothing more. A refused index changes nothing and fails the start.
+     */
+    private static void fromIndex(OriginClient client, IndexFetch.Where index, StoreLayout layout, String origin,
+        Access access) throws IOException {
+      java.util.Optional<byte[]> gz = IndexFetch.fetch(client, index);
+      if (gz.isEmpty()) {
+        return;
+      }
+      long entries = TreeIndex.validate(gz.get());
+      String withSlash = origin.endsWith("/") ? origin : origin + "/";
+      String recorded = Files.isDirectory(layout.tree()) ? firstOrigin(layout.tree(), withSlash) : withSlash;
+      try (StubTree t = StubTree.open(layout.tree(), recorded)) {
+        t.access(access);
+        IndexApplier.Result r = IndexApplier.applyValidated(gz.get(), t, Clock.systemUTC().instant());
+        LOG.info("tree index: " + entries + " entries; " + r.created() + " created, " + r.reset() + " reset, "
+            + r.removed() + " removed" + (r.warnings() > 0 ? ", " + r.warnings() + " warnings" : ""));
       }
     }
 

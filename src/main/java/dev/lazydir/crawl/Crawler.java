@@ -1,5 +1,8 @@
 package dev.lazydir.crawl;
 
+import dev.lazydir.index.IndexApplier;
+import dev.lazydir.index.IndexFetch;
+import dev.lazydir.index.TreeIndex;
 import dev.lazydir.internal.posix.Fd;
 import dev.lazydir.origin.Listing;
 import dev.lazydir.origin.ListingParser;
@@ -67,6 +70,7 @@ public final class Crawler implements java.io.Closeable {
   private final ListingClock listingClock = new ListingClock();
   private final ExecutorService probePool;
   private Access access = Access.OWNER_ONLY;
+  private IndexFetch.Where index;
 
   public Crawler(OriginClient client, int maxDepth, int parallelism, Progress progress, Clock clock) {
     if (maxDepth < 1) {
@@ -85,7 +89,18 @@ public final class Crawler implements java.io.Closeable {
    * is opened). Returns false if it could not be listed; the reason was logged as a warning.
    */
   public boolean listOne(StubTree tree, List<String> path) throws IOException {
+    try (Fd dir = tree.openDir(path)) {
+      if (StubTree.metaOf(dir).orElse(null) instanceof DirMeta m && m.fromIndex() && m.listed()) {
+        return true; // the tree index is its listing (fetched again at the next start), not an index page
+      }
+    }
     return crawlDir(tree, new DirTask(path, TreeUrls.dirUrl(tree, path), null, null, Ancestry.NONE), false) != null;
+  }
+
+  /** Where {@link #crawl} looks for the origin's tree index first (null: nowhere, list directories). */
+  public Crawler index(IndexFetch.Where where) {
+    this.index = where;
+    return this;
   }
 
   /** Owner and modes of what this crawler creates in trees it opens (see StubTree#access). */
@@ -114,6 +129,10 @@ public final class Crawler implements java.io.Closeable {
    * tree holding that file.
    */
   public CrawlReport crawl(HttpUrl url, Path dir) throws IOException {
+    Optional<byte[]> treeIndex = IndexFetch.fetch(client, index);
+    if (treeIndex.isPresent()) {
+      return fromIndex(treeIndex.get(), url, dir);
+    }
     Page page = client.fetchPage(url);
     Optional<Listing> listing = page.html() ? asListing(page) : Optional.empty();
     try {
@@ -130,6 +149,22 @@ public final class Crawler implements java.io.Closeable {
       progress.done();
     }
     return report();
+  }
+
+  /**
+   * Makes the whole tree from the origin's tree index (validated before anything is made): no listing at all.
+   */
+  private CrawlReport fromIndex(byte[] gz, HttpUrl url, Path dir) throws IOException {
+    TreeIndex.validate(gz);
+    IndexApplier.Result r;
+    try (StubTree tree = StubTree.open(dir, withSlash(withoutCredentials(url)).toString())) {
+      tree.access(access);
+      r = IndexApplier.applyValidated(gz, tree, clock.instant());
+    } finally {
+      progress.done();
+    }
+    return new CrawlReport(r.directories(), r.files(), r.directories(), r.bytes(), r.created(), r.reset(),
+        r.refined(), r.removed(), r.unchanged(), r.warnings(), client.requestCount());
   }
 
   /**

@@ -51,6 +51,7 @@ enum StubChange {
       case UNKNOWN -> 0;
       case MINUTES -> 1;
       case SECONDS -> 2;
+      case NANOS -> 3;
     };
   }
 }

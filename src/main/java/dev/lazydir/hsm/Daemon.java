@@ -178,8 +178,11 @@ public final class Daemon implements Closeable {
     Posix.mount(mountSource, target, null, Posix.MS_BIND);
     mounted = true;
     Posix.mount(null, target, null, Posix.MS_PRIVATE);
-    // The store is not trusted: a symlink, device node or setuid file planted in it is not honoured through DIR.
-    Posix.mount(null, target, null, Posix.MS_REMOUNT | Posix.MS_BIND | Posix.MS_RDONLY | Posix.MS_NOSYMFOLLOW
+    // The store is not trusted: a device node or setuid file planted in it is not honoured through DIR, nor a
+    // symlink, unless the tree comes from a tree index: then its links are lazydir's own (made only when they stay
+    // inside the tree) and must work, and only root, who can do anything, could plant another in the 0700 store.
+    long links = fromIndex(tree) ? 0 : Posix.MS_NOSYMFOLLOW;
+    Posix.mount(null, target, null, Posix.MS_REMOUNT | Posix.MS_BIND | Posix.MS_RDONLY | links
         | Posix.MS_NODEV | Posix.MS_NOSUID);
     group.markMount(target, Fan.FAN_OPEN_PERM | Fan.FAN_ONDIR);
     guard = Guard.start(ProcessHandle.current().pid(), view, group.fd(), settings.timeout());
@@ -187,6 +190,10 @@ public final class Daemon implements Closeable {
     loop.start();
     // Segments are recorded on disk in batches after a sync; an idle file gets its batch within a second.
     timers.scheduleWithFixedDelay(stubs::record, 1, 1, TimeUnit.SECONDS);
+  }
+
+  private static boolean fromIndex(StubTree tree) throws IOException {
+    return StubTree.metaOf(tree.root()).orElse(null) instanceof dev.lazydir.tree.EntryMeta.DirMeta d && d.fromIndex();
   }
 
   /** Compiles the listing code in the background (see {@link WarmUp}); scratch is removed afterwards. */

@@ -77,9 +77,13 @@ final class DirectoryOpens implements AutoCloseable {
         Threads.daemon("lazydir-list-ahead"), new ThreadPoolExecutor.DiscardPolicy());
   }
 
-  /** Whether a directory's listing is still good at {@code now}: listed, and less than {@code refresh} ago. */
+  /**
+   * Whether a directory's listing is still good at {@code now}: listed, and less than {@code refresh} ago (or made
+   * from the tree index).
+   */
   static boolean isFresh(DirMeta meta, Instant now, Duration refresh) {
-    return meta.listed() && now.isBefore(Instant.ofEpochSecond(meta.listedEpochSeconds()).plus(refresh));
+    // a directory made from the tree index is refreshed by the next start's index, not by opens
+    return meta.listed() && (meta.fromIndex() || now.isBefore(Instant.ofEpochSecond(meta.listedEpochSeconds()).plus(refresh)));
   }
 
   /** FAN_OPEN_PERM on a directory of the view: list it if it needs it, then let the opener in. */

@@ -349,6 +349,45 @@ public final class OriginClient implements Closeable {
     }
   }
 
+  /**
+   * A small file's whole body (the tree index), or empty on 404 or 410; refused with a clear error when it is
+   * larger than {@code maxBytes}.
+   */
+  public Optional<byte[]> fetchSmallFile(HttpUrl url, long maxBytes) throws OriginException {
+    Request request = new Request.Builder().url(url).get().header("Accept-Encoding", "identity").build();
+    acquire();
+    try (Response response = execute(request)) {
+      if (response.code() == 404 || response.code() == 410) {
+        return Optional.empty();
+      }
+      requireSuccess(response, "GET");
+      long declared = response.body().contentLength();
+      if (declared > maxBytes) {
+        throw new OriginException(Redact.url(url) + " is " + declared + " bytes, more than the " + (maxBytes >> 20)
+            + " MiB allowed; refused", response.code());
+      }
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      byte[] buf = new byte[64 * 1024];
+      try (InputStream in = response.body().byteStream()) {
+        for (int n; (n = in.read(buf)) > 0; ) {
+          if (out.size() + n > maxBytes) {
+            throw new OriginException(Redact.url(url) + " is more than the " + (maxBytes >> 20)
+                + " MiB allowed; refused", response.code());
+          }
+          out.write(buf, 0, n);
+        }
+      } catch (OriginException e) {
+        throw e;
+      } catch (IOException e) {
+        throw new OriginException("GET " + Redact.url(url) + ": connection lost while reading (" + e.getMessage()
+            + ")", -1, e);
+      }
+      return Optional.of(out.toByteArray());
+    } finally {
+      permits.release();
+    }
+  }
+
   @Override
   public void close() {
     if (plain != null) {

@@ -45,10 +45,26 @@ public record Access(int uid, int gid, boolean allowOther, int fileMode) {
     return directory ? dirBits() : fileBits();
   }
 
+  /**
+   * Permission bits of an entry the tree index gives {@code entryMode} (-1: none, the defaults above): with
+   * allowOther the index's bits, else only the owner's of them; setuid, setgid and sticky never.
+   */
+  public int bits(boolean directory, int entryMode) {
+    if (entryMode < 0) {
+      return bits(directory);
+    }
+    return allowOther ? entryMode & 0777 : entryMode & 0700;
+  }
+
   /** Whether an entry already has this owner and these bits (then it is not touched at all). */
   public boolean holds(Stat st) {
+    return holds(st, -1);
+  }
+
+  /** The same for an entry with the index's mode {@code entryMode} (-1: none). */
+  public boolean holds(Stat st, int entryMode) {
     return (uid == -1 || st.uid() == uid) && (gid == -1 || st.gid() == gid)
-        && st.permissions() == bits(st.isDirectory());
+        && st.permissions() == bits(st.isDirectory(), entryMode);
   }
 
   /**
@@ -56,10 +72,14 @@ public record Access(int uid, int gid, boolean allowOther, int fileMode) {
    * entry only needs the chmod when the umask took bits away.
    */
   void applyTo(Fd fd, boolean directory, boolean created) throws IOException {
+    applyTo(fd, directory, created, -1);
+  }
+
+  void applyTo(Fd fd, boolean directory, boolean created, int entryMode) throws IOException {
     if (uid != -1 || gid != -1) {
       fd.fchown(uid, gid);
     }
-    int bits = bits(directory);
+    int bits = bits(directory, entryMode);
     if (!created || (Posix.UMASK & bits) != 0) {
       fd.fchmod(bits); // the umask must not decide what the view shows
     }

@@ -17,8 +17,9 @@ import java.util.Optional;
  *   v=1            format version; an entry with an unknown version is treated as foreign and left alone
  *   s=SIZE         (file) the origin's size in bytes; a file's metadata is the one with s=
  *   m=EPOCH        (file, optional) the origin's mtime in epoch seconds (Last-Modified, or the listing's time);
- *                  kept here because writing the content changes st_mtime
- *   t=s | m        (file, with m=) precision of that time: seconds (Last-Modified) or minutes (a listing)
+ *                  kept here because writing the content changes st_mtime; with t=n it is EPOCH.NANOS
+ *   t=s | m | n    (file, with m=) precision of that time: seconds (Last-Modified), minutes (a listing) or
+ *                  nanoseconds (a tree index, see {@code dev.lazydir.index.TreeIndex})
  *   e=ETAG         (file, optional) the origin's ETag, or "#" + 16 hex of its SHA-256 when longer than 40 bytes
  *   c=1            (file, optional) every byte of the version above is on disk (written after a sync); such a file
  *                  needs no chunk map, so it carries none and the xattr block a map would take is not used
@@ -27,6 +28,10 @@ import java.util.Optional;
  *   n=SEGMENT      (optional) the URL path segment as the listing spelled it, when that differs from the
  *                  canonical encoding of the local name; requests use it so the server gets its own spelling
  *   u=URL          (dir, optional) the directory's final URL when it is not parent URL + segment (a redirect)
+ *   i=1            (dir, optional) made from the origin's tree index: the index, fetched again at each start,
+ *                  is its listing, so it is never listed from an index page
+ *   p=OCTAL        (optional) permission bits the tree index gives the entry (without --allow-other only the
+ *                  owner's are applied); absent: --file-mode and the directory default apply
  * </pre>
  * The stub's st_size and st_mtime are set from these values too. Only values that cannot be derived are
  * stored, and keys are one letter, because ext4 keeps about 60 bytes of xattr inside a 256-byte inode: a file
@@ -47,7 +52,7 @@ public sealed interface EntryMeta {
 
   /** Precision of a file's mtime. */
   enum TimePrecision {
-    SECONDS("s"), MINUTES("m"), UNKNOWN("-");
+    SECONDS("s"), MINUTES("m"), NANOS("n"), UNKNOWN("-");
 
     final String code;
 
@@ -71,10 +76,15 @@ public sealed interface EntryMeta {
    * @param mtime the origin's mtime, or null if it gave none (then {@code mtimePrecision} is UNKNOWN)
    */
   record FileMeta(long size, java.time.Instant mtime, TimePrecision mtimePrecision, String etag, String listedName,
-      boolean complete) implements EntryMeta {
+      boolean complete, int mode) implements EntryMeta {
     /** A stub's metadata, nothing of it on disk yet. */
     public FileMeta(long size, java.time.Instant mtime, TimePrecision mtimePrecision, String etag, String listedName) {
       this(size, mtime, mtimePrecision, etag, listedName, false);
+    }
+
+    public FileMeta(long size, java.time.Instant mtime, TimePrecision mtimePrecision, String etag, String listedName,
+        boolean complete) {
+      this(size, mtime, mtimePrecision, etag, listedName, complete, -1);
     }
 
     public FileMeta {
@@ -90,7 +100,11 @@ public sealed interface EntryMeta {
     public byte[] encode() {
       StringBuilder sb = header().append("s=").append(size).append('\n');
       if (mtime != null) {
-        sb.append("m=").append(mtime.getEpochSecond()).append('\n').append("t=").append(mtimePrecision.code).append('\n');
+        sb.append("m=").append(mtime.getEpochSecond());
+        if (mtimePrecision == TimePrecision.NANOS && mtime.getNano() != 0) {
+          sb.append('.').append(String.format("%09d", mtime.getNano()));
+        }
+        sb.append('\n').append("t=").append(mtimePrecision.code).append('\n');
       }
       if (etag != null) {
         sb.append("e=").append(etag).append('\n');
@@ -98,28 +112,79 @@ public sealed interface EntryMeta {
       if (complete) {
         sb.append("c=1\n");
       }
+      appendMode(sb, mode);
       return finish(sb, listedName, null);
     }
 
     /** The same version, recorded as wholly on disk. */
     public FileMeta asComplete() {
-      return new FileMeta(size, mtime, mtimePrecision, etag, listedName, true);
+      return new FileMeta(size, mtime, mtimePrecision, etag, listedName, true, mode);
     }
   }
 
-  record DirMeta(long listedEpochSeconds, String listedName, String url) implements EntryMeta {
+  /**
+   * A directory's metadata.
+   *
+   * @param fromIndex made from the origin's tree index (never listed from an index page)
+   * @param mode permission bits the index gives it, or -1
+   */
+  record DirMeta(long listedEpochSeconds, String listedName, String url, boolean fromIndex, int mode)
+      implements EntryMeta {
+    public DirMeta(long listedEpochSeconds, String listedName, String url) {
+      this(listedEpochSeconds, listedName, url, false, -1);
+    }
+
     public boolean listed() {
       return listedEpochSeconds > 0;
     }
 
     public DirMeta listedAt(Instant when, String finalUrl) {
+      // a listing from an index page replaces what a tree index said
       return new DirMeta(Math.max(1, when.getEpochSecond()), listedName, finalUrl);
     }
 
     @Override
     public byte[] encode() {
-      return finish(header().append("l=").append(listedEpochSeconds).append('\n'), listedName, url);
+      StringBuilder sb = header().append("l=").append(listedEpochSeconds).append('\n');
+      if (fromIndex) {
+        sb.append("i=1\n");
+      }
+      appendMode(sb, mode);
+      return finish(sb, listedName, url);
     }
+  }
+
+  /** The permission bits an entry is given: the index's (or -1: none). */
+  int mode();
+
+  private static void appendMode(StringBuilder sb, int mode) {
+    if (mode >= 0) {
+      sb.append("p=").append(Integer.toOctalString(mode)).append('\n');
+    }
+  }
+
+  private static Instant parseMtime(String m) {
+    int dot = m.indexOf('.');
+    if (dot < 0) {
+      return Instant.ofEpochSecond(Long.parseLong(m));
+    }
+    String frac = m.substring(dot + 1);
+    if (frac.isEmpty() || frac.length() > 9 || !frac.chars().allMatch(c -> c >= '0' && c <= '9')) {
+      throw new IllegalArgumentException("bad time " + m);
+    }
+    return Instant.ofEpochSecond(Long.parseLong(m.substring(0, dot)),
+        Long.parseLong((frac + "000000000").substring(0, 9)));
+  }
+
+  private static int parseMode(String p) {
+    if (p == null) {
+      return -1;
+    }
+    int mode = Integer.parseInt(p, 8);
+    if (mode < 0 || mode > 07777) {
+      throw new IllegalArgumentException("bad mode " + p);
+    }
+    return mode;
   }
 
   /** Parses an xattr value; empty if it is not lazydir's (other version, garbage): such entries are foreign. */
@@ -139,12 +204,13 @@ public sealed interface EntryMeta {
       if (fields.containsKey("s")) {
         String m = fields.get("m");
         return Optional.of(new FileMeta(Long.parseLong(fields.get("s")),
-            m == null ? null : Instant.ofEpochSecond(Long.parseLong(m)),
+            m == null ? null : parseMtime(m),
             m == null ? TimePrecision.UNKNOWN : TimePrecision.of(fields.get("t")), fields.get("e"), fields.get("n"),
-            "1".equals(fields.get("c"))));
+            "1".equals(fields.get("c")), parseMode(fields.get("p"))));
       }
       if (fields.containsKey("l")) {
-        return Optional.of(new DirMeta(Long.parseLong(fields.get("l")), fields.get("n"), fields.get("u")));
+        return Optional.of(new DirMeta(Long.parseLong(fields.get("l")), fields.get("n"), fields.get("u"),
+            "1".equals(fields.get("i")), parseMode(fields.get("p"))));
       }
     } catch (RuntimeException malformed) {
       return Optional.empty();

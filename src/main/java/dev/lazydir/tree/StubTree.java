@@ -118,7 +118,7 @@ public final class StubTree implements Closeable {
    */
   public void access(Access access) throws IOException {
     this.access = access;
-    access.applyTo(root, true, false);
+    access.applyTo(root, true, false, metaOf(root).map(EntryMeta::mode).orElse(-1));
   }
 
   /**
@@ -136,8 +136,8 @@ public final class StubTree implements Closeable {
     TreeWalk.walk(root, new TreeWalk.Visitor() {
       @Override
       public void directory(Fd dir, DirMeta meta) throws IOException {
-        if (!access.holds(dir.stat())) {
-          access.applyTo(dir, true, false);
+        if (!access.holds(dir.stat(), meta.mode())) {
+          access.applyTo(dir, true, false, meta.mode());
           changed[0]++;
         }
       }
@@ -148,8 +148,9 @@ public final class StubTree implements Closeable {
           return;
         }
         try (Fd fd = TreeWalk.open(parent, name, st)) {
-          if (fd != null && metaOf(fd).isPresent()) {
-            access.applyTo(fd, false, false);
+          Optional<EntryMeta> meta = fd == null ? Optional.empty() : metaOf(fd);
+          if (meta.isPresent() && !access.holds(st, meta.get().mode())) {
+            access.applyTo(fd, false, false, meta.get().mode());
             changed[0]++;
           }
         }
@@ -259,8 +260,9 @@ public final class StubTree implements Closeable {
   private String newStub(Fd dir, FileMeta meta, Instant mtime) throws IOException {
     String temp = tempName();
     Access a = access;
-    try (Fd fd = dir.openAt(temp, Posix.O_WRONLY | Posix.O_CREAT | Posix.O_EXCL | Posix.O_NOFOLLOW, a.fileBits())) {
-      a.applyTo(fd, false, true);
+    try (Fd fd = dir.openAt(temp, Posix.O_WRONLY | Posix.O_CREAT | Posix.O_EXCL | Posix.O_NOFOLLOW,
+        a.bits(false, meta.mode()))) {
+      a.applyTo(fd, false, true, meta.mode());
       fd.truncate(meta.size());
       fd.setXattr(EntryMeta.XATTR, meta.encode());
       if (mtime != null) {
@@ -281,10 +283,51 @@ public final class StubTree implements Closeable {
       // Same version, better metadata: bytes already complete stay complete.
       boolean complete = metaOf(fd).orElse(null) instanceof FileMeta old && old.complete();
       fd.setXattr(EntryMeta.XATTR, (complete ? meta.asComplete() : meta).encode());
+      if (meta.mode() >= 0) {
+        access.applyTo(fd, false, false, meta.mode());
+      }
       if (mtime != null) {
         fd.setMtime(mtime);
       }
     }
+  }
+
+  /**
+   * Finishes a lazydir directory made from a tree index once everything in it is in place: its metadata, the
+   * index's mode (through this tree's access) and its mtime, in that order (a chmod would not move the mtime,
+   * but the entries made inside did).
+   */
+  public void finishDir(Fd dir, DirMeta meta, Instant mtime) throws IOException {
+    requireOurs(dir, dir.label());
+    dir.setXattr(EntryMeta.XATTR, meta.encode());
+    access.applyTo(dir, true, false, meta.mode());
+    if (mtime != null) {
+      dir.setMtime(mtime);
+    }
+  }
+
+  /**
+   * Makes a symbolic link {@code name -> target} (complete under a temporary name, then renamed into place),
+   * owned by this tree's owner. A symlink can carry no user xattr: callers decide what a link is (the tree
+   * index names each one with its target); lazydir never follows one.
+   */
+  public void createSymlink(Fd dir, String name, String target, Instant mtime) throws IOException {
+    LocalName.require(name);
+    String temp = tempName();
+    dir.symlinkAt(target, temp);
+    try {
+      Access a = access;
+      if (a.uid() != -1 || a.gid() != -1) {
+        dir.chownAtNoFollow(temp, a.uid(), a.gid());
+      }
+      if (mtime != null) {
+        dir.setMtimeAtNoFollow(temp, mtime);
+      }
+    } catch (IOException | RuntimeException e) {
+      discardTemp(dir, temp, false);
+      throw e;
+    }
+    moveIntoPlace(dir, temp, name, false);
   }
 
   /** Creates a lazydir directory (not yet listed unless {@code meta} says so). */
@@ -354,6 +397,10 @@ public final class StubTree implements Closeable {
 
   private Entry inspectTemp(Fd dir, String name) throws IOException {
     Optional<Stat> st = dir.statAt(name);
+    if (st.isPresent() && st.get().isSymlink()) {
+      dir.unlinkAt(name, false); // a link being made from an index (the name is reserved; unlinking never follows)
+      return Entry.ABSENT;
+    }
     if (st.isEmpty() || (!st.get().isRegularFile() && !st.get().isDirectory())) {
       return Entry.ABSENT;
     }

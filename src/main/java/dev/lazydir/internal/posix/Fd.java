@@ -170,6 +170,29 @@ public final class Fd implements AutoCloseable {
     call("futimens", label, f -> Posix.libc().futimens(f, times));
   }
 
+  /** Creates a symbolic link {@code name} in this directory pointing at {@code target} (never resolved here). */
+  public void symlinkAt(String target, String name) throws IOException {
+    call("symlinkat", sub(name) + " -> " + target, f -> Posix.libc().symlinkat(target, f, name));
+  }
+
+  /** The target of the symbolic link {@code name} in this directory. */
+  public String readlinkAt(String name) throws IOException {
+    byte[] buf = new byte[8192];
+    long n = call("readlinkat", sub(name), f -> Posix.libc().readlinkat(f, name, buf, buf.length));
+    return new String(buf, 0, (int) n, StandardCharsets.UTF_8);
+  }
+
+  /** Changes owner and group of {@code name} itself, never of what a symlink there points at. */
+  public void chownAtNoFollow(String name, int uid, int gid) throws IOException {
+    call("fchownat", sub(name), f -> Posix.libc().fchownat(f, name, uid, gid, Posix.AT_SYMLINK_NOFOLLOW));
+  }
+
+  /** Sets mtime (and atime) of {@code name} itself, never of what a symlink there points at. */
+  public void setMtimeAtNoFollow(String name, Instant mtime) throws IOException {
+    long[] times = {mtime.getEpochSecond(), mtime.getNano(), mtime.getEpochSecond(), mtime.getNano()};
+    call("utimensat", sub(name), f -> Posix.libc().utimensat(f, name, times, Posix.AT_SYMLINK_NOFOLLOW));
+  }
+
   public Optional<byte[]> getXattr(String name) throws IOException {
     for (int size = 4096; ; size *= 4) {
       byte[] buf = new byte[size];

@@ -53,6 +53,14 @@ public interface LibC {
 
   long readlink(String path, @Out byte[] buf, long size);
 
+  int symlinkat(String target, int newdirfd, String linkpath);
+
+  long readlinkat(int dirfd, String path, @Out byte[] buf, long size);
+
+  int fchownat(int dirfd, String path, int owner, int group, int flags);
+
+  int utimensat(int dirfd, String path, @In long[] times, int flags);
+
   int mount(String source, String target, String fstype, long flags, String data);
 
   int umount2(String target, int flags);

@@ -1,0 +1,139 @@
+package dev.lazydir.index;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.lazydir.testing.IndexedTree;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.zip.GZIPOutputStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TreeIndexRoundTripTest {
+  @TempDir Path tmp;
+
+  @Test
+  void anIndexRecordsEveryEntryOfALocalTreeExactly() throws Exception {
+    IndexedTree t = new IndexedTree(tmp.resolve("src"));
+    Map<String, TreeIndex.Entry> read = new LinkedHashMap<>();
+    int[] block = {0};
+    try (var in = Files.newInputStream(t.index)) {
+      TreeIndex.read(in, new TreeIndex.Visitor() {
+        @Override
+        public void blockSize(int b) {
+          block[0] = b;
+        }
+
+        @Override
+        public void entry(TreeIndex.Entry e) {
+          read.put(e.display(), e);
+        }
+      });
+    }
+    assertEquals(IndexedTree.BLOCK, block[0]);
+    List<String> expected = new ArrayList<>();
+    try (var walk = Files.walk(t.src)) {
+      walk.forEach(p -> expected.add(p.equals(t.src) ? "." : t.src.relativize(p).toString()));
+    }
+    assertEquals(expected.stream().sorted().toList(), read.keySet().stream().sorted().toList(), "every entry, once");
+    for (String path : expected) {
+      Path p = path.equals(".") ? t.src : t.src.resolve(path);
+      TreeIndex.Entry e = read.get(path);
+      int mode = (Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+      assertEquals(mode & 07777, e.mode(), path + " mode");
+      assertEquals(((FileTime) Files.getAttribute(p, "unix:lastModifiedTime", LinkOption.NOFOLLOW_LINKS)).toInstant(),
+          e.mtime(), path + " mtime (ns)");
+      if (Files.isSymbolicLink(p)) {
+        assertEquals(TreeIndex.Type.SYMLINK, e.type());
+        assertEquals(Files.readSymbolicLink(p).toString(), e.target());
+      } else if (Files.isDirectory(p)) {
+        assertEquals(TreeIndex.Type.DIR, e.type());
+      } else {
+        byte[] content = Files.readAllBytes(p);
+        assertEquals(TreeIndex.Type.FILE, e.type());
+        assertEquals(content.length, e.size());
+        assertArrayEquals(sha(content), e.sha256(), path);
+        int blocks = (content.length + IndexedTree.BLOCK - 1) / IndexedTree.BLOCK;
+        for (int i = 0; i < blocks; i++) {
+          byte[] b = Arrays.copyOfRange(content, i * IndexedTree.BLOCK, Math.min(content.length, (i + 1) * IndexedTree.BLOCK));
+          assertArrayEquals(sha(b), e.blockDigest(i), path + " block " + i);
+        }
+        if (blocks <= 1) {
+          assertNull(e.blocks());
+        }
+      }
+    }
+    assertEquals(6, read.get("data/big.bin").blocks().length / 32, "a file of several blocks has them all");
+    assertTrue(read.containsKey(".hidden") && read.containsKey("deep/.git/config"), "dotfiles");
+    assertEquals("../../etc/passwd", read.get("deep/escaping").target(), "the index records links as they are");
+    assertEquals("/etc/passwd", read.get("absolute").target());
+  }
+
+  @Test
+  void theIndexWrittenAtTheRootOfATreeNeverListsItself() throws Exception {
+    Path src = tmp.resolve("s");
+    Files.createDirectories(src);
+    Files.writeString(src.resolve("a"), "a");
+    Path out = src.resolve(TreeIndex.DEFAULT_NAME);
+    new IndexBuilder(src, out, TreeIndex.DEFAULT_BLOCK_SIZE).build();
+    new IndexBuilder(src, out, TreeIndex.DEFAULT_BLOCK_SIZE).build(); // again, with the first one there
+    List<String> paths = new ArrayList<>();
+    try (var in = Files.newInputStream(out)) {
+      TreeIndex.read(in, e -> paths.add(e.display()));
+    }
+    assertEquals(List.of(".", "a"), paths);
+    try (var names = Files.list(src)) {
+      assertEquals(2, names.count(), "no temporary left beside it");
+    }
+  }
+
+  @Test
+  void aNewerFormatIsRefusedInOneClearSentence() throws Exception {
+    byte[] gz = gzip("lazydir-index 2\nblock 4096\nd\t0755\t0\t.\nend 1\n");
+    var e = assertThrows(TreeIndex.IndexException.class, () -> TreeIndex.validate(gz));
+    assertEquals("the index is format 2, newer than this lazydir reads (format 1); upgrade lazydir, or give"
+        + " --no-index to list directories instead", e.getMessage());
+  }
+
+  @Test
+  void namesWithTabsNewlinesAndBackslashesRoundTrip() throws Exception {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try (TreeIndex.Writer w = new TreeIndex.Writer(out, 4096)) {
+      w.dir(List.of(), 0755, java.time.Instant.EPOCH);
+      w.symlink(List.of("a\tb\\c\nd"), 0777, java.time.Instant.EPOCH, "x\ty");
+    }
+    List<TreeIndex.Entry> read = new ArrayList<>();
+    TreeIndex.read(new ByteArrayInputStream(out.toByteArray()), read::add);
+    assertEquals(List.of("a\tb\\c\nd"), read.get(1).path());
+    assertEquals("x\ty", read.get(1).target());
+    assertFalse(new String(out.toByteArray(), StandardCharsets.ISO_8859_1).isEmpty());
+  }
+
+  static byte[] gzip(String text) throws Exception {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try (GZIPOutputStream gz = new GZIPOutputStream(out)) {
+      gz.write(text.getBytes(StandardCharsets.UTF_8));
+    }
+    return out.toByteArray();
+  }
+
+  static byte[] sha(byte[] b) throws Exception {
+    return MessageDigest.getInstance("SHA-256").digest(b);
+  }
+}
