@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lazydir.origin.OriginException;
 import dev.lazydir.testing.FakeOrigin;
+import dev.lazydir.testing.FakeOrigin.Fault;
 import dev.lazydir.testing.LocalTree;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,14 +29,14 @@ class StructuredListingCrawlTest {
   void aJsonListingIsOneRequestAndItsNamesAreLiteral() throws Exception {
     try (FakeOrigin origin = new FakeOrigin()) {
       origin.file("/100%.txt", "abc", T).file("/%41.txt", "abcd", T).file("/sub/x", "x", T);
-      origin.override(r -> !r.getMethod().equals("GET") ? null
+      origin.fault("/*", Fault.answer(r -> !r.getMethod().equals("GET") ? null
           : r.getPath().equals("/") ? json("[\n"
               + "{ \"name\":\"sub\", \"type\":\"directory\", \"mtime\":\"Tue, 05 Mar 2024 06:07:08 GMT\" },\n"
               + "{ \"name\":\"100%.txt\", \"type\":\"file\", \"mtime\":\"Tue, 05 Mar 2024 06:07:08 GMT\", \"size\":3 },\n"
               + "{ \"name\":\"%41.txt\", \"type\":\"file\", \"mtime\":\"Tue, 05 Mar 2024 06:07:09 GMT\", \"size\":4 },\n"
               + "{ \"name\":\"dangling\", \"type\":\"other\", \"mtime\":\"Tue, 05 Mar 2024 06:07:08 GMT\" }\n]")
           : r.getPath().equals("/sub/") ? json("[]")
-          : null);
+          : null));
       Path dir = tmp.resolve("m");
       CrawlReport report = CrawlFixture.crawl(origin.url("/"), dir);
       assertEquals(Set.of("100%.txt", "%41.txt", "sub/"), LocalTree.entries(dir).keySet());
@@ -54,9 +55,9 @@ class StructuredListingCrawlTest {
       CrawlFixture.crawl(origin.url("/"), dir);
       assertEquals(Set.of("a.txt", "b.txt"), LocalTree.entries(dir.resolve("d")).keySet());
 
-      origin.override(r -> r.getPath().equals("/d/") ? json("[\n"
+      origin.fault("/*", Fault.answer(r -> r.getPath().equals("/d/") ? json("[\n"
           + "{ \"name\":\"a.txt\", \"type\":\"file\", \"mtime\":\"Tue, 05 Mar 2024 06:07:08 GMT\", \"size\":3 },\n"
-          + "{ \"name\":\"b.t") : null);
+          + "{ \"name\":\"b.t") : null));
       CrawlReport report = CrawlFixture.crawl(origin.url("/"), dir);
       assertEquals(Set.of("a.txt", "b.txt"), LocalTree.entries(dir.resolve("d")).keySet(), "nothing removed");
       assertEquals(1, report.warnings());
@@ -67,7 +68,8 @@ class StructuredListingCrawlTest {
   @Test
   void anInvalidJsonListingAtTheRootFailsTheCrawl() throws Exception {
     try (FakeOrigin origin = new FakeOrigin()) {
-      origin.file("/a.txt", "aaa", T).override(r -> r.getPath().equals("/") ? json("[{\"name\":") : null);
+      origin.file("/a.txt", "aaa", T);
+      origin.fault("/*", Fault.answer(r -> r.getPath().equals("/") ? json("[{\"name\":") : null));
       OriginException e = assertThrows(OriginException.class, () -> CrawlFixture.crawl(origin.url("/"), tmp.resolve("m")));
       assertTrue(e.getMessage().contains("not a valid nginx JSON listing"), e.getMessage());
     }
@@ -76,9 +78,9 @@ class StructuredListingCrawlTest {
   @Test
   void aJsonOrXmlFileAtAFileUrlIsASingleFileNotAListing() throws Exception {
     try (FakeOrigin origin = new FakeOrigin()) {
-      origin.override(r -> r.getPath().equals("/data.json") ? json("{\"a\": [1, 2, 3]}")
+      origin.fault("/*", Fault.answer(r -> r.getPath().equals("/data.json") ? json("{\"a\": [1, 2, 3]}")
           : r.getPath().equals("/data.xml") ? new MockResponse().setHeader("Content-Type", "text/xml")
-              .setBody("<?xml version=\"1.0\"?><doc/>") : null);
+              .setBody("<?xml version=\"1.0\"?><doc/>") : null));
       CrawlFixture.crawl(origin.url("/data.json"), tmp.resolve("j"));
       assertEquals(16, Files.size(tmp.resolve("j/data.json")));
       CrawlFixture.crawl(origin.url("/data.xml"), tmp.resolve("x"));
