@@ -5,7 +5,10 @@ import dev.lazydir.crawl.Crawler;
 import dev.lazydir.crawl.Progress;
 import dev.lazydir.demo.SampleTree;
 import dev.lazydir.demo.StaticOrigin;
+import dev.lazydir.hsm.NamespaceCrawl;
+import dev.lazydir.hsm.ServeSession;
 import dev.lazydir.hsm.StoreLayout;
+import dev.lazydir.tree.Access;
 import dev.lazydir.hsm.TreeStatus;
 import dev.lazydir.origin.OriginClient;
 import dev.lazydir.origin.OriginConfig;
@@ -75,29 +78,22 @@ final class DemoCommand implements Callable<Integer> {
     layout.removeDemoStore();
     layout.create();
     layout.markAsDemo();
-    try (ServeCommand.Served served = ServeCommand.Served.start(origin.url(), config, dir, layout, 4 << 20, 4,
-        dev.lazydir.hsm.NamespaceCrawl.DEFAULT_MAX_DEPTH, 0755, 64 << 10)) {
+    // The default serve: the whole namespace is listed before ready.
+    Access invoker = new AccessOptions().toAccess(System.getenv()).withFileMode(0755);
+    long t0 = System.nanoTime();
+    try (ServeSession served = ServeSession.start(origin.url(), config, dir, layout, 4 << 20, 4,
+        NamespaceCrawl.DEFAULT_MAX_DEPTH, true, invoker, 64 << 10, null)) {
       Path v = served.view();
-      out.println("ready " + v + "  (store: " + layout.store() + ")");
-      out.println();
-      step(out, "ls " + v + "/deep/a/b/c 2>&1 | head -1",
-          "no lookup event in Linux: a deep path appears once its ancestors are opened (lazydir populate) or"
-              + " listed by serve --crawl, which this demo runs");
-      long t0 = System.nanoTime();
-      TreeStatus listed = TreeStatus.of(layout.tree());
-      while (listed.dirsListed() < listed.dirsKnown() && System.nanoTime() - t0 < 20_000_000_000L) {
-        Thread.sleep(50);
-        listed = TreeStatus.of(layout.tree());
-      }
-      out.println("serve --crawl listed " + listed.dirsListed() + " directories in " + (System.nanoTime() - t0) / 1_000_000
-          + " ms");
+      String mode = served.awaitNamespace(out, false, () -> false);
+      out.println("ready " + v + " (" + mode + ") in " + (System.nanoTime() - t0) / 1_000_000 + " ms  (store: "
+          + layout.store() + ")");
       out.println();
       step(out, "ls -l " + v, "files are stubs with the origin's size and time, filled when read");
       step(out, "tar tzf " + v + "/archive/sample.tar.gz | head -3", "streams: the first entries need only the first bytes");
       step(out, "sha256sum " + v + "/data/random.bin", "cold: fetched in chunks while being read");
       step(out, "sha256sum " + v + "/data/random.bin", "warm: now a plain local file, no daemon in the path");
       step(out, v + "/bin/hello.sh", "programs run from the view");
-      step(out, "cat " + v + "/deep/a/b/c/d/e/f/g/h/treasure.txt", "eight levels down");
+      step(out, "cat " + v + "/deep/a/b/c/d/e/f/g/h/treasure.txt", "eight levels down, and nothing opened before");
       step(out, "echo change >> " + v + "/README.txt", "the view is read-only");
       Thread.sleep(1500); // fetched segments are recorded on disk once a second; status reads what is recorded
       TreeStatus t = TreeStatus.of(layout.tree());
