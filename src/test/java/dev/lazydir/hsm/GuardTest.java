@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -65,8 +64,9 @@ class GuardTest {
   void guardDetachesTheViewWhenTheDaemonExitsWithoutReleasing() throws Exception {
     try (Fixture f = new Fixture(tmp)) {
       // A daemon that ends "normally" without unmounting its view still leaves stubs no one fills.
-      Process daemon = f.standIn("sleep", "1");
+      Process daemon = f.standIn("sh", "-c", "read line; exit 0"); // runs until told, however slow the handshake
       Guard guard = f.guard(Guard.start(daemon.pid(), f.view));
+      daemon.getOutputStream().close(); // EOF: the stand-in ends normally
       assertTrue(daemon.waitFor(10, TimeUnit.SECONDS));
       assertEquals(0, daemon.exitValue());
       waitUntil(() -> !isMountPoint(f.view), DETACH_WITHIN, "view still mounted after the daemon exited");
@@ -137,14 +137,18 @@ class GuardTest {
   @Test
   void guardRefusesADaemonThatIsNotRunning() throws Exception {
     try (Fixture f = new Fixture(tmp)) {
-      Process gone = new ProcessBuilder("true").start();
-      assertTrue(gone.waitFor(10, TimeUnit.SECONDS)); // exited and reaped: the pid names no process
-      long pid = gone.pid();
-      assumeTrue(ProcessHandle.of(pid).isEmpty(), "pid reused already");
+      long pid = -1;
+      for (int i = 0; i < 20 && pid < 0; i++) {
+        Process gone = new ProcessBuilder("true").start();
+        assertTrue(gone.waitFor(10, TimeUnit.SECONDS)); // exited and reaped: the pid names no process
+        pid = ProcessHandle.of(gone.pid()).isEmpty() ? gone.pid() : -1; // unless already reused: try another
+      }
+      assertTrue(pid > 0, "could not find a pid that names no process in 20 tries");
+      long dead = pid;
 
-      IOException e = assertThrows(IOException.class, () -> Guard.start(pid, f.view));
+      IOException e = assertThrows(IOException.class, () -> Guard.start(dead, f.view));
 
-      assertTrue(e.getMessage().contains("no process with pid " + pid), e.getMessage());
+      assertTrue(e.getMessage().contains("no process with pid " + dead), e.getMessage());
       assertTrue(isMountPoint(f.view), "a refusing guard touches nothing");
     }
   }
