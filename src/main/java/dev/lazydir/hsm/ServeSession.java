@@ -94,6 +94,7 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
   public static ServeSession start(HttpUrl url, OriginConfig config, Path dir, StoreLayout layout, long chunkSize, int readahead,
       int crawlDepth, boolean beforeReady, Access access, long prefetchSmall, IndexFetch.Where index)
       throws IOException {
+    ServePreflight.check(dir, layout); // before anything is created: a refused start leaves nothing behind
     layout.create();
     FileLock lock = layout.lock();
     // On the other core while this one starts up, lists the top level and mounts; 'ready' waits for it, so
