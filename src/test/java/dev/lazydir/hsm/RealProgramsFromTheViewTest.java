@@ -44,6 +44,8 @@ class RealProgramsFromTheViewTest {
   static Path origin;
   static Path nginxWork;
   static String url;
+  /** Links inside the JDK kept as links by copyJdk. */
+  static int links;
   static final String HELLO = "hello from a JDK served by lazydir";
 
   @BeforeAll
@@ -51,8 +53,9 @@ class RealProgramsFromTheViewTest {
     origin = tmp.resolve("origin");
     Path jdkHome = jdkHome();
     long t0 = System.nanoTime();
-    long bytes = copyResolvingLinks(jdkHome, origin.resolve("j/jdk"));
-    System.out.printf("[real-programs] copied %s (%d MiB) in %.1f s%n", jdkHome, bytes >> 20, secondsSince(t0));
+    long bytes = copyJdk(jdkHome, origin.resolve("j/jdk"));
+    System.out.printf("[real-programs] copied %s (%d MiB, %d links inside it kept) in %.1f s%n", jdkHome, bytes >> 20,
+        links, secondsSince(t0));
     t0 = System.nanoTime();
     Result idx = ServeTest.lazydir("index", origin.resolve("j").toString());
     assertEquals(0, idx.exit(), idx.err());
@@ -105,6 +108,14 @@ class RealProgramsFromTheViewTest {
       assertEquals(0, hello.exit(), hello.err());
       assertEquals(HELLO + "\n", hello.text());
 
+      // The JDK's own links (legal/NAME/ASSEMBLY_EXCEPTION -> ../java.base/...) are links in the view, and read.
+      assertTrue(links > 0, "the JDK copied has links inside its tree");
+      Path legal = bed.view.resolve("jdk/legal/java.logging/ASSEMBLY_EXCEPTION");
+      assertTrue(Files.isSymbolicLink(legal), legal + " is a link, as at the origin");
+      Run cat = run(30, Map.of(), null, "cat", legal.toString());
+      assertEquals(0, cat.exit(), cat.err());
+      assertEquals(Files.readString(origin.resolve("j/jdk/legal/java.base/ASSEMBLY_EXCEPTION")), cat.text());
+
       List<String> all = accessLog().subList(mark, accessLog().size());
       System.out.printf("[real-programs] JDK from its index: ready %.2f s after serve started, %d request(s) to ready;"
           + " after java -version, javac and java: %s%n", ready, startRequests.size(), summary(all));
@@ -122,13 +133,70 @@ class RealProgramsFromTheViewTest {
       double ready = secondsSince(t0);
       List<String> startRequests = new ArrayList<>(accessLog().subList(mark, accessLog().size()));
 
-      Run version = run(60, Map.of(), null, bed.view.resolve("jdk/bin/java").toString(), "-version");
-      assertEquals(0, version.exit(), "java -version from the view: " + version.err() + "\n" + bed.daemonLog(0));
-      assertTrue(version.err().contains("version \"" + Runtime.version().feature()), version.err());
+      // Two JVMs at once on the cold view (a build starting its tools): both map lib/modules while it is fetched.
+      String java = bed.view.resolve("jdk/bin/java").toString();
+      CompletableFuture<Run> other = CompletableFuture.supplyAsync(() -> {
+        try {
+          return run(60, Map.of(), null, java, "-version");
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      });
+      Run version = run(60, Map.of(), null, java, "-version");
+      for (Run r : List.of(version, other.get(70, TimeUnit.SECONDS))) {
+        assertEquals(0, r.exit(), "java -version from the view: " + r.err() + "\n" + bed.daemonLog(0));
+        assertTrue(r.err().contains("version \"" + Runtime.version().feature()), r.err());
+      }
 
       List<String> all = accessLog().subList(mark, accessLog().size());
       System.out.printf("[real-programs] JDK from listings (--no-index): ready %.2f s after serve started, %s to ready;"
           + " after java -version: %s%n", ready, summary(startRequests), summary(all));
+    }
+  }
+
+  @Test
+  void aUserWhoIsNotRootRunsAndCompilesWithTheJdkOfTheirView() throws Exception {
+    // The usual set-up: root serves (fanotify needs it), the view belongs to the user who asked for it (--uid).
+    // That user, not root, runs the JDK; files are 0700 (owner-only of the index's 0755) and theirs.
+    try (ServeBed bed = new ServeBed(tmp.resolve("bed-jdk-user"), "2G")) {
+      openPathTo(bed.fs);
+      bed.serve(url + "j/", "--uid", NOBODY);
+      Path work = Files.createDirectories(tmp.resolve("hello-user"));
+      Files.writeString(work.resolve("Hello.java"),
+          "public class Hello {\n  public static void main(String[] args) {\n    System.out.println(\"" + HELLO + "\");\n  }\n}\n");
+      run(10, Map.of(), null, "chown", "-R", NOBODY + ":" + NOBODY, work.toString()).requireOk();
+      Run javac = run(120, Map.of(), work, asNobody(bed.view.resolve("jdk/bin/javac").toString(), "Hello.java"));
+      assertEquals(0, javac.exit(), "javac from the view as its owner: " + javac.err() + "\n" + bed.daemonLog(0));
+      Run hello = run(60, Map.of(), work, asNobody(bed.view.resolve("jdk/bin/java").toString(), "-cp", ".", "Hello"));
+      assertEquals(0, hello.exit(), hello.err());
+      assertEquals(HELLO + "\n", hello.text());
+    }
+  }
+
+  @Test
+  void withAllowOtherAnyUserRunsTheJdkServedFromListings() throws Exception {
+    try (ServeBed bed = new ServeBed(tmp.resolve("bed-jdk-other"), "2G")) {
+      openPathTo(bed.fs);
+      bed.serve(url + "j/", "--no-index", "--allow-other", "--file-mode", "0755");
+      Run version = run(60, Map.of(), null, asNobody(bed.view.resolve("jdk/bin/java").toString(), "-version"));
+      assertEquals(0, version.exit(), "java -version as another user: " + version.err() + "\n" + bed.daemonLog(0));
+      assertTrue(version.err().contains("version \"" + Runtime.version().feature()), version.err());
+    }
+  }
+
+  @Test
+  void aRestartedServeRunsTheJdkWithoutFetchingAnythingAgain() throws Exception {
+    try (ServeBed bed = new ServeBed(tmp.resolve("bed-jdk-restart"), "2G")) {
+      Process first = bed.serve(url + "j/");
+      Path java = bed.view.resolve("jdk/bin/java");
+      assertEquals(0, run(60, Map.of(), null, java.toString(), "-version").exit());
+      assertEquals(0, bed.stop(first));
+      int mark = accessLog().size();
+      bed.serve(url + "j/");
+      Run again = run(60, Map.of(), null, java.toString(), "-version");
+      assertEquals(0, again.exit(), again.err() + "\n" + bed.daemonLog(1));
+      assertEquals(List.of("GET /j/.lazydir-index"), requests(accessLog().subList(mark, accessLog().size())),
+          "what java -version read is in the store: only the index is asked for again");
     }
   }
 
@@ -170,6 +238,24 @@ class RealProgramsFromTheViewTest {
 
   // ------------------------------------------------------------------------------------------------- helpers
 
+  /** A user other than root that exists everywhere (numeric: names differ between distributions). */
+  private static final String NOBODY = "65534";
+
+  /** The command, run as NOBODY with no supplementary groups. */
+  private static String[] asNobody(String... cmd) {
+    List<String> all = new ArrayList<>(List.of("setpriv", "--reuid=" + NOBODY, "--regid=" + NOBODY, "--clear-groups",
+        "env", "HOME=/nonexistent"));
+    all.addAll(List.of(cmd));
+    return all.toArray(String[]::new);
+  }
+
+  /** Makes every directory from /tmp's child down to dir traversable by other users (TempDirs are 0700). */
+  private static void openPathTo(Path dir) throws IOException {
+    for (Path p = dir; p != null && p.startsWith(tmp.getParent()) && !p.equals(tmp.getParent()); p = p.getParent()) {
+      Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
+    }
+  }
+
   /** The JDK running this build (or the one javac on PATH belongs to): its home, links resolved. */
   private static Path jdkHome() throws IOException {
     Path home = Path.of(System.getProperty("java.home")).toRealPath();
@@ -180,19 +266,27 @@ class RealProgramsFromTheViewTest {
   }
 
   /**
-   * Copies a tree the way `cp -rL` does (links followed, modes and times kept), skipping dangling links (Debian's
-   * JDK has lib/src.zip pointing at a package that is not installed). Returns the bytes copied.
+   * Copies a JDK as its tarball would be: links that stay inside the tree (legal/NAME/ASSEMBLY_EXCEPTION ->
+   * ../java.base/...) stay links; links leaving it (Debian's conf/ and lib/ files point into /etc) are resolved,
+   * as `cp -rL` would; dangling ones (lib/src.zip of a package not installed) are left out. Modes and times are
+   * kept. Returns the bytes copied.
    */
-  private static long copyResolvingLinks(Path from, Path to) throws IOException {
+  private static long copyJdk(Path from, Path to) throws IOException {
     long bytes = 0;
     List<Path[]> dirs = new ArrayList<>();
     try (Stream<Path> walk = Files.walk(from, FileVisitOption.FOLLOW_LINKS)) {
       for (Path p : (Iterable<Path>) walk::iterator) {
         Path target = to.resolve(from.relativize(p).toString());
         if (!Files.exists(p)) {
-          continue; // dangling link
+          continue; // dangling
         }
-        if (Files.isDirectory(p)) {
+        if (Files.isSymbolicLink(p) && !Files.readSymbolicLink(p).isAbsolute()
+            && p.getParent().resolve(Files.readSymbolicLink(p)).normalize().startsWith(from)
+            && from.relativize(p).getNameCount() > countDotDots(Files.readSymbolicLink(p))
+            && Files.isRegularFile(p)) {
+          Files.createSymbolicLink(target, Files.readSymbolicLink(p));
+          links++;
+        } else if (Files.isDirectory(p)) {
           Files.createDirectories(target);
           dirs.add(new Path[] {p, target});
         } else if (Files.isRegularFile(p)) {
@@ -206,6 +300,14 @@ class RealProgramsFromTheViewTest {
       Files.setLastModifiedTime(d[1], Files.getLastModifiedTime(d[0]));
     }
     return bytes;
+  }
+
+  private static int countDotDots(Path link) {
+    int n = 0;
+    for (Path name : link) {
+      n += name.toString().equals("..") ? 1 : 0;
+    }
+    return n;
   }
 
   /** A small repository: a program, an executable script, a link inside the tree, a dotfile, two commits. */
