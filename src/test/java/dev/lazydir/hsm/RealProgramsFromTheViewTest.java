@@ -66,6 +66,16 @@ class RealProgramsFromTheViewTest {
     Files.writeString(pkg.resolve("__init__.py"), "GREETING = 'pkg from the view'\n");
     Files.writeString(pkg.resolve("sub.py"), "from . import GREETING\n\ndef hello():\n    return GREETING + ', sub too'\n");
 
+    // A native program bigger than several segments (4 MiB): exec maps 24 MiB of data it then reads.
+    Path c = Files.createDirectories(tmp.resolve("c")).resolve("big.c");
+    Files.writeString(c, "#include <stdio.h>\n"
+        + "static const unsigned char blob[24 << 20] = {1, [(24 << 20) - 1] = 2};\n"
+        + "int main(void) {\n  unsigned long sum = 0;\n"
+        + "  for (unsigned long i = 0; i < sizeof blob; i += 4096) sum += blob[i];\n"
+        + "  printf(\"big sums %lu\\n\", sum + blob[sizeof blob - 1]);\n  return 0;\n}\n");
+    run(60, Map.of(), null, "cc", "-O1", "-o", Files.createDirectories(origin.resolve("native")).resolve("big").toString(),
+        c.toString()).requireOk();
+
     makeGitRepo(origin.resolve("g/repo"));
     idx = ServeTest.lazydir("index", origin.resolve("g").toString());
     assertEquals(0, idx.exit(), idx.err());
@@ -197,6 +207,25 @@ class RealProgramsFromTheViewTest {
       assertEquals(0, again.exit(), again.err() + "\n" + bed.daemonLog(1));
       assertEquals(List.of("GET /j/.lazydir-index"), requests(accessLog().subList(mark, accessLog().size())),
           "what java -version read is in the store: only the index is asked for again");
+    }
+  }
+
+  @Test
+  void aNativeProgramOfManySegmentsRunsColdAndAgainOnceComplete() throws Exception {
+    // exec of a file with bytes still to fetch, while the daemon holds it open for writing (the kernel does not
+    // deny writes to an executable watched for pre-content, so no ETXTBSY): the loader's mapping of 24 MiB is
+    // filled before it proceeds. Once complete (no content mark, no write fd left) it runs again as a plain file.
+    try (ServeBed bed = new ServeBed(tmp.resolve("bed-native"), "256M")) {
+      bed.serve(url + "native/", "--file-mode", "0755");
+      String big = bed.view.resolve("big").toString();
+      Run cold = run(60, Map.of(), null, big);
+      assertEquals(0, cold.exit(), "a cold exec: " + cold.err() + "\n" + bed.daemonLog(0));
+      assertEquals("big sums 3\n", cold.text());
+      Run cat = run(60, Map.of(), null, "cmp", big, origin.resolve("native/big").toString());
+      assertEquals(0, cat.exit(), cat.text() + cat.err());
+      Run warm = run(60, Map.of(), null, big);
+      assertEquals(0, warm.exit(), "an exec of the complete file: " + warm.err() + "\n" + bed.daemonLog(0));
+      assertEquals("big sums 3\n", warm.text());
     }
   }
 
