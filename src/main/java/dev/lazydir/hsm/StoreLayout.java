@@ -1,5 +1,6 @@
 package dev.lazydir.hsm;
 
+import dev.lazydir.index.IndexDigests;
 import dev.lazydir.internal.posix.Errno;
 import dev.lazydir.internal.posix.ErrnoException;
 import dev.lazydir.internal.posix.Fd;
@@ -171,6 +172,25 @@ public record StoreLayout(Path store) {
       run.replaceAt(STATE_TMP, STATE);
     } catch (ErrnoException e) {
       throw explained(e, stateFile());
+    }
+  }
+
+  /**
+   * Records the block digests of a validated tree index's files in {@code run/index.digests} (see {@link
+   * IndexDigests#write}: a temporary created exclusively, synced, renamed into place; never through a link).
+   */
+  public void writeDigests(byte[] treeIndexGz) throws IOException {
+    try (Fd run = openRun()) {
+      IndexDigests.write(treeIndexGz, run);
+    } catch (ErrnoException e) {
+      throw explained(e, run().resolve(IndexDigests.FILE_NAME));
+    }
+  }
+
+  /** The digests recorded by the last tree index applied to this store, if any (opened without following links). */
+  public Optional<IndexDigests> openDigests() throws IOException {
+    try (Fd run = openRun()) {
+      return IndexDigests.open(run);
     }
   }
 
