@@ -32,10 +32,6 @@ final class ContentFiller {
   private final Consumer<OpenStub> onComplete;
   final AtomicLong fetchedBytes = new AtomicLong();
   final AtomicLong fetches = new AtomicLong();
-  /** Fetches of a file with digests that got a block the digests refuse, and asked again bypassing caches. */
-  final AtomicLong refetches = new AtomicLong();
-  /** ...of which the second answer was refused too: the reader got EIO. */
-  final AtomicLong mismatches = new AtomicLong();
 
   public ContentFiller(OriginClient client, ExecutorService fetchPool, int readaheadChunks, Duration timeout,
       Consumer<OpenStub> onComplete) {
@@ -244,14 +240,12 @@ final class ContentFiller {
         LOG.fine(() -> stub.label + ": " + e.getMessage() + " (past the segment asked for)");
         return null;
       }
-      refetches.incrementAndGet();
       LOG.warning(stub.label + ": " + e.getMessage() + "; fetching bytes " + from + "-" + (end - 1)
           + " again, bypassing caches");
       last = new BlockVerifier(stub.digests, from, write);
       try {
         served = client.fetchRange(stub.url, from, end - from, stub.version, true, last);
       } catch (BlockVerifier.BlockMismatchException again) {
-        mismatches.incrementAndGet();
         throw new IOException(stub.label + ": " + again.getMessage() + ", also when fetched again bypassing"
             + " caches: the origin serves other bytes than its tree index says; not served", again);
       }

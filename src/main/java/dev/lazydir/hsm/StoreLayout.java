@@ -23,7 +23,7 @@ import java.util.Optional;
 
 /**
  * Where a served tree lives: {@code STORE/tree} (the stub tree, bind-mounted read-only at DIR) and
- * {@code STORE/run} (lock, daemon state). The default store of DIR is {@code .NAME.lazydir} beside it, on the
+ * {@code STORE/run} (lock, daemon state, the tree index's digests). The default store of DIR is {@code .NAME.lazydir} beside it, on the
  * same filesystem; it is private (0700) because reading it directly bypasses the daemon.
  *
  * <p>The store path is the user's and is followed like any path they give; inside it nothing is: {@code run}
