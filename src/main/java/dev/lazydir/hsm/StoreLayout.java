@@ -23,8 +23,9 @@ import java.util.Optional;
 
 /**
  * Where a served tree lives: {@code STORE/tree} (the stub tree, bind-mounted read-only at DIR) and
- * {@code STORE/run} (lock, daemon state, the tree index's digests). The default store of DIR is {@code .NAME.lazydir} beside it, on the
- * same filesystem; it is private (0700) because reading it directly bypasses the daemon.
+ * {@code STORE/run} (lock, daemon state, the tree index's digests). The default store of DIR is
+ * {@code .NAME.lazydir} beside it, on the same filesystem; it is private (0700) because reading it directly
+ * bypasses the daemon.
  *
  * <p>The store path is the user's and is followed like any path they give; inside it nothing is: {@code run}
  * is opened with O_NOFOLLOW and its files are reached by *at() calls with O_NOFOLLOW, so a symlink planted in
