@@ -190,13 +190,18 @@ final class ContentFiller {
     long length = map.chunkStart(chunk) + map.chunkLength(chunk) - start;
     if (length > 0) {
       fetches.incrementAndGet();
-      java.time.Instant served = client.fetchRange(stub.url, start, length, stub.version,
-          (at, buf) -> {
-            int n = buf.remaining();
-            stub.fd.pwriteFully(buf, at);
-            progress.advance(at, at + n);
-          });
-      fetchedBytes.addAndGet(length);
+      java.time.Instant served;
+      if (stub.digests == null) {
+        served = client.fetchRange(stub.url, start, length, stub.version,
+            (at, buf) -> {
+              int n = buf.remaining();
+              stub.fd.pwriteFully(buf, at);
+              progress.advance(at, at + n);
+            });
+        fetchedBytes.addAndGet(length);
+      } else {
+        served = fetchVerified(stub, start, start + length, progress);
+      }
       stub.refineMtime(served);
     }
     stub.markPresent(chunk);
@@ -205,6 +210,52 @@ final class ContentFiller {
     if (stub.completedNow()) {
       onComplete.accept(stub);
     }
+  }
+
+  /**
+   * Fetches bytes [start, end) of a file with block digests: each block is written, and readers let through it,
+   * only once it matches its digest (see {@link BlockVerifier}; segments are whole blocks, so [start, end) is). A
+   * block that does not match is fetched once more, from it on and bypassing caches; if it still does not match,
+   * the fetch fails (its readers get EIO) and nothing of that block is written.
+   */
+  private java.time.Instant fetchVerified(OpenStub stub, long start, long end, ChunkFetch progress)
+      throws IOException {
+    BlockVerifier.Verified write = (at, block) -> {
+      int n = block.remaining();
+      stub.fd.pwriteFully(block, at);
+      progress.advance(at, at + n);
+    };
+    BlockVerifier first = new BlockVerifier(stub.digests, start, write);
+    java.time.Instant served;
+    BlockVerifier last = first;
+    try {
+      served = client.fetchRange(stub.url, start, end - start, stub.version, first);
+      fetchedBytes.addAndGet(end - start);
+    } catch (BlockVerifier.BlockMismatchException e) {
+      long from = first.verifiedUpTo();
+      fetchedBytes.addAndGet(Math.max(0, e.offset - start));
+      if (from >= end) {
+        // A whole-file answer, wrong past this segment, which it verified whole: the later segments' readers ask
+        // for theirs again (the stream ends without their bytes).
+        LOG.fine(() -> stub.label + ": " + e.getMessage() + " (past the segment asked for)");
+        return null;
+      }
+      LOG.warning(stub.label + ": " + e.getMessage() + "; fetching bytes " + from + "-" + (end - 1)
+          + " again, bypassing caches");
+      last = new BlockVerifier(stub.digests, from, write);
+      try {
+        served = client.fetchRange(stub.url, from, end - from, stub.version, true, last);
+      } catch (BlockVerifier.BlockMismatchException again) {
+        throw new IOException(stub.label + ": " + again.getMessage() + ", also when fetched again bypassing"
+            + " caches: the origin serves other bytes than its tree index says; not served", again);
+      }
+      fetchedBytes.addAndGet(end - from);
+    }
+    if (last.verifiedUpTo() < end) { // an answer that ended mid-block: never record bytes not verified
+      throw new IOException(stub.label + ": bytes " + last.verifiedUpTo() + "-" + (end - 1)
+          + " could not be verified (the answer ended inside a block)");
+    }
+    return served;
   }
 
   /**

@@ -3,6 +3,7 @@ package dev.lazydir.hsm;
 import dev.lazydir.fanotify.Fan;
 import dev.lazydir.fanotify.FanotifyEvent;
 import dev.lazydir.fanotify.FanotifyGroup;
+import dev.lazydir.index.IndexDigests;
 import dev.lazydir.internal.Threads;
 import dev.lazydir.internal.posix.Fd;
 import dev.lazydir.internal.posix.Posix;
@@ -109,6 +110,8 @@ public final class Daemon implements Closeable {
   private final ExecutorService fetchPool;
   private final ScheduledExecutorService timers;
   private final ContentFiller filler;
+  /** The block digests of the tree index this tree was made from, or null. */
+  private final IndexDigests digests;
   private final Stats stats = new Stats();
   private FanotifyGroup group;
   private OpenStubs stubs;
@@ -117,9 +120,10 @@ public final class Daemon implements Closeable {
   private Guard guard;
   private boolean mounted;
 
-  private Daemon(Settings settings, StubTree tree, Fd privateMount, OriginClient client, String mountSource)
-      throws IOException {
+  private Daemon(Settings settings, StubTree tree, Fd privateMount, OriginClient client, String mountSource,
+      IndexDigests digests) throws IOException {
     this.settings = settings;
+    this.digests = digests;
     this.mountSource = mountSource;
     this.view = settings.dir().toRealPath();
     this.tree = tree;
@@ -136,6 +140,15 @@ public final class Daemon implements Closeable {
    * live. On failure everything done so far is undone.
    */
   public static Daemon start(Settings settings, StubTree store, OriginClient client) throws IOException {
+    return start(settings, store, client, null);
+  }
+
+  /**
+   * As above, verifying the bytes of every file {@code digests} (the tree index's, recorded in the store) has a
+   * record for; the daemon closes them.
+   */
+  public static Daemon start(Settings settings, StubTree store, OriginClient client, IndexDigests digests)
+      throws IOException {
     // The daemon's own I/O goes through a detached clone of the tree: no other process can reach it, it
     // vanishes with the daemon, and a mount ignore mark on it keeps the daemon's reads and writes of marked
     // stubs from raising events it would have to answer itself. From the tree's open descriptor, not its path:
@@ -145,9 +158,10 @@ public final class Daemon implements Closeable {
     Daemon d;
     try {
       d = new Daemon(settings, store.reachedThrough(clone.openAt(".", Posix.O_RDONLY | Posix.O_DIRECTORY, 0)), clone,
-          client, source);
+          client, source, digests);
     } catch (IOException | RuntimeException e) {
       OpenStubs.closeQuietly(clone);
+      OpenStubs.closeQuietly(digests);
       throw e;
     }
     try {
@@ -170,7 +184,10 @@ public final class Daemon implements Closeable {
     // still has the ignore marks of directories the previous daemon listed, whose refresh timers died with it.
     int watched = marks.watchIncomplete(tree, taken.isPresent());
     LOG.fine(() -> watched + " stubs with bytes to fetch");
-    stubs = new OpenStubs(tree, view, settings.chunkSize(), group, marks);
+    OpenStub.DigestsOf digestsOf = digests == null ? OpenStub.DigestsOf.NONE
+        : (path, meta) -> meta.mtimePrecision() == dev.lazydir.tree.EntryMeta.TimePrecision.NANOS
+            ? digests.lookup(path, meta.size(), meta.mtime()) : java.util.Optional.empty();
+    stubs = new OpenStubs(tree, view, settings.chunkSize(), group, marks, digestsOf);
     loop = new EventLoop(group, this::onEvent, stats, HANDLERS);
     directories = new DirectoryOpens(tree, settings, Clock.systemUTC(), client, group, stubs, filler, timers, stats,
         loop::stopping);
@@ -347,5 +364,6 @@ public final class Daemon implements Closeable {
     }
     OpenStubs.closeQuietly(tree);
     OpenStubs.closeQuietly(privateMount);
+    OpenStubs.closeQuietly(digests);
   }
 }

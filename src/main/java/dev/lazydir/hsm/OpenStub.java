@@ -1,5 +1,6 @@
 package dev.lazydir.hsm;
 
+import dev.lazydir.index.IndexDigests;
 import dev.lazydir.internal.posix.Errno;
 import dev.lazydir.internal.posix.ErrnoException;
 import dev.lazydir.internal.posix.Fd;
@@ -12,6 +13,7 @@ import dev.lazydir.tree.StubTree;
 import dev.lazydir.tree.TreeException;
 import java.io.IOException;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import okhttp3.HttpUrl;
@@ -36,6 +38,11 @@ final class OpenStub implements AutoCloseable {
   final ConcurrentHashMap<Integer, Long> partial = new ConcurrentHashMap<>();
   /** The origin version every segment of this fill must come from (checked on every answer). */
   final FileVersion version;
+  /**
+   * The block digests the tree index gives this version of the file, or null (not from an index): then every
+   * fetched block is checked against them before it is written, and segments are whole blocks.
+   */
+  final IndexDigests.FileDigests digests;
   private final ChunkMap map;
   /** Last chunk a reader asked for, to recognise sequential reads and read ahead. */
   volatile int lastChunk = -2;
@@ -47,7 +54,8 @@ final class OpenStub implements AutoCloseable {
   private boolean closing;
   private boolean completionSeen;
 
-  private OpenStub(Fd fd, FileMeta meta, HttpUrl url, ChunkMap map, String label, Stat st) {
+  private OpenStub(Fd fd, FileMeta meta, HttpUrl url, ChunkMap map, String label, Stat st,
+      IndexDigests.FileDigests digests) {
     this.fd = fd;
     this.meta = meta;
     this.url = url;
@@ -55,7 +63,9 @@ final class OpenStub implements AutoCloseable {
     this.label = label;
     this.dev = st.dev();
     this.ino = st.ino();
-    this.version = versionOf(meta);
+    this.digests = digests;
+    // Bytes pinned by digests need no validators: an answer the digests refuse must not bind its refetch.
+    this.version = digests != null ? FileVersion.pinnedByDigests(meta.size()) : versionOf(meta);
   }
 
   /** The version the metadata names: a hashed ETag ("#...") cannot be compared, a minute-precise time neither. */
@@ -89,8 +99,29 @@ final class OpenStub implements AutoCloseable {
     }
   }
 
+  /** The digests of a file of the tree (its path, as {@link #label}), for the version its metadata names. */
+  @FunctionalInterface
+  public interface DigestsOf {
+    Optional<IndexDigests.FileDigests> of(String path, FileMeta meta) throws IOException;
+
+    DigestsOf NONE = (path, meta) -> Optional.empty();
+  }
+
+  /** Blocks larger than this are not verified: each fetch holds one block in memory until it is checked. */
+  static final int MAX_VERIFIED_BLOCK = 16 << 20;
+
   public static OpenStub open(StubTree tree, List<String> parent, String name, UrlOf urlOf, long chunkSize)
       throws IOException {
+    return open(tree, parent, name, urlOf, chunkSize, DigestsOf.NONE);
+  }
+
+  /**
+   * As above; a file that {@code digestsOf} has digests for (one from a tree index) is filled in segments of whole
+   * blocks (the segment size rounded up to a multiple of the index's block), and a map recorded with segments that
+   * are not whole blocks is not trusted (its bytes are fetched again, verified). A complete file is not looked up.
+   */
+  public static OpenStub open(StubTree tree, List<String> parent, String name, UrlOf urlOf, long chunkSize,
+      DigestsOf digestsOf) throws IOException {
     try (Fd dir = tree.openDir(parent)) {
       // Read-only first: a complete file needs no writes, and a write fd on it would make exec of it (or its
       // being open for exec) fail with ETXTBSY. Only a file with bytes to fill is reopened for writing.
@@ -108,8 +139,24 @@ final class OpenStub implements AutoCloseable {
           throw new TreeException(label + " has size " + st.size() + " but lazydir recorded " + meta.size()
               + "; run crawl to repair it");
         }
-        ChunkMap map = recorded(fd, meta, chunkSize)
-            .orElseGet(() -> ChunkMap.empty(meta.size(), chunkSize, ChunkMap.tagOf(meta)));
+        Optional<ChunkMap> recorded = recorded(fd, meta, chunkSize);
+        IndexDigests.FileDigests digests = null;
+        long segment = chunkSize;
+        if (meta.size() > 0 && !recorded.map(ChunkMap::isComplete).orElse(false)) {
+          digests = digestsOf.of(label, meta).orElse(null);
+        }
+        if (digests != null) {
+          long block = digests.blockSize();
+          if (block > MAX_VERIFIED_BLOCK) {
+            throw new TreeException(label + ": the tree index's blocks of " + (block >> 20) + " MiB are larger than"
+                + " lazydir verifies (" + (MAX_VERIFIED_BLOCK >> 20) + " MiB); publish an index with a smaller"
+                + " --block-size");
+          }
+          segment = (Math.max(chunkSize, block) + block - 1) / block * block;
+          recorded = recorded.filter(m -> m.chunkSize() % block == 0);
+        }
+        long segmentSize = segment;
+        ChunkMap map = recorded.orElseGet(() -> ChunkMap.empty(meta.size(), segmentSize, ChunkMap.tagOf(meta)));
         if (!map.isComplete()) {
           Fd rw = dir.openAt(name, Posix.O_RDWR | Posix.O_NOFOLLOW | Posix.O_NONBLOCK, 0);
           if (rw.stat().ino() != st.ino()) {
@@ -119,7 +166,7 @@ final class OpenStub implements AutoCloseable {
           fd.close();
           fd = rw;
         }
-        return new OpenStub(fd, meta, urlOf.of(meta), map, label, st);
+        return new OpenStub(fd, meta, urlOf.of(meta), map, label, st, digests);
       } catch (IOException | RuntimeException e) {
         fd.close();
         throw e;

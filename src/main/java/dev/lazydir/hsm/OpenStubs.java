@@ -38,11 +38,13 @@ final class OpenStubs {
   private final long chunkSize;
   private final FanotifyGroup group;
   private final ContentMarks marks;
+  private final OpenStub.DigestsOf digests;
   /** Same-thread removal: an evicted stub persists its map before anyone can open the file anew. */
   private final Cache<Long, OpenStub> cache = cache((Long ino, OpenStub stub, RemovalCause cause) -> closeQuietly(stub));
   private final ConcurrentLinkedQueue<OpenStub> completed = new ConcurrentLinkedQueue<>();
 
-  OpenStubs(StubTree tree, Path view, long chunkSize, FanotifyGroup group, ContentMarks marks) throws IOException {
+  OpenStubs(StubTree tree, Path view, long chunkSize, FanotifyGroup group, ContentMarks marks,
+      OpenStub.DigestsOf digests) throws IOException {
     this.tree = tree;
     this.view = view.toString();
     this.viewPrefix = this.view.equals("/") ? "/" : this.view + "/";
@@ -50,6 +52,7 @@ final class OpenStubs {
     this.chunkSize = chunkSize;
     this.group = group;
     this.marks = marks;
+    this.digests = digests;
   }
 
   /** The cache of open stubs by inode (also built once by {@link WarmUp}, which loads its classes early). */
@@ -98,7 +101,7 @@ final class OpenStubs {
   }
 
   private OpenStub openUncached(List<String> parent, String name) throws IOException {
-    return OpenStub.open(tree, parent, name, meta -> TreeUrls.fileUrl(tree, parent, name, meta), chunkSize);
+    return OpenStub.open(tree, parent, name, meta -> TreeUrls.fileUrl(tree, parent, name, meta), chunkSize, digests);
   }
 
   /** Puts a freshly opened stub in the cache, or returns (and closes the fresh one) if another got there first. */

@@ -3,6 +3,7 @@ package dev.lazydir.hsm;
 import dev.lazydir.crawl.Crawler;
 import dev.lazydir.crawl.Progress;
 import dev.lazydir.index.IndexApplier;
+import dev.lazydir.index.IndexDigests;
 import dev.lazydir.index.IndexFetch;
 import dev.lazydir.index.TreeIndex;
 import dev.lazydir.internal.posix.Fd;
@@ -121,8 +122,12 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
         LOG.info(layout.tree() + ": " + access + " given to " + changed + " existing entries");
       }
       tree.root().setXattr("user.lazydir.store", layout.store().toAbsolutePath().toString());
+      // The digests of the index this tree was made from (this start's, or a previous one's if the index could
+      // not be fetched now): every file they name is verified block by block as it is filled.
+      IndexDigests digests = layout.openDigests().orElse(null);
       Daemon daemon = Daemon.start(new Daemon.Settings(dir, chunkSize, readahead,
-          config.timeout, config.refreshTimeout, config.maxConns, prefetchSmall, layout.run()), tree, client);
+          config.timeout, config.refreshTimeout, config.maxConns, prefetchSmall, layout.run()), tree, client,
+          digests);
       NamespaceCrawl crawl = crawlDepth > 0 ? NamespaceCrawl.start(tree, daemon::ensureListed,
           Math.max(1, beforeReady ? config.maxConns : config.maxConns / 2), crawlDepth) : null;
       ServeSession served = new ServeSession(layout, lock, client, tree, daemon, crawl, beforeReady, dir.toRealPath());
@@ -157,6 +162,8 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
       return;
     }
     long entries = TreeIndex.validate(gz.get());
+    // Before the tree changes: every stub the new index makes or keeps has its digests on disk when it is filled.
+    layout.writeDigests(gz.get());
     String withSlash = origin.endsWith("/") ? origin : origin + "/";
     String recorded = Files.isDirectory(layout.tree()) ? firstOrigin(layout.tree(), withSlash) : withSlash;
     try (StubTree t = StubTree.open(layout.tree(), recorded)) {

@@ -1,5 +1,6 @@
 package dev.lazydir.hsm;
 
+import dev.lazydir.index.IndexDigests;
 import dev.lazydir.internal.posix.Errno;
 import dev.lazydir.internal.posix.ErrnoException;
 import dev.lazydir.internal.posix.Fd;
@@ -22,8 +23,9 @@ import java.util.Optional;
 
 /**
  * Where a served tree lives: {@code STORE/tree} (the stub tree, bind-mounted read-only at DIR) and
- * {@code STORE/run} (lock, daemon state). The default store of DIR is {@code .NAME.lazydir} beside it, on the
- * same filesystem; it is private (0700) because reading it directly bypasses the daemon.
+ * {@code STORE/run} (lock, daemon state, the tree index's digests). The default store of DIR is
+ * {@code .NAME.lazydir} beside it, on the same filesystem; it is private (0700) because reading it directly
+ * bypasses the daemon.
  *
  * <p>The store path is the user's and is followed like any path they give; inside it nothing is: {@code run}
  * is opened with O_NOFOLLOW and its files are reached by *at() calls with O_NOFOLLOW, so a symlink planted in
@@ -171,6 +173,25 @@ public record StoreLayout(Path store) {
       run.replaceAt(STATE_TMP, STATE);
     } catch (ErrnoException e) {
       throw explained(e, stateFile());
+    }
+  }
+
+  /**
+   * Records the block digests of a validated tree index's files in {@code run/index.digests} (see {@link
+   * IndexDigests#write}: a temporary created exclusively, synced, renamed into place; never through a link).
+   */
+  public void writeDigests(byte[] treeIndexGz) throws IOException {
+    try (Fd run = openRun()) {
+      IndexDigests.write(treeIndexGz, run);
+    } catch (ErrnoException e) {
+      throw explained(e, run().resolve(IndexDigests.FILE_NAME));
+    }
+  }
+
+  /** The digests recorded by the last tree index applied to this store, if any (opened without following links). */
+  public Optional<IndexDigests> openDigests() throws IOException {
+    try (Fd run = openRun()) {
+      return IndexDigests.open(run);
     }
   }
 

@@ -18,6 +18,8 @@ public final class FileVersion {
       DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", Locale.ENGLISH).withZone(ZoneOffset.UTC);
 
   private final long size;
+  /** Whether validators are taken from the first answer that carries them (false: only the size binds). */
+  private final boolean adopt;
   private String etag;
   private Instant lastModified;
   private volatile boolean ignoresRange;
@@ -27,9 +29,23 @@ public final class FileVersion {
    * @param lastModified its Last-Modified to the second, or null
    */
   public FileVersion(long size, String etag, Instant lastModified) {
+    this(size, etag, lastModified, true);
+  }
+
+  private FileVersion(long size, String etag, Instant lastModified, boolean adopt) {
     this.size = size;
     this.etag = etag;
     this.lastModified = lastModified;
+    this.adopt = adopt;
+  }
+
+  /**
+   * A version whose bytes are pinned by digests (a tree index's), not by validators: only the size is checked,
+   * and no validator is adopted from an answer, so an answer whose bytes the digests refuse (a stale cache, say)
+   * does not bind the fetch that replaces it.
+   */
+  public static FileVersion pinnedByDigests(long size) {
+    return new FileVersion(size, null, null, false);
   }
 
   public long size() {
@@ -62,8 +78,10 @@ public final class FileVersion {
     if (answerLastModified != null && lastModified != null && !answerLastModified.equals(lastModified)) {
       throw changed(what, status, "Last-Modified " + answerLastModified + ", expected " + lastModified);
     }
-    etag = etag == null ? answerEtag : etag;
-    lastModified = lastModified == null ? answerLastModified : lastModified;
+    if (adopt) {
+      etag = etag == null ? answerEtag : etag;
+      lastModified = lastModified == null ? answerLastModified : lastModified;
+    }
     if (status == 200) {
       ignoresRange = true; // noted before any byte of the whole-file answer is handed over
     }

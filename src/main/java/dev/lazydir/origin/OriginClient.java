@@ -132,6 +132,19 @@ public final class OriginClient implements Closeable {
    */
   public Instant fetchRange(HttpUrl url, long offset, long length, FileVersion version, RangeSink sink)
       throws IOException {
+    return fetchRange(url, offset, length, version, false, sink);
+  }
+
+  /** Asks caches on the way to go to the origin (a fetch again of bytes a cache may have served wrong). */
+  static final String NO_CACHE_HEADERS = "Cache-Control: no-cache\r\nPragma: no-cache\r\n";
+
+  /**
+   * As {@link #fetchRange(HttpUrl, long, long, FileVersion, RangeSink)}; {@code fresh}: every request carries
+   * {@code Cache-Control: no-cache} (and {@code Pragma: no-cache}), so that caches on the way revalidate with the
+   * origin instead of answering from what they hold.
+   */
+  public Instant fetchRange(HttpUrl url, long offset, long length, FileVersion version, boolean fresh,
+      RangeSink sink) throws IOException {
     long end = offset + length;
     long[] next = {offset}; // first byte of the asked range not handed over yet
     Instant[] served = {null};
@@ -155,13 +168,13 @@ public final class OriginClient implements Closeable {
         PlainRangeFetch.Answer a = PlainRangeFetch.NOT_HANDLED;
         if (plain != null && plain.serves(url)) {
           requests.incrementAndGet();
-          a = plain.fetch(url, from, to, version, counted, BodyHandOver.BUFFERS.get());
+          a = plain.fetch(url, from, to, version, fresh, counted, BodyHandOver.BUFFERS.get());
         }
         if (a.handled()) {
           served[0] = a.lastModified() == null ? served[0] : a.lastModified();
         } else {
           // Not the plain case (TLS, a redirect, an error, chunked...): nothing was handed over.
-          fetchThroughOkHttp(url, from, to, version, counted, served);
+          fetchThroughOkHttp(url, from, to, version, fresh, counted, served);
         }
       } catch (SinkFailure e) {
         throw e.getCause();
@@ -194,10 +207,13 @@ public final class OriginClient implements Closeable {
   }
 
   /** One range GET of bytes [from, to] through OkHttp; records the answer's Last-Modified in served[0]. */
-  private void fetchThroughOkHttp(HttpUrl url, long from, long to, FileVersion version, RangeSink sink,
-      Instant[] served) throws IOException {
+  private void fetchThroughOkHttp(HttpUrl url, long from, long to, FileVersion version, boolean fresh,
+      RangeSink sink, Instant[] served) throws IOException {
     Request.Builder rb = new Request.Builder().url(url).get().header("Range", "bytes=" + from + "-" + to)
         .header("Accept-Encoding", "identity");
+    if (fresh) {
+      rb.header("Cache-Control", "no-cache").header("Pragma", "no-cache");
+    }
     String ifRange = version.ifRange();
     if (ifRange != null) {
       rb.header("If-Range", ifRange);

@@ -128,7 +128,13 @@ final class PlainRangeFetch implements AutoCloseable {
    * if the answer is not the plain case (nothing handed over). An IOException after some bytes were handed
    * over leaves the caller to resume after them.
    */
-  Answer fetch(HttpUrl url, long from, long to, FileVersion version, RangeSink sink,
+  Answer fetch(HttpUrl url, long from, long to, FileVersion version, RangeSink sink, ByteBuffer buf)
+      throws IOException {
+    return fetch(url, from, to, version, false, sink, buf);
+  }
+
+  /** As above; {@code fresh}: the request asks caches to go to the origin ({@code Cache-Control: no-cache}). */
+  Answer fetch(HttpUrl url, long from, long to, FileVersion version, boolean fresh, RangeSink sink,
       ByteBuffer buf) throws IOException {
     StringBuilder req = new StringBuilder(256);
     req.append("GET ").append(url.encodedPath());
@@ -140,6 +146,9 @@ final class PlainRangeFetch implements AutoCloseable {
     String ifRange = version.ifRange();
     if (ifRange != null) {
       req.append("If-Range: ").append(ifRange).append("\r\n");
+    }
+    if (fresh) {
+      req.append(OriginClient.NO_CACHE_HEADERS);
     }
     req.append(fixedHeaders).append("\r\n");
     byte[] request = req.toString().getBytes(StandardCharsets.UTF_8);
