@@ -90,7 +90,7 @@ final class DemoCommand implements Callable<Integer> {
       out.println();
       step(out, "ls -l " + v, "files are stubs with the origin's size and time, filled when read");
       step(out, "tar tzf " + v + "/archive/sample.tar.gz | head -3", "streams: the first entries need only the first bytes");
-      step(out, "sha256sum " + v + "/data/random.bin", "cold: fetched in chunks while being read");
+      step(out, "sha256sum " + v + "/data/random.bin", "cold: fetched in segments while being read");
       step(out, "sha256sum " + v + "/data/random.bin", "warm: now a plain local file, no daemon in the path");
       step(out, v + "/bin/hello.sh", "programs run from the view");
       step(out, "cat " + v + "/deep/a/b/c/d/e/f/g/h/treasure.txt", "eight levels down, and nothing opened before");

@@ -16,9 +16,9 @@ import java.util.function.Consumer;
 import java.util.logging.Logger;
 
 /**
- * Makes byte ranges of stubs present: each missing chunk is fetched once (readers of the same chunk share the
- * fetch), written through the private store fd, and recorded in the chunk map (on disk only after a sync). Sequential
- * readers get the next chunks fetched ahead so a stream never waits for a round trip. Every wait is bounded, and a
+ * Makes byte ranges of stubs present: each missing segment is fetched once (readers of the same segment share the
+ * fetch), written through the private store fd, and recorded in the segment map (on disk only after a sync). Sequential
+ * readers get the next segments fetched ahead so a stream never waits for a round trip. Every wait is bounded, and a
  * fetch a reader gave up on is abandoned: later readers never join it (a drip-speed answer would fail them all
  * long after the origin recovered), a new fetch resumes where it had reached.
  */
@@ -27,17 +27,17 @@ final class ContentFiller {
 
   private final OriginClient client;
   private final ExecutorService fetchPool;
-  private final int readaheadChunks;
+  private final int readaheadSegments;
   private final Duration timeout;
   private final Consumer<OpenStub> onComplete;
   final AtomicLong fetchedBytes = new AtomicLong();
   final AtomicLong fetches = new AtomicLong();
 
-  public ContentFiller(OriginClient client, ExecutorService fetchPool, int readaheadChunks, Duration timeout,
+  public ContentFiller(OriginClient client, ExecutorService fetchPool, int readaheadSegments, Duration timeout,
       Consumer<OpenStub> onComplete) {
     this.client = client;
     this.fetchPool = fetchPool;
-    this.readaheadChunks = readaheadChunks;
+    this.readaheadSegments = readaheadSegments;
     this.timeout = timeout;
     this.onComplete = onComplete;
   }
@@ -59,29 +59,29 @@ final class ContentFiller {
     if (stub.isComplete()) {
       return;
     }
-    ChunkMap map = stub.mapView();
+    SegmentMap map = stub.mapView();
     long size = map.fileSize();
     long end = count == 0 && offset == 0 ? size : Math.min(size, offset + count);
     if (offset >= end) {
       return;
     }
-    int first = map.chunkOf(offset);
-    int last = map.chunkOf(end - 1);
-    List<ChunkFetch> waits = new ArrayList<>();
-    List<Integer> chunks = new ArrayList<>();
+    int first = map.segmentOf(offset);
+    int last = map.segmentOf(end - 1);
+    List<SegmentFetch> waits = new ArrayList<>();
+    List<Integer> segments = new ArrayList<>();
     List<Long> upTo = new ArrayList<>();
     for (int c = first; c <= last; c++) {
       if (!stub.has(c)) {
-        chunks.add(c);
+        segments.add(c);
         waits.add(request(stub, c));
-        upTo.add(Math.min(end, map.chunkStart(c) + map.chunkLength(c)));
+        upTo.add(Math.min(end, map.segmentStart(c) + map.segmentLength(c)));
       }
     }
-    int previous = stub.lastChunk;
-    stub.lastChunk = last;
+    int previous = stub.lastSegment;
+    stub.lastSegment = last;
     if (first == 0 || first == previous || first == previous + 1) {
       int from = last + 1;
-      int to = Math.min(map.chunkCount() - 1, last + readaheadChunks);
+      int to = Math.min(map.segmentCount() - 1, last + readaheadSegments);
       Runnable readahead = () -> {
         for (int c = from; c <= to; c++) {
           if (!stub.has(c)) {
@@ -105,15 +105,15 @@ final class ContentFiller {
       return;
     }
     long deadline = System.nanoTime() + timeout.toNanos();
-    ChunkFetch current = null;
+    SegmentFetch current = null;
     try {
       // A reader waits for its own bytes, not for the whole segment: the first bytes of a stream are let
       // through as soon as they are written (the segment is recorded as present only once it is complete).
       // A fetch may end without them (another reader abandoned it, or it was a whole-file stream that stopped
       // early): then the segment is asked for again, within the same deadline.
       for (int i = 0; i < waits.size(); i++) {
-        int c = chunks.get(i);
-        long from = Math.max(offset, map.chunkStart(c));
+        int c = segments.get(i);
+        long from = Math.max(offset, map.segmentStart(c));
         current = waits.get(i);
         while (!current.awaitBytes(from, upTo.get(i), deadline) && !stub.has(c)) {
           current = request(stub, c);
@@ -132,22 +132,22 @@ final class ContentFiller {
     }
   }
 
-  private ChunkFetch request(OpenStub stub, int chunk) {
-    ChunkFetch existing = stub.inflight.get(chunk);
+  private SegmentFetch request(OpenStub stub, int segment) {
+    SegmentFetch existing = stub.inflight.get(segment);
     if (existing != null) {
       return existing;
     }
-    ChunkMap map = stub.mapView();
-    long start = map.chunkStart(chunk);
-    long resume = Math.min(stub.partial.getOrDefault(chunk, start), start + map.chunkLength(chunk));
-    ChunkFetch mine = new ChunkFetch(stub, chunk, start, resume);
-    existing = stub.inflight.putIfAbsent(chunk, mine);
+    SegmentMap map = stub.mapView();
+    long start = map.segmentStart(segment);
+    long resume = Math.min(stub.partial.getOrDefault(segment, start), start + map.segmentLength(segment));
+    SegmentFetch mine = new SegmentFetch(stub, segment, start, resume);
+    existing = stub.inflight.putIfAbsent(segment, mine);
     if (existing != null) {
       return existing;
     }
     // The fetch holds the stub open until its last write: a close meanwhile (a re-listing) waits for it.
     if (!stub.holdForWriting()) {
-      stub.inflight.remove(chunk, mine);
+      stub.inflight.remove(segment, mine);
       mine.completeExceptionally(new OpenStub.ClosedException(stub.label));
       return mine;
     }
@@ -155,8 +155,8 @@ final class ContentFiller {
       fetchPool.execute(() -> {
         // Released before it completes: a waiter it leaves without bytes asks again and must not find it.
         try {
-          if (!stub.has(chunk)) {
-            fetch(stub, chunk, mine);
+          if (!stub.has(segment)) {
+            fetch(stub, segment, mine);
           }
           mine.release();
           mine.complete(null);
@@ -168,7 +168,7 @@ final class ContentFiller {
         }
       });
     } catch (java.util.concurrent.RejectedExecutionException e) {
-      stub.inflight.remove(chunk, mine);
+      stub.inflight.remove(segment, mine);
       releaseWriter(stub);
       mine.completeExceptionally(new IOException("lazydir is shutting down"));
     }
@@ -183,11 +183,11 @@ final class ContentFiller {
     }
   }
 
-  private void fetch(OpenStub stub, int chunk, ChunkFetch progress) throws IOException {
+  private void fetch(OpenStub stub, int segment, SegmentFetch progress) throws IOException {
     long t0 = System.nanoTime();
-    ChunkMap map = stub.mapView();
+    SegmentMap map = stub.mapView();
     long start = progress.resume;
-    long length = map.chunkStart(chunk) + map.chunkLength(chunk) - start;
+    long length = map.segmentStart(segment) + map.segmentLength(segment) - start;
     if (length > 0) {
       fetches.incrementAndGet();
       java.time.Instant served;
@@ -204,9 +204,9 @@ final class ContentFiller {
       }
       stub.refineMtime(served);
     }
-    stub.markPresent(chunk);
-    stub.partial.remove(chunk);
-    LOG.fine(() -> stub.label + ": chunk " + chunk + " present (" + (System.nanoTime() - t0) / 1_000_000 + " ms)");
+    stub.markPresent(segment);
+    stub.partial.remove(segment);
+    LOG.fine(() -> stub.label + ": segment " + segment + " present (" + (System.nanoTime() - t0) / 1_000_000 + " ms)");
     if (stub.completedNow()) {
       onComplete.accept(stub);
     }
@@ -218,7 +218,7 @@ final class ContentFiller {
    * block that does not match is fetched once more, from it on and bypassing caches; if it still does not match,
    * the fetch fails (its readers get EIO) and nothing of that block is written.
    */
-  private java.time.Instant fetchVerified(OpenStub stub, long start, long end, ChunkFetch progress)
+  private java.time.Instant fetchVerified(OpenStub stub, long start, long end, SegmentFetch progress)
       throws IOException {
     BlockVerifier.Verified write = (at, block) -> {
       int n = block.remaining();
@@ -264,9 +264,9 @@ final class ContentFiller {
    * missing, so their readers wait for the stream instead of asking for the file again, and it records each
    * segment as present as soon as the stream has written all of it.
    */
-  static final class ChunkFetch extends CompletableFuture<Void> {
+  static final class SegmentFetch extends CompletableFuture<Void> {
     private final OpenStub stub;
-    private final int chunk;
+    private final int segment;
     /** First byte this fetch asks for: the segment's start, or where an earlier fetch of it stopped. */
     final long resume;
     /** Bytes [base, written) of the file are written. */
@@ -277,13 +277,13 @@ final class ContentFiller {
     private boolean claimed;
     private boolean abandoned;
 
-    ChunkFetch(OpenStub stub, int chunk, long start, long resume) {
+    SegmentFetch(OpenStub stub, int segment, long start, long resume) {
       this.stub = stub;
-      this.chunk = chunk;
+      this.segment = segment;
       this.resume = resume;
       this.base = start; // an earlier fetch wrote [start, resume)
       this.written = resume;
-      this.nextToRecord = chunk;
+      this.nextToRecord = segment;
       whenComplete((v, e) -> {
         synchronized (this) {
           notifyAll();
@@ -297,8 +297,8 @@ final class ContentFiller {
     synchronized void advance(long at, long upTo) throws IOException {
       if (!claimed && stub.version.ignoresRange()) {
         claimed = true; // before any reader is let through: a reader of the next segment finds this stream
-        for (int c = 0; c < stub.mapView().chunkCount(); c++) {
-          if (c != chunk && !stub.has(c)) {
+        for (int c = 0; c < stub.mapView().segmentCount(); c++) {
+          if (c != segment && !stub.has(c)) {
             stub.inflight.putIfAbsent(c, this);
           }
         }
@@ -310,12 +310,12 @@ final class ContentFiller {
         written = upTo;
         nextToRecord = 0;
       }
-      ChunkMap map = stub.mapView();
-      long size = map.chunkSize();
+      SegmentMap map = stub.mapView();
+      long size = map.segmentSize();
       nextToRecord = (int) Math.max(nextToRecord, (base + size - 1) / size);
-      for (; nextToRecord < map.chunkCount() && map.chunkStart(nextToRecord) + map.chunkLength(nextToRecord) <= written;
+      for (; nextToRecord < map.segmentCount() && map.segmentStart(nextToRecord) + map.segmentLength(nextToRecord) <= written;
           nextToRecord++) {
-        if (nextToRecord != chunk && !stub.has(nextToRecord)) {
+        if (nextToRecord != segment && !stub.has(nextToRecord)) {
           stub.markPresent(nextToRecord);
         }
       }
@@ -343,9 +343,9 @@ final class ContentFiller {
     void release() {
       stub.inflight.entrySet().removeIf(e -> e.getValue() == this);
       synchronized (this) {
-        long start = stub.mapView().chunkStart(chunk);
-        if (base <= start && written > start && !stub.has(chunk)) {
-          stub.partial.merge(chunk, Math.min(written, start + stub.mapView().chunkLength(chunk)), Math::max);
+        long start = stub.mapView().segmentStart(segment);
+        if (base <= start && written > start && !stub.has(segment)) {
+          stub.partial.merge(segment, Math.min(written, start + stub.mapView().segmentLength(segment)), Math::max);
         }
       }
     }

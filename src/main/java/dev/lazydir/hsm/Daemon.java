@@ -59,7 +59,7 @@ public final class Daemon implements Closeable {
    *     build or a grep reads them all next; one request each, ahead of the reader); 0 turns it off
    * @param run the store's run directory, where the guard holding the group is recorded for the next daemon
    */
-  public record Settings(Path dir, long chunkSize, int readaheadChunks, Duration timeout,
+  public record Settings(Path dir, long segmentSize, int readaheadSegments, Duration timeout,
       Duration refresh, int maxConns, long prefetchSmall, Path run) {}
 
   /** Counters shown by {@code lazydir status}, and the last few denials with their causes. */
@@ -131,7 +131,7 @@ public final class Daemon implements Closeable {
     this.client = client;
     this.fetchPool = Executors.newFixedThreadPool(Math.max(2, settings.maxConns()), Threads.daemon("lazydir-fetch"));
     this.timers = Executors.newSingleThreadScheduledExecutor(Threads.daemon("lazydir-timer"));
-    this.filler = new ContentFiller(client, fetchPool, settings.readaheadChunks(), settings.timeout(),
+    this.filler = new ContentFiller(client, fetchPool, settings.readaheadSegments(), settings.timeout(),
         stub -> stubs.completed(stub));
   }
 
@@ -187,7 +187,7 @@ public final class Daemon implements Closeable {
     OpenStub.DigestsOf digestsOf = digests == null ? OpenStub.DigestsOf.NONE
         : (path, meta) -> meta.mtimePrecision() == dev.lazydir.tree.EntryMeta.TimePrecision.NANOS
             ? digests.lookup(path, meta.size(), meta.mtime()) : java.util.Optional.empty();
-    stubs = new OpenStubs(tree, view, settings.chunkSize(), group, marks, digestsOf);
+    stubs = new OpenStubs(tree, view, settings.segmentSize(), group, marks, digestsOf);
     loop = new EventLoop(group, this::onEvent, stats, HANDLERS);
     directories = new DirectoryOpens(tree, settings, Clock.systemUTC(), client, group, stubs, filler, timers, stats,
         loop::stopping);
@@ -285,7 +285,7 @@ public final class Daemon implements Closeable {
       if (!(StubTree.metaOf(fd).orElse(null) instanceof FileMeta meta)) {
         return Fan.FAN_ALLOW;
       }
-      boolean present = OpenStub.recorded(fd, meta, settings.chunkSize())
+      boolean present = OpenStub.recorded(fd, meta, settings.segmentSize())
           .map(m -> m.covers(offset, count)).orElse(meta.size() == 0);
       if (present) {
         return Fan.FAN_ALLOW;

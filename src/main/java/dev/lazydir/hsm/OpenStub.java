@@ -20,7 +20,7 @@ import okhttp3.HttpUrl;
 
 /**
  * A file stub the daemon is serving: its fd on the private store path (I/O through it sends no fanotify
- * event), its metadata and URL, which chunks are present, and the fetches in flight (one per chunk, shared
+ * event), its metadata and URL, which segments are present, and the fetches in flight (one per segment, shared
  * by every reader waiting for it).
  */
 final class OpenStub implements AutoCloseable {
@@ -30,7 +30,7 @@ final class OpenStub implements AutoCloseable {
   final String label;
   final long dev;
   final long ino;
-  final ConcurrentHashMap<Integer, ContentFiller.ChunkFetch> inflight = new ConcurrentHashMap<>();
+  final ConcurrentHashMap<Integer, ContentFiller.SegmentFetch> inflight = new ConcurrentHashMap<>();
   /**
    * How far from its start a segment not yet present is written, by fetches that ended (failed, or abandoned
    * by a reader that gave up) before completing it: the next fetch of it resumes there.
@@ -43,9 +43,9 @@ final class OpenStub implements AutoCloseable {
    * fetched block is checked against them before it is written, and segments are whole blocks.
    */
   final IndexDigests.FileDigests digests;
-  private final ChunkMap map;
-  /** Last chunk a reader asked for, to recognise sequential reads and read ahead. */
-  volatile int lastChunk = -2;
+  private final SegmentMap map;
+  /** Last segment a reader asked for, to recognise sequential reads and read ahead. */
+  volatile int lastSegment = -2;
   private final Object persistLock = new Object();
   private int unpersisted;
   private boolean closed;
@@ -54,7 +54,7 @@ final class OpenStub implements AutoCloseable {
   private boolean closing;
   private boolean completionSeen;
 
-  private OpenStub(Fd fd, FileMeta meta, HttpUrl url, ChunkMap map, String label, Stat st,
+  private OpenStub(Fd fd, FileMeta meta, HttpUrl url, SegmentMap map, String label, Stat st,
       IndexDigests.FileDigests digests) {
     this.fd = fd;
     this.meta = meta;
@@ -110,9 +110,9 @@ final class OpenStub implements AutoCloseable {
   /** Blocks larger than this are not verified: each fetch holds one block in memory until it is checked. */
   static final int MAX_VERIFIED_BLOCK = 16 << 20;
 
-  public static OpenStub open(StubTree tree, List<String> parent, String name, UrlOf urlOf, long chunkSize)
+  public static OpenStub open(StubTree tree, List<String> parent, String name, UrlOf urlOf, long segmentSize)
       throws IOException {
-    return open(tree, parent, name, urlOf, chunkSize, DigestsOf.NONE);
+    return open(tree, parent, name, urlOf, segmentSize, DigestsOf.NONE);
   }
 
   /**
@@ -120,7 +120,7 @@ final class OpenStub implements AutoCloseable {
    * blocks (the segment size rounded up to a multiple of the index's block), and a map recorded with segments that
    * are not whole blocks is not trusted (its bytes are fetched again, verified). A complete file is not looked up.
    */
-  public static OpenStub open(StubTree tree, List<String> parent, String name, UrlOf urlOf, long chunkSize,
+  public static OpenStub open(StubTree tree, List<String> parent, String name, UrlOf urlOf, long segmentSize,
       DigestsOf digestsOf) throws IOException {
     try (Fd dir = tree.openDir(parent)) {
       // Read-only first: a complete file needs no writes, and a write fd on it would make exec of it (or its
@@ -139,10 +139,10 @@ final class OpenStub implements AutoCloseable {
           throw new TreeException(label + " has size " + st.size() + " but lazydir recorded " + meta.size()
               + "; run crawl to repair it");
         }
-        Optional<ChunkMap> recorded = recorded(fd, meta, chunkSize);
+        Optional<SegmentMap> recorded = recorded(fd, meta, segmentSize);
         IndexDigests.FileDigests digests = null;
-        long segment = chunkSize;
-        if (meta.size() > 0 && !recorded.map(ChunkMap::isComplete).orElse(false)) {
+        long segment = segmentSize;
+        if (meta.size() > 0 && !recorded.map(SegmentMap::isComplete).orElse(false)) {
           digests = digestsOf.of(label, meta).orElse(null);
         }
         if (digests != null) {
@@ -152,11 +152,11 @@ final class OpenStub implements AutoCloseable {
                 + " lazydir verifies (" + (MAX_VERIFIED_BLOCK >> 20) + " MiB); publish an index with a smaller"
                 + " --block-size");
           }
-          segment = (Math.max(chunkSize, block) + block - 1) / block * block;
-          recorded = recorded.filter(m -> m.chunkSize() % block == 0);
+          segment = (Math.max(segmentSize, block) + block - 1) / block * block;
+          recorded = recorded.filter(m -> m.segmentSize() % block == 0);
         }
-        long segmentSize = segment;
-        ChunkMap map = recorded.orElseGet(() -> ChunkMap.empty(meta.size(), segmentSize, ChunkMap.tagOf(meta)));
+        long filled = segment;
+        SegmentMap map = recorded.orElseGet(() -> SegmentMap.empty(meta.size(), filled, SegmentMap.tagOf(meta)));
         if (!map.isComplete()) {
           Fd rw = dir.openAt(name, Posix.O_RDWR | Posix.O_NOFOLLOW | Posix.O_NONBLOCK, 0);
           if (rw.stat().ino() != st.ino()) {
@@ -178,15 +178,15 @@ final class OpenStub implements AutoCloseable {
     return meta;
   }
 
-  /** What is recorded on disk about the bytes of the file fd is open on (see ChunkMap#recorded). */
-  static java.util.Optional<ChunkMap> recorded(Fd fd, FileMeta meta, long chunkSize) throws IOException {
-    return ChunkMap.recorded(meta, meta.complete() ? java.util.Optional.empty() : fd.getXattr(EntryMeta.MAP_XATTR),
-        chunkSize);
+  /** What is recorded on disk about the bytes of the file fd is open on (see SegmentMap#recorded). */
+  static java.util.Optional<SegmentMap> recorded(Fd fd, FileMeta meta, long segmentSize) throws IOException {
+    return SegmentMap.recorded(meta, meta.complete() ? java.util.Optional.empty() : fd.getXattr(EntryMeta.MAP_XATTR),
+        segmentSize);
   }
 
   /** Whether what is recorded vouches for every byte of the version its metadata names. */
   static boolean holdsAllBytes(Fd fd, FileMeta meta) throws IOException {
-    return meta.size() == 0 || recorded(fd, meta, meta.size()).map(ChunkMap::isComplete).orElse(false);
+    return meta.size() == 0 || recorded(fd, meta, meta.size()).map(SegmentMap::isComplete).orElse(false);
   }
 
   /**
@@ -220,22 +220,22 @@ final class OpenStub implements AutoCloseable {
     return true;
   }
 
-  synchronized boolean has(int chunk) {
-    return map.has(chunk);
+  synchronized boolean has(int segment) {
+    return map.has(segment);
   }
 
-  synchronized ChunkMap mapView() {
+  synchronized SegmentMap mapView() {
     return map;
   }
 
-  /** Records a chunk whose bytes were written and synced; the map on disk follows. */
+  /** Records a segment whose bytes were written and synced; the map on disk follows. */
   /**
-   * Records a chunk whose bytes were written: readers may use it at once. The map on disk follows in batches
+   * Records a segment whose bytes were written: readers may use it at once. The map on disk follows in batches
    * ({@link #persist}, called by the daemon every second and on close), each after an fdatasync, so it never
-   * names a chunk whose bytes a crash could lose, and neither fetches nor readers ever wait for a sync.
+   * names a segment whose bytes a crash could lose, and neither fetches nor readers ever wait for a sync.
    */
-  synchronized void markPresent(int chunk) throws IOException {
-    map.mark(chunk);
+  synchronized void markPresent(int segment) throws IOException {
+    map.mark(segment);
     unpersisted++;
     FileMeta m = meta;
     if (m.mtime() != null) {
@@ -243,13 +243,13 @@ final class OpenStub implements AutoCloseable {
     }
   }
 
-  /** The map as it is now, with how many chunks it records that are not on disk yet; null if nothing is new. */
+  /** The map as it is now, with how many segments it records that are not on disk yet; null if nothing is new. */
   synchronized Snapshot snapshot() {
     return unpersisted == 0 || closed ? null : new Snapshot(map.encode(), unpersisted, map.isComplete());
   }
 
   /** A map taken before a sync, to be recorded once the sync has covered every write it names. */
-  record Snapshot(byte[] map, int chunks, boolean complete) {}
+  record Snapshot(byte[] map, int segments, boolean complete) {}
 
   /** Records a snapshot after a sync (of this file or of its whole filesystem) that came after it. */
   void record(Snapshot snapshot) throws IOException {
@@ -270,13 +270,13 @@ final class OpenStub implements AutoCloseable {
         fd.setXattr(EntryMeta.MAP_XATTR, snapshot.map()); // (mtime: restored by markPresent after each segment)
       }
       synchronized (this) {
-        unpersisted = Math.max(0, unpersisted - snapshot.chunks());
+        unpersisted = Math.max(0, unpersisted - snapshot.segments());
       }
     }
   }
 
   /**
-   * Syncs the file's data, then writes the map of every chunk marked before the sync. The stub's lock is held
+   * Syncs the file's data, then writes the map of every segment marked before the sync. The stub's lock is held
    * only to take the snapshot: readers and fetches go on during the sync.
    */
   void persist() throws IOException {
@@ -347,9 +347,9 @@ final class OpenStub implements AutoCloseable {
           }
         }
         if (writers == 0) {
-          for (int c = 0; c < map.chunkCount(); c++) {
+          for (int c = 0; c < map.segmentCount(); c++) {
             if (!map.has(c)) {
-              fd.punchHole(map.chunkStart(c), map.chunkLength(c));
+              fd.punchHole(map.segmentStart(c), map.segmentLength(c));
             }
           }
         }
@@ -368,6 +368,11 @@ final class OpenStub implements AutoCloseable {
     }
     writers++;
     return true;
+  }
+
+  /** Whether a fetch still holds the stub for writing (a close now would wait for it). */
+  synchronized boolean writing() {
+    return writers > 0;
   }
 
   /** Ends a fetch's hold; the last one closes the stub if a close was asked for meanwhile. */

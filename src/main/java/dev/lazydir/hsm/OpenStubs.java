@@ -35,7 +35,7 @@ final class OpenStubs {
   private final String view;
   private final String viewPrefix;
   private final String storePath;
-  private final long chunkSize;
+  private final long segmentSize;
   private final FanotifyGroup group;
   private final ContentMarks marks;
   private final OpenStub.DigestsOf digests;
@@ -43,13 +43,13 @@ final class OpenStubs {
   private final Cache<Long, OpenStub> cache = cache((Long ino, OpenStub stub, RemovalCause cause) -> closeQuietly(stub));
   private final ConcurrentLinkedQueue<OpenStub> completed = new ConcurrentLinkedQueue<>();
 
-  OpenStubs(StubTree tree, Path view, long chunkSize, FanotifyGroup group, ContentMarks marks,
+  OpenStubs(StubTree tree, Path view, long segmentSize, FanotifyGroup group, ContentMarks marks,
       OpenStub.DigestsOf digests) throws IOException {
     this.tree = tree;
     this.view = view.toString();
     this.viewPrefix = this.view.equals("/") ? "/" : this.view + "/";
     this.storePath = tree.path().toRealPath().toString();
-    this.chunkSize = chunkSize;
+    this.segmentSize = segmentSize;
     this.group = group;
     this.marks = marks;
     this.digests = digests;
@@ -101,7 +101,7 @@ final class OpenStubs {
   }
 
   private OpenStub openUncached(List<String> parent, String name) throws IOException {
-    return OpenStub.open(tree, parent, name, meta -> TreeUrls.fileUrl(tree, parent, name, meta), chunkSize, digests);
+    return OpenStub.open(tree, parent, name, meta -> TreeUrls.fileUrl(tree, parent, name, meta), segmentSize, digests);
   }
 
   /** Puts a freshly opened stub in the cache, or returns (and closes the fresh one) if another got there first. */

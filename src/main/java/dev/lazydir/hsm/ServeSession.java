@@ -92,7 +92,7 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
    * crawlDepth: levels the namespace crawl lists at most, 0 for none; beforeReady: the crawl uses every
    * connection and {@link #awaitNamespace} waits for it (else it runs in the background with half of them).
    */
-  public static ServeSession start(HttpUrl url, OriginConfig config, Path dir, StoreLayout layout, long chunkSize, int readahead,
+  public static ServeSession start(HttpUrl url, OriginConfig config, Path dir, StoreLayout layout, long segmentSize, int readahead,
       int crawlDepth, boolean beforeReady, Access access, long prefetchSmall, IndexFetch.Where index)
       throws IOException {
     ServePreflight.check(dir, layout); // before anything is created: a refused start leaves nothing behind
@@ -125,7 +125,7 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
       // The digests of the index this tree was made from (this start's, or a previous one's if the index could
       // not be fetched now): every file they name is verified block by block as it is filled.
       IndexDigests digests = layout.openDigests().orElse(null);
-      Daemon daemon = Daemon.start(new Daemon.Settings(dir, chunkSize, readahead,
+      Daemon daemon = Daemon.start(new Daemon.Settings(dir, segmentSize, readahead,
           config.timeout, config.refreshTimeout, config.maxConns, prefetchSmall, layout.run()), tree, client,
           digests);
       NamespaceCrawl crawl = crawlDepth > 0 ? NamespaceCrawl.start(tree, daemon::ensureListed,

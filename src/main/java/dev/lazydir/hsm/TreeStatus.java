@@ -44,8 +44,8 @@ public record TreeStatus(long dirsListed, long dirsKnown, long filesComplete, lo
             return;
           }
           c[6] += m.size();
-          Optional<ChunkMap> map = ChunkMap.recorded(m, fd.getXattr(EntryMeta.MAP_XATTR), m.size());
-          long present = map.map(ChunkMap::presentBytes).orElse(0L);
+          Optional<SegmentMap> map = SegmentMap.recorded(m, fd.getXattr(EntryMeta.MAP_XATTR), m.size());
+          long present = map.map(SegmentMap::presentBytes).orElse(0L);
           c[5] += present;
           if (map.isPresent() && map.get().isComplete()) {
             c[2]++;

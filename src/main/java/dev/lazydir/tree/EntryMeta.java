@@ -22,7 +22,7 @@ import java.util.Optional;
  *                  nanoseconds (a tree index, see {@code dev.lazydir.index.TreeIndex})
  *   e=ETAG         (file, optional) the origin's ETag, or "#" + 16 hex of its SHA-256 when longer than 40 bytes
  *   c=1            (file, optional) every byte of the version above is on disk (written after a sync); such a file
- *                  needs no chunk map, so it carries none and the xattr block a map would take is not used
+ *                  needs no segment map, so it carries none and the xattr block a map would take is not used
  *   l=EPOCH        (dir) when the directory was last listed, in epoch seconds; 0 = never listed yet;
  *                  a directory's metadata is the one with l=
  *   n=SEGMENT      (optional) the URL path segment as the listing spelled it, when that differs from the
@@ -36,8 +36,8 @@ import java.util.Optional;
  * The stub's st_size and st_mtime are set from these values too. Only values that cannot be derived are
  * stored, and keys are one letter, because ext4 keeps about 60 bytes of xattr inside a 256-byte inode: a file
  * stub's metadata fits there, so a stub takes no disk block at all. Other xattrs: {@value #ORIGIN_XATTR} on
- * the root (the origin URL, never with credentials) and {@value #MAP_XATTR} (the populated-chunk map, written
- * by the daemon only after the chunk's bytes are on disk).
+ * the root (the origin URL, never with credentials) and {@value #MAP_XATTR} (the populated-segment map, written
+ * by the daemon only after the segment's bytes are on disk).
  */
 public sealed interface EntryMeta {
   String XATTR = "user.lazydir";

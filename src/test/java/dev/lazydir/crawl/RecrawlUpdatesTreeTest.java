@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.lazydir.hsm.ChunkMap;
+import dev.lazydir.hsm.SegmentMap;
 import dev.lazydir.testing.FakeOrigin;
 import dev.lazydir.testing.LocalTree;
 import dev.lazydir.tree.EntryMeta;
@@ -33,14 +33,14 @@ class RecrawlUpdatesTreeTest {
   }
 
   /**
-   * What the daemon leaves in a file it filled part of: the bytes of the first 4 KiB chunk on disk and a chunk
-   * map of the file's version naming that chunk. Returns the map as written.
+   * What the daemon leaves in a file it filled part of: the bytes of the first 4 KiB segment on disk and a segment
+   * map of the file's version naming that segment. Returns the map as written.
    */
   private static byte[] populatePart(Path file, String content) throws Exception {
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
       ch.write(ByteBuffer.wrap(content.substring(0, 4096).getBytes()), 0);
     }
-    ChunkMap map = ChunkMap.empty(content.length(), 4096, ChunkMap.tagOf(meta(file)));
+    SegmentMap map = SegmentMap.empty(content.length(), 4096, SegmentMap.tagOf(meta(file)));
     map.mark(0);
     byte[] encoded = map.encode();
     LocalTree.setXattr(file, EntryMeta.MAP_XATTR, encoded);
@@ -77,9 +77,9 @@ class RecrawlUpdatesTreeTest {
       assertEquals(half.substring(0, 4096), Files.readString(dir.resolve("half.bin")).substring(0, 4096));
       assertArrayEquals(halfMap, LocalTree.xattrBytes(dir.resolve("half.bin"), EntryMeta.MAP_XATTR).orElseThrow(),
           "a partly filled file keeps its map");
-      ChunkMap kept = ChunkMap.recorded(meta(dir.resolve("half.bin")),
+      SegmentMap kept = SegmentMap.recorded(meta(dir.resolve("half.bin")),
           LocalTree.xattrBytes(dir.resolve("half.bin"), EntryMeta.MAP_XATTR), 4096).orElseThrow();
-      assertTrue(kept.has(0) && !kept.has(1), "and the map still vouches for its chunk under the re-crawled metadata");
+      assertTrue(kept.has(0) && !kept.has(1), "and the map still vouches for its segment under the re-crawled metadata");
       assertEquals(11, Files.size(dir.resolve("change.txt")));
       assertEquals(0, LocalTree.allocatedBytes(dir.resolve("change.txt")), "changed file is a stub again");
       assertFalse(meta(dir.resolve("change.txt")).complete(), "and no longer complete");

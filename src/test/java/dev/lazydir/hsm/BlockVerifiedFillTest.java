@@ -195,7 +195,7 @@ class BlockVerifiedFillTest {
     try (ScriptedOrigin right = serving(i -> DATA);
         OriginClient c = client(right.url("/"));
         OpenStub stub = open(right.url("/f.bin"), 2 * CHUNK)) {
-      assertEquals(2 * CHUNK, stub.mapView().chunkSize(), "segments of whole blocks");
+      assertEquals(2 * CHUNK, stub.mapView().segmentSize(), "segments of whole blocks");
       new ContentFiller(c, pool, 0, Duration.ofSeconds(10), s -> { }).ensure(stub, CHUNK + 10, 10);
       ContentFillerTest.settle(stub);
       assertEquals("bytes=0-" + (2 * CHUNK - 1), right.requests().get(0).headers().get("range"));

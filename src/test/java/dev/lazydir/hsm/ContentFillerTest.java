@@ -88,10 +88,11 @@ class ContentFillerTest {
   /** ensure() returns once the reader's bytes are written; the segment is recorded just after: wait for that. */
   static void settle(OpenStub stub) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (!stub.inflight.isEmpty() && System.nanoTime() < deadline) {
+    // In flight, or still holding the stub for its last writes (a close meanwhile would be deferred to them).
+    while ((!stub.inflight.isEmpty() || stub.writing()) && System.nanoTime() < deadline) {
       Thread.sleep(5);
     }
-    assertTrue(stub.inflight.isEmpty(), "fetches finished");
+    assertTrue(stub.inflight.isEmpty() && !stub.writing(), "fetches finished");
   }
 
   ContentFiller filler(int readahead, Duration timeout) {
@@ -99,7 +100,7 @@ class ContentFillerTest {
   }
 
   @Test
-  void rangeReadFetchesOnlyItsChunksAndRecordsThemAfterWriting() throws Exception {
+  void rangeReadFetchesOnlyItsSegmentsAndRecordsThemAfterWriting() throws Exception {
     try (OpenStub stub = open("f.bin")) {
       filler(0, Duration.ofSeconds(10)).ensure(stub, 3 * CHUNK + 10, 100);
       settle(stub);
@@ -107,9 +108,9 @@ class ContentFillerTest {
       assertArrayEquals(Arrays.copyOfRange(DATA, 3 * CHUNK, 4 * CHUNK), Arrays.copyOfRange(local, 3 * CHUNK, 4 * CHUNK));
       assertEquals(1, origin.count("GET", "/f.bin"));
       stub.persist();
-      ChunkMap map = ChunkMap.decode(LocalTree.xattrBytes(tmp.resolve("m/f.bin"), "user.lazydir.map").orElseThrow(),
-          DATA.length, ChunkMap.tagOf(stub.meta())).orElseThrow();
-      assertTrue(map.has(3) && !map.has(2) && !map.has(4), "the map on disk names exactly chunk 3");
+      SegmentMap map = SegmentMap.decode(LocalTree.xattrBytes(tmp.resolve("m/f.bin"), "user.lazydir.map").orElseThrow(),
+          DATA.length, SegmentMap.tagOf(stub.meta())).orElseThrow();
+      assertTrue(map.has(3) && !map.has(2) && !map.has(4), "the map on disk names exactly segment 3");
       assertEquals(T, Files.getLastModifiedTime(tmp.resolve("m/f.bin")).toInstant(), "origin mtime kept");
     }
   }
@@ -127,7 +128,7 @@ class ContentFillerTest {
       settle(again);
       assertTrue(again.isComplete());
     }
-    assertEquals(before + 6, origin.count("GET", "/f.bin"), "only the 6 missing chunks were fetched");
+    assertEquals(before + 6, origin.count("GET", "/f.bin"), "only the 6 missing segments were fetched");
     assertArrayEquals(DATA, Files.readAllBytes(tmp.resolve("m/f.bin")));
     assertEquals(1, completed.get());
   }
@@ -154,7 +155,7 @@ class ContentFillerTest {
   }
 
   @Test
-  void readersOfTheSameChunkShareOneFetch() throws Exception {
+  void readersOfTheSameSegmentShareOneFetch() throws Exception {
     FakeOrigin.Hold answer = origin.fault("/f.bin", Fault.hold().on("GET"));
     try (OpenStub stub = open("f.bin")) {
       ContentFiller f = filler(0, Duration.ofSeconds(10));
@@ -192,7 +193,7 @@ class ContentFillerTest {
       while (!(stub.has(1) && stub.has(2) && stub.has(3)) && System.nanoTime() < deadline) {
         Thread.sleep(10);
       }
-      assertTrue(stub.has(1) && stub.has(2) && stub.has(3), "next three chunks fetched ahead");
+      assertTrue(stub.has(1) && stub.has(2) && stub.has(3), "next three segments fetched ahead");
       assertFalse(stub.has(4));
     }
   }

@@ -114,9 +114,9 @@ class ServeTest {
         + "/archive/big.tar.gz | head -1");
     assertEquals(0, head.exit(), head.err());
     assertEquals("./", head.text().split("\n")[0], "the archive's first entry");
-    ChunkMap chunks = recordedMap("/archive/big.tar.gz");
-    assertFalse(chunks.isComplete(), "tar printed its first entry before the file was down");
-    assertTrue(chunks.presentBytes() < tgz.length / 2, "fetched " + chunks.presentBytes() + " of " + tgz.length);
+    SegmentMap segments = recordedMap("/archive/big.tar.gz");
+    assertFalse(segments.isComplete(), "tar printed its first entry before the file was down");
+    assertTrue(segments.presentBytes() < tgz.length / 2, "fetched " + segments.presentBytes() + " of " + tgz.length);
   }
 
   @Test
@@ -128,7 +128,7 @@ class ServeTest {
 
     Result half = ServeBed.sh(60, "head -c 1500000 '" + v("/data/random.bin") + "' > /dev/null");
     assertEquals(0, half.exit(), half.err());
-    ChunkMap map = recordedMap("/data/random.bin");
+    SegmentMap map = recordedMap("/data/random.bin");
     assertTrue(map.presentBytes() > 0 && !map.isComplete(), "two of twenty segments are here: " + map.presentBytes());
     Path copy2 = tmp.resolve("copy2");
     assertEquals(0, ServeBed.run(60, "cp", v("/data/random.bin").toString(), copy2.toString()).exit());
@@ -136,7 +136,7 @@ class ServeTest {
   }
 
   /** The segment map the daemon recorded for a file, once it has (it records once a second). */
-  ChunkMap recordedMap(String originPath) throws Exception {
+  SegmentMap recordedMap(String originPath) throws Exception {
     Path stub = bed.store.resolve("tree" + originPath);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     while (true) {
@@ -144,7 +144,7 @@ class ServeTest {
       byte[] meta = LocalTree.xattrBytes(stub, "user.lazydir").orElseThrow();
       var fileMeta = (dev.lazydir.tree.EntryMeta.FileMeta) dev.lazydir.tree.EntryMeta.decode(meta).orElseThrow();
       if (map.isPresent()) {
-        return ChunkMap.decode(map.get(), fileMeta.size(), ChunkMap.tagOf(fileMeta)).orElseThrow();
+        return SegmentMap.decode(map.get(), fileMeta.size(), SegmentMap.tagOf(fileMeta)).orElseThrow();
       }
       assertTrue(System.nanoTime() < deadline, originPath + ": no segment map recorded within 10 s");
       Thread.sleep(100);
@@ -515,7 +515,7 @@ class ServeTest {
       Thread.sleep(100);
     }
     assertTrue(LocalTree.xattr(stored, "user.lazydir").orElse("").contains("\nc=1"), "prefetched and recorded");
-    assertFalse(LocalTree.xattr(stored, "user.lazydir.map").isPresent(), "a complete file keeps no chunk map");
+    assertFalse(LocalTree.xattr(stored, "user.lazydir.map").isPresent(), "a complete file keeps no segment map");
     int gets = origin.count("GET", "/names/with space & ünï.txt");
     assertArrayEquals(FILES.get("/names/with space & ünï.txt"), ServeBed.run(30, "cat", v("/names/with space & ünï.txt").toString()).out());
     assertEquals(gets, origin.count("GET", "/names/with space & ünï.txt"), "the read needed no request");
@@ -532,7 +532,7 @@ class ServeTest {
       Thread.sleep(100);
     }
     assertTrue(LocalTree.xattr(stored, "user.lazydir").orElse("").contains("\nc=1"), "recorded complete in its metadata");
-    assertEquals(4096, LocalTree.allocatedBytes(stored), "one data block; no block for a chunk map");
+    assertEquals(4096, LocalTree.allocatedBytes(stored), "one data block; no block for a segment map");
   }
 
   @Test
@@ -558,7 +558,7 @@ class ServeTest {
     Process daemon = bed.serve(origin.url("/").toString(), "--lazy-dirs");
     ServeBed.run(30, "ls", v("/data").toString());
     assertEquals(0, ServeBed.run(60, "cat", v("/data/small.bin").toString()).exit());
-    // The daemon records chunks and writes its counters every second: status catches up within a few.
+    // The daemon records segments and writes its counters every second: status catches up within a few.
     String expected = "\"fetched_bytes\":" + FILES.get("/data/small.bin").length + ",";
     Result st = null;
     for (int i = 0; i < 10 && (st == null || !st.text().contains(expected) || !st.text().contains("\"files_populated\":1,")); i++) {

@@ -134,9 +134,9 @@ class PlainHttpRangeFetchTest {
         java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocateDirect(64 << 10);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         PlainRangeFetch.Answer a = fast.fetch(o.url("/f.bin"), 1000, 200_999, new FileVersion(DATA.length, null, T), (at, b) -> {
-          byte[] chunk = new byte[b.remaining()];
-          b.get(chunk);
-          out.write(chunk, 0, chunk.length);
+          byte[] segment = new byte[b.remaining()];
+          b.get(segment);
+          out.write(segment, 0, segment.length);
         }, buf);
         assertTrue(a.handled());
         assertEquals(T, a.lastModified());

@@ -5,40 +5,40 @@ import java.util.BitSet;
 import java.util.Optional;
 
 /**
- * Which chunks of a file are on disk. Stored in the xattr {@code user.lazydir.map} as
- * {@code "v=1 c=CHUNK n=COUNT t=TAG\n"} followed by the bitmap bytes (bit i of byte i/8 = chunk i), or
- * {@code "v=1 c=CHUNK n=COUNT t=TAG full"} once every chunk is there. A chunk is recorded on disk only after its
+ * Which segments of a file are on disk. Stored in the xattr {@code user.lazydir.map} as
+ * {@code "v=1 c=CHUNK n=COUNT t=TAG\n"} followed by the bitmap bytes (bit i of byte i/8 = segment i), or
+ * {@code "v=1 c=CHUNK n=COUNT t=TAG full"} once every segment is there. A segment is recorded on disk only after its
  * bytes are written and synced, so the map never claims bytes that are not on disk. TAG fingerprints the
  * origin file the bytes came from (size, ETag, mtime to the minute): a map written for an older version of the
- * file (a late write racing a reset by crawl) does not match the new metadata and is ignored, so stale chunks
+ * file (a late write racing a reset by crawl) does not match the new metadata and is ignored, so stale segments
  * are fetched again instead of being trusted. Not thread-safe: the owner synchronizes.
  */
-public final class ChunkMap {
-  /** Keeps the encoded map within one 4 KiB xattr block: the chunk size grows for huge files. */
-  static final int MAX_CHUNKS = 30_000;
+public final class SegmentMap {
+  /** Keeps the encoded map within one 4 KiB xattr block: the segment size grows for huge files. */
+  static final int MAX_SEGMENTS = 30_000;
 
   private final long fileSize;
-  private final long chunkSize;
+  private final long segmentSize;
   private final int count;
   private final BitSet present;
   private final String tag;
 
-  private ChunkMap(long fileSize, long chunkSize, BitSet present, String tag) {
+  private SegmentMap(long fileSize, long segmentSize, BitSet present, String tag) {
     this.tag = tag;
     this.fileSize = fileSize;
-    this.chunkSize = chunkSize;
-    this.count = (int) Math.max(1, (fileSize + chunkSize - 1) / chunkSize);
+    this.segmentSize = segmentSize;
+    this.count = (int) Math.max(1, (fileSize + segmentSize - 1) / segmentSize);
     this.present = present;
   }
 
-  /** An empty map; the chunk size is {@code preferred} unless the file needs bigger chunks to fit. */
-  public static ChunkMap empty(long fileSize, long preferred, String tag) {
-    return new ChunkMap(fileSize, chunkSizeFor(fileSize, preferred), new BitSet(), tag);
+  /** An empty map; the segment size is {@code preferred} unless the file needs bigger segments to fit. */
+  public static SegmentMap empty(long fileSize, long preferred, String tag) {
+    return new SegmentMap(fileSize, segmentSizeFor(fileSize, preferred), new BitSet(), tag);
   }
 
   /** A map of a file that is wholly present. */
-  public static ChunkMap full(long fileSize, long preferred, String tag) {
-    ChunkMap m = empty(fileSize, preferred, tag);
+  public static SegmentMap full(long fileSize, long preferred, String tag) {
+    SegmentMap m = empty(fileSize, preferred, tag);
     for (int c = 0; c < m.count; c++) {
       m.present.set(c);
     }
@@ -49,7 +49,7 @@ public final class ChunkMap {
    * What is recorded on disk about a file's bytes: all of them when its metadata says complete, else its map
    * xattr if that is of the version the metadata names; empty when nothing valid is recorded.
    */
-  public static Optional<ChunkMap> recorded(dev.lazydir.tree.EntryMeta.FileMeta meta, Optional<byte[]> mapXattr,
+  public static Optional<SegmentMap> recorded(dev.lazydir.tree.EntryMeta.FileMeta meta, Optional<byte[]> mapXattr,
       long preferred) {
     String tag = tagOf(meta);
     return meta.complete() ? Optional.of(full(meta.size(), preferred, tag))
@@ -68,19 +68,19 @@ public final class ChunkMap {
     }
   }
 
-  static long chunkSizeFor(long fileSize, long preferred) {
-    long chunk = Math.max(4096, preferred);
-    while ((fileSize + chunk - 1) / chunk > MAX_CHUNKS) {
-      chunk *= 2;
+  static long segmentSizeFor(long fileSize, long preferred) {
+    long segment = Math.max(4096, preferred);
+    while ((fileSize + segment - 1) / segment > MAX_SEGMENTS) {
+      segment *= 2;
     }
-    return chunk;
+    return segment;
   }
 
   /**
    * Reads a stored map for a file of {@code fileSize}; empty if absent, of another version, or inconsistent
    * with the file (then the file is treated as not populated at all: refetching is safe, trusting is not).
    */
-  public static Optional<ChunkMap> decode(byte[] value, long fileSize, String tag) {
+  public static Optional<SegmentMap> decode(byte[] value, long fileSize, String tag) {
     int nl = indexOf(value, (byte) '\n');
     String header = new String(value, 0, nl < 0 ? value.length : nl, StandardCharsets.US_ASCII);
     String[] parts = header.split(" ");
@@ -89,9 +89,9 @@ public final class ChunkMap {
       return Optional.empty();
     }
     try {
-      long chunk = Long.parseLong(parts[1].substring(2));
+      long segment = Long.parseLong(parts[1].substring(2));
       int n = Integer.parseInt(parts[2].substring(2));
-      if (chunk < 4096 || n != (int) Math.max(1, (fileSize + chunk - 1) / chunk)) {
+      if (segment < 4096 || n != (int) Math.max(1, (fileSize + segment - 1) / segment)) {
         return Optional.empty();
       }
       BitSet bits;
@@ -108,14 +108,14 @@ public final class ChunkMap {
       } else {
         return Optional.empty();
       }
-      return Optional.of(new ChunkMap(fileSize, chunk, bits, tag));
+      return Optional.of(new SegmentMap(fileSize, segment, bits, tag));
     } catch (NumberFormatException e) {
       return Optional.empty();
     }
   }
 
   public byte[] encode() {
-    String header = "v=1 c=" + chunkSize + " n=" + count + " t=" + tag;
+    String header = "v=1 c=" + segmentSize + " n=" + count + " t=" + tag;
     if (isComplete()) {
       return (header + " full").getBytes(StandardCharsets.US_ASCII);
     }
@@ -127,11 +127,11 @@ public final class ChunkMap {
     return out;
   }
 
-  public long chunkSize() {
-    return chunkSize;
+  public long segmentSize() {
+    return segmentSize;
   }
 
-  public int chunkCount() {
+  public int segmentCount() {
     return count;
   }
 
@@ -139,15 +139,15 @@ public final class ChunkMap {
     return fileSize;
   }
 
-  public boolean has(int chunk) {
-    return present.get(chunk);
+  public boolean has(int segment) {
+    return present.get(segment);
   }
 
-  public void mark(int chunk) {
-    if (chunk < 0 || chunk >= count) {
-      throw new IndexOutOfBoundsException("chunk " + chunk + " of " + count);
+  public void mark(int segment) {
+    if (segment < 0 || segment >= count) {
+      throw new IndexOutOfBoundsException("segment " + segment + " of " + count);
     }
-    present.set(chunk);
+    present.set(segment);
   }
 
   public boolean isComplete() {
@@ -162,7 +162,7 @@ public final class ChunkMap {
     if (offset >= fileSize) {
       return true; // a read past the end reads nothing
     }
-    for (int c = chunkOf(offset), last = chunkOf(Math.min(fileSize, offset + count) - 1); c <= last; c++) {
+    for (int c = segmentOf(offset), last = segmentOf(Math.min(fileSize, offset + count) - 1); c <= last; c++) {
       if (!present.get(c)) {
         return false;
       }
@@ -174,26 +174,26 @@ public final class ChunkMap {
     return present.cardinality();
   }
 
-  /** Bytes on disk (the last chunk may be short). */
+  /** Bytes on disk (the last segment may be short). */
   public long presentBytes() {
-    long bytes = (long) present.cardinality() * chunkSize;
+    long bytes = (long) present.cardinality() * segmentSize;
     if (present.get(count - 1)) {
-      bytes -= (long) count * chunkSize - fileSize;
+      bytes -= (long) count * segmentSize - fileSize;
     }
     return Math.max(0, Math.min(bytes, fileSize));
   }
 
-  /** First chunk index covering {@code offset} (clamped to the file). */
-  public int chunkOf(long offset) {
-    return (int) Math.min(count - 1, Math.max(0, offset) / chunkSize);
+  /** First segment index covering {@code offset} (clamped to the file). */
+  public int segmentOf(long offset) {
+    return (int) Math.min(count - 1, Math.max(0, offset) / segmentSize);
   }
 
-  public long chunkStart(int chunk) {
-    return chunk * chunkSize;
+  public long segmentStart(int segment) {
+    return segment * segmentSize;
   }
 
-  public long chunkLength(int chunk) {
-    return Math.min(chunkSize, fileSize - chunkStart(chunk));
+  public long segmentLength(int segment) {
+    return Math.min(segmentSize, fileSize - segmentStart(segment));
   }
 
   private static int indexOf(byte[] a, byte b) {
