@@ -1,7 +1,7 @@
 /*
  * lazydir-guard PID MOUNTPOINT [GROUPFD [STOPPED_LIMIT]]
  *
- * Fail-closed watchdog for the lazydir daemon (see dev.lazydir.hsm.Guard). The daemon bind-mounts its private
+ * Fail-closed watchdog for the lazydir daemon (see dev.lazydir.serve.Guard). The daemon bind-mounts its private
  * store onto the user's (empty) directory; reads through that mount are filled in by fanotify pre-content
  * events. If the daemon dies (SIGKILL, OOM, a crash) nothing answers those events any more, and when the last
  * holder of the fanotify group closes it the kernel lets every pending and later read see the sparse stubs'

@@ -2,10 +2,10 @@ package dev.lazydir.cli;
 
 import dev.lazydir.crawl.Crawler;
 import dev.lazydir.crawl.Progress;
-import dev.lazydir.hsm.NamespaceCrawl;
-import dev.lazydir.hsm.ServeSession;
-import dev.lazydir.hsm.Daemon;
-import dev.lazydir.hsm.StoreLayout;
+import dev.lazydir.serve.NamespaceCrawl;
+import dev.lazydir.serve.ServeSession;
+import dev.lazydir.serve.Daemon;
+import dev.lazydir.serve.StoreLayout;
 import dev.lazydir.index.IndexApplier;
 import dev.lazydir.index.IndexFetch;
 import dev.lazydir.index.TreeIndex;

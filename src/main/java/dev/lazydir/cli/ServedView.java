@@ -1,6 +1,6 @@
 package dev.lazydir.cli;
 
-import dev.lazydir.hsm.StoreLayout;
+import dev.lazydir.serve.StoreLayout;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;

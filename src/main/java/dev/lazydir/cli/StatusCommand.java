@@ -1,7 +1,7 @@
 package dev.lazydir.cli;
 
-import dev.lazydir.hsm.StoreLayout;
-import dev.lazydir.hsm.TreeStatus;
+import dev.lazydir.serve.StoreLayout;
+import dev.lazydir.serve.TreeStatus;
 import dev.lazydir.internal.posix.Fd;
 import dev.lazydir.internal.posix.Posix;
 import dev.lazydir.tree.EntryMeta;

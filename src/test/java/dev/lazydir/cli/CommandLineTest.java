@@ -130,7 +130,7 @@ class CommandLineTest {
   void demoOnADirThatAServeIsServingRefusesAndLeavesTheLiveStoreAsItWas() throws Exception {
     dev.lazydir.testing.PrivateNamespace.require("the demo (it serves with fanotify)");
     Path dir = tmp.resolve("served");
-    dev.lazydir.hsm.StoreLayout layout = dev.lazydir.hsm.StoreLayout.defaultFor(dir);
+    dev.lazydir.serve.StoreLayout layout = dev.lazydir.serve.StoreLayout.defaultFor(dir);
     layout.create();
     Files.createDirectories(layout.tree());
     Files.writeString(layout.tree().resolve("fetched.bin"), "bytes a serve fetched");
@@ -149,7 +149,7 @@ class CommandLineTest {
   void demoRefusesAStoreItDidNotMake() throws Exception {
     dev.lazydir.testing.PrivateNamespace.require("the demo (it serves with fanotify)");
     Path dir = tmp.resolve("mirror");
-    dev.lazydir.hsm.StoreLayout layout = dev.lazydir.hsm.StoreLayout.defaultFor(dir);
+    dev.lazydir.serve.StoreLayout layout = dev.lazydir.serve.StoreLayout.defaultFor(dir);
     layout.create();
     Files.createDirectories(layout.tree());
     Files.writeString(layout.tree().resolve("fetched.bin"), "someone's mirror");

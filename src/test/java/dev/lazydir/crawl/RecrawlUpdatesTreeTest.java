@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.lazydir.hsm.SegmentMap;
+import dev.lazydir.serve.SegmentMap;
 import dev.lazydir.testing.FakeOrigin;
 import dev.lazydir.testing.LocalTree;
 import dev.lazydir.tree.EntryMeta;

@@ -17,7 +17,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * Facts behind the daemon's content marks (hsm.ContentMarks): a FAN_PRE_ACCESS inode mark reports reads of the
+ * Facts behind the daemon's content marks (serve.ContentMarks): a FAN_PRE_ACCESS inode mark reports reads of the
  * file through any path, but only through files opened after the mark was added (the kernel decides at open whether
  * a file is watched), so a stub must be marked before it gets a name; once the mark is removed, later opens are
  * plain. The daemon's own I/O goes through a detached clone of the tree (open_tree) whose mount ignore mark

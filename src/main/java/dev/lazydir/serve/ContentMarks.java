@@ -1,0 +1,137 @@
+package dev.lazydir.serve;
+
+import dev.lazydir.fanotify.Fan;
+import dev.lazydir.fanotify.FanotifyException;
+import dev.lazydir.fanotify.FanotifyGroup;
+import dev.lazydir.internal.posix.Errno;
+import dev.lazydir.internal.posix.Fd;
+import dev.lazydir.internal.posix.Posix;
+import dev.lazydir.internal.posix.Stat;
+import dev.lazydir.tree.EntryMeta.DirMeta;
+import dev.lazydir.tree.EntryMeta.FileMeta;
+import dev.lazydir.tree.StubTree;
+import java.io.IOException;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.List;
+import java.util.logging.Logger;
+
+/**
+ * Which files raise content events: exactly the stubs with bytes still to fetch, each through its own inode
+ * mark (FAN_PRE_ACCESS). A file that is complete carries no content mark at all, so the kernel opens it as an
+ * unwatched file and its reads cost what reads of any local file cost (a mount mark, or an inode ignore mark
+ * under one, would put every read of it through fsnotify: 4 KiB random reads ran at about 0.8x).
+ *
+ * <p>The kernel decides at open time whether a file is watched: a stub must be marked before any process can
+ * open it. New stubs are marked while still nameless ({@link StubTree#onNewStub}); stubs already on disk when
+ * the daemon starts are marked before the view is mounted ({@link #watchIncomplete}).
+ *
+ * <p>Each mark pins its inode in the kernel's cache (about 1 KiB) until the file completes or the daemon exits.
+ */
+final class ContentMarks {
+  private static final Logger LOG = Logger.getLogger(ContentMarks.class.getName());
+  private final FanotifyGroup group;
+
+  ContentMarks(FanotifyGroup group) {
+    this.group = group;
+  }
+
+  /** Marks a stub with bytes to fetch; a zero-length one has none. */
+  void watch(Fd stub, FileMeta meta) throws IOException {
+    if (meta.size() == 0) {
+      return;
+    }
+    try {
+      group.markInode(stub, Fan.FAN_PRE_ACCESS);
+    } catch (FanotifyException e) {
+      throw explained(e);
+    }
+  }
+
+  /** Marks {@code dir/name} without opening it (a stub with no block at all: nothing of it was ever fetched). */
+  private void watchAt(Fd dir, String name) throws IOException {
+    try {
+      group.markInodeAt(dir, name, Fan.FAN_PRE_ACCESS);
+    } catch (FanotifyException e) {
+      throw explained(e);
+    }
+  }
+
+  /** The mark limit named with the sysctl that raises it; any other failure as it is. */
+  private static IOException explained(FanotifyException e) {
+    return e.errno() != Errno.ENOSPC ? e : new IOException("fanotify's mark limit is reached (one mark per file"
+        + " with bytes to fetch); raise it: sysctl fs.fanotify.max_user_marks=" + (2 * maxUserMarks()), e);
+  }
+
+  private static long maxUserMarks() {
+    try {
+      return Long.parseLong(java.nio.file.Files.readString(java.nio.file.Path.of("/proc/sys/fs/fanotify/max_user_marks")).trim());
+    } catch (IOException | NumberFormatException e) {
+      return 1 << 20;
+    }
+  }
+
+  /** The file is complete: from its next open on, reads go straight to the disk. */
+  void release(Fd stub) throws IOException {
+    group.unmarkInode(stub, Fan.FAN_PRE_ACCESS);
+  }
+
+  /**
+   * Marks every stub of the tree that its recorded map does not show complete; returns how many. Walks only
+   * lazydir's directories and files (foreign entries and symlinks are skipped, never followed). With
+   * {@code forgetListedDirs}, directories lose the open ignore marks a previous holder of the group set, so that
+   * their next open is seen again (and refreshed when due).
+   */
+  int watchIncomplete(StubTree tree, boolean forgetListedDirs) throws IOException {
+    long t0 = System.nanoTime();
+    int marked = 0;
+    int files = 0;
+    Deque<List<String>> todo = new ArrayDeque<>();
+    todo.add(List.of());
+    if (forgetListedDirs) {
+      group.removeIgnore(tree.root(), null, Fan.FAN_OPEN_PERM, true);
+    }
+    while (!todo.isEmpty()) {
+      List<String> path = todo.poll();
+      try (Fd dir = tree.openDir(path)) {
+        for (String name : dir.list()) {
+          // One stat sorts entries; a file with blocks is opened once, for its metadata, map and mark.
+          Stat st = dir.statAt(name).orElse(null);
+          if (st == null) {
+            continue;
+          }
+          if (st.isDirectory()) {
+            if (tree.inspect(dir, name).meta() instanceof DirMeta) {
+              List<String> child = StubTree.childPath(path, name);
+              todo.add(child);
+              if (forgetListedDirs) {
+                group.removeIgnore(dir, name, Fan.FAN_OPEN_PERM, true);
+              }
+            }
+          } else if (st.isRegularFile() && st.size() > 0 && st.allocatedBytes() == 0) {
+            // Not one block: nothing of it was ever fetched (an open gives a stub its blocks), so it is marked by
+            // name, without an open and a read of its metadata (a restart on a big tree: ~4 calls a file saved).
+            // A foreign sparse file marked so is harmless: its reads find no stub and are let through.
+            files++;
+            watchAt(dir, name);
+            marked++;
+          } else if (st.isRegularFile()) {
+            try (Fd f = dir.openAt(name, Posix.O_RDONLY | Posix.O_NOFOLLOW | Posix.O_NONBLOCK, 0)) {
+              if (StubTree.metaOf(f).orElse(null) instanceof FileMeta meta && meta.size() > 0) {
+                files++;
+                if (!OpenStub.holdsAllBytes(f, meta)) {
+                  watch(f, meta);
+                  marked++;
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    int m = marked;
+    int n = files;
+    LOG.fine(() -> "content marks on " + m + " of " + n + " files in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
+    return marked;
+  }
+}

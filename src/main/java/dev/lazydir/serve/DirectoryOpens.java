@@ -1,0 +1,295 @@
+package dev.lazydir.serve;
+
+import dev.lazydir.crawl.Crawler;
+import dev.lazydir.crawl.Progress;
+import dev.lazydir.crawl.TreeUrls;
+import dev.lazydir.fanotify.Fan;
+import dev.lazydir.fanotify.FanotifyGroup;
+import dev.lazydir.internal.Threads;
+import dev.lazydir.internal.posix.Fd;
+import dev.lazydir.internal.posix.Stat;
+import dev.lazydir.origin.OriginClient;
+import dev.lazydir.tree.EntryMeta.DirMeta;
+import dev.lazydir.tree.StubTree;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.BooleanSupplier;
+import java.util.logging.Logger;
+
+/**
+ * Directories as they are opened. A directory is listed from the origin when first opened or when due for a
+ * refresh (one listing however many openers wait), keeps its previous listing while the origin fails, then carries
+ * an open ignore mark until the refresh timeout. The populate policy runs off the opener's path: subdirectories are
+ * listed one level ahead (a walk finds each level ready), small files are fetched ahead (a build or a grep reads
+ * them next), and prefetch holds back while listings run (on two cores they compete).
+ */
+final class DirectoryOpens implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(DirectoryOpens.class.getName());
+  /** How many levels below an opened directory are listed ahead of a walker. */
+  static final int LIST_AHEAD_DEPTH = 1; // 2 measured slower on 2 cores: more listings compete with the one the walker needs
+
+  private final StubTree tree;
+  private final Daemon.Settings settings;
+  private final Clock clock;
+  private final FanotifyGroup group;
+  private final OpenStubs stubs;
+  private final ContentFiller filler;
+  private final ScheduledExecutorService timers;
+  private final Daemon.Stats stats;
+  private final BooleanSupplier stopping;
+  private final Crawler lister;
+  private final ThreadPoolExecutor prefetchPool;
+  private final ThreadPoolExecutor listAheadPool;
+  private final ConcurrentHashMap<String, CompletableFuture<Boolean>> listing = new ConcurrentHashMap<>();
+
+  DirectoryOpens(StubTree tree, Daemon.Settings settings, Clock clock, OriginClient client, FanotifyGroup group,
+      OpenStubs stubs, ContentFiller filler, ScheduledExecutorService timers, Daemon.Stats stats,
+      BooleanSupplier stopping) {
+    this.tree = tree;
+    this.settings = settings;
+    this.clock = clock;
+    this.group = group;
+    this.stubs = stubs;
+    this.filler = filler;
+    this.timers = timers;
+    this.stats = stats;
+    this.stopping = stopping;
+    this.lister = new Crawler(client, 1, Math.max(1, settings.maxConns()), Progress.NONE, clock);
+    // Bounded queues, dropping work when full: prefetch and list-ahead are optimisations and must never pile up.
+    this.prefetchPool = new ThreadPoolExecutor(2, 2, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(4096),
+        Threads.daemon("lazydir-prefetch"), new ThreadPoolExecutor.DiscardPolicy());
+    int listers = Math.max(2, settings.maxConns() / 2);
+    this.listAheadPool = new ThreadPoolExecutor(listers, listers, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(4096),
+        Threads.daemon("lazydir-list-ahead"), new ThreadPoolExecutor.DiscardPolicy());
+  }
+
+  /**
+   * Whether a directory's listing is still good at {@code now}: listed, and less than {@code refresh} ago (or made
+   * from the tree index).
+   */
+  static boolean isFresh(DirMeta meta, Instant now, Duration refresh) {
+    // a directory made from the tree index is refreshed by the next start's index, not by opens
+    return meta.listed() && (meta.fromIndex() || now.isBefore(Instant.ofEpochSecond(meta.listedEpochSeconds()).plus(refresh)));
+  }
+
+  /** FAN_OPEN_PERM on a directory of the view: list it if it needs it, then let the opener in. */
+  int onOpen(int eventFd, int pid) throws IOException {
+    List<String> path = stubs.pathOf(eventFd);
+    LOG.fine(() -> "opendir " + (path == null ? "(not in the view)" : display(path)) + " by pid " + pid);
+    if (path == null) {
+      return Fan.FAN_ALLOW;
+    }
+    DirMeta meta;
+    try (Fd dir = tree.openDir(path)) {
+      if (!(StubTree.metaOf(dir).orElse(null) instanceof DirMeta m) || dir.stat().dev() != tree.device()) {
+        return Fan.FAN_ALLOW;
+      }
+      meta = m;
+    }
+    if (path.isEmpty() && TreeUrls.singleFile(tree)) {
+      return Fan.FAN_ALLOW; // a single-file tree has no listing to refresh
+    }
+    if (!isFresh(meta, clock.instant(), settings.refresh())) {
+      boolean ok;
+      try {
+        ok = ensureListed(path);
+      } catch (IOException e) {
+        if (!meta.listed()) {
+          throw e;
+        }
+        // The origin down is not the cache down: the previous listing stays, and is tried again when due.
+        LOG.warning(display(path) + ": could not be listed again (" + e.getMessage() + "); the previous listing stays");
+        ok = false;
+      }
+      if (!ok && !meta.listed()) {
+        throw new IOException(display(path) + ": could not be listed");
+      }
+    }
+    ignoreUntilDue(path);
+    prefetchAhead(path);
+    return Fan.FAN_ALLOW;
+  }
+
+  /** Lists a directory once however many openers ask at the same time. */
+  boolean ensureListed(List<String> path) throws IOException {
+    String key = String.join("/", path);
+    CompletableFuture<Boolean> mine = new CompletableFuture<>();
+    CompletableFuture<Boolean> running = listing.putIfAbsent(key, mine);
+    if (running != null) {
+      return waitFor(running, key);
+    }
+    long t0 = System.nanoTime();
+    try {
+      boolean ok = lister.listOne(tree, path);
+      LOG.fine(() -> "listed " + display(path) + " in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
+      if (ok) {
+        stats.dirsListed.incrementAndGet();
+        stubs.forgetIn(key);
+      }
+      mine.complete(ok);
+      return ok;
+    } catch (IOException | RuntimeException e) {
+      mine.completeExceptionally(e);
+      throw e;
+    } finally {
+      listing.remove(key, mine);
+    }
+  }
+
+  /** Lists the directory of a file again in the background (its origin answered with another version). */
+  void relistSoon(String fileLabel) {
+    int slash = fileLabel.lastIndexOf('/');
+    List<String> dir = slash < 0 ? List.of() : List.of(fileLabel.substring(0, slash).split("/"));
+    try {
+      listAheadPool.execute(() -> {
+        try {
+          ensureListed(dir);
+        } catch (IOException e) {
+          LOG.fine("listing " + display(dir) + " again: " + e.getMessage());
+        }
+      });
+    } catch (RejectedExecutionException e) {
+      // shutting down
+    }
+  }
+
+  private boolean waitFor(CompletableFuture<Boolean> f, String what) throws IOException {
+    try {
+      return f.get(settings.timeout().toMillis(), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      throw new IOException(what + ": listing took longer than " + settings.timeout().toSeconds() + " s");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException();
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+    }
+  }
+
+  /** A listed directory needs no event until it is due for a refresh. */
+  private void ignoreUntilDue(List<String> path) {
+    String rel = path.isEmpty() ? null : String.join("/", path);
+    try {
+      group.ignoreInode(tree.root(), rel, Fan.FAN_OPEN_PERM, true);
+      timers.schedule(() -> {
+        try {
+          group.removeIgnore(tree.root(), rel, Fan.FAN_OPEN_PERM, true);
+        } catch (IOException e) {
+          LOG.fine("refresh of " + display(path) + ": " + e.getMessage());
+        }
+      }, settings.refresh().toMillis(), TimeUnit.MILLISECONDS);
+    } catch (IOException e) {
+      LOG.fine("ignore mark on " + display(path) + ": " + e.getMessage());
+    }
+  }
+
+  /**
+   * Never holding up the opener: the subdirectories of an opened directory are listed ahead (a walk like ls -lR
+   * or find then finds each level ready), and its small files are fetched ahead.
+   */
+  private void prefetchAhead(List<String> path) {
+    List<Runnable> listings = new ArrayList<>();
+    List<Runnable> files = new ArrayList<>();
+    try (Fd dir = tree.openDir(path)) {
+      for (String name : dir.list()) {
+        // A stat decides for files (size, blocks: the prefetch opens and checks the stub itself); only
+        // directories are opened, for their metadata.
+        Stat st = dir.statAt(name).orElse(null);
+        if (st == null) {
+          continue;
+        }
+        if (st.isDirectory()) {
+          if (tree.inspect(dir, name).meta() instanceof DirMeta d && !d.listed()) {
+            List<String> child = StubTree.childPath(path, name);
+            listings.add(() -> listAhead(child, 1));
+          }
+        } else if (settings.prefetchSmall() > 0 && st.isRegularFile() && st.size() > 0
+            && st.size() <= settings.prefetchSmall() && st.allocatedBytes() < st.size()) {
+          files.add(() -> prefetch(path, name));
+        }
+      }
+    } catch (IOException e) {
+      LOG.fine("prefetch in " + display(path) + ": " + e.getMessage());
+      return;
+    }
+    // Listings on their own pool: a walker's next step waits on them; file bytes are wanted a little later.
+    try {
+      listings.forEach(listAheadPool::execute);
+      files.forEach(prefetchPool::execute);
+    } catch (RejectedExecutionException e) {
+      // shutting down
+    }
+  }
+
+  /**
+   * Lists a directory ahead of a walker, then its unlisted subdirectories, down to {@link #LIST_AHEAD_DEPTH}
+   * levels below the directory that was opened.
+   */
+  private void listAhead(List<String> dir, int depth) {
+    try {
+      ensureListed(dir);
+    } catch (IOException e) {
+      LOG.fine("listing ahead " + display(dir) + ": " + e.getMessage());
+      return;
+    }
+    if (depth >= LIST_AHEAD_DEPTH || stopping.getAsBoolean()) {
+      return;
+    }
+    List<List<String>> next = new ArrayList<>();
+    try (Fd fd = tree.openDir(dir)) {
+      for (String name : fd.list()) {
+        if (tree.inspect(fd, name).meta() instanceof DirMeta d && !d.listed()) {
+          next.add(StubTree.childPath(dir, name));
+        }
+      }
+    } catch (IOException e) {
+      LOG.fine("listing ahead below " + display(dir) + ": " + e.getMessage());
+      return;
+    }
+    try {
+      next.forEach(child -> listAheadPool.execute(() -> listAhead(child, depth + 1)));
+    } catch (RejectedExecutionException e) {
+      // shutting down
+    }
+  }
+
+  private void prefetch(List<String> parent, String name) {
+    try {
+      // Listings first: a walker (ls -lR, find, a build's first pass) waits on them, while prefetched bytes
+      // are wanted later. On two cores the two compete, so prefetch holds back while listings run.
+      for (int waited = 0; !listing.isEmpty() && waited < 2000 && !stopping.getAsBoolean(); waited += 5) {
+        Thread.sleep(5);
+      }
+      filler.ensure(stubs.open(parent, name), 0, 0);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (IOException e) {
+      LOG.fine("prefetch of " + name + ": " + e.getMessage());
+    }
+  }
+
+  static String display(List<String> path) {
+    return path.isEmpty() ? "." : String.join("/", path);
+  }
+
+  @Override
+  public void close() {
+    prefetchPool.shutdownNow();
+    listAheadPool.shutdownNow();
+    lister.close();
+  }
+}

@@ -1,0 +1,170 @@
+package dev.lazydir.serve;
+
+import dev.lazydir.fanotify.Fan;
+import dev.lazydir.fanotify.FanotifyException;
+import dev.lazydir.fanotify.FanotifyGroup;
+import dev.lazydir.internal.posix.Fd;
+import dev.lazydir.internal.posix.Posix;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.Optional;
+import java.util.Set;
+import java.util.logging.Logger;
+
+/**
+ * Passes a store's fanotify group from one daemon to the next. The guard holds a copy of the group after its
+ * daemon stops or dies, answering EIO to readers still in the view ({@link Guard}); a new daemon on the same
+ * store takes that copy (pidfd_getfd), tells the guard to step down (SIGUSR1) and waits for it to exit, so that
+ * from then on the readers that still hold files of the old view are served again, not failed: a restart looks
+ * like a pause. Waiting for the exit matters: the guard answers by number every event the dead daemon read, and
+ * its last answers must be written before this daemon reads events that could reuse those numbers.
+ *
+ * <p>The guard is found through {@code STORE/run/guard} ("PID STARTTIME GROUPFD"); the process must still be that
+ * guard (same start time, a lazydir-guard binary, a fanotify group at that number) or nothing is taken.
+ */
+final class GroupHandOver {
+  private static final Logger LOG = Logger.getLogger(GroupHandOver.class.getName());
+  static final String RECORD = "guard";
+  private static final int SIGUSR1 = 10;
+  private static final int SIGKILL = 9;
+  private static final long STEP_DOWN_MS = 5_000;
+  /** The guard caps its daemon's descriptors at this many (see guard.c); a killed guard's numbers lie below. */
+  private static final int EVENT_NUMBER_BOUND = 65_536;
+
+  private GroupHandOver() {}
+
+  /** Records which guard holds the group, for the next daemon on this store. */
+  static void record(Path run, Guard guard) throws IOException {
+    if (guard.heldGroupFd() < 0) {
+      return;
+    }
+    String line = guard.pid() + " " + startTime(guard.pid()) + " " + guard.heldGroupFd() + "\n";
+    Path tmp = run.resolve(RECORD + ".tmp");
+    Files.deleteIfExists(tmp); // a link or file left by a crash: unlink never follows it
+    // CREATE_NEW is O_CREAT|O_EXCL: never opens a planted symlink's target.
+    try (SeekableByteChannel ch = Files.newByteChannel(tmp, Set.of(StandardOpenOption.CREATE_NEW,
+        StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS))) {
+      ch.write(ByteBuffer.wrap(line.getBytes(StandardCharsets.US_ASCII)));
+    }
+    Files.move(tmp, run.resolve(RECORD), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  /**
+   * Takes the group a previous daemon's guard still holds, or empty if there is none (no record, the guard has
+   * exited, or the process is not that guard any more).
+   */
+  static Optional<FanotifyGroup> adopt(Path run) throws IOException {
+    Optional<long[]> recorded = readRecord(run.resolve(RECORD));
+    if (recorded.isEmpty()) {
+      return Optional.empty();
+    }
+    long pid = recorded.get()[0];
+    long started = recorded.get()[1];
+    int groupFd = (int) recorded.get()[2];
+    Fd pidfd;
+    try {
+      pidfd = Posix.pidfdOpen(pid);
+    } catch (IOException gone) {
+      return Optional.empty();
+    }
+    try (pidfd) {
+      // Checked after pidfd_open: the pidfd now names one process for good, and this is that guard.
+      if (!isGuard(pid, started, groupFd)) {
+        return Optional.empty();
+      }
+      FanotifyGroup group = FanotifyGroup.adopt(Posix.pidfdGetfd(pidfd, groupFd));
+      Posix.pidfdSignal(pidfd, SIGUSR1);
+      if (!exited(pid, started, STEP_DOWN_MS)) {
+        // It does not step down: end it and answer whatever it had read, before reading anything ourselves.
+        LOG.warning("the previous guard (pid " + pid + ") did not hand over its fanotify group; ending it");
+        Posix.pidfdSignal(pidfd, SIGKILL);
+        exited(pid, started, STEP_DOWN_MS);
+        denyNumbersBelow(group, EVENT_NUMBER_BOUND);
+      }
+      LOG.info("took over the fanotify group of the previous daemon (its guard was pid " + pid + ")");
+      return Optional.of(group);
+    }
+  }
+
+  private static Optional<long[]> readRecord(Path record) throws IOException {
+    String text;
+    try (SeekableByteChannel ch = Files.newByteChannel(record, Set.of(StandardOpenOption.READ,
+        LinkOption.NOFOLLOW_LINKS))) {
+      ByteBuffer buf = ByteBuffer.allocate(128);
+      ch.read(buf);
+      text = new String(buf.array(), 0, buf.position(), StandardCharsets.US_ASCII).strip();
+    } catch (NoSuchFileException e) {
+      return Optional.empty();
+    } catch (IOException e) {
+      LOG.warning(record + " is unreadable (" + e.getMessage() + "); not taking over a previous guard");
+      return Optional.empty();
+    }
+    String[] parts = text.split(" ");
+    try {
+      return parts.length == 3 ? Optional.of(new long[] {Long.parseLong(parts[0]), Long.parseLong(parts[1]),
+          Integer.parseInt(parts[2])}) : Optional.empty();
+    } catch (NumberFormatException e) {
+      return Optional.empty();
+    }
+  }
+
+  private static boolean isGuard(long pid, long started, int groupFd) {
+    try {
+      return startTime(pid) == started
+          && Path.of(Posix.readlink("/proc/" + pid + "/exe")).getFileName().toString().startsWith("lazydir-guard")
+          && Posix.readlink("/proc/" + pid + "/fd/" + groupFd).equals("anon_inode:[fanotify]");
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /** Field 22 of /proc/PID/stat: with the pid, it names one process for the machine's uptime. */
+  static long startTime(long pid) throws IOException {
+    String stat = Files.readString(Path.of("/proc/" + pid + "/stat"), StandardCharsets.US_ASCII);
+    String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    return Long.parseLong(fields[19]);
+  }
+
+  private static boolean isZombie(long pid) throws IOException {
+    String stat = Files.readString(Path.of("/proc/" + pid + "/stat"), StandardCharsets.US_ASCII);
+    char state = stat.charAt(stat.lastIndexOf(')') + 2);
+    return state == 'Z' || state == 'X';
+  }
+
+  private static boolean exited(long pid, long started, long withinMs) {
+    long deadline = System.nanoTime() + withinMs * 1_000_000;
+    while (System.nanoTime() < deadline) {
+      try {
+        if (startTime(pid) != started || isZombie(pid)) {
+          return true;
+        }
+        Thread.sleep(5);
+      } catch (IOException e) {
+        return true; // no /proc entry: gone
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    }
+    return false;
+  }
+
+  /** Answers EIO to every event number a killed holder may have read; numbers no event has are refused. */
+  private static void denyNumbersBelow(FanotifyGroup group, int bound) throws IOException {
+    for (int n = 0; n < bound; n++) {
+      try {
+        group.respond(n, Fan.denyErrno(Fan.EIO));
+      } catch (FanotifyException noSuchEvent) {
+        // ENOENT: nothing pending under that number
+      }
+    }
+  }
+}

@@ -1,0 +1,196 @@
+package dev.lazydir.serve;
+
+import dev.lazydir.crawl.Ancestry;
+import dev.lazydir.internal.posix.Fd;
+import dev.lazydir.tree.EntryMeta.DirMeta;
+import dev.lazydir.tree.EntryMeta.FileMeta;
+import dev.lazydir.tree.LocalName;
+import dev.lazydir.tree.StubTree;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.logging.Logger;
+
+/**
+ * Lists the whole namespace breadth first, several directories at a time, through the daemon's own single-flight
+ * listing, so that every path exists without anyone opening its ancestors: before {@code ready} by default, in the
+ * background with {@code serve --lazy-dirs --crawl}. Directories already listed cost no request (a restart is
+ * ready from its stored tree). It lists at most {@code maxDepth} levels, and does not descend into a directory
+ * that lists what one of its ancestors listed (a loop on the server, see {@link Ancestry}): either would otherwise
+ * list forever. What it leaves unlisted is still listed when opened. Its progress and outcome are counters, read
+ * by {@code status} and {@code wait} without a walk of the tree.
+ */
+public final class NamespaceCrawl implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(NamespaceCrawl.class.getName());
+  /** serve --max-depth's default: deeper than real trees go, far short of what a loop would reach. */
+  public static final int DEFAULT_MAX_DEPTH = 64;
+
+  /** How a crawl ended: every directory listed, or some not (a failed listing, the depth bound, a loop). */
+  public enum Outcome { RUNNING, COMPLETE, INCOMPLETE }
+
+  private final ExecutorService pool;
+  private final Thread driver;
+  private final java.util.concurrent.atomic.AtomicLong directories = new java.util.concurrent.atomic.AtomicLong();
+  private volatile Outcome outcome = Outcome.RUNNING;
+  private volatile String incompleteBecause = "";
+
+  /** Lists one directory of the tree if it is not listed yet (the daemon's ensureListed). */
+  @FunctionalInterface
+  public interface Lister {
+    boolean ensureListed(List<String> path) throws IOException;
+  }
+
+  /** A directory to list, with the listings above it. */
+  private record Pending(List<String> path, Ancestry above) {}
+
+  /** What a listed directory holds: its digest and its subdirectories. */
+  private record Listed(byte[] digest, List<List<String>> subdirectories) {}
+
+  private NamespaceCrawl(StubTree tree, Lister lister, int parallelism, int maxDepth) {
+    if (maxDepth < 1) {
+      throw new IllegalArgumentException("--max-depth must be at least 1");
+    }
+    this.pool = Executors.newFixedThreadPool(parallelism, dev.lazydir.internal.Threads.daemon("lazydir-crawl"));
+    this.driver = new Thread(() -> run(tree, lister, maxDepth), "lazydir-crawl-driver");
+    driver.setDaemon(true);
+  }
+
+  public static NamespaceCrawl start(StubTree tree, Lister lister, int parallelism, int maxDepth) {
+    NamespaceCrawl c = new NamespaceCrawl(tree, lister, parallelism, maxDepth);
+    c.driver.start();
+    return c;
+  }
+
+  /** Waits up to millis for the crawl to end; true if it has. */
+  public boolean awaitDone(long millis) throws InterruptedException {
+    driver.join(millis);
+    return !driver.isAlive();
+  }
+
+  /** Directories listed (or found listed) so far. */
+  public long directories() {
+    return directories.get();
+  }
+
+  public Outcome outcome() {
+    return outcome;
+  }
+
+  /** Why an INCOMPLETE crawl is: what was left unlisted. */
+  public String incompleteBecause() {
+    return incompleteBecause;
+  }
+
+  private void run(StubTree tree, Lister lister, int maxDepth) {
+    List<Pending> level = List.of(new Pending(List.of(), Ancestry.NONE));
+    boolean cut = false;
+    int failed = 0;
+    int loops = 0;
+    try {
+      while (!level.isEmpty()) {
+        List<Future<Listed>> futures = new ArrayList<>();
+        for (Pending p : level) {
+          futures.add(pool.submit(() -> {
+            if (!isListed(tree, p.path())) {
+              lister.ensureListed(p.path());
+            }
+            return contents(tree, p.path());
+          }));
+        }
+        List<Pending> next = new ArrayList<>();
+        for (int i = 0; i < level.size(); i++) {
+          Pending p = level.get(i);
+          try {
+            Listed listed = futures.get(i).get();
+            directories.incrementAndGet();
+            if (listed.subdirectories().isEmpty()) {
+              continue;
+            }
+            if (p.path().size() + 1 >= maxDepth) {
+              cut = true;
+              continue;
+            }
+            var same = p.above().listed(listed.digest());
+            if (same.isPresent()) {
+              LOG.warning(display(p.path()) + ": lists the same entries as " + display(same.get())
+                  + " above it (a loop on the server?); the crawl does not descend into it");
+              loops++;
+              continue;
+            }
+            Ancestry above = p.above().below(p.path(), listed.digest());
+            listed.subdirectories().forEach(child -> next.add(new Pending(child, above)));
+          } catch (java.util.concurrent.ExecutionException e) {
+            LOG.warning("crawl: " + display(p.path()) + ": " + e.getCause().getMessage());
+            failed++;
+          }
+        }
+        level = next;
+      }
+      List<String> because = new ArrayList<>();
+      if (failed > 0) {
+        because.add(failed + " director" + (failed == 1 ? "y" : "ies") + " could not be listed (see the log)");
+      }
+      if (cut) {
+        because.add("it stopped at --max-depth " + maxDepth);
+      }
+      if (loops > 0) {
+        because.add(loops + " listing loop" + (loops == 1 ? "" : "s") + " not descended into");
+      }
+      incompleteBecause = String.join("; ", because);
+      outcome = because.isEmpty() ? Outcome.COMPLETE : Outcome.INCOMPLETE;
+      LOG.info("crawl done: " + directories.get() + " directories" + (because.isEmpty() ? ""
+          : "; " + incompleteBecause + " (those are listed when opened)"));
+    } catch (InterruptedException e) {
+      incompleteBecause = "interrupted";
+      outcome = Outcome.INCOMPLETE;
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static boolean isListed(StubTree tree, List<String> path) throws IOException {
+    try (Fd dir = tree.openDir(path)) {
+      return StubTree.metaOf(dir).orElse(null) instanceof DirMeta m && m.listed();
+    }
+  }
+
+  /** The digest of a listed directory's entries as they are on disk, and its subdirectories. */
+  private static Listed contents(StubTree tree, List<String> path) throws IOException {
+    List<List<String>> subdirectories = new ArrayList<>();
+    Ancestry.Digest digest = new Ancestry.Digest();
+    try (Fd dir = tree.openDir(path)) {
+      for (String name : dir.list()) {
+        if (name.startsWith(LocalName.TEMP_PREFIX)) {
+          continue; // an entry being made: what the listing gave is judged by the entries in place
+        }
+        // A stat sorts entries and gives a file's size and time (lazydir keeps the origin's on the stub); only
+        // directories are opened, to see they are lazydir's: a restart on a big tree opens no file.
+        dev.lazydir.internal.posix.Stat st = dir.statAt(name).orElse(null);
+        if (st == null) {
+          continue;
+        }
+        if (st.isDirectory() && tree.inspect(dir, name).meta() instanceof DirMeta) {
+          digest.add(name, true, -1, null);
+          subdirectories.add(StubTree.childPath(path, name));
+        } else if (st.isRegularFile()) {
+          digest.add(name, false, st.size(), st.mtime());
+        }
+      }
+    }
+    return new Listed(digest.digest(), subdirectories);
+  }
+
+  private static String display(List<String> path) {
+    StringBuilder sb = new StringBuilder(".");
+    path.forEach(name -> sb.append('/').append(LocalName.printable(name)));
+    return sb.append('/').toString();
+  }
+
+  @Override
+  public void close() {
+    driver.interrupt();
+    pool.shutdownNow();
+  }
+}

@@ -1,0 +1,55 @@
+package dev.lazydir.serve;
+
+import dev.lazydir.testing.FakeOrigin.Fault;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.lazydir.serve.ServeBed.Result;
+import dev.lazydir.testing.FakeOrigin;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Instant;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The origin down is not the cache down: what is listed and fetched keeps working while the origin fails. */
+class OriginDownTest {
+  static final Instant T = Instant.parse("2024-06-01T12:34:56Z");
+  @TempDir Path tmp;
+  FakeOrigin origin;
+  ServeBed bed;
+
+  @BeforeEach
+  void setUp() throws Exception {
+    origin = new FakeOrigin();
+    origin.file("/docs/a.txt", "alpha\n", T).file("/docs/b.txt", "beta\n", T);
+    bed = new ServeBed(tmp);
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    bed.close();
+    origin.close();
+  }
+
+  @Test
+  void aDirectoryDueForRefreshKeepsItsListingAndCachedFilesWhileTheOriginFails() throws Exception {
+    bed.serve(origin.url("/").toString(), "--refresh-timeout", "1");
+    assertEquals(0, ServeBed.run(30, "ls", bed.view.resolve("docs").toString()).exit());
+    Result first = ServeBed.run(30, "cat", bed.view.resolve("docs/a.txt").toString());
+    assertEquals(0, first.exit(), first.err() + "\n" + bed.daemonLog(0));
+    assertArrayEquals("alpha\n".getBytes(StandardCharsets.UTF_8), first.out());
+
+    origin.fault("/*", Fault.status(503));
+    Thread.sleep(1500); // past the refresh timeout: the next open lists again, and that fails
+
+    Result ls = ServeBed.run(30, "ls", bed.view.resolve("docs").toString());
+    assertEquals(0, ls.exit(), ls.err());
+    assertTrue(ls.text().contains("a.txt") && ls.text().contains("b.txt"), ls.text());
+    assertArrayEquals("alpha\n".getBytes(StandardCharsets.UTF_8),
+        ServeBed.run(30, "cat", bed.view.resolve("docs/a.txt").toString()).out(), "a fetched file still reads");
+  }
+}

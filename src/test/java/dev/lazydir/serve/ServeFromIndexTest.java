@@ -1,0 +1,86 @@
+package dev.lazydir.serve;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.lazydir.serve.ServeBed.Result;
+import dev.lazydir.testing.FakeOrigin;
+import dev.lazydir.testing.IndexedTree;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.Map;
+import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** `lazydir serve` of an origin that publishes a tree index: the whole tree from one request, exact. */
+class ServeFromIndexTest {
+  @TempDir Path tmp;
+
+  /** Path -> "kind mode mtime size" below root, without following links (a link's mtime left out). */
+  static Map<String, String> facts(Path root) throws Exception {
+    Map<String, String> out = new TreeMap<>();
+    try (var walk = Files.walk(root)) {
+      for (Path p : walk.toList()) {
+        boolean link = Files.isSymbolicLink(p);
+        boolean dir = Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS);
+        int mode = (Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+        String mtime = link ? "" : ((FileTime) Files.getAttribute(p, "unix:lastModifiedTime", LinkOption.NOFOLLOW_LINKS)).toInstant().toString();
+        out.put(root.relativize(p).toString(), (link ? "l -> " + Files.readSymbolicLink(p) : dir ? "d" : "f " + Files.size(p))
+            + " " + Integer.toOctalString(mode & 07777) + " " + mtime);
+      }
+    }
+    return out;
+  }
+
+  @Test
+  void rightAfterReadyADeepFileReadsCorrectlyAndModesAreExactWithoutAnyListing() throws Exception {
+    IndexedTree t = new IndexedTree(tmp.resolve("src"));
+    try (FakeOrigin origin = new FakeOrigin(); ServeBed bed = new ServeBed(tmp.resolve("bed"))) {
+      t.publish(origin, "");
+      bed.serve(origin.url("/").toString(), "--allow-other", "--prefetch-small", "0");
+      assertEquals(1, origin.requestCount(), "ready after one request: the index");
+
+      Result deep = ServeBed.run(20, "cat", bed.view.resolve("deep/a/b/c/d/e/treasure.txt").toString());
+      assertEquals(0, deep.exit(), deep.err());
+      assertEquals("deep down\n", deep.text());
+
+      Map<String, String> expected = facts(t.src);
+      expected.keySet().removeIf(k -> k.isEmpty() || k.equals("deep/escaping") || k.equals("absolute"));
+      Map<String, String> seen = facts(bed.view);
+      seen.remove("");
+      assertEquals(expected, seen, "names, kinds, sizes, exact modes and ns mtimes, link targets");
+
+      Result big = ServeBed.run(20, "sha256sum", bed.view.resolve("data/big.bin").toString());
+      assertEquals(0, big.exit(), big.err());
+      assertTrue(big.text().startsWith(java.util.HexFormat.of().formatHex(
+          java.security.MessageDigest.getInstance("SHA-256").digest(t.files.get("data/big.bin")))));
+      Result throughLink = ServeBed.run(20, "cat", bed.view.resolve("deep/link-in").toString());
+      assertEquals("deep down\n", throughLink.text(), "the index's own links work through DIR: " + throughLink.err());
+      Result dot = ServeBed.run(20, "cat", bed.view.resolve(".hidden").toString());
+      assertEquals("dot\n", dot.text());
+      assertEquals(0, origin.count("GET", "/"), "no listing was asked for");
+      assertEquals(0, origin.count("GET", "/deep/"));
+      assertEquals(facts(t.src).get("data/big.bin"), facts(bed.view).get("data/big.bin"), "mtime kept after the fill");
+    }
+  }
+
+  @Test
+  void aFileWhoseSizeTheOriginContradictsGivesEioNeverOtherBytes() throws Exception {
+    IndexedTree t = new IndexedTree(tmp.resolve("src"));
+    try (FakeOrigin origin = new FakeOrigin(); ServeBed bed = new ServeBed(tmp.resolve("bed"))) {
+      t.publish(origin, "");
+      origin.file("/README", "not what the index says\n".getBytes(StandardCharsets.UTF_8), IndexedTree.T);
+      bed.serve(origin.url("/").toString(), "--prefetch-small", "0");
+      Result r = ServeBed.run(20, "cat", bed.view.resolve("README").toString());
+      assertNotEquals(0, r.exit());
+      assertTrue(r.err().contains("Input/output error"), r.err());
+      assertArrayEquals(new byte[0], r.out(), "no byte of another version");
+    }
+  }
+}
