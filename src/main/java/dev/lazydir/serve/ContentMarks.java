@@ -5,15 +5,12 @@ import dev.lazydir.fanotify.FanotifyException;
 import dev.lazydir.fanotify.FanotifyGroup;
 import dev.lazydir.internal.posix.Errno;
 import dev.lazydir.internal.posix.Fd;
-import dev.lazydir.internal.posix.Posix;
 import dev.lazydir.internal.posix.Stat;
 import dev.lazydir.tree.EntryMeta.DirMeta;
 import dev.lazydir.tree.EntryMeta.FileMeta;
 import dev.lazydir.tree.StubTree;
+import dev.lazydir.tree.TreeWalk;
 import java.io.IOException;
-import java.util.ArrayDeque;
-import java.util.Deque;
-import java.util.List;
 import java.util.logging.Logger;
 
 /**
@@ -84,54 +81,42 @@ final class ContentMarks {
    */
   int watchIncomplete(StubTree tree, boolean forgetListedDirs) throws IOException {
     long t0 = System.nanoTime();
-    int marked = 0;
-    int files = 0;
-    Deque<List<String>> todo = new ArrayDeque<>();
-    todo.add(List.of());
-    if (forgetListedDirs) {
-      group.removeIgnore(tree.root(), null, Fan.FAN_OPEN_PERM, true);
-    }
-    while (!todo.isEmpty()) {
-      List<String> path = todo.poll();
-      try (Fd dir = tree.openDir(path)) {
-        for (String name : dir.list()) {
-          // One stat sorts entries; a file with blocks is opened once, for its metadata, map and mark.
-          Stat st = dir.statAt(name).orElse(null);
-          if (st == null) {
-            continue;
-          }
-          if (st.isDirectory()) {
-            if (tree.inspect(dir, name).meta() instanceof DirMeta) {
-              List<String> child = StubTree.childPath(path, name);
-              todo.add(child);
-              if (forgetListedDirs) {
-                group.removeIgnore(dir, name, Fan.FAN_OPEN_PERM, true);
-              }
-            }
-          } else if (st.isRegularFile() && st.size() > 0 && st.allocatedBytes() == 0) {
-            // Not one block: nothing of it was ever fetched (an open gives a stub its blocks), so it is marked by
-            // name, without an open and a read of its metadata (a restart on a big tree: ~4 calls a file saved).
-            // A foreign sparse file marked so is harmless: its reads find no stub and are let through.
-            files++;
-            watchAt(dir, name);
-            marked++;
-          } else if (st.isRegularFile()) {
-            try (Fd f = dir.openAt(name, Posix.O_RDONLY | Posix.O_NOFOLLOW | Posix.O_NONBLOCK, 0)) {
-              if (StubTree.metaOf(f).orElse(null) instanceof FileMeta meta && meta.size() > 0) {
-                files++;
-                if (!OpenStub.holdsAllBytes(f, meta)) {
-                  watch(f, meta);
-                  marked++;
-                }
-              }
+    int[] marked = {0};
+    int[] files = {0};
+    TreeWalk.walk(tree.root(), new TreeWalk.Visitor() {
+      @Override
+      public void directory(Fd dir, DirMeta meta) throws IOException {
+        if (forgetListedDirs) {
+          group.removeIgnore(dir, null, Fan.FAN_OPEN_PERM, true);
+        }
+      }
+
+      @Override
+      public void file(Fd dir, String name, Stat st) throws IOException {
+        if (st.size() > 0 && st.allocatedBytes() == 0) {
+          // Not one block: nothing of it was ever fetched (an open gives a stub its blocks), so it is marked by
+          // name, without an open and a read of its metadata (a restart on a big tree: ~4 calls a file saved).
+          // A foreign sparse file marked so is harmless: its reads find no stub and are let through.
+          files[0]++;
+          watchAt(dir, name);
+          marked[0]++;
+          return;
+        }
+        // A file with blocks is opened once, for its metadata, map and mark.
+        try (Fd f = TreeWalk.open(dir, name, st)) {
+          if (f != null && StubTree.metaOf(f).orElse(null) instanceof FileMeta meta && meta.size() > 0) {
+            files[0]++;
+            if (!OpenStub.holdsAllBytes(f, meta)) {
+              watch(f, meta);
+              marked[0]++;
             }
           }
         }
       }
-    }
-    int m = marked;
-    int n = files;
+    });
+    int m = marked[0];
+    int n = files[0];
     LOG.fine(() -> "content marks on " + m + " of " + n + " files in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
-    return marked;
+    return m;
   }
 }
