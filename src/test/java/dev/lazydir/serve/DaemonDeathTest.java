@@ -122,6 +122,29 @@ class DaemonDeathTest {
   }
 
   @Test
+  void theDaemonsGroupHasAnUnlimitedQueueAndItsDescriptorsAreCappedSoTheGuardKnowsEveryEventNumber()
+      throws Exception {
+    Process daemon = bed.serve(origin.url("/").toString());
+    String groupInfo = null;
+    try (var fds = java.nio.file.Files.list(Path.of("/proc/" + daemon.pid() + "/fdinfo"))) {
+      for (Path p : (Iterable<Path>) fds::iterator) {
+        String info = java.nio.file.Files.readString(p);
+        if (info.contains("fanotify flags:")) {
+          groupInfo = info;
+        }
+      }
+    }
+    assertTrue(groupInfo != null, "the daemon holds a fanotify group");
+    String flags = groupInfo.lines().filter(l -> l.startsWith("fanotify flags:")).findFirst().orElseThrow()
+        .split("\\s+")[1].substring("flags:".length()); // "fanotify flags:HEX event-flags:HEX"
+    assertTrue((Long.parseLong(flags, 16) & 0x10) != 0, "FAN_UNLIMITED_QUEUE in " + flags);
+    String limit = java.nio.file.Files.readAllLines(Path.of("/proc/" + daemon.pid() + "/limits")).stream()
+        .filter(l -> l.startsWith("Max open files")).findFirst().orElseThrow();
+    long soft = Long.parseLong(limit.substring("Max open files".length()).trim().split("\\s+")[0]);
+    assertTrue(soft <= 65_536, "the guard's bound on event numbers holds: " + limit);
+  }
+
+  @Test
   void aRestartServesAReaderThatHeldItsFileAcrossTheKill() throws Exception {
     String[] opts = {"--readahead", "0", "--dl-seg-size", "1"};
     Process first = bed.serve(origin.url("/").toString(), opts);

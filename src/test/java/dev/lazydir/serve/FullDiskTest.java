@@ -57,5 +57,8 @@ class FullDiskTest {
     assertArrayEquals(small, ServeBed.run(30, "cat", bed.view.resolve("small.bin").toString()).out(),
         "a smaller file still reads");
     assertEquals(0, origin.count("GET", "/big.bin"), "nothing fetched for the refused file");
+    assertNotEquals(0, ServeBed.run(30, "cat", bed.view.resolve("big.bin").toString()).exit(), "refused again");
+    long said = bed.daemonLog(0).lines().filter(l -> l.contains("filesystem is full")).count();
+    assertEquals(1, said, "the cause is named once in the log, not at every refusal:\n" + bed.daemonLog(0));
   }
 }

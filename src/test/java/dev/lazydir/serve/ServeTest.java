@@ -357,6 +357,11 @@ class ServeTest {
     assertNotEquals(0, cat.exit());
     assertEquals(0, cat.out().length, "nothing of the link's target");
     assertTrue(cat.err().contains("Too many levels of symbolic links"), cat.err());
+    String options = Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
+        .filter(l -> l.split(" ")[4].equals(bed.view.toString())).findFirst().orElseThrow().split(" ")[5];
+    for (String o : new String[] {"ro", "nosuid", "nodev", "nosymfollow"}) {
+      assertTrue(java.util.Arrays.asList(options.split(",")).contains(o), "the view is mounted " + o + ": " + options);
+    }
   }
 
   @Test
