@@ -128,22 +128,21 @@ final class GroupHandOver {
 
   /** Field 22 of /proc/PID/stat: with the pid, it names one process for the machine's uptime. */
   static long startTime(long pid) throws IOException {
-    String stat = Files.readString(Path.of("/proc/" + pid + "/stat"), StandardCharsets.US_ASCII);
-    String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-    return Long.parseLong(fields[19]);
+    return Long.parseLong(statFields(pid)[19]);
   }
 
-  private static boolean isZombie(long pid) throws IOException {
+  /** The fields of /proc/PID/stat after the command name (state first, start time at index 19). */
+  private static String[] statFields(long pid) throws IOException {
     String stat = Files.readString(Path.of("/proc/" + pid + "/stat"), StandardCharsets.US_ASCII);
-    char state = stat.charAt(stat.lastIndexOf(')') + 2);
-    return state == 'Z' || state == 'X';
+    return stat.substring(stat.lastIndexOf(')') + 2).split(" ");
   }
 
   private static boolean exited(long pid, long started, long withinMs) {
     long deadline = System.nanoTime() + withinMs * 1_000_000;
     while (System.nanoTime() < deadline) {
       try {
-        if (startTime(pid) != started || isZombie(pid)) {
+        String[] fields = statFields(pid); // one read: another process, or this one a zombie, is gone
+        if (Long.parseLong(fields[19]) != started || fields[0].equals("Z") || fields[0].equals("X")) {
           return true;
         }
         Thread.sleep(5);
