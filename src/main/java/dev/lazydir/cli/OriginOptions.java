@@ -83,6 +83,11 @@ final class OriginOptions {
       description = "a listed directory is listed again after this long (default: ${DEFAULT-VALUE})")
   long refreshTimeout = 3600;
 
+  @Option(names = "--mirror", paramLabel = "URL",
+      description = "another server holding the same tree (same paths, same modification times), tried in order"
+          + " when the origin fails or a server serves a wrong version or wrong bytes (repeatable)")
+  List<String> mirrors = new ArrayList<>();
+
   @Option(names = "--config", paramLabel = "FILE",
       description = "read options from FILE, one per line ('--name value' or 'name=value'; # comments);"
           + " options on the command line win")
@@ -124,7 +129,24 @@ final class OriginOptions {
         .stallTimeout(seconds(stallTimeout, "--stall-timeout"))
         .refreshTimeout(Duration.ofSeconds(refreshTimeout))
         .headers(headers)
+        .mirrors(mirrorUrls())
         .build();
+  }
+
+  private List<HttpUrl> mirrorUrls() {
+    List<HttpUrl> urls = new ArrayList<>();
+    for (String m : mirrors) {
+      HttpUrl u = HttpUrl.parse(m);
+      if (u == null) {
+        throw new IllegalArgumentException("--mirror '" + m + "' is not an http:// or https:// URL; give the base URL"
+            + " of the tree on that server, e.g. --mirror https://mirror.example/pub/tree/");
+      }
+      if (!u.encodedPath().endsWith("/")) {
+        u = u.newBuilder().encodedPath(u.encodedPath() + "/").build();
+      }
+      urls.add(u);
+    }
+    return urls;
   }
 
   private static Duration seconds(double s, String option) {

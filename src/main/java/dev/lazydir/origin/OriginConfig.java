@@ -33,6 +33,8 @@ public final class OriginConfig {
   public final Duration stallTimeout;
   /** How long a listed directory is trusted before the daemon lists it again. */
   public final Duration refreshTimeout;
+  /** Other servers holding the same tree under these base URLs, tried in order when the origin fails. */
+  public final List<okhttp3.HttpUrl> mirrors;
 
   private OriginConfig(Builder b) {
     this.username = b.username;
@@ -50,6 +52,7 @@ public final class OriginConfig {
     this.timeout = b.timeout;
     this.stallTimeout = b.stallTimeout;
     this.refreshTimeout = b.refreshTimeout;
+    this.mirrors = List.copyOf(b.mirrors);
     if (stallTimeout.isNegative() || stallTimeout.isZero()) {
       throw new IllegalArgumentException("--stall-timeout must be more than 0 seconds");
     }
@@ -67,7 +70,8 @@ public final class OriginConfig {
     return "OriginConfig{user=" + (username == null ? "-" : username)
         + ", password=" + (password == null ? "-" : "(set)")
         + ", proxy=" + (proxy == null ? "-" : redactProxy(proxy))
-        + ", maxConns=" + maxConns + ", retry=" + retry + ", timeout=" + timeout + ", stallTimeout=" + stallTimeout + "}";
+        + ", maxConns=" + maxConns + ", retry=" + retry + ", timeout=" + timeout + ", stallTimeout=" + stallTimeout
+        + (mirrors.isEmpty() ? "" : ", mirrors=" + mirrors.size()) + "}";
   }
 
   /** scheme://host:port of a proxy setting, parsed as the client parses it, so no credential can show. */
@@ -97,6 +101,7 @@ public final class OriginConfig {
     private Duration timeout = Duration.ofSeconds(30);
     private Duration stallTimeout = Duration.ofSeconds(10);
     private Duration refreshTimeout = Duration.ofHours(1);
+    private final List<okhttp3.HttpUrl> mirrors = new ArrayList<>();
 
     public Builder username(String v) { username = v; return this; }
     public Builder password(String v) { password = v; return this; }
@@ -117,6 +122,8 @@ public final class OriginConfig {
     public Builder timeout(Duration v) { timeout = v; return this; }
     public Builder stallTimeout(Duration v) { stallTimeout = v; return this; }
     public Builder refreshTimeout(Duration v) { refreshTimeout = v; return this; }
+    public Builder mirror(okhttp3.HttpUrl v) { mirrors.add(v); return this; }
+    public Builder mirrors(List<okhttp3.HttpUrl> v) { mirrors.addAll(v); return this; }
 
     public OriginConfig build() {
       return new OriginConfig(this);

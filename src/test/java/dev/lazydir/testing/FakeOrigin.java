@@ -68,15 +68,23 @@ public final class FakeOrigin implements Closeable {
     server.start();
   }
 
+  private String etagServer = "";
+
   public FakeOrigin style(Style s) {
     this.style = s;
+    return this;
+  }
+
+  /** Makes this server's ETags its own, as another server's are (files added after this call). */
+  public FakeOrigin etagsOfItsOwn(String server) {
+    this.etagServer = server;
     return this;
   }
 
   /** Adds (or replaces) a file, creating its parent directories. */
   public FakeOrigin file(String path, byte[] content, Instant mtime) {
     mkdirs(parentOf(path));
-    nodes.put(path, new Node(content, mtime, "\"" + Integer.toHexString(java.util.Arrays.hashCode(content)) + "-" + mtime.getEpochSecond() + "\""));
+    nodes.put(path, new Node(content, mtime, "\"" + etagServer + Integer.toHexString(java.util.Arrays.hashCode(content)) + "-" + mtime.getEpochSecond() + "\""));
     return this;
   }
 
