@@ -131,7 +131,8 @@ public final class Daemon implements Closeable {
     this.client = client;
     this.fetchPool = Executors.newFixedThreadPool(Math.max(2, settings.maxConns()), Threads.daemon("lazydir-fetch"));
     this.timers = Executors.newSingleThreadScheduledExecutor(Threads.daemon("lazydir-timer"));
-    this.filler = new ContentFiller(client, fetchPool, settings.readaheadSegments(), settings.timeout(),
+    this.filler = new ContentFiller(client, fetchPool, settings.readaheadSegments(), settings.maxConns(),
+        settings.timeout(),
         stub -> stubs.completed(stub));
   }
 
