@@ -31,6 +31,8 @@ final class ContentFiller {
   private final int maxStreams;
   private final Duration timeout;
   private final Consumer<OpenStub> onComplete;
+  /** Where readers' ranges are recorded (serve --record-profile), or null. */
+  private volatile ProfileRecorder recorder;
   /** Streams the last sequential reader's window settled on: the next file starts there. */
   private volatile int learnedStreams = StreamWindow.START;
   final AtomicLong fetchedBytes = new AtomicLong();
@@ -53,6 +55,11 @@ final class ContentFiller {
     this.maxStreams = Math.max(1, maxStreams);
     this.timeout = timeout;
     this.onComplete = onComplete;
+  }
+
+  /** Records every range readers ask for from now on. */
+  void recordTo(ProfileRecorder r) {
+    recorder = r;
   }
 
   public long fetchedBytes() {
@@ -80,6 +87,7 @@ final class ContentFiller {
     }
     int first = map.segmentOf(offset);
     int last = map.segmentOf(end - 1);
+    record(stub, first, last + 1);
     int previous = stub.lastSegment;
     stub.lastSegment = last;
     boolean sequential = first == 0 || first == previous || first == previous + 1;
@@ -211,6 +219,7 @@ final class ContentFiller {
         }
         SegmentFetch f = request(stub, c, Math.min(reach + 1, c + span));
         if (f.countedBy(w)) {
+          record(stub, f.segment, f.end);
           f.whenComplete((v, e) -> {
             w.ended();
             if (e == null && !stub.isComplete()) {
@@ -220,6 +229,19 @@ final class ContentFiller {
         }
         c = Math.max(c, f.end - 1);
       }
+    }
+  }
+
+  /**
+   * Records segments [first, end) of the stub in the access profile, if one is being recorded: a reader's range
+   * widened to the segments it needs (a file that completes reads natively, without events, so the rest of its
+   * reads are never seen), and what a sequential reader's window fetches ahead of it.
+   */
+  private void record(OpenStub stub, int first, int end) {
+    ProfileRecorder r = recorder;
+    if (r != null) {
+      SegmentMap map = stub.mapView();
+      r.accessed(stub.label, map.segmentStart(first), map.segmentStart(end - 1) + map.segmentLength(end - 1));
     }
   }
 
