@@ -224,7 +224,9 @@ public final class Shape {
                     Socket server = new Socket();
                     server.setTcpNoDelay(true);
                     server.connect(target, 10_000);
-                    new Conn(client, server, t).start();
+                    Conn c = new Conn(client, server, t);
+                    if (verbose) System.err.printf(Locale.ROOT, "shape: connection %d accepted%n", c.id);
+                    c.start();
                 } catch (IOException e) {
                     System.err.println("shape: cannot connect to " + target + ": " + e.getMessage());
                     try { client.close(); } catch (IOException ignored) { }
