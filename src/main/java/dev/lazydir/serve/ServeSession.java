@@ -106,6 +106,7 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
     try {
       prepareView(dir, layout);
       client = new OriginClient(config, url);
+      client.warmConnections(); // while the namespace is listed: the first file read costs one round trip
       String origin = Crawler.withoutCredentials(url).toString();
       fromIndex(client, index, layout, origin, access);
       if (!initialized(layout.tree())) {
