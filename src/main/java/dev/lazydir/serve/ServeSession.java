@@ -128,6 +128,7 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
     try {
       prepareView(dir, layout);
       client = new OriginClient(config, url);
+      client.warmConnections(); // while the namespace is listed: the first file read costs one round trip
       String origin = Crawler.withoutCredentials(url).toString();
       // Named by the user: fetched (and refused) now. At the default place: asked for in the background, below.
       IndexFetch.Where published = profiles.published();
