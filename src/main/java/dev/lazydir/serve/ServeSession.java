@@ -160,7 +160,7 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
       }
       if (profile != null) {
         daemon.prefetchProfile(profile);
-      } else if (published != null && !published.explicit()) {
+      } else if (published != null && !published.explicit() && mayPublish(tree)) {
         OriginClient c = client;
         Thread ask = new Thread(() -> {
           try {
@@ -196,6 +196,16 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
       lock.channel().close();
       throw e;
     }
+  }
+
+  /**
+   * Whether the origin may publish a profile at the default place: a tree made from a tree index says (the index
+   * lists the profile like any file beside it), so only a tree from listings (where nginx hides dotfiles) costs a
+   * request to find out.
+   */
+  private static boolean mayPublish(StubTree tree) throws IOException {
+    boolean fromIndex = StubTree.metaOf(tree.root()).orElse(null) instanceof DirMeta d && d.fromIndex();
+    return !fromIndex || tree.root().statAt(AccessProfile.DEFAULT_NAME).isPresent();
   }
 
   /**
