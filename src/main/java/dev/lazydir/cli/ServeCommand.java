@@ -3,6 +3,7 @@ package dev.lazydir.cli;
 import dev.lazydir.crawl.Crawler;
 import dev.lazydir.crawl.Progress;
 import dev.lazydir.serve.NamespaceCrawl;
+import dev.lazydir.serve.AccessProfile;
 import dev.lazydir.serve.ServeSession;
 import dev.lazydir.serve.Daemon;
 import dev.lazydir.serve.StoreLayout;
@@ -83,6 +84,19 @@ final class ServeCommand implements Callable<Integer> {
       description = "fetch files up to this size in the background when their directory is opened (0: off; default: ${DEFAULT-VALUE})")
   long prefetchSmallKiB = 64;
 
+  @Option(names = "--record-profile", paramLabel = "FILE",
+      description = "write which files and ranges readers asked for, in order, to FILE (every few seconds and at stop);"
+          + " publish it beside the tree as " + AccessProfile.DEFAULT_NAME + " or give it to --prefetch-profile")
+  Path recordProfile;
+
+  @Option(names = "--prefetch-profile", paramLabel = "FILE|URL",
+      description = "fetch the ranges of this access profile at start, in its order, ahead of readers (default: URL/"
+          + AccessProfile.DEFAULT_NAME + " when the origin publishes one)")
+  String prefetchProfile;
+
+  @Option(names = "--no-prefetch-profile", description = "do not look for an access profile at the origin")
+  boolean noPrefetchProfile;
+
   @Mixin
   AccessOptions access = new AccessOptions();
 
@@ -98,10 +112,11 @@ final class ServeCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--max-depth must be at least 1");
     }
     HttpUrl parsed = Cli.parseUrl(url);
+    ServeSession.Profiles profiles = profiles(parsed);
     OriginConfig config = origin.toConfig(parsed, System.getenv(), Cli.version());
     ServeSession served = ServeSession.start(parsed, config, dir, store == null ? StoreLayout.defaultFor(dir) : new StoreLayout(store),
         (long) segmentMiB << 20, readahead, lazyDirs && !crawl ? 0 : maxDepth, !lazyDirs,
-        access.toAccess(System.getenv()), prefetchSmallKiB << 10, index.where(parsed));
+        access.toAccess(System.getenv()), prefetchSmallKiB << 10, index.where(parsed), profiles);
     try (served) {
       Signals.awaitTermination(stopAsked -> {
         try {
@@ -117,5 +132,38 @@ final class ServeCommand implements Callable<Integer> {
       parent.out().println("stopping: answering pending readers, unmounting " + served.view());
     }
     return ExitCodes.OK;
+  }
+
+  /** The profile options, checked before anything is made: a local profile is read (and refused) now. */
+  private ServeSession.Profiles profiles(HttpUrl origin) throws IOException {
+    if (noPrefetchProfile && prefetchProfile != null) {
+      throw new IllegalArgumentException("--prefetch-profile and --no-prefetch-profile exclude each other");
+    }
+    if (recordProfile != null) {
+      Path parent = recordProfile.toAbsolutePath().getParent();
+      if (Files.isDirectory(recordProfile) || parent == null || !Files.isDirectory(parent)) {
+        throw new IllegalArgumentException("--record-profile " + recordProfile + ": not a file in an existing"
+            + " directory; name a file whose directory exists");
+      }
+    }
+    AccessProfile given = null;
+    dev.lazydir.index.IndexFetch.Where published = null;
+    if (prefetchProfile != null && (prefetchProfile.startsWith("http://") || prefetchProfile.startsWith("https://"))) {
+      published = new dev.lazydir.index.IndexFetch.Where(Cli.parseUrl(prefetchProfile), true);
+    } else if (prefetchProfile != null) {
+      Path file = Path.of(prefetchProfile);
+      if (!Files.isRegularFile(file)) {
+        throw new IllegalArgumentException("--prefetch-profile " + prefetchProfile + ": no such file; give a profile"
+            + " written by --record-profile, or a URL");
+      }
+      try {
+        given = AccessProfile.parse(Files.readAllBytes(file), prefetchProfile);
+      } catch (AccessProfile.ProfileException e) {
+        throw new IllegalArgumentException("--prefetch-profile " + e.getMessage());
+      }
+    } else if (!noPrefetchProfile) {
+      published = new dev.lazydir.index.IndexFetch.Where(ServeSession.Profiles.defaultUrl(origin), false);
+    }
+    return new ServeSession.Profiles(recordProfile, given, published);
   }
 }

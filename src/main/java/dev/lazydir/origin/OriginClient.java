@@ -114,6 +114,27 @@ public final class OriginClient implements Closeable {
     }
   }
 
+  /**
+   * Opens up to {@link #CONNECTIONS_AHEAD} connections for file bytes ahead of need, in the background, where lazydir keeps its own
+   * (plain HTTP); over TLS or a proxy, OkHttp's pool keeps the listings' connections for the first range request.
+   * A first byte then costs one round trip, not two (a new connection's handshake, then the request). Called at
+   * start and after listings (a kept-alive connection the server closed meanwhile is replaced); cheap when they
+   * are there.
+   */
+  public void warmConnections() {
+    if (plain != null) {
+      plain.warm(Math.min(CONNECTIONS_AHEAD, config.maxConns));
+    }
+  }
+
+  /** Connections kept open ahead of need: one for a first byte, one for the read-ahead or a second file. */
+  static final int CONNECTIONS_AHEAD = 2;
+
+  /** Idle connections of the plain fast path (for tests); -1 without one. */
+  int idleRangeConnections() {
+    return plain == null ? -1 : plain.idleConnections();
+  }
+
   /** Number of HTTP exchanges started so far (retries included). */
   public long requestCount() {
     return requests.get();

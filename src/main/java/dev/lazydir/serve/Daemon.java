@@ -118,6 +118,8 @@ public final class Daemon implements Closeable {
   private DirectoryOpens directories;
   private EventLoop loop;
   private Guard guard;
+  private volatile ProfileRecorder recorder;
+  private volatile ProfilePrefetch profilePrefetch;
   private boolean mounted;
 
   private Daemon(Settings settings, StubTree tree, Fd privateMount, OriginClient client, String mountSource,
@@ -131,7 +133,8 @@ public final class Daemon implements Closeable {
     this.client = client;
     this.fetchPool = Executors.newFixedThreadPool(Math.max(2, settings.maxConns()), Threads.daemon("lazydir-fetch"));
     this.timers = Executors.newSingleThreadScheduledExecutor(Threads.daemon("lazydir-timer"));
-    this.filler = new ContentFiller(client, fetchPool, settings.readaheadSegments(), settings.timeout(),
+    this.filler = new ContentFiller(client, fetchPool, settings.readaheadSegments(), settings.maxConns(),
+        settings.timeout(),
         stub -> stubs.completed(stub));
   }
 
@@ -230,6 +233,30 @@ public final class Daemon implements Closeable {
   /** Range requests made for file contents so far. */
   public long fetches() {
     return filler.fetchCount();
+  }
+
+  /**
+   * From now on, records which ranges readers ask for into {@code file} (an {@link AccessProfile}), written every
+   * few seconds while it changes and at stop.
+   */
+  public void recordProfile(Path file) {
+    ProfileRecorder r = new ProfileRecorder(file);
+    recorder = r;
+    filler.recordTo(r);
+    r.write(true); // a file that cannot be written is named now, not at stop
+    timers.scheduleWithFixedDelay(() -> r.write(false), PROFILE_WRITE_SECONDS, PROFILE_WRITE_SECONDS, TimeUnit.SECONDS);
+  }
+
+  static final int PROFILE_WRITE_SECONDS = 5;
+
+  /**
+   * Fetches the profile's ranges in the background, in its order, on all but two of {@code --max-conns} (those
+   * stay free for readers); returns at once.
+   */
+  public void prefetchProfile(AccessProfile profile) {
+    LOG.info("access profile: " + profile.ranges().size() + " ranges, " + profile.bytes() + " bytes to fetch ahead");
+    profilePrefetch = ProfilePrefetch.start(profile, stubs, filler, this::ensureListed,
+        Math.max(1, settings.maxConns() - 2), settings.timeout().multipliedBy(10));
   }
 
   /** Lists a directory of the tree now, once however many ask at the same time (the background crawl). */
@@ -349,6 +376,10 @@ public final class Daemon implements Closeable {
       if (!(guard != null && guard.isAlive() && guard.heldGroupFd() >= 0)) {
         loop.drain();
       }
+    }
+    OpenStubs.closeQuietly(profilePrefetch);
+    if (recorder != null) {
+      recorder.write(true);
     }
     OpenStubs.closeQuietly(group);
     if (guard != null) {

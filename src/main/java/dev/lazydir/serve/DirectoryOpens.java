@@ -52,6 +52,7 @@ final class DirectoryOpens implements AutoCloseable {
   private final Daemon.Stats stats;
   private final BooleanSupplier stopping;
   private final Crawler lister;
+  private final OriginClient client;
   private final ThreadPoolExecutor prefetchPool;
   private final ThreadPoolExecutor listAheadPool;
   private final ConcurrentHashMap<String, CompletableFuture<Boolean>> listing = new ConcurrentHashMap<>();
@@ -68,6 +69,7 @@ final class DirectoryOpens implements AutoCloseable {
     this.timers = timers;
     this.stats = stats;
     this.stopping = stopping;
+    this.client = client;
     this.lister = new Crawler(client, 1, Math.max(1, settings.maxConns()), Progress.NONE, clock);
     // Bounded queues, dropping work when full: prefetch and list-ahead are optimisations and must never pile up.
     this.prefetchPool = new ThreadPoolExecutor(2, 2, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(4096),
@@ -139,6 +141,7 @@ final class DirectoryOpens implements AutoCloseable {
       if (ok) {
         stats.dirsListed.incrementAndGet();
         stubs.forgetIn(key);
+        client.warmConnections(); // a file of it is likely read next: its first byte costs one round trip
       }
       mine.complete(ok);
       return ok;

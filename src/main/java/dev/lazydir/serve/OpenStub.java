@@ -46,6 +46,8 @@ final class OpenStub implements AutoCloseable {
   private final SegmentMap map;
   /** Last segment a reader asked for, to recognise sequential reads and read ahead. */
   volatile int lastSegment = -2;
+  /** The read-ahead streams of a sequential reader, made at its first sequential read. */
+  private volatile StreamWindow window;
   private final Object persistLock = new Object();
   private int unpersisted;
   private boolean closed;
@@ -176,6 +178,25 @@ final class OpenStub implements AutoCloseable {
 
   FileMeta meta() {
     return meta;
+  }
+
+  /** The stub's read-ahead window, made by {@code make} at the first call. */
+  StreamWindow window(java.util.function.Supplier<StreamWindow> make) {
+    StreamWindow w = window;
+    if (w == null) {
+      synchronized (this) {
+        if (window == null) {
+          window = make.get();
+        }
+        w = window;
+      }
+    }
+    return w;
+  }
+
+  /** The read-ahead window, if a sequential reader made one. */
+  Optional<StreamWindow> window() {
+    return Optional.ofNullable(window);
   }
 
   /** What is recorded on disk about the bytes of the file fd is open on (see SegmentMap#recorded). */

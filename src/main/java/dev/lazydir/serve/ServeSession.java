@@ -95,6 +95,28 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
   public static ServeSession start(HttpUrl url, OriginConfig config, Path dir, StoreLayout layout, long segmentSize, int readahead,
       int crawlDepth, boolean beforeReady, Access access, long prefetchSmall, IndexFetch.Where index)
       throws IOException {
+    return start(url, config, dir, layout, segmentSize, readahead, crawlDepth, beforeReady, access, prefetchSmall, index,
+        Profiles.NONE);
+  }
+
+  /**
+   * Access profiles of a run: where to record one (or null), a profile read from a local file (or null), and where
+   * the origin may publish one (null: nowhere; explicit: it must be there).
+   */
+  public record Profiles(Path recordTo, AccessProfile given, IndexFetch.Where published) {
+    public static final Profiles NONE = new Profiles(null, null, null);
+
+    /** {@code URL/.lazydir-profile} (the origin URL taken as a directory). */
+    public static HttpUrl defaultUrl(HttpUrl origin) {
+      HttpUrl dir = origin.encodedPath().endsWith("/") ? origin : origin.newBuilder().addPathSegment("").build();
+      return dir.newBuilder().query(null).fragment(null).addPathSegment(AccessProfile.DEFAULT_NAME).build();
+    }
+  }
+
+  /** As above, recording and prefetching access profiles as {@code profiles} says. */
+  public static ServeSession start(HttpUrl url, OriginConfig config, Path dir, StoreLayout layout, long segmentSize, int readahead,
+      int crawlDepth, boolean beforeReady, Access access, long prefetchSmall, IndexFetch.Where index, Profiles profiles)
+      throws IOException {
     ServePreflight.check(dir, layout); // before anything is created: a refused start leaves nothing behind
     layout.create();
     FileLock lock = layout.lock();
@@ -106,7 +128,12 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
     try {
       prepareView(dir, layout);
       client = new OriginClient(config, url);
+      client.warmConnections(); // while the namespace is listed: the first file read costs one round trip
       String origin = Crawler.withoutCredentials(url).toString();
+      // Named by the user: fetched (and refused) now. At the default place: asked for in the background, below.
+      IndexFetch.Where published = profiles.published();
+      AccessProfile profile = profiles.given() != null ? profiles.given()
+          : published != null && published.explicit() ? published(client, published) : null;
       fromIndex(client, index, layout, origin, access);
       if (!initialized(layout.tree())) {
         // First start: list the top level now, which also tells a listing from a single file.
@@ -128,6 +155,26 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
       Daemon daemon = Daemon.start(new Daemon.Settings(dir, segmentSize, readahead,
           config.timeout, config.refreshTimeout, config.maxConns, prefetchSmall, layout.run()), tree, client,
           digests);
+      if (profiles.recordTo() != null) {
+        daemon.recordProfile(profiles.recordTo());
+      }
+      if (profile != null) {
+        daemon.prefetchProfile(profile);
+      } else if (published != null && !published.explicit() && mayPublish(tree)) {
+        OriginClient c = client;
+        Thread ask = new Thread(() -> {
+          try {
+            AccessProfile p = published(c, published);
+            if (p != null) {
+              daemon.prefetchProfile(p);
+            }
+          } catch (IOException | RuntimeException e) {
+            LOG.fine("access profile: " + e.getMessage());
+          }
+        }, "lazydir-profile-fetch");
+        ask.setDaemon(true);
+        ask.start();
+      }
       NamespaceCrawl crawl = crawlDepth > 0 ? NamespaceCrawl.start(tree, daemon::ensureListed,
           Math.max(1, beforeReady ? config.maxConns : config.maxConns / 2), crawlDepth) : null;
       ServeSession served = new ServeSession(layout, lock, client, tree, daemon, crawl, beforeReady, dir.toRealPath());
@@ -148,6 +195,44 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
       lock.release();
       lock.channel().close();
       throw e;
+    }
+  }
+
+  /**
+   * Whether the origin may publish a profile at the default place: a tree made from a tree index says (the index
+   * lists the profile like any file beside it), so only a tree from listings (where nginx hides dotfiles) costs a
+   * request to find out.
+   */
+  private static boolean mayPublish(StubTree tree) throws IOException {
+    boolean fromIndex = StubTree.metaOf(tree.root()).orElse(null) instanceof DirMeta d && d.fromIndex();
+    return !fromIndex || tree.root().statAt(AccessProfile.DEFAULT_NAME).isPresent();
+  }
+
+  /**
+   * The access profile the origin publishes, or null if it has none (404 or 410 at the default place). One named
+   * with {@code --prefetch-profile URL} must be there and valid; at the default place another failure, or a profile
+   * that does not read, is a warning and nothing is prefetched.
+   */
+  private static AccessProfile published(OriginClient client, IndexFetch.Where where) throws IOException {
+    if (where == null) {
+      return null;
+    }
+    String name = dev.lazydir.origin.Redact.url(where.url());
+    try {
+      java.util.Optional<byte[]> body = client.fetchSmallFile(where.url(), AccessProfile.MAX_BYTES);
+      if (body.isEmpty()) {
+        if (where.explicit()) {
+          throw new IOException("--prefetch-profile " + name + ": not found at the origin");
+        }
+        return null;
+      }
+      return AccessProfile.parse(body.get(), name);
+    } catch (IOException e) {
+      if (where.explicit()) {
+        throw e;
+      }
+      LOG.warning("access profile " + name + ": " + e.getMessage() + "; nothing is fetched ahead");
+      return null;
     }
   }
 
