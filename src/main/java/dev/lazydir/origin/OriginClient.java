@@ -48,6 +48,7 @@ public final class OriginClient implements Closeable {
   private final Sleeper sleeper;
   private final Clock clock;
   private final AtomicLong requests = new AtomicLong();
+  private final RoundTrips roundTrip = new RoundTrips();
 
   public OriginClient(OriginConfig config, HttpUrl origin) throws IOException {
     this(config, origin, Sleeper.SYSTEM, Clock.systemUTC());
@@ -133,6 +134,15 @@ public final class OriginClient implements Closeable {
   /** Idle connections of the plain fast path (for tests); -1 without one. */
   int idleRangeConnections() {
     return plain == null ? -1 : plain.idleConnections();
+  }
+
+  /**
+   * How long the origin takes to answer a request: the shortest of the last few answer times (request sent to
+   * the answer's head received, through OkHttp: listings and probes), in milliseconds; 0 before the first answer. Well under a millisecond on
+   * the same machine, a round trip or more over a network: callers choose how far to work ahead by it.
+   */
+  public double roundTripMillis() {
+    return roundTrip.millis();
   }
 
   /** Number of HTTP exchanges started so far (retries included). */
@@ -446,6 +456,7 @@ public final class OriginClient implements Closeable {
       requests.incrementAndGet();
       try {
         Response response = http.newCall(request).execute();
+        roundTrip.add(response.receivedResponseAtMillis() - response.sentRequestAtMillis());
         if (!RetryPolicy.isRetriableStatus(response.code())) {
           return response;
         }

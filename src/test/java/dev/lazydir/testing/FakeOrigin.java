@@ -184,6 +184,7 @@ public final class FakeOrigin implements Closeable {
     boolean newVersionPerRequest;
     long dripBytes;
     long dripMillis;
+    long delayMillis;
     Function<RecordedRequest, MockResponse> answer;
     private final AtomicInteger versions = new AtomicInteger();
 
@@ -227,6 +228,13 @@ public final class FakeOrigin implements Closeable {
       return f;
     }
 
+    /** The normal answer, its head sent {@code millis} after the request came (an origin a round trip away). */
+    public static Fault delay(long millis) {
+      Fault f = new Fault();
+      f.delayMillis = millis;
+      return f;
+    }
+
     /** Whatever {@code f} answers (redirects, socket policies...); the normal answer where it returns null. */
     public static Fault answer(Function<RecordedRequest, MockResponse> f) {
       Fault fault = new Fault();
@@ -249,7 +257,8 @@ public final class FakeOrigin implements Closeable {
           return r;
         }
       }
-      return origin.serve(request, this);
+      MockResponse r = origin.serve(request, this);
+      return delayMillis > 0 ? r.setHeadersDelay(delayMillis, TimeUnit.MILLISECONDS) : r;
     }
 
     String etag(String normal) {
