@@ -9,6 +9,9 @@ import java.nio.ByteBuffer;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -66,20 +69,43 @@ public final class OriginClient implements Closeable {
 
   /** GETs a URL that may be a listing. Reads the body only if it may be one (HTML, JSON or XML). */
   public Page fetchPage(HttpUrl url) throws OriginException {
-    Request request = new Request.Builder().url(url).get().build();
+    return fetchPageIfChanged(url, null, null).orElseThrow();
+  }
+
+  private static final DateTimeFormatter HTTP_DATE =
+      DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", Locale.ENGLISH).withZone(ZoneOffset.UTC);
+
+  /**
+   * As {@link #fetchPage}, asking the origin to answer 304 Not Modified when the page still has the ETag
+   * {@code ifNoneMatch} or has not changed since {@code ifModifiedSince} (either may be null; with both null it
+   * is a plain GET). Empty when the origin answered 304: the page is what it was, and no byte of it was sent.
+   */
+  public Optional<Page> fetchPageIfChanged(HttpUrl url, String ifNoneMatch, Instant ifModifiedSince)
+      throws OriginException {
+    Request.Builder rb = new Request.Builder().url(url).get();
+    if (ifNoneMatch != null) {
+      rb.header("If-None-Match", ifNoneMatch);
+    }
+    if (ifModifiedSince != null) {
+      rb.header("If-Modified-Since", HTTP_DATE.format(ifModifiedSince));
+    }
+    Request request = rb.build();
     acquire();
     try (Response response = execute(request)) {
+      if (response.code() == 304 && (ifNoneMatch != null || ifModifiedSince != null)) {
+        return Optional.empty();
+      }
       requireSuccess(response, "GET");
       AnswerHeaders answer = AnswerHeaders.of(response);
       RemoteFile file = describe(response, answer, answer.identityLength());
       if (!file.html()) {
-        return new Page(file.finalUrl(), false, null, null, file);
+        return Optional.of(new Page(file.finalUrl(), false, null, null, file));
       }
       ResponseBody body = response.body();
       MediaType type = body.contentType();
       String charset = type == null || type.charset() == null ? null : type.charset().name();
-      return new Page(file.finalUrl(), true, readBounded(body, url), charset, file,
-          type == null ? null : type.type() + "/" + type.subtype());
+      return Optional.of(new Page(file.finalUrl(), true, readBounded(body, url), charset, file,
+          type == null ? null : type.type() + "/" + type.subtype()));
     } finally {
       permits.release();
     }
