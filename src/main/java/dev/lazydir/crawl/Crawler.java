@@ -113,6 +113,84 @@ public final class Crawler implements java.io.Closeable {
         .relisting();
   }
 
+  /** What checking the files with bytes on disk of one directory found: how many were asked for, and replaced. */
+  public record FileChecks(long checked, long replaced, long failed) {}
+
+  /**
+   * Asks the origin (HEAD, see {@link OriginClient#probe}) for the version of each file of a directory that has
+   * bytes on disk (complete, or with a segment map) and is named by {@code wanted}, and replaces each whose size,
+   * ETag or time (at the precision both sides know) changed with an empty stub of the new version: a new inode,
+   * so a reader holding the old one keeps its bytes. Files with no bytes here are not asked for: every answer
+   * that fills them is checked against their version anyway. Files from a tree index are pinned by its digests
+   * and are not asked for either. The directory keeps its mtime, so a listing recorded as applied still stands.
+   * A listing gives sizes and times to the minute at best, and no ETag: this is the check that sees a file
+   * rewritten within the minute at the same size.
+   */
+  public FileChecks checkLocalFiles(StubTree tree, List<String> path, java.util.function.Predicate<String> wanted)
+      throws IOException {
+    String where = path.isEmpty() ? "." : String.join("/", path);
+    List<Future<Optional<RemoteFile>>> futures = new ArrayList<>();
+    List<String> names = new ArrayList<>();
+    try (Fd dir = tree.openDir(path)) {
+      for (String name : dir.list()) {
+        if (name.startsWith(LocalName.TEMP_PREFIX) || !wanted.test(name)) {
+          continue;
+        }
+        StubTree.Entry local = tree.inspect(dir, name);
+        if (!(local.meta() instanceof FileMeta meta) || !local.stat().isRegularFile()
+            || meta.mtimePrecision() == EntryMeta.TimePrecision.NANOS || !hasLocalBytes(dir, name, meta)) {
+          continue;
+        }
+        HttpUrl url = TreeUrls.fileUrl(tree, path, name, meta);
+        names.add(name);
+        futures.add(probePool.submit(() -> {
+          try {
+            return Optional.of(client.probe(url));
+          } catch (OriginException e) {
+            LOG.warning(where + "/" + LocalName.printable(name) + ": version not checked: " + e.getMessage());
+            return Optional.empty();
+          }
+        }));
+      }
+      long replaced = 0;
+      long failed = 0;
+      Instant dirMtime = dir.stat().mtime();
+      for (int i = 0; i < futures.size(); i++) {
+        String name = names.get(i);
+        RemoteFile file = await(futures.get(i)).orElse(null);
+        if (file == null || file.size() < 0 || file.html()) {
+          failed++;
+          continue;
+        }
+        if (!(tree.inspect(dir, name).meta() instanceof FileMeta meta)) {
+          continue; // replaced or removed meanwhile (a listing)
+        }
+        String encoded = meta.listedName() != null ? meta.listedName() : PercentCodec.canonicalSegment(name);
+        RemoteEntry remote = new RemoteEntry(name, encoded, false, -1, null, false, null).withFile(file);
+        if (StubChange.decide(meta, remote) == StubChange.RESET) {
+          LOG.info(where + "/" + LocalName.printable(name) + ": changed at the origin; replaced by a stub of the new version");
+          tree.resetStub(dir, name, FileMetas.fileMeta(remote), remote.mtime());
+          replaced++;
+        }
+      }
+      if (replaced > 0) {
+        dir.setMtime(dirMtime); // the rename moved it; the listing recorded as applied still describes the rest
+      }
+      return new FileChecks(futures.size(), replaced, failed);
+    }
+  }
+
+  /** Whether some of the file's bytes are on disk: complete, or a segment map recorded. */
+  private static boolean hasLocalBytes(Fd dir, String name, FileMeta meta) throws IOException {
+    if (meta.complete()) {
+      return true;
+    }
+    try (Fd fd = dir.openAt(name, dev.lazydir.internal.posix.Posix.O_RDONLY | dev.lazydir.internal.posix.Posix.O_NOFOLLOW
+        | dev.lazydir.internal.posix.Posix.O_NONBLOCK, 0)) {
+      return fd.getXattr(EntryMeta.MAP_XATTR).isPresent();
+    }
+  }
+
   /** Listings parsed so far by this crawler. */
   public long listingsParsed() {
     return listingsParsed.get();

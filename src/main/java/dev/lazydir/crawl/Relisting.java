@@ -9,7 +9,7 @@ package dev.lazydir.crawl;
  */
 public record Relisting(boolean listed, boolean unchanged, long created, long replaced, long removed,
     long warnings) {
-  static final Relisting NOT_LISTED = new Relisting(false, false, 0, 0, 0, 1);
+  public static final Relisting NOT_LISTED = new Relisting(false, false, 0, 0, 0, 1);
   static final Relisting UNCHANGED = new Relisting(true, true, 0, 0, 0, 0);
 
   /** Whether any entry was made, replaced or removed. */

@@ -38,6 +38,7 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
   private final boolean crawlBeforeReady;
   private final Path view;
   private final Thread stateWriter;
+  private ControlSocket control;
   private volatile boolean closed;
 
   private ServeSession(StoreLayout layout, FileLock lock, OriginClient client, StubTree tree, Daemon daemon,
@@ -131,6 +132,14 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
       NamespaceCrawl crawl = crawlDepth > 0 ? NamespaceCrawl.start(tree, daemon::ensureListed,
           Math.max(1, beforeReady ? config.maxConns : config.maxConns / 2), crawlDepth) : null;
       ServeSession served = new ServeSession(layout, lock, client, tree, daemon, crawl, beforeReady, dir.toRealPath());
+      try {
+        served.control = startControl(layout, daemon);
+      } catch (IOException | RuntimeException e) {
+        served.close(); // the daemon, tree, client and lock with it
+        tree = null;
+        client = null;
+        throw new IOException("could not open the control socket in " + layout.run() + ": " + e.getMessage(), e);
+      }
       served.writeState();
       try {
         warmUp.join(3000);
@@ -148,6 +157,24 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
       lock.release();
       lock.channel().close();
       throw e;
+    }
+  }
+
+  /** The commands a running serve answers on its control socket: {@code refresh [PATH...]}. */
+  private static ControlSocket startControl(StoreLayout layout, Daemon daemon) throws IOException {
+    try (Fd run = layout.openRunDirectory()) {
+      return ControlSocket.start(run, java.util.Map.of("refresh", (args, out) -> {
+        java.util.List<java.util.List<String>> paths = new java.util.ArrayList<>();
+        for (String arg : args) {
+          java.util.List<String> names = arg.isEmpty() ? java.util.List.of() : java.util.List.of(arg.split("/", -1));
+          names.forEach(dev.lazydir.tree.LocalName::require);
+          paths.add(names);
+        }
+        TreeRefresh.Report r = daemon.refresh(paths.isEmpty() ? java.util.List.of(java.util.List.of()) : paths);
+        LOG.info(r.summary());
+        out.line("summary " + r.summary());
+        out.line("complete " + (r.failed() == 0 && r.filesNotChecked() == 0));
+      }));
     }
   }
 
@@ -266,6 +293,14 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
     }
     closed = true;
     stateWriter.interrupt();
+    if (control != null) {
+      control.close();
+      try (Fd run = layout.openRunDirectory()) {
+        run.unlinkAt(ControlSocket.NAME, false);
+      } catch (IOException e) {
+        // a socket left behind refuses connections: a command says "not served"
+      }
+    }
     if (crawl != null) {
       crawl.close();
     }
