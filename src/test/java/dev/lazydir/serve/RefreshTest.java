@@ -99,6 +99,26 @@ class RefreshTest {
   }
 
   @Test
+  void aDirectoryDueForARefreshIsAskedWithItsETagAndA304LeavesEveryEntryAsItWas() throws Exception {
+    bed.serve(origin.url("/").toString(), "--refresh-timeout", "1", "--prefetch-small", "0");
+    assertArrayEquals(keep, ServeBed.run(30, "cat", v("/data/keep.bin").toString()).out());
+    String before = ServeBed.run(30, "stat", "-c", "%n %i %Z %Y %s", v("/data/keep.bin").toString(),
+        v("/data/change.bin").toString()).text();
+    int listings = origin.count("GET", "/data/");
+
+    Thread.sleep(1500);
+    ServeBed.run(30, "ls", v("/data").toString()); // due: listed again
+
+    assertEquals(listings + 1, origin.count("GET", "/data/"));
+    RecordedRequest last = origin.requests().stream()
+        .filter(q -> q.getMethod().equals("GET") && FakeOrigin.decodedPath(q).equals("/data/")).reduce((a, b) -> b).orElseThrow();
+    assertTrue(last.getHeader("If-None-Match") != null, "asked with the listing's ETag");
+    assertEquals(before, ServeBed.run(30, "stat", "-c", "%n %i %Z %Y %s", v("/data/keep.bin").toString(),
+        v("/data/change.bin").toString()).text(), "inodes, ctimes, mtimes and sizes as they were");
+    assertArrayEquals(keep, ServeBed.run(30, "cat", v("/data/keep.bin").toString()).out());
+  }
+
+  @Test
   void refreshOfOnePathListsItAgainNowAndNothingElse() throws Exception {
     bed.serve(origin.url("/").toString());
     assertFalse(ServeBed.run(30, "ls", v("/data").toString()).text().contains("new.txt"));
