@@ -260,11 +260,15 @@ public final class Crawler implements java.io.Closeable {
    * tree holding that file.
    */
   public CrawlReport crawl(HttpUrl url, Path dir) throws IOException {
-    Optional<byte[]> treeIndex = IndexFetch.fetch(client, index);
-    if (treeIndex.isPresent()) {
-      return fromIndex(treeIndex.get(), url, dir);
-    }
     HttpUrl origin = withSlash(withoutCredentials(url));
+    IndexFetch.Fetched treeIndex = IndexFetch.fetch(client, index, appliedIndex(dir, origin.toString()));
+    if (treeIndex.unchanged()) {
+      progress.done();
+      return new CrawlReport(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, client.requestCount(), 0, true);
+    }
+    if (treeIndex.body().isPresent()) {
+      return fromIndex(treeIndex.body().get(), url, dir, treeIndex.validators());
+    }
     ListingVersion applied = appliedRootListing(dir, origin.toString());
     Optional<Page> answer = client.fetchPageIfChanged(url, applied == null ? null : applied.etag(),
         applied == null ? null : applied.lastModified());
@@ -316,17 +320,34 @@ public final class Crawler implements java.io.Closeable {
   /**
    * Makes the whole tree from the origin's tree index (validated before anything is made): no listing at all.
    */
-  private CrawlReport fromIndex(byte[] gz, HttpUrl url, Path dir) throws IOException {
+  private CrawlReport fromIndex(byte[] gz, HttpUrl url, Path dir, IndexFetch.Applied validators) throws IOException {
     TreeIndex.validate(gz);
     IndexApplier.Result r;
     try (StubTree tree = StubTree.open(dir, withSlash(withoutCredentials(url)).toString())) {
       tree.access(access);
+      tree.root().removeXattr(IndexFetch.APPLIED_XATTR); // a crash while applying leaves no claim it was applied
       r = IndexApplier.applyValidated(gz, tree, clock.instant());
+      tree.root().setXattr(IndexFetch.APPLIED_XATTR, validators.encode());
     } finally {
       progress.done();
     }
     return new CrawlReport(r.directories(), r.files(), r.directories(), r.bytes(), r.created(), r.reset(),
-        r.refined(), r.removed(), r.unchanged(), r.warnings(), client.requestCount(), 0);
+        r.refined(), r.removed(), r.unchanged(), r.warnings(), client.requestCount(), 0, false);
+  }
+
+  /** The tree index an existing tree of this origin at {@code dir} was made from, if any (nothing is changed). */
+  private static IndexFetch.Applied appliedIndex(Path dir, String origin) throws IOException {
+    if (!java.nio.file.Files.isDirectory(dir)) {
+      return null;
+    }
+    try (Fd root = dev.lazydir.internal.posix.Posix.open(dir.toString(),
+        dev.lazydir.internal.posix.Posix.O_RDONLY | dev.lazydir.internal.posix.Posix.O_DIRECTORY)) {
+      if (!root.getXattrString(EntryMeta.ORIGIN_XATTR).map(origin::equals).orElse(false)
+          || !(StubTree.metaOf(root).orElse(null) instanceof DirMeta m && m.fromIndex())) {
+        return null;
+      }
+      return IndexFetch.Applied.of(root).orElse(null);
+    }
   }
 
   /**
@@ -793,7 +814,8 @@ public final class Crawler implements java.io.Closeable {
 
   private CrawlReport report() {
     return new CrawlReport(listed.get(), files.get(), dirs.get(), bytes.get(), created.get(), reset.get(),
-        refined.get(), removed.get(), unchanged.get(), warnings.get(), client.requestCount(), listingsUnchanged.get());
+        refined.get(), removed.get(), unchanged.get(), warnings.get(), client.requestCount(), listingsUnchanged.get(),
+        false);
   }
 
   private static <T> T await(Future<T> f) throws IOException {

@@ -396,13 +396,37 @@ public final class OriginClient implements Closeable {
    * larger than {@code maxBytes}.
    */
   public Optional<byte[]> fetchSmallFile(HttpUrl url, long maxBytes) throws OriginException {
-    Request request = new Request.Builder().url(url).get().header("Accept-Encoding", "identity").build();
+    return fetchSmallFileIfChanged(url, maxBytes, null, null).body();
+  }
+
+  /**
+   * A small file asked for again: {@code unchanged} when the origin answered 304 to the validators it had last
+   * time ({@code ifNoneMatch}, {@code ifModifiedSince}; null: not sent), else its body (empty on 404 or 410) and
+   * the validators it has now.
+   */
+  public record SmallFile(boolean unchanged, Optional<byte[]> body, String etag, Instant lastModified) {}
+
+  /** As {@link #fetchSmallFile}, asking for the file only if it changed since the validators given. */
+  public SmallFile fetchSmallFileIfChanged(HttpUrl url, long maxBytes, String ifNoneMatch, Instant ifModifiedSince)
+      throws OriginException {
+    Request.Builder rb = new Request.Builder().url(url).get().header("Accept-Encoding", "identity");
+    if (ifNoneMatch != null) {
+      rb.header("If-None-Match", ifNoneMatch);
+    }
+    if (ifModifiedSince != null) {
+      rb.header("If-Modified-Since", HTTP_DATE.format(ifModifiedSince));
+    }
+    Request request = rb.build();
     acquire();
     try (Response response = execute(request)) {
+      if (response.code() == 304 && (ifNoneMatch != null || ifModifiedSince != null)) {
+        return new SmallFile(true, Optional.empty(), ifNoneMatch, ifModifiedSince);
+      }
       if (response.code() == 404 || response.code() == 410) {
-        return Optional.empty();
+        return new SmallFile(false, Optional.empty(), null, null);
       }
       requireSuccess(response, "GET");
+      AnswerHeaders answer = AnswerHeaders.of(response);
       long declared = response.body().contentLength();
       if (declared > maxBytes) {
         throw new OriginException(Redact.url(url) + " is " + declared + " bytes, more than the " + (maxBytes >> 20)
@@ -424,7 +448,7 @@ public final class OriginClient implements Closeable {
         throw new OriginException("GET " + Redact.url(url) + ": connection lost while reading (" + e.getMessage()
             + ")", -1, e);
       }
-      return Optional.of(out.toByteArray());
+      return new SmallFile(false, Optional.of(out.toByteArray()), answer.etag(), answer.lastModified());
     } finally {
       permits.release();
     }

@@ -184,7 +184,11 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
    */
   private static void fromIndex(OriginClient client, IndexFetch.Where index, StoreLayout layout, String origin,
       Access access) throws IOException {
-    java.util.Optional<byte[]> gz = IndexFetch.fetch(client, index);
+    IndexFetch.Fetched fetched = IndexFetch.fetch(client, index, appliedIndex(layout));
+    if (fetched.unchanged()) {
+      return; // the tree, and the digests on disk, are those of this index: nothing to download, check or walk
+    }
+    java.util.Optional<byte[]> gz = fetched.body();
     if (gz.isEmpty()) {
       return;
     }
@@ -195,9 +199,32 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
     String recorded = Files.isDirectory(layout.tree()) ? firstOrigin(layout.tree(), withSlash) : withSlash;
     try (StubTree t = StubTree.open(layout.tree(), recorded)) {
       t.access(access);
+      t.root().removeXattr(IndexFetch.APPLIED_XATTR); // a crash while applying leaves no claim it was applied
       IndexApplier.Result r = IndexApplier.applyValidated(gz.get(), t, Clock.systemUTC().instant());
+      t.root().setXattr(IndexFetch.APPLIED_XATTR, fetched.validators().encode());
       LOG.info("tree index: " + entries + " entries; " + r.created() + " created, " + r.reset() + " reset, "
           + r.removed() + " removed" + (r.warnings() > 0 ? ", " + r.warnings() + " warnings" : ""));
+    }
+  }
+
+  /**
+   * The tree index the store's tree was made from, if it was made from one and its digests are on disk (a tree
+   * whose digests are gone is made again, which writes them).
+   */
+  private static IndexFetch.Applied appliedIndex(StoreLayout layout) throws IOException {
+    if (!Files.isDirectory(layout.tree())) {
+      return null;
+    }
+    try (Fd fd = Posix.open(layout.tree().toString(), Posix.O_RDONLY | Posix.O_DIRECTORY)) {
+      if (!(StubTree.metaOf(fd).orElse(null) instanceof DirMeta m && m.fromIndex())) {
+        return null;
+      }
+      java.util.Optional<IndexDigests> digests = layout.openDigests();
+      if (digests.isEmpty()) {
+        return null;
+      }
+      digests.get().close();
+      return IndexFetch.Applied.of(fd).orElse(null);
     }
   }
 

@@ -413,6 +413,10 @@ public final class FakeOrigin implements Closeable {
         .setHeader("Last-Modified", HTTP_DATE.format(node.mtime()))
         .setHeader("ETag", fault.etag(node.etag()))
         .setHeader("Content-Type", "application/octet-stream");
+    String ifNoneMatch = request.getHeader("If-None-Match");
+    if (ifNoneMatch != null && ifNoneMatch.equals(fault.etag(node.etag())) && request.getHeader("Range") == null) {
+      return r.setResponseCode(304); // as a static file server answers a conditional GET of a file it still has
+    }
     String range = request.getHeader("Range");
     if (range != null && range.startsWith("bytes=") && !fault.ignoreRange) {
       String[] se = range.substring(6).split("-", 2);
