@@ -406,7 +406,7 @@ public final class FakeOrigin implements Closeable {
     }
     if (node.content() == null) {
       String html = rawListings.getOrDefault(path, listing(path).replace("Index of " + path + "<", "Index of " + asked + "<"));
-      return listingAnswer(request, path, html);
+      return dripped(fault, listingAnswer(request, path, html)); // a throttled listing is slow too
     }
     byte[] content = node.content();
     MockResponse r = new MockResponse()
