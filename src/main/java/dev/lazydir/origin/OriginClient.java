@@ -9,6 +9,9 @@ import java.nio.ByteBuffer;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -116,15 +119,16 @@ public final class OriginClient implements Closeable {
   }
 
   /**
-   * Opens up to {@link #CONNECTIONS_AHEAD} connections for file bytes ahead of need, in the background, where lazydir keeps its own
-   * (plain HTTP); over TLS or a proxy, OkHttp's pool keeps the listings' connections for the first range request.
+   * Opens up to {@link #CONNECTIONS_AHEAD} connections for file bytes ahead of need, in the background, to the
+   * server asked first (the origin unless it failed lately), where lazydir keeps its own (plain HTTP); over TLS or a proxy, OkHttp's pool keeps the listings' connections for the first range request.
    * A first byte then costs one round trip, not two (a new connection's handshake, then the request). Called at
    * start and after listings (a kept-alive connection the server closed meanwhile is replaced); cheap when they
    * are there.
    */
   public void warmConnections() {
-    if (plain != null) {
-      plain.warm(Math.min(CONNECTIONS_AHEAD, config.maxConns));
+    PlainRangeFetch first = plain.get(servers.order(servers.origin().base).get(0));
+    if (first != null) {
+      first.warm(Math.min(CONNECTIONS_AHEAD, config.maxConns));
     }
   }
 
@@ -133,7 +137,8 @@ public final class OriginClient implements Closeable {
 
   /** Idle connections of the plain fast path (for tests); -1 without one. */
   int idleRangeConnections() {
-    return plain == null ? -1 : plain.idleConnections();
+    PlainRangeFetch origin = plain.get(servers.origin());
+    return origin == null ? -1 : origin.idleConnections();
   }
 
   /**
@@ -152,10 +157,24 @@ public final class OriginClient implements Closeable {
 
   /** GETs a URL that may be a listing. Reads the body only if it may be one (HTML, JSON or XML). */
   public Page fetchPage(HttpUrl url) throws OriginException {
+    return fetchPageIfChanged(url, null, null).orElseThrow();
+  }
+
+  private static final DateTimeFormatter HTTP_DATE =
+      DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", Locale.ENGLISH).withZone(ZoneOffset.UTC);
+
+  /**
+   * As {@link #fetchPage}, asking the origin to answer 304 Not Modified when the page still has the ETag
+   * {@code ifNoneMatch} or has not changed since {@code ifModifiedSince} (either may be null; with both null it
+   * is a plain GET). Empty when the origin answered 304: the page is what it was, and no byte of it was sent.
+   * A mirror is never sent the origin's ETag (ETags are per server).
+   */
+  public Optional<Page> fetchPageIfChanged(HttpUrl url, String ifNoneMatch, Instant ifModifiedSince)
+      throws OriginException {
     return onServers(url, (server, at) -> {
-      Page page = fetchPageFrom(at);
-      return server.origin ? page : new Page(servers.asOrigin(server, page.finalUrl()), page.html(), page.body(),
-          page.charset(), asOrigin(server, page.file()), page.mediaType());
+      Optional<Page> answer = fetchPageFrom(at, server.origin ? ifNoneMatch : null, ifModifiedSince);
+      return server.origin ? answer : answer.map(page -> new Page(servers.asOrigin(server, page.finalUrl()),
+          page.html(), page.body(), page.charset(), asOrigin(server, page.file()), page.mediaType()));
     });
   }
 
@@ -164,21 +183,32 @@ public final class OriginClient implements Closeable {
         server.origin ? file.etag() : null, file.html());
   }
 
-  private Page fetchPageFrom(HttpUrl url) throws OriginException {
-    Request request = new Request.Builder().url(url).get().build();
+  private Optional<Page> fetchPageFrom(HttpUrl url, String ifNoneMatch, Instant ifModifiedSince)
+      throws OriginException {
+    Request.Builder rb = new Request.Builder().url(url).get();
+    if (ifNoneMatch != null) {
+      rb.header("If-None-Match", ifNoneMatch);
+    }
+    if (ifModifiedSince != null) {
+      rb.header("If-Modified-Since", HTTP_DATE.format(ifModifiedSince));
+    }
+    Request request = rb.build();
     acquire();
     try (Response response = execute(request)) {
+      if (response.code() == 304 && (ifNoneMatch != null || ifModifiedSince != null)) {
+        return Optional.empty();
+      }
       requireSuccess(response, "GET");
       AnswerHeaders answer = AnswerHeaders.of(response);
       RemoteFile file = describe(response, answer, answer.identityLength());
       if (!file.html()) {
-        return new Page(file.finalUrl(), false, null, null, file);
+        return Optional.of(new Page(file.finalUrl(), false, null, null, file));
       }
       ResponseBody body = response.body();
       MediaType type = body.contentType();
       String charset = type == null || type.charset() == null ? null : type.charset().name();
-      return new Page(file.finalUrl(), true, readBounded(body, url), charset, file,
-          type == null ? null : type.type() + "/" + type.subtype());
+      return Optional.of(new Page(file.finalUrl(), true, readBounded(body, url), charset, file,
+          type == null ? null : type.type() + "/" + type.subtype()));
     } finally {
       permits.release();
     }
@@ -499,17 +529,48 @@ public final class OriginClient implements Closeable {
    * larger than {@code maxBytes}.
    */
   public Optional<byte[]> fetchSmallFile(HttpUrl url, long maxBytes) throws OriginException {
-    return onServers(url, (server, at) -> fetchSmallFileAt(at, maxBytes));
+    return fetchSmallFileIfChanged(url, maxBytes, null, null).body();
   }
 
-  private Optional<byte[]> fetchSmallFileAt(HttpUrl url, long maxBytes) throws OriginException {
-    Request request = new Request.Builder().url(url).get().header("Accept-Encoding", "identity").build();
+  /**
+   * A small file asked for again: {@code unchanged} when the origin answered 304 to the validators it had last
+   * time ({@code ifNoneMatch}, {@code ifModifiedSince}; null: not sent), else its body (empty on 404 or 410) and
+   * the validators it has now.
+   */
+  public record SmallFile(boolean unchanged, Optional<byte[]> body, String etag, Instant lastModified) {}
+
+  /**
+   * As {@link #fetchSmallFile}, asking for the file only if it changed since the validators given (a mirror is
+   * never sent the origin's ETag, and its own is not kept).
+   */
+  public SmallFile fetchSmallFileIfChanged(HttpUrl url, long maxBytes, String ifNoneMatch, Instant ifModifiedSince)
+      throws OriginException {
+    return onServers(url, (server, at) -> {
+      SmallFile f = fetchSmallFileAt(at, maxBytes, server.origin ? ifNoneMatch : null, ifModifiedSince);
+      return server.origin || f.unchanged() ? f : new SmallFile(false, f.body(), null, f.lastModified());
+    });
+  }
+
+  private SmallFile fetchSmallFileAt(HttpUrl url, long maxBytes, String ifNoneMatch, Instant ifModifiedSince)
+      throws OriginException {
+    Request.Builder rb = new Request.Builder().url(url).get().header("Accept-Encoding", "identity");
+    if (ifNoneMatch != null) {
+      rb.header("If-None-Match", ifNoneMatch);
+    }
+    if (ifModifiedSince != null) {
+      rb.header("If-Modified-Since", HTTP_DATE.format(ifModifiedSince));
+    }
+    Request request = rb.build();
     acquire();
     try (Response response = execute(request)) {
+      if (response.code() == 304 && (ifNoneMatch != null || ifModifiedSince != null)) {
+        return new SmallFile(true, Optional.empty(), ifNoneMatch, ifModifiedSince);
+      }
       if (response.code() == 404 || response.code() == 410) {
-        return Optional.empty();
+        return new SmallFile(false, Optional.empty(), null, null);
       }
       requireSuccess(response, "GET");
+      AnswerHeaders answer = AnswerHeaders.of(response);
       long declared = response.body().contentLength();
       if (declared > maxBytes) {
         throw new OriginException(Redact.url(url) + " is " + declared + " bytes, more than the " + (maxBytes >> 20)
@@ -531,7 +592,7 @@ public final class OriginClient implements Closeable {
         throw new OriginException("GET " + Redact.url(url) + ": connection lost while reading (" + e.getMessage()
             + ")", -1, e);
       }
-      return Optional.of(out.toByteArray());
+      return new SmallFile(false, Optional.of(out.toByteArray()), answer.etag(), answer.lastModified());
     } finally {
       permits.release();
     }

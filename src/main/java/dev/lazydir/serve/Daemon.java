@@ -264,6 +264,14 @@ public final class Daemon implements Closeable {
     return directories.ensureListed(path);
   }
 
+  /**
+   * Revalidates the listings and file versions below each path now ({@code lazydir refresh}, see
+   * {@link TreeRefresh}); a path that is not in the tree is refused before anything is done.
+   */
+  TreeRefresh.Report refresh(List<List<String>> paths) throws IOException, InterruptedException {
+    return new TreeRefresh(tree, directories, Math.max(2, settings.maxConns() / 2)).run(paths);
+  }
+
   /** Content events come from the inode marks, open events from the view's mount mark. */
   private int onEvent(FanotifyEvent ev) throws IOException {
     return ev.isPreAccess() ? onContent(ev) : onOpen(ev);

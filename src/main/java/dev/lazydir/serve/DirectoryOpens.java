@@ -2,6 +2,7 @@ package dev.lazydir.serve;
 
 import dev.lazydir.crawl.Crawler;
 import dev.lazydir.crawl.Progress;
+import dev.lazydir.crawl.Relisting;
 import dev.lazydir.crawl.TreeUrls;
 import dev.lazydir.fanotify.Fan;
 import dev.lazydir.fanotify.FanotifyGroup;
@@ -62,7 +63,7 @@ final class DirectoryOpens implements AutoCloseable {
   private final OriginClient client;
   private final ThreadPoolExecutor prefetchPool;
   private final ThreadPoolExecutor listAheadPool;
-  private final ConcurrentHashMap<String, CompletableFuture<Boolean>> listing = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, CompletableFuture<Relisting>> listing = new ConcurrentHashMap<>();
 
   DirectoryOpens(StubTree tree, Daemon.Settings settings, Clock clock, OriginClient client, FanotifyGroup group,
       OpenStubs stubs, ContentFiller filler, ScheduledExecutorService timers, Daemon.Stats stats,
@@ -135,23 +136,34 @@ final class DirectoryOpens implements AutoCloseable {
 
   /** Lists a directory once however many openers ask at the same time. */
   boolean ensureListed(List<String> path) throws IOException {
+    return relist(path).listed();
+  }
+
+  /**
+   * Lists a directory now (once however many ask at the same time), asking the origin whether the listing
+   * applied last still holds: then nothing below it is looked at. Says what the listing changed.
+   */
+  Relisting relist(List<String> path) throws IOException {
     String key = String.join("/", path);
-    CompletableFuture<Boolean> mine = new CompletableFuture<>();
-    CompletableFuture<Boolean> running = listing.putIfAbsent(key, mine);
+    CompletableFuture<Relisting> mine = new CompletableFuture<>();
+    CompletableFuture<Relisting> running = listing.putIfAbsent(key, mine);
     if (running != null) {
       return waitFor(running, key);
     }
     long t0 = System.nanoTime();
     try {
-      boolean ok = lister.listOne(tree, path);
-      LOG.fine(() -> "listed " + display(path) + " in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
-      if (ok) {
+      Relisting r = lister.relist(tree, path);
+      LOG.fine(() -> "listed " + display(path) + (r.unchanged() ? " (unchanged)" : "") + " in "
+          + (System.nanoTime() - t0) / 1_000_000 + " ms");
+      if (r.listed()) {
         stats.dirsListed.incrementAndGet();
-        stubs.forgetIn(key);
+        if (!r.unchanged()) {
+          stubs.forgetIn(key);
+        }
         client.warmConnections(); // a file of it is likely read next: its first byte costs one round trip
       }
-      mine.complete(ok);
-      return ok;
+      mine.complete(r);
+      return r;
     } catch (IOException | RuntimeException e) {
       mine.completeExceptionally(e);
       throw e;
@@ -177,7 +189,20 @@ final class DirectoryOpens implements AutoCloseable {
     }
   }
 
-  private boolean waitFor(CompletableFuture<Boolean> f, String what) throws IOException {
+  /**
+   * Checks the version of each file of a listed directory that has bytes on disk (see
+   * {@link Crawler#checkLocalFiles}); files replaced by a stub of a new version are let go by the cache.
+   */
+  Crawler.FileChecks checkLocalFiles(List<String> path, java.util.function.Predicate<String> wanted)
+      throws IOException {
+    Crawler.FileChecks c = lister.checkLocalFiles(tree, path, wanted);
+    if (c.replaced() > 0) {
+      stubs.forgetIn(String.join("/", path));
+    }
+    return c;
+  }
+
+  private Relisting waitFor(CompletableFuture<Relisting> f, String what) throws IOException {
     try {
       return f.get(settings.timeout().toMillis(), TimeUnit.MILLISECONDS);
     } catch (TimeoutException e) {

@@ -38,6 +38,7 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
   private final boolean crawlBeforeReady;
   private final Path view;
   private final Thread stateWriter;
+  private ControlSocket control;
   private volatile boolean closed;
 
   private ServeSession(StoreLayout layout, FileLock lock, OriginClient client, StubTree tree, Daemon daemon,
@@ -178,6 +179,14 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
       NamespaceCrawl crawl = crawlDepth > 0 ? NamespaceCrawl.start(tree, daemon::ensureListed,
           Math.max(1, beforeReady ? config.maxConns : config.maxConns / 2), crawlDepth) : null;
       ServeSession served = new ServeSession(layout, lock, client, tree, daemon, crawl, beforeReady, dir.toRealPath());
+      try {
+        served.control = startControl(layout, daemon);
+      } catch (IOException | RuntimeException e) {
+        served.close(); // the daemon, tree, client and lock with it
+        tree = null;
+        client = null;
+        throw new IOException("could not open the control socket in " + layout.run() + ": " + e.getMessage(), e);
+      }
       served.writeState();
       try {
         warmUp.join(3000);
@@ -195,6 +204,24 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
       lock.release();
       lock.channel().close();
       throw e;
+    }
+  }
+
+  /** The commands a running serve answers on its control socket: {@code refresh [PATH...]}. */
+  private static ControlSocket startControl(StoreLayout layout, Daemon daemon) throws IOException {
+    try (Fd run = layout.openRunDirectory()) {
+      return ControlSocket.start(run, java.util.Map.of("refresh", (args, out) -> {
+        java.util.List<java.util.List<String>> paths = new java.util.ArrayList<>();
+        for (String arg : args) {
+          java.util.List<String> names = arg.isEmpty() ? java.util.List.of() : java.util.List.of(arg.split("/", -1));
+          names.forEach(dev.lazydir.tree.LocalName::require);
+          paths.add(names);
+        }
+        TreeRefresh.Report r = daemon.refresh(paths.isEmpty() ? java.util.List.of(java.util.List.of()) : paths);
+        LOG.info(r.summary());
+        out.line("summary " + r.summary());
+        out.line("complete " + (r.failed() == 0 && r.filesNotChecked() == 0));
+      }));
     }
   }
 
@@ -242,7 +269,11 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
    */
   private static void fromIndex(OriginClient client, IndexFetch.Where index, StoreLayout layout, String origin,
       Access access) throws IOException {
-    java.util.Optional<byte[]> gz = IndexFetch.fetch(client, index);
+    IndexFetch.Fetched fetched = IndexFetch.fetch(client, index, appliedIndex(layout));
+    if (fetched.unchanged()) {
+      return; // the tree, and the digests on disk, are those of this index: nothing to download, check or walk
+    }
+    java.util.Optional<byte[]> gz = fetched.body();
     if (gz.isEmpty()) {
       return;
     }
@@ -253,9 +284,32 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
     String recorded = Files.isDirectory(layout.tree()) ? firstOrigin(layout.tree(), withSlash) : withSlash;
     try (StubTree t = StubTree.open(layout.tree(), recorded)) {
       t.access(access);
+      t.root().removeXattr(IndexFetch.APPLIED_XATTR); // a crash while applying leaves no claim it was applied
       IndexApplier.Result r = IndexApplier.applyValidated(gz.get(), t, Clock.systemUTC().instant());
+      t.root().setXattr(IndexFetch.APPLIED_XATTR, fetched.validators().encode());
       LOG.info("tree index: " + entries + " entries; " + r.created() + " created, " + r.reset() + " reset, "
           + r.removed() + " removed" + (r.warnings() > 0 ? ", " + r.warnings() + " warnings" : ""));
+    }
+  }
+
+  /**
+   * The tree index the store's tree was made from, if it was made from one and its digests are on disk (a tree
+   * whose digests are gone is made again, which writes them).
+   */
+  private static IndexFetch.Applied appliedIndex(StoreLayout layout) throws IOException {
+    if (!Files.isDirectory(layout.tree())) {
+      return null;
+    }
+    try (Fd fd = Posix.open(layout.tree().toString(), Posix.O_RDONLY | Posix.O_DIRECTORY)) {
+      if (!(StubTree.metaOf(fd).orElse(null) instanceof DirMeta m && m.fromIndex())) {
+        return null;
+      }
+      java.util.Optional<IndexDigests> digests = layout.openDigests();
+      if (digests.isEmpty()) {
+        return null;
+      }
+      digests.get().close();
+      return IndexFetch.Applied.of(fd).orElse(null);
     }
   }
 
@@ -351,6 +405,14 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
     }
     closed = true;
     stateWriter.interrupt();
+    if (control != null) {
+      control.close();
+      try (Fd run = layout.openRunDirectory()) {
+        run.unlinkAt(ControlSocket.NAME, false);
+      } catch (IOException e) {
+        // a socket left behind refuses connections: a command says "not served"
+      }
+    }
     if (crawl != null) {
       crawl.close();
     }

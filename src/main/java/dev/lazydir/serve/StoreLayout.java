@@ -310,6 +310,11 @@ public record StoreLayout(Path store) {
     return Posix.open(store.toString(), Posix.O_RDONLY | Posix.O_DIRECTORY);
   }
 
+  /** STORE/run, opened without following a link (the control socket is reached through it). */
+  public Fd openRunDirectory() throws IOException {
+    return openRun();
+  }
+
   /** STORE/run, never through a link. */
   private Fd openRun() throws IOException {
     try (Fd s = openStore()) {
