@@ -206,7 +206,8 @@ final class ContentFiller {
     }
     stub.markPresent(segment);
     stub.partial.remove(segment);
-    LOG.fine(() -> stub.label + ": segment " + segment + " present (" + (System.nanoTime() - t0) / 1_000_000 + " ms)");
+    LOG.info(() -> "fetched " + stub.label + " bytes " + start + "-" + (start + Math.max(0, length) - 1) + " ("
+        + Math.max(0, length) / 1024 + " KiB, segment " + segment + ") in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
     if (stub.completedNow()) {
       onComplete.accept(stub);
     }

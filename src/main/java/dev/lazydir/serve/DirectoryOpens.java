@@ -135,7 +135,7 @@ final class DirectoryOpens implements AutoCloseable {
     long t0 = System.nanoTime();
     try {
       boolean ok = lister.listOne(tree, path);
-      LOG.fine(() -> "listed " + display(path) + " in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
+      LOG.info(() -> "listed " + display(path) + " in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
       if (ok) {
         stats.dirsListed.incrementAndGet();
         stubs.forgetIn(key);
