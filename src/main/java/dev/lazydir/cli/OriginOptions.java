@@ -112,8 +112,11 @@ final class OriginOptions {
       throw new IllegalArgumentException("--max-retry-wait (" + maxRetryWait + " s) must not be shorter than --retry-wait ("
           + retryWait + " s)");
     }
+    if (proxyCacert != null) {
+      throw new IllegalArgumentException("--proxy-cacert: HTTPS proxies are not supported (lazydir talks plain HTTP or"
+          + " SOCKS5 to a proxy), so a CA file for the proxy cannot apply");
+    }
     readableFile("--cacert", cacert, "a PEM file of CA certificates");
-    readableFile("--proxy-cacert", proxyCacert, "a PEM file of CA certificates");
     readableFile("--password-file", passwordFile, "a file whose first line is the password");
     readableFile("--proxy-password-file", proxyPasswordFile, "a file whose first line is the password");
     if (capath != null && !Files.isDirectory(capath)) {

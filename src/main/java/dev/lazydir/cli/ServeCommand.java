@@ -128,6 +128,10 @@ final class ServeCommand implements Callable<Integer> {
     }
     httpdirfs.applyTo(access, daemon);
     HttpUrl parsed = Cli.parseUrl(url);
+    if (httpdirfs.singleFileMode && parsed.encodedPath().endsWith("/") && !httpdirfs.cacheClear) {
+      throw new IllegalArgumentException("--single-file-mode: " + dev.lazydir.origin.Redact.url(parsed) + " ends with"
+          + " '/', so it names a directory, not one file; give the file's URL, or leave out --single-file-mode");
+    }
     OriginConfig config = origin.toConfig(parsed, System.getenv(), Cli.version());
     StoreLayout layout = store == null ? StoreLayout.defaultFor(dir) : new StoreLayout(store);
     if (httpdirfs.cacheClear) {
