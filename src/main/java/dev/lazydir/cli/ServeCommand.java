@@ -147,7 +147,7 @@ final class ServeCommand implements Callable<Integer> {
         httpdirfs.singleFileMode);
     PrintStream[] to = {out};
     try (served) {
-      Signals.awaitTermination(stopAsked -> {
+      boolean unmounted = Signals.awaitTermination(stopAsked -> {
         try {
           String mode = served.awaitNamespace(parent.err(), System.console() != null, stopAsked);
           if (mode != null) {
@@ -161,7 +161,12 @@ final class ServeCommand implements Callable<Integer> {
           Thread.currentThread().interrupt();
         }
       }, served::unmountedBehindItsBack);
-      to[0].println("stopping: answering pending readers, unmounting " + served.view());
+      if (unmounted) {
+        LOG.warning(served.view() + " was unmounted by hand (umount); stopping");
+        to[0].println("stopping: answering pending readers (" + served.view() + " is unmounted already)");
+      } else {
+        to[0].println("stopping: answering pending readers, unmounting " + served.view());
+      }
     }
     return ExitCodes.OK;
   }

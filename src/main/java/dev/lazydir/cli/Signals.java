@@ -36,10 +36,10 @@ final class Signals {
   }
 
   /**
-   * The same, also ending (with one warning) once {@code gone} says the view was taken away behind the daemon's
-   * back (checked every second).
+   * The same, also ending once {@code gone} says the view was taken away behind the daemon's back (checked every
+   * second); true if that is why it ended.
    */
-  static void awaitTermination(java.util.function.Consumer<java.util.function.BooleanSupplier> ready,
+  static boolean awaitTermination(java.util.function.Consumer<java.util.function.BooleanSupplier> ready,
       java.util.function.BooleanSupplier gone) throws InterruptedException {
     CountDownLatch signalled = new CountDownLatch(1);
     for (String name : new String[] {"INT", "TERM"}) {
@@ -53,10 +53,9 @@ final class Signals {
     ready.accept(() -> signalled.getCount() == 0 || gone.getAsBoolean());
     while (!signalled.await(1, java.util.concurrent.TimeUnit.SECONDS)) {
       if (gone.getAsBoolean()) {
-        java.util.logging.Logger.getLogger(Signals.class.getName()).warning("the view was unmounted by hand (umount);"
-            + " stopping");
-        return;
+        return true;
       }
     }
+    return false;
   }
 }

@@ -24,6 +24,8 @@ import java.util.logging.Logger;
  */
 final class ContentFiller {
   private static final Logger LOG = Logger.getLogger(ContentFiller.class.getName());
+  /** The warm-up's fills are not the user's: their one line per fetch (-v) is left out. */
+  volatile boolean silent;
 
   private final OriginClient client;
   private final ExecutorService fetchPool;
@@ -206,8 +208,8 @@ final class ContentFiller {
     }
     stub.markPresent(segment);
     stub.partial.remove(segment);
-    LOG.info(() -> "fetched " + stub.label + " bytes " + start + "-" + (start + Math.max(0, length) - 1) + " ("
-        + Math.max(0, length) / 1024 + " KiB, segment " + segment + ") in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
+    LOG.log(silent ? java.util.logging.Level.FINEST : java.util.logging.Level.INFO, () -> "fetched " + stub.label + " bytes " + start + "-" + (start + Math.max(0, length) - 1) + " ("
+        + Math.max(0, length) + " bytes, segment " + segment + ") in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
     if (stub.completedNow()) {
       onComplete.accept(stub);
     }
