@@ -36,7 +36,9 @@ import picocli.CommandLine.ParentCommand;
 @Command(name = "serve", sortOptions = false, mixinStandardHelpOptions = true,
     description = {"Make DIR a live, read-only view of URL: directories are listed when opened, file bytes are"
         + " fetched when read, and what is local is read at disk speed. Runs in the foreground until SIGINT or"
-        + " SIGTERM; prints a line starting with 'ready' when DIR is live. Needs root and Linux 6.14+.",
+        + " SIGTERM (or, with --daemon, in the background until lazydir stop DIR); prints a line starting with"
+        + " 'ready' when DIR is live. Needs root and Linux 6.14+. httpdirfs' options work too (see the README's"
+        + " table).",
         "",
         "Every path of the origin exists in DIR when 'ready' is printed: the whole namespace is listed first"
             + " (a restart lists only what is missing). For trees too large for that, --lazy-dirs lists each"
