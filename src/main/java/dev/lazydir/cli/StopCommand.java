@@ -43,7 +43,11 @@ final class StopCommand implements Callable<Integer> {
           + layout.store() + "; pass --store if serve was given one)");
       return ExitCodes.ERROR;
     }
-    serve.get().destroy(); // SIGTERM: the serve's clean stop
+    if (!serve.get().destroy()) { // SIGTERM: the serve's clean stop
+      parent.err().println("lazydir: error: cannot signal the serve of " + view.dir + " (pid " + pid + "); run lazydir"
+          + " stop as the user running it (root, usually: sudo lazydir stop " + view.dir + ")");
+      return ExitCodes.ERROR;
+    }
     try {
       serve.get().onExit().get((long) (timeout * 1000), java.util.concurrent.TimeUnit.MILLISECONDS);
     } catch (java.util.concurrent.TimeoutException e) {

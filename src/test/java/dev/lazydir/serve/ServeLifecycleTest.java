@@ -78,4 +78,41 @@ class ServeLifecycleTest {
       assertTrue(again.err().contains("is not served"), again.err());
     }
   }
+
+  @Test
+  void theGuardsLogIsKeptInTheStoreNotInRunLazydir() throws Exception {
+    try (ServeBed bed = new ServeBed(tmp); FakeOrigin origin = new FakeOrigin()) {
+      origin.file("/a.txt", "hello", T);
+      Process daemon = bed.serve(origin.url("/").toString());
+      daemon.destroyForcibly();
+      assertTrue(daemon.waitFor(10, TimeUnit.SECONDS));
+      long deadline = System.nanoTime() + 10_000_000_000L;
+      while (bed.viewMounted() && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      assertFalse(bed.viewMounted(), "the guard detached the view");
+      String logs = "";
+      for (int i = 0; i < 50 && !logs.contains("detached"); i++) {
+        Thread.sleep(100);
+        try (var files = Files.list(bed.store.resolve("run"))) {
+          logs = files.filter(f -> f.getFileName().toString().startsWith("guard-" + daemon.pid() + "-"))
+              .map(f -> {
+                try {
+                  return Files.readString(f);
+                } catch (java.io.IOException e) {
+                  return "";
+                }
+              }).reduce("", String::concat);
+        }
+      }
+      assertTrue(logs.contains("detached " + bed.view), "the guard's line is in STORE/run: " + logs);
+      Path run = Path.of("/run/lazydir");
+      if (Files.isDirectory(run)) {
+        try (var files = Files.list(run)) {
+          assertFalse(files.anyMatch(f -> f.getFileName().toString().startsWith("guard-" + daemon.pid() + "-")),
+              "nothing of this daemon's guard in /run/lazydir");
+        }
+      }
+    }
+  }
 }
