@@ -49,10 +49,7 @@ final class HttpdirfsOptions {
 
   /** Applies what has a meaning, warns once about each option that has none; refuses contradictions. */
   void applyTo(AccessOptions access, boolean daemon) {
-    if ((foreground || debug) && daemon) {
-      throw new IllegalArgumentException((debug ? "-d" : "-f") + " keeps serve in the foreground and --daemon sends it"
-          + " to the background; give one of them");
-    }
+    checkForeground(daemon);
     if (maxSegCount != null) {
       if (maxSegCount < 1) {
         throw new IllegalArgumentException("--max-seg-count must be at least 1, not " + maxSegCount);
@@ -88,6 +85,14 @@ final class HttpdirfsOptions {
         case "rw" -> throw new IllegalArgumentException("-o rw: the view is read-only; lazydir cannot serve it writable");
         default -> LOG.warning("-o " + o + " has no meaning here: lazydir is not a FUSE filesystem (ignored)");
       }
+    }
+  }
+
+  /** -f and -d contradict --daemon. */
+  void checkForeground(boolean daemon) {
+    if ((foreground || debug) && daemon) {
+      throw new IllegalArgumentException((debug ? "-d" : "-f") + " keeps serve in the foreground and --daemon sends it"
+          + " to the background; give one of them");
     }
   }
 

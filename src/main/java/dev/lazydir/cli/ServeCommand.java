@@ -128,7 +128,12 @@ final class ServeCommand implements Callable<Integer> {
     if (crawl && !lazyDirs) {
       LOG.fine("--crawl without --lazy-dirs: the namespace is listed before ready anyway");
     }
-    httpdirfs.applyTo(access, daemon);
+    boolean daemonCaller = daemon && System.getenv(DAEMON_CHILD_ENV) == null;
+    if (daemonCaller) {
+      httpdirfs.checkForeground(daemon); // the rest (and its warnings) in the daemon, whose words are passed on
+    } else {
+      httpdirfs.applyTo(access, daemon);
+    }
     HttpUrl parsed = Cli.parseUrl(url);
     if (httpdirfs.singleFileMode && parsed.encodedPath().endsWith("/") && !httpdirfs.cacheClear) {
       throw new IllegalArgumentException("--single-file-mode: " + dev.lazydir.origin.Redact.url(parsed) + " ends with"
@@ -140,7 +145,7 @@ final class ServeCommand implements Callable<Integer> {
       return clearCache(layout);
     }
     IndexFetch.Where where = httpdirfs.singleFileMode ? null : index.where(parsed);
-    if (daemon && System.getenv(DAEMON_CHILD_ENV) == null) {
+    if (daemonCaller) {
       return Daemonize.run(parent, layout, dir);
     }
     PrintStream out = parent.out();

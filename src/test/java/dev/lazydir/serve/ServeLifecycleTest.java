@@ -115,4 +115,21 @@ class ServeLifecycleTest {
       }
     }
   }
+
+  @Test
+  void serveDaemonThatCannotStartSaysWhyAndLeavesNoProcess() throws Exception {
+    try (ServeBed bed = new ServeBed(tmp); FakeOrigin origin = new FakeOrigin()) {
+      origin.file("/a.txt", "hello", T);
+      Files.createDirectories(bed.view);
+      Files.writeString(bed.view.resolve("mine"), "x");
+      Result r = ServeTest.lazydir("serve", "--daemon", "--store", bed.store.toString(), origin.url("/").toString(),
+          bed.view.toString());
+      assertEquals(1, r.exit(), r.text() + r.err());
+      assertTrue(r.err().contains(bed.view + " is not empty"), "the daemon's refusal is passed on: " + r.err());
+      assertFalse(r.text().contains("ready"), r.text());
+      assertFalse(Files.exists(bed.store), "nothing was made");
+      assertFalse(ProcessHandle.allProcesses().anyMatch(p -> p.info().commandLine().orElse("")
+          .contains(bed.store.toString())), "no daemon left running");
+    }
+  }
 }
