@@ -15,8 +15,8 @@ import picocli.CommandLine.Model.OptionSpec;
 
 /**
  * Expands {@code --config FILE} into command-line arguments. Each line holds one option, written
- * {@code --name value}, {@code --name=value}, {@code name value} or {@code name=value} (the value is the rest
- * of the line, spaces included); blank lines and lines starting with # are ignored. The options go right after
+ * {@code --name value}, {@code --name=value}, {@code name value}, {@code name=value} or {@code name = value} (the
+ * value is the rest of the line, spaces included; a switch takes none, or {@code true}/{@code false}); blank lines and lines starting with # are ignored. The options go right after
  * the subcommand's name, before the user's own, so an option given on the command line wins.
  *
  * <p>Without {@code --config}, the default files are read, if present: {@code /etc/lazydir/config}, then
@@ -193,8 +193,11 @@ final class ConfigFile {
       if (name.equals("--config") || name.equals("config")) {
         throw new IOException(file + ":" + lineNo + ": --config cannot be nested");
       }
-      out.add(new Entry(name.startsWith("-") ? name : "--" + name, cut >= 0 ? line.substring(cut + 1).strip() : null,
-          file, lineNo));
+      String value = cut >= 0 ? line.substring(cut + 1).strip() : null;
+      if (value != null && line.charAt(cut) != '=' && value.startsWith("=")) {
+        value = value.substring(1).strip(); // "name = value"
+      }
+      out.add(new Entry(name.startsWith("-") ? name : "--" + name, value, file, lineNo));
     }
     return out;
   }

@@ -148,4 +148,21 @@ class UsageErrorsTest {
     assertTrue(text.contains("lazydir: error: GET http://127.0.0.1:1/"), "the command's error goes to the log file too: " + text);
     assertFalse(r.err().contains("visible to every user"), "nothing on stderr: " + r.err());
   }
+
+  @Test
+  void aConfigLineGivingASwitchAValueOrAnOptionNoneIsNamed() throws Exception {
+    Path conf = Files.writeString(tmp.resolve("s.conf"), "insecure-tls maybe\n");
+    Result r = run("crawl", "--config", conf.toString(), "http://h/", tmp.resolve("d").toString());
+    assertEquals(ExitCodes.USAGE, r.exit(), r.err());
+    assertTrue(r.errLines().get(0).startsWith("lazydir: " + conf + ":1: --insecure-tls is a switch and takes no value"),
+        r.err());
+    Path none = Files.writeString(tmp.resolve("n.conf"), "# x\nretries\n");
+    Result r2 = run("crawl", "--config", none.toString(), "http://h/", tmp.resolve("d").toString());
+    assertEquals(ExitCodes.USAGE, r2.exit(), r2.err());
+    assertTrue(r2.errLines().get(0).startsWith("lazydir: " + none + ":2: --retries needs a value"), r2.err());
+    // a switch written "= false" is left off, "= true" given: the crawl then fails only at the (absent) origin
+    Path flags = Files.writeString(tmp.resolve("f.conf"), "insecure-tls = false\nallow-other=true\nretries 1\n");
+    Result r3 = run("crawl", "--config", flags.toString(), "http://127.0.0.1:1/", tmp.resolve("d").toString());
+    assertEquals(ExitCodes.ERROR, r3.exit(), r3.err());
+  }
 }
