@@ -39,8 +39,8 @@ final class StatusCommand implements Callable<Integer> {
     StoreLayout layout = view.layout();
     Path dir = view.dir;
     if (!Files.isDirectory(layout.tree())) {
-      throw new IllegalArgumentException(dir + " has no lazydir store at " + layout.store()
-          + " (pass --store if serve was given one)");
+      throw new java.io.IOException(dir + " has no lazydir store at " + layout.store() + "; give the DIR that lazydir"
+          + " serve was given (not a path inside it), and --store if serve was given one");
     }
     Map<String, Object> s = new LinkedHashMap<>();
     s.put("dir", dir.toAbsolutePath().normalize().toString());

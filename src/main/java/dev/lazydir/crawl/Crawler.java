@@ -76,6 +76,7 @@ public final class Crawler implements java.io.Closeable {
   private final ExecutorService probePool;
   private Access access = Access.OWNER_ONLY;
   private IndexFetch.Where index;
+  private boolean singleFileOnly;
 
   public Crawler(OriginClient client, int maxDepth, int parallelism, Progress progress, Clock clock) {
     if (maxDepth < 1) {
@@ -197,6 +198,15 @@ public final class Crawler implements java.io.Closeable {
   }
 
   /** Where {@link #crawl} looks for the origin's tree index first (null: nowhere, list directories). */
+  /**
+   * URL names one file, whatever it holds (httpdirfs' --single-file-mode): it is probed (HEAD), never fetched
+   * and read as a listing, so an HTML file or a large file at a file-like URL makes a tree holding that file.
+   */
+  public Crawler singleFile(boolean only) {
+    this.singleFileOnly = only;
+    return this;
+  }
+
   public Crawler index(IndexFetch.Where where) {
     this.index = where;
     return this;
@@ -260,6 +270,18 @@ public final class Crawler implements java.io.Closeable {
    * tree holding that file.
    */
   public CrawlReport crawl(HttpUrl url, Path dir) throws IOException {
+    if (singleFileOnly) {
+      if (url.encodedPath().endsWith("/")) {
+        throw new IllegalArgumentException("--single-file-mode: " + Redact.url(url) + " ends with '/', so it names a"
+            + " directory, not one file; give the file's URL, or leave out --single-file-mode to serve the directory");
+      }
+      try {
+        singleFile(url, client.probe(url), dir);
+      } finally {
+        progress.done();
+      }
+      return report();
+    }
     HttpUrl origin = withSlash(withoutCredentials(url));
     IndexFetch.Fetched treeIndex = IndexFetch.fetch(client, index, appliedIndex(dir, origin.toString()));
     if (treeIndex.unchanged()) {

@@ -18,6 +18,8 @@ public final class OriginConfig {
   public final String proxyPassword;
   public final Path cacert;
   public final Path proxyCacert;
+  /** A directory of PEM files of CAs to trust (with or without cacert); null for the system's. */
+  public final Path capath;
   public final boolean insecureTls;
   public final String userAgent;
   /** Extra request headers, each "Name: value". */
@@ -44,6 +46,7 @@ public final class OriginConfig {
     this.proxyPassword = b.proxyPassword;
     this.cacert = b.cacert;
     this.proxyCacert = b.proxyCacert;
+    this.capath = b.capath;
     this.insecureTls = b.insecureTls;
     this.userAgent = Objects.requireNonNull(b.userAgent);
     this.headers = List.copyOf(b.headers);
@@ -91,6 +94,7 @@ public final class OriginConfig {
     private String proxyPassword;
     private Path cacert;
     private Path proxyCacert;
+    private Path capath;
     private boolean insecureTls;
     private String userAgent = "lazydir";
     private final List<String> headers = new ArrayList<>();
@@ -110,6 +114,7 @@ public final class OriginConfig {
     public Builder proxyPassword(String v) { proxyPassword = v; return this; }
     public Builder cacert(Path v) { cacert = v; return this; }
     public Builder proxyCacert(Path v) { proxyCacert = v; return this; }
+    public Builder capath(Path v) { capath = v; return this; }
     public Builder insecureTls(boolean v) { insecureTls = v; return this; }
     public Builder userAgent(String v) { userAgent = v; return this; }
     public Builder header(String v) { headers.add(v); return this; }

@@ -24,6 +24,8 @@ import java.util.logging.Logger;
  */
 final class ContentFiller {
   private static final Logger LOG = Logger.getLogger(ContentFiller.class.getName());
+  /** The warm-up's fills are not the user's: their one line per fetch (-v) is left out. */
+  volatile boolean silent;
 
   private final OriginClient client;
   private final ExecutorService fetchPool;
@@ -350,8 +352,9 @@ final class ContentFiller {
       }
       stub.partial.remove(c);
     }
-    LOG.fine(() -> stub.label + ": segments " + progress.segment + "-" + (progress.end - 1) + " present ("
-        + (System.nanoTime() - t0) / 1_000_000 + " ms)");
+    LOG.log(silent ? java.util.logging.Level.FINEST : java.util.logging.Level.INFO, () -> "fetched " + stub.label
+        + " segments " + progress.segment + "-" + (progress.end - 1) + " (" + Math.max(0, length) + " bytes) in "
+        + (System.nanoTime() - t0) / 1_000_000 + " ms");
     if (stub.completedNow()) {
       onComplete.accept(stub);
     }

@@ -205,7 +205,7 @@ public final class Daemon implements Closeable {
     Posix.mount(null, target, null, Posix.MS_REMOUNT | Posix.MS_BIND | Posix.MS_RDONLY | links
         | Posix.MS_NODEV | Posix.MS_NOSUID);
     group.markMount(target, Fan.FAN_OPEN_PERM | Fan.FAN_ONDIR);
-    guard = Guard.start(ProcessHandle.current().pid(), view, group.fd(), settings.timeout());
+    guard = Guard.start(ProcessHandle.current().pid(), view, group.fd(), settings.timeout(), settings.run());
     GroupHandOver.record(settings.run(), guard);
     loop.start();
     // Segments are recorded on disk in batches after a sync; an idle file gets its batch within a second.
@@ -369,8 +369,23 @@ public final class Daemon implements Closeable {
    * view (a reader holding a file gets EIO, never the holes the kernel would show once the group closed). Without
    * a guard holding it, the queue is drained with EIO here before the group closes.
    */
+  /**
+   * Whether DIR is still mounted; false once someone unmounted it by hand ({@code umount DIR}). A failure to read
+   * the mount table counts as mounted: only a positive finding stops the daemon.
+   */
+  public boolean viewMounted() {
+    try {
+      return !mounted || MountTable.isMountPoint(view);
+    } catch (IOException e) {
+      return true;
+    }
+  }
+
   @Override
   public void close() {
+    if (mounted && !viewMounted()) {
+      mounted = false; // unmounted by hand: nothing to detach (umount would fail with EINVAL)
+    }
     if (mounted) {
       try {
         Posix.umount(view.toString(), Posix.MNT_DETACH);

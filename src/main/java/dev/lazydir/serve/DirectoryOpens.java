@@ -153,7 +153,7 @@ final class DirectoryOpens implements AutoCloseable {
     long t0 = System.nanoTime();
     try {
       Relisting r = lister.relist(tree, path);
-      LOG.fine(() -> "listed " + display(path) + (r.unchanged() ? " (unchanged)" : "") + " in "
+      LOG.info(() -> "listed " + display(path) + (r.unchanged() ? " (unchanged)" : "") + " in "
           + (System.nanoTime() - t0) / 1_000_000 + " ms");
       if (r.listed()) {
         stats.dirsListed.incrementAndGet();

@@ -97,7 +97,7 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
       int crawlDepth, boolean beforeReady, Access access, long prefetchSmall, IndexFetch.Where index)
       throws IOException {
     return start(url, config, dir, layout, segmentSize, readahead, crawlDepth, beforeReady, access, prefetchSmall, index,
-        Profiles.NONE);
+        Profiles.NONE, false);
   }
 
   /**
@@ -114,13 +114,25 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
     }
   }
 
-  /** As above, recording and prefetching access profiles as {@code profiles} says. */
+  /**
+   * As above, recording and prefetching access profiles as {@code profiles} says; singleFile: URL names one file,
+   * whatever it holds (see {@link Crawler#singleFile}).
+   */
   public static ServeSession start(HttpUrl url, OriginConfig config, Path dir, StoreLayout layout, long segmentSize, int readahead,
-      int crawlDepth, boolean beforeReady, Access access, long prefetchSmall, IndexFetch.Where index, Profiles profiles)
-      throws IOException {
+      int crawlDepth, boolean beforeReady, Access access, long prefetchSmall, IndexFetch.Where index, Profiles profiles,
+      boolean singleFile) throws IOException {
     ServePreflight.check(dir, layout); // before anything is created: a refused start leaves nothing behind
-    layout.create();
-    FileLock lock = layout.lock();
+    // A start that fails later (the origin unreachable on a first start) removes what it made: a new store, a new DIR.
+    boolean newStore = !Files.exists(layout.store(), java.nio.file.LinkOption.NOFOLLOW_LINKS);
+    boolean newDir = !Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+    FileLock lock;
+    try {
+      layout.create();
+      lock = layout.lock();
+    } catch (IOException | RuntimeException e) {
+      undoNew(layout, newStore, dir, newDir);
+      throw e;
+    }
     // On the other core while this one starts up, lists the top level and mounts; 'ready' waits for it, so
     // that the first things a user does are served by compiled code with the whole machine.
     Thread warmUp = Daemon.warmUp(layout.run().resolve("warm-up"));
@@ -135,10 +147,13 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
       IndexFetch.Where published = profiles.published();
       AccessProfile profile = profiles.given() != null ? profiles.given()
           : published != null && published.explicit() ? published(client, published) : null;
-      fromIndex(client, index, layout, origin, access);
+      if (!singleFile) {
+        fromIndex(client, index, layout, origin, access);
+      }
       if (!initialized(layout.tree())) {
         // First start: list the top level now, which also tells a listing from a single file.
-        try (Crawler first = new Crawler(client, 1, config.maxConns, Progress.NONE, Clock.systemUTC()).access(access)) {
+        try (Crawler first = new Crawler(client, 1, config.maxConns, Progress.NONE, Clock.systemUTC()).access(access)
+            .singleFile(singleFile)) {
           first.crawl(url, layout.tree());
         }
       }
@@ -203,6 +218,14 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
       }
       lock.release();
       lock.channel().close();
+      if (newStore) {
+        try {
+          warmUp.join(10_000); // it works in the store's run directory, which is about to go
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      undoNew(layout, newStore, dir, newDir);
       throw e;
     }
   }
@@ -260,6 +283,19 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
       }
       LOG.warning("access profile " + name + ": " + e.getMessage() + "; nothing is fetched ahead");
       return null;
+    }
+  }
+
+  private static void undoNew(StoreLayout layout, boolean newStore, Path dir, boolean newDir) {
+    try {
+      if (newStore) {
+        layout.removeNew();
+      }
+      if (newDir) {
+        Files.deleteIfExists(dir); // empty: nothing was mounted on it or put in it
+      }
+    } catch (IOException e) {
+      LOG.warning("could not remove what the failed start made (" + e.getMessage() + ")");
     }
   }
 
@@ -335,22 +371,7 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
 
   private static void prepareView(Path dir, StoreLayout layout) throws IOException {
     Files.createDirectories(dir);
-    Path real = dir.toRealPath();
-    if (real.startsWith(layout.store().toAbsolutePath().normalize())) {
-      throw new IllegalArgumentException(dir + " is inside the store " + layout.store());
-    }
-    try (var entries = Files.list(real)) {
-      if (entries.findAny().isPresent()) {
-        boolean crawled;
-        try (Fd fd = Posix.open(real.toString(), Posix.O_RDONLY | Posix.O_DIRECTORY)) {
-          crawled = fd.getXattr(EntryMeta.ORIGIN_XATTR).isPresent();
-        }
-        throw new IOException(dir + " is not empty; serve needs an empty directory to show the view in"
-            + (crawled ? ". It holds a tree made by `lazydir crawl`: to serve that tree, make it a store's tree:"
-                + " mkdir S && mv " + dir + " S/tree && mkdir " + dir + " && lazydir serve --store S URL " + dir
-                : " (is another lazydir serve using it?)"));
-      }
-    }
+    ServePreflight.checkDir(dir, layout); // again, now that it exists: nothing put in it since the first check
   }
 
   private void writeStateLoop() {
@@ -396,6 +417,11 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
           .append(' ').append(d.why().replace('\n', ' ')).append('\n');
     }
     return b.toString();
+  }
+
+  /** DIR was unmounted by hand while serving (the daemon then stops: the view is gone). */
+  public boolean unmountedBehindItsBack() {
+    return !closed && !daemon.viewMounted();
   }
 
   @Override

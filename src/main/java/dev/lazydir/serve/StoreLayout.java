@@ -255,7 +255,7 @@ public record StoreLayout(Path store) {
   }
 
   /** The pid of the serve holding the store's lock, if one does (the lock file is not created by asking). */
-  private Optional<String> servingPidIfLocked() throws IOException {
+  public Optional<String> servingPidIfLocked() throws IOException {
     if (!Files.isDirectory(run(), LinkOption.NOFOLLOW_LINKS)) {
       return Optional.empty();
     }
@@ -274,6 +274,57 @@ public record StoreLayout(Path store) {
       }
     }
     return Optional.of(servingPid());
+  }
+
+  /**
+   * Removes a store and everything fetched in it (httpdirfs' --cache-clear), holding its lock meanwhile so that no
+   * serve starts on it; refused, changing nothing, while a serve uses it, or if it does not look like a store.
+   */
+  public void removeStore() throws IOException {
+    if (Files.isSymbolicLink(store) || !Files.isDirectory(store)) {
+      throw new IOException(store + " is not a directory lazydir made (a symbolic link or a file); lazydir removes"
+          + " only its own stores");
+    }
+    Optional<String> pid = servingPidIfLocked();
+    if (pid.isPresent()) {
+      throw new StoreInUseException(store + " is in use by lazydir serve (pid " + pid.get() + "), so it is not"
+          + " removed: stop that serve first (lazydir stop DIR)");
+    }
+    try (Fd s = openStore()) {
+      Optional<Stat> run = s.statAt("run");
+      Optional<Stat> tree = s.statAt("tree");
+      for (String name : s.list()) {
+        if (!name.equals("run") && !name.equals("tree")) {
+          throw new IOException(store + " holds " + name + ", which lazydir never puts in a store; it removes only"
+              + " its own stores: check the path (or remove it yourself)");
+        }
+      }
+      if (run.isEmpty() && tree.isEmpty()) {
+        throw new IOException(store + " is not a lazydir store (no run or tree in it); nothing removed");
+      }
+    }
+    FileLock lock = lock();
+    try (Fd s = Posix.open(store.toString(), Posix.O_RDONLY | Posix.O_DIRECTORY | Posix.O_NOFOLLOW)) {
+      removeContents(s, s.stat().dev());
+    } finally {
+      lock.release();
+      lock.channel().close();
+    }
+    Files.delete(store);
+  }
+
+  /**
+   * Removes a store that a failed start has just made (the caller holds no mount on it): what is below it by
+   * *at() calls, links removed and never followed, then the store itself.
+   */
+  void removeNew() throws IOException {
+    if (Files.isSymbolicLink(store) || !Files.isDirectory(store)) {
+      return;
+    }
+    try (Fd s = Posix.open(store.toString(), Posix.O_RDONLY | Posix.O_DIRECTORY | Posix.O_NOFOLLOW)) {
+      removeContents(s, s.stat().dev());
+    }
+    Files.delete(store);
   }
 
   /** Removes everything below dir by *at() calls: links are removed, never followed; other filesystems are left. */

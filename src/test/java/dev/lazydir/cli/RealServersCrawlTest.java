@@ -81,7 +81,7 @@ class RealServersCrawlTest {
     // is missing on the server, so it is skipped with a warning and the directory stays empty.
     assertEquals(ExitCodes.PARTIAL, exit, stderr);
     assertTrue(stderr.contains("nginxindex/zzz"), stderr);
-    assertEquals(1, stderr.lines().filter(l -> l.contains("warning")).count(), stderr);
+    assertEquals(1, stderr.lines().filter(l -> l.contains(" WARN ")).count(), stderr);
 
     Map<String, Entry> expected = served(kind);
     Map<String, Entry> actual = walk(dir);
