@@ -6,6 +6,7 @@ import dev.lazydir.serve.NamespaceCrawl;
 import dev.lazydir.serve.ServeSession;
 import dev.lazydir.serve.Daemon;
 import dev.lazydir.serve.StoreLayout;
+import dev.lazydir.serve.SystemdNotify;
 import dev.lazydir.index.IndexApplier;
 import dev.lazydir.index.IndexFetch;
 import dev.lazydir.index.TreeIndex;
@@ -102,18 +103,22 @@ final class ServeCommand implements Callable<Integer> {
     ServeSession served = ServeSession.start(parsed, config, dir, store == null ? StoreLayout.defaultFor(dir) : new StoreLayout(store),
         (long) segmentMiB << 20, readahead, lazyDirs && !crawl ? 0 : maxDepth, !lazyDirs,
         access.toAccess(System.getenv()), prefetchSmallKiB << 10, index.where(parsed));
+    java.util.Optional<SystemdNotify> systemd = SystemdNotify.fromEnvironment(System.getenv());
     try (served) {
       Signals.awaitTermination(stopAsked -> {
         try {
           String mode = served.awaitNamespace(parent.err(), System.console() != null, stopAsked);
           if (mode != null) {
-            parent.out().println("ready " + served.view() + " (" + mode + ")");
+            String ready = "ready " + served.view() + " (" + mode + ")";
+            parent.out().println(ready);
             parent.out().flush();
+            systemd.ifPresent(n -> n.ready(ready));
           }
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
         }
       });
+      systemd.ifPresent(SystemdNotify::stopping);
       parent.out().println("stopping: answering pending readers, unmounting " + served.view());
     }
     return ExitCodes.OK;

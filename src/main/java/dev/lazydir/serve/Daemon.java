@@ -175,7 +175,15 @@ public final class Daemon implements Closeable {
 
   private void setUp() throws IOException {
     // A previous daemon's group, still held by its guard, keeps its readers: they are served again from now on.
+    // Under systemd, a group it kept is the way back when that guard was killed too.
+    java.util.Map<String, String> env = System.getenv();
+    long self = ProcessHandle.current().pid();
     Optional<FanotifyGroup> taken = GroupHandOver.adopt(settings.run());
+    if (taken.isPresent()) {
+      GroupHandOver.dropPassed(env, self);
+    } else {
+      taken = GroupHandOver.fromServiceManager(env, self);
+    }
     group = taken.isPresent() ? taken.get() : FanotifyGroups.open();
     group.ignoreMount(privateMount, ".", Fan.FAN_PRE_ACCESS);
     ContentMarks marks = new ContentMarks(group);
@@ -204,6 +212,7 @@ public final class Daemon implements Closeable {
     group.markMount(target, Fan.FAN_OPEN_PERM | Fan.FAN_ONDIR);
     guard = Guard.start(ProcessHandle.current().pid(), view, group.fd(), settings.timeout());
     GroupHandOver.record(settings.run(), guard);
+    SystemdNotify.fromEnvironment(env).ifPresent(n -> n.store(SystemdNotify.GROUP_FD_NAME, group.fd()));
     loop.start();
     // Segments are recorded on disk in batches after a sync; an idle file gets its batch within a second.
     timers.scheduleWithFixedDelay(stubs::record, 1, 1, TimeUnit.SECONDS);

@@ -95,6 +95,7 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
   public static ServeSession start(HttpUrl url, OriginConfig config, Path dir, StoreLayout layout, long segmentSize, int readahead,
       int crawlDepth, boolean beforeReady, Access access, long prefetchSmall, IndexFetch.Where index)
       throws IOException {
+    StaleView.detachIfLeftBySystemdKill(dir, layout, System.getenv()); // else the checks below would wait on it
     ServePreflight.check(dir, layout); // before anything is created: a refused start leaves nothing behind
     layout.create();
     FileLock lock = layout.lock();
