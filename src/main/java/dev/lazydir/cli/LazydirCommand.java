@@ -19,6 +19,11 @@ final class LazydirCommand {
   private final PrintStream out;
   private final PrintStream err;
 
+  /** For tools that build the command by reflection (picocli's AutoComplete, {@link Docs}): the process's streams. */
+  LazydirCommand() {
+    this(System.out, System.err);
+  }
+
   LazydirCommand(PrintStream out, PrintStream err) {
     this.out = out;
     this.err = err;
