@@ -40,5 +40,6 @@ final class ServePreflight {
       throw new IOException("the store " + layout.store() + " would be on a " + type + " filesystem, which has no"
           + " fanotify pre-content events; put it on ext4, xfs or btrfs with --store PATH");
     }
+    layout.checkFormat();
   }
 }
