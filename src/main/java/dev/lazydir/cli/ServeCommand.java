@@ -5,6 +5,7 @@ import dev.lazydir.crawl.Progress;
 import dev.lazydir.serve.NamespaceCrawl;
 import dev.lazydir.serve.ServeSession;
 import dev.lazydir.serve.Daemon;
+import dev.lazydir.serve.MetricsEndpoint;
 import dev.lazydir.serve.StoreLayout;
 import dev.lazydir.serve.SystemdNotify;
 import dev.lazydir.index.IndexApplier;
@@ -84,6 +85,10 @@ final class ServeCommand implements Callable<Integer> {
       description = "fetch files up to this size in the background when their directory is opened (0: off; default: ${DEFAULT-VALUE})")
   long prefetchSmallKiB = 64;
 
+  @Option(names = "--metrics-addr", paramLabel = "[HOST:]PORT",
+      description = "serve Prometheus metrics at http://HOST:PORT/metrics (HOST: 127.0.0.1 unless given; off by default)")
+  String metricsAddr;
+
   @Mixin
   AccessOptions access = new AccessOptions();
 
@@ -98,6 +103,7 @@ final class ServeCommand implements Callable<Integer> {
     if (maxDepth < 1) {
       throw new IllegalArgumentException("--max-depth must be at least 1");
     }
+    java.net.InetSocketAddress metricsAt = metricsAddr == null ? null : MetricsEndpoint.parseAddress(metricsAddr);
     HttpUrl parsed = Cli.parseUrl(url);
     OriginConfig config = origin.toConfig(parsed, System.getenv(), Cli.version());
     ServeSession served = ServeSession.start(parsed, config, dir, store == null ? StoreLayout.defaultFor(dir) : new StoreLayout(store),
@@ -105,6 +111,10 @@ final class ServeCommand implements Callable<Integer> {
         access.toAccess(System.getenv()), prefetchSmallKiB << 10, index.where(parsed));
     java.util.Optional<SystemdNotify> systemd = SystemdNotify.fromEnvironment(System.getenv());
     try (served) {
+      if (metricsAt != null) {
+        java.net.InetSocketAddress at = served.exposeMetrics(metricsAt);
+        parent.err().println("metrics at http://" + at.getHostString() + ":" + at.getPort() + "/metrics");
+      }
       Signals.awaitTermination(stopAsked -> {
         try {
           String mode = served.awaitNamespace(parent.err(), System.console() != null, stopAsked);

@@ -217,7 +217,7 @@ public final class Crawler implements java.io.Closeable {
           removeVanished(tree, root, List.of(), local);
         }
       }
-      StubTree.writeDirMeta(root, new DirMeta(0, null, null).listedAt(clock.instant(), null), null);
+      tree.updateDirMeta(root, new DirMeta(0, null, null).listedAt(clock.instant(), null), null);
       listed.incrementAndGet();
     }
   }
@@ -303,7 +303,7 @@ public final class Crawler implements java.io.Closeable {
         }
       }
       HttpUrl finalUrl = listing.url().equals(task.url()) ? null : listing.url();
-      StubTree.writeDirMeta(dir, ownMeta.listedAt(clock.instant(), finalUrl == null ? ownMeta.url() : finalUrl.toString()),
+      tree.updateDirMeta(dir, ownMeta.listedAt(clock.instant(), finalUrl == null ? ownMeta.url() : finalUrl.toString()),
           mtime);
     }
     listed.incrementAndGet();

@@ -38,6 +38,7 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
   private final boolean crawlBeforeReady;
   private final Path view;
   private final Thread stateWriter;
+  private MetricsEndpoint metrics;
   private volatile boolean closed;
 
   private ServeSession(StoreLayout layout, FileLock lock, OriginClient client, StubTree tree, Daemon daemon,
@@ -57,6 +58,21 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
 
   public Path view() {
     return view;
+  }
+
+  /**
+   * Starts the Prometheus endpoint ({@code serve --metrics-addr}) on the daemon's counters; it stops with the
+   * session. Returns where it listens.
+   */
+  public synchronized java.net.InetSocketAddress exposeMetrics(java.net.InetSocketAddress at) throws IOException {
+    try {
+      metrics = MetricsEndpoint.start(at, new MetricsEndpoint.Sources(daemon.stats(), client::requestCount,
+          daemon::fetchedBytes, daemon::fetches, daemon::treeCounts));
+    } catch (java.net.BindException e) {
+      throw new IOException("--metrics-addr " + at.getHostString() + ":" + at.getPort() + " cannot be listened on ("
+          + e.getMessage() + "): give a free port, or an address of this machine", e);
+    }
+    return metrics.address();
   }
 
   /**
@@ -234,6 +250,7 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
       return; // close() removed it: a writer that waited for the monitor must not bring it back
     }
     Daemon.Stats s = daemon.stats();
+    TreeCounts.Snapshot t = daemon.treeCounts();
     layout.writeState("pid=" + ProcessHandle.current().pid() + "\n"
         + "started=" + s.started.getEpochSecond() + "\n"
         + "view=" + view + "\n"
@@ -242,7 +259,15 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
         + "fetches=" + daemon.fetches() + "\n"
         + "events=" + s.events() + "\n"
         + "denied=" + s.denied() + "\n"
-        + "dirs_listed=" + s.dirsListed() + "\n"
+        + "listings=" + s.dirsListed() + "\n"
+        // What the tree holds, from the daemon's counters: status reads these instead of walking the tree.
+        + "tree.dirs_listed=" + t.dirsListed() + "\n"
+        + "tree.dirs_known=" + t.dirsKnown() + "\n"
+        + "tree.files_populated=" + t.filesComplete() + "\n"
+        + "tree.files_partial=" + t.filesPartial() + "\n"
+        + "tree.files_stub=" + t.filesStub() + "\n"
+        + "tree.bytes_populated=" + t.bytesPresent() + "\n"
+        + "tree.bytes_total=" + t.bytesTotal() + "\n"
         + "crawl=" + (crawl == null ? "off" : crawl.outcome().name().toLowerCase(java.util.Locale.ROOT)) + "\n"
         + "crawl_dirs=" + (crawl == null ? 0 : crawl.directories()) + "\n"
         + (crawl == null || crawl.incompleteBecause().isEmpty() ? "" : "crawl_incomplete=" + crawl.incompleteBecause() + "\n")
@@ -267,6 +292,9 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
     }
     closed = true;
     stateWriter.interrupt();
+    if (metrics != null) {
+      metrics.close();
+    }
     if (crawl != null) {
       crawl.close();
     }
