@@ -62,6 +62,12 @@ public final class UnixDatagram {
     int sock = Posix.check(libc.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), "socket", "AF_UNIX datagram");
     try (Fd ignored = new Fd(sock, "socket " + path)) {
       Posix.check(libc.sendmsg(sock, msg, MSG_NOSIGNAL), "sendmsg", path);
+    } finally {
+      // The kernel reads these through msg's addresses: none may be freed (by its cleaner) before sendmsg returns.
+      java.lang.ref.Reference.reachabilityFence(addr);
+      java.lang.ref.Reference.reachabilityFence(data);
+      java.lang.ref.Reference.reachabilityFence(iov);
+      java.lang.ref.Reference.reachabilityFence(control);
     }
   }
 }
