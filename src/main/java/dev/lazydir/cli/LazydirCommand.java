@@ -29,6 +29,11 @@ final class LazydirCommand {
   private final PrintStream out;
   private PrintStream err;
 
+  /** For tools that build the command by reflection (picocli's AutoComplete, {@link Docs}): the process's streams. */
+  LazydirCommand() {
+    this(System.out, System.err);
+  }
+
   LazydirCommand(PrintStream out, PrintStream err) {
     this.out = out;
     this.err = err;

@@ -6,7 +6,9 @@ import dev.lazydir.serve.NamespaceCrawl;
 import dev.lazydir.serve.AccessProfile;
 import dev.lazydir.serve.ServeSession;
 import dev.lazydir.serve.Daemon;
+import dev.lazydir.serve.MetricsEndpoint;
 import dev.lazydir.serve.StoreLayout;
+import dev.lazydir.serve.SystemdNotify;
 import dev.lazydir.index.IndexApplier;
 import dev.lazydir.index.IndexFetch;
 import dev.lazydir.index.TreeIndex;
@@ -112,6 +114,10 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--no-prefetch-profile", description = "do not look for an access profile at the origin")
   boolean noPrefetchProfile;
 
+  @Option(names = "--metrics-addr", paramLabel = "[HOST:]PORT",
+      description = "serve Prometheus metrics at http://HOST:PORT/metrics (HOST: 127.0.0.1 unless given; off by default)")
+  String metricsAddr;
+
   @Mixin
   AccessOptions access = new AccessOptions();
 
@@ -148,6 +154,7 @@ final class ServeCommand implements Callable<Integer> {
     } else {
       httpdirfs.applyTo(access, daemon);
     }
+    java.net.InetSocketAddress metricsAt = metricsAddr == null ? null : MetricsEndpoint.parseAddress(metricsAddr);
     HttpUrl parsed = Cli.parseUrl(url);
     if (httpdirfs.singleFileMode && parsed.encodedPath().endsWith("/") && !httpdirfs.cacheClear) {
       throw new IllegalArgumentException("--single-file-mode: " + dev.lazydir.origin.Redact.url(parsed) + " ends with"
@@ -168,13 +175,20 @@ final class ServeCommand implements Callable<Integer> {
         lazyDirs && !crawl ? 0 : maxDepth, !lazyDirs, access.toAccess(System.getenv()), prefetch, where, profiles,
         httpdirfs.singleFileMode);
     PrintStream[] to = {out};
+    java.util.Optional<SystemdNotify> systemd = SystemdNotify.fromEnvironment(System.getenv());
     try (served) {
+      if (metricsAt != null) {
+        java.net.InetSocketAddress at = served.exposeMetrics(metricsAt);
+        parent.err().println("metrics at http://" + at.getHostString() + ":" + at.getPort() + "/metrics");
+      }
       boolean unmounted = Signals.awaitTermination(stopAsked -> {
         try {
           String mode = served.awaitNamespace(parent.err(), System.console() != null, stopAsked);
           if (mode != null) {
-            to[0].println("ready " + served.view() + " (" + mode + ")");
+            String ready = "ready " + served.view() + " (" + mode + ")";
+            to[0].println(ready);
             to[0].flush();
+            systemd.ifPresent(n -> n.ready(ready));
             if (System.getenv(DAEMON_CHILD_ENV) != null) {
               to[0] = Daemonize.detach(parent, layout);
             }
@@ -183,6 +197,7 @@ final class ServeCommand implements Callable<Integer> {
           Thread.currentThread().interrupt();
         }
       }, served::unmountedBehindItsBack);
+      systemd.ifPresent(SystemdNotify::stopping);
       if (unmounted) {
         LOG.warning(served.view() + " was unmounted by hand (umount); stopping");
         to[0].println("stopping: answering pending readers (" + served.view() + " is unmounted already)");

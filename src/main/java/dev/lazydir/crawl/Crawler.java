@@ -423,7 +423,7 @@ public final class Crawler implements java.io.Closeable {
           removeVanished(tree, root, List.of(), local, tally);
         }
       }
-      StubTree.writeDirMeta(root, new DirMeta(0, null, null).listedAt(clock.instant(), null), null);
+      tree.updateDirMeta(root, new DirMeta(0, null, null).listedAt(clock.instant(), null), null);
       listed.incrementAndGet();
     }
   }
@@ -557,7 +557,7 @@ public final class Crawler implements java.io.Closeable {
       // A listing applied with a problem (an entry left as is, say) is not recorded as applied: the next listing
       // is applied in full again, whatever the origin says about it.
       ListingVersion version = selfDescribing && tally.warnings.get() == warningsBefore ? fetched.version(applied) : null;
-      StubTree.writeDirMeta(dir, ownMeta.listedAt(clock.instant(), finalUrl == null ? ownMeta.url() : finalUrl.toString()),
+      tree.updateDirMeta(dir, ownMeta.listedAt(clock.instant(), finalUrl == null ? ownMeta.url() : finalUrl.toString()),
           mtime);
       if (version != null) {
         // the mtime as it is now (set above, to the nanosecond the filesystem keeps), with the listing applied

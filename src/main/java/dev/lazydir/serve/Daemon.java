@@ -70,11 +70,27 @@ public final class Daemon implements Closeable {
     final AtomicLong dirsListed = new AtomicLong();
     public final Instant started = Instant.now();
     private final java.util.ArrayDeque<Denial> recent = new java.util.ArrayDeque<>();
+    /** Denials by the errno the reader got. */
+    private final java.util.concurrent.ConcurrentHashMap<Integer, AtomicLong> deniedByErrno =
+        new java.util.concurrent.ConcurrentHashMap<>();
+    /**
+     * Seconds from reading an event to answering it, by kind (pre_access, open_perm): what a reader waits for
+     * lazydir (a local hit is microseconds, a fetch the origin's time). Registered where metrics are exposed.
+     */
+    public final io.prometheus.metrics.core.metrics.Histogram answerSeconds =
+        io.prometheus.metrics.core.metrics.Histogram.builder()
+            .name("lazydir_event_answer_seconds")
+            .help("Time from reading a fanotify permission event to answering it")
+            .labelNames("event")
+            .classicUpperBounds(0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+            .classicOnly()
+            .build();
 
     /** A reader refused: when, the errno it got, and why (the file and the cause). */
     public record Denial(Instant at, int errno, String why) {}
 
     synchronized void denial(int errno, String why) {
+      deniedByErrno.computeIfAbsent(errno, e -> new AtomicLong()).incrementAndGet();
       if (recent.size() == RECENT_DENIALS) {
         recent.removeFirst();
       }
@@ -97,6 +113,13 @@ public final class Daemon implements Closeable {
     public long dirsListed() {
       return dirsListed.get();
     }
+
+    /** Denials so far by errno (EIO 5, ENOSPC 28). */
+    public java.util.Map<Integer, Long> deniedByErrno() {
+      java.util.Map<Integer, Long> m = new java.util.TreeMap<>();
+      deniedByErrno.forEach((errno, n) -> m.put(errno, n.get()));
+      return m;
+    }
   }
 
   private final Settings settings;
@@ -113,6 +136,7 @@ public final class Daemon implements Closeable {
   /** The block digests of the tree index this tree was made from, or null. */
   private final IndexDigests digests;
   private final Stats stats = new Stats();
+  private final TreeCounts counts = new TreeCounts();
   private FanotifyGroup group;
   private OpenStubs stubs;
   private DirectoryOpens directories;
@@ -178,14 +202,23 @@ public final class Daemon implements Closeable {
 
   private void setUp() throws IOException {
     // A previous daemon's group, still held by its guard, keeps its readers: they are served again from now on.
+    // Under systemd, a group it kept is the way back when that guard was killed too.
+    java.util.Map<String, String> env = System.getenv();
+    long self = ProcessHandle.current().pid();
     Optional<FanotifyGroup> taken = GroupHandOver.adopt(settings.run());
+    if (taken.isPresent()) {
+      GroupHandOver.dropPassed(env, self);
+    } else {
+      taken = GroupHandOver.fromServiceManager(env, self);
+    }
     group = taken.isPresent() ? taken.get() : FanotifyGroups.open();
     group.ignoreMount(privateMount, ".", Fan.FAN_PRE_ACCESS);
     ContentMarks marks = new ContentMarks(group);
     tree.onNewStub(marks::watch);
     // Before DIR shows anything: a stub must carry its mark before any process opens it. A group taken over
     // still has the ignore marks of directories the previous daemon listed, whose refresh timers died with it.
-    int watched = marks.watchIncomplete(tree, taken.isPresent());
+    int watched = marks.watchIncomplete(tree, taken.isPresent(), counts);
+    tree.onChange(counts); // nothing changes the tree before this: DIR is not mounted, no listing runs yet
     LOG.fine(() -> watched + " stubs with bytes to fetch");
     OpenStub.DigestsOf digestsOf = digests == null ? OpenStub.DigestsOf.NONE
         : (path, meta) -> meta.mtimePrecision() == dev.lazydir.tree.EntryMeta.TimePrecision.NANOS
@@ -207,6 +240,7 @@ public final class Daemon implements Closeable {
     group.markMount(target, Fan.FAN_OPEN_PERM | Fan.FAN_ONDIR);
     guard = Guard.start(ProcessHandle.current().pid(), view, group.fd(), settings.timeout(), settings.run());
     GroupHandOver.record(settings.run(), guard);
+    SystemdNotify.fromEnvironment(env).ifPresent(n -> n.store(SystemdNotify.GROUP_FD_NAME, group.fd()));
     loop.start();
     // Segments are recorded on disk in batches after a sync; an idle file gets its batch within a second.
     timers.scheduleWithFixedDelay(stubs::record, 1, 1, TimeUnit.SECONDS);
@@ -223,6 +257,11 @@ public final class Daemon implements Closeable {
 
   public Stats stats() {
     return stats;
+  }
+
+  /** What the tree holds now, from the counters the daemon keeps (no walk). */
+  TreeCounts.Snapshot treeCounts() {
+    return counts.snapshot();
   }
 
   /** Bytes fetched from the origin for file contents so far. */

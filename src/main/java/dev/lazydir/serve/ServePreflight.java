@@ -42,6 +42,7 @@ final class ServePreflight {
       throw new IOException("the store " + layout.store() + " would be on a " + type + " filesystem, which has no"
           + " fanotify pre-content events; put it on ext4, xfs or btrfs with --store PATH");
     }
+    layout.checkFormat();
     Optional<String> pid = layout.servingPidIfLocked();
     if (pid.isPresent()) {
       throw new StoreLayout.StoreInUseException("the store " + layout.store() + " is in use by another lazydir serve"

@@ -39,6 +39,7 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
   private final Path view;
   private final Thread stateWriter;
   private ControlSocket control;
+  private MetricsEndpoint metrics;
   private volatile boolean closed;
 
   private ServeSession(StoreLayout layout, FileLock lock, OriginClient client, StubTree tree, Daemon daemon,
@@ -58,6 +59,21 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
 
   public Path view() {
     return view;
+  }
+
+  /**
+   * Starts the Prometheus endpoint ({@code serve --metrics-addr}) on the daemon's counters; it stops with the
+   * session. Returns where it listens.
+   */
+  public synchronized java.net.InetSocketAddress exposeMetrics(java.net.InetSocketAddress at) throws IOException {
+    try {
+      metrics = MetricsEndpoint.start(at, new MetricsEndpoint.Sources(daemon.stats(), client::requestCount,
+          daemon::fetchedBytes, daemon::fetches, daemon::treeCounts));
+    } catch (java.net.BindException e) {
+      throw new IOException("--metrics-addr " + at.getHostString() + ":" + at.getPort() + " cannot be listened on ("
+          + e.getMessage() + "): give a free port, or an address of this machine", e);
+    }
+    return metrics.address();
   }
 
   /**
@@ -121,6 +137,7 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
   public static ServeSession start(HttpUrl url, OriginConfig config, Path dir, StoreLayout layout, long segmentSize, int readahead,
       int crawlDepth, boolean beforeReady, Access access, long prefetchSmall, IndexFetch.Where index, Profiles profiles,
       boolean singleFile) throws IOException {
+    StaleView.detachIfLeftBySystemdKill(dir, layout, System.getenv()); // else the checks below would wait on it
     ServePreflight.check(dir, layout); // before anything is created: a refused start leaves nothing behind
     // A start that fails later (the origin unreachable on a first start) removes what it made: a new store, a new DIR.
     boolean newStore = !Files.exists(layout.store(), java.nio.file.LinkOption.NOFOLLOW_LINKS);
@@ -393,6 +410,7 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
       return; // close() removed it: a writer that waited for the monitor must not bring it back
     }
     Daemon.Stats s = daemon.stats();
+    TreeCounts.Snapshot t = daemon.treeCounts();
     layout.writeState("pid=" + ProcessHandle.current().pid() + "\n"
         + "started=" + s.started.getEpochSecond() + "\n"
         + "view=" + view + "\n"
@@ -401,7 +419,15 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
         + "fetches=" + daemon.fetches() + "\n"
         + "events=" + s.events() + "\n"
         + "denied=" + s.denied() + "\n"
-        + "dirs_listed=" + s.dirsListed() + "\n"
+        + "listings=" + s.dirsListed() + "\n"
+        // What the tree holds, from the daemon's counters: status reads these instead of walking the tree.
+        + "tree.dirs_listed=" + t.dirsListed() + "\n"
+        + "tree.dirs_known=" + t.dirsKnown() + "\n"
+        + "tree.files_populated=" + t.filesComplete() + "\n"
+        + "tree.files_partial=" + t.filesPartial() + "\n"
+        + "tree.files_stub=" + t.filesStub() + "\n"
+        + "tree.bytes_populated=" + t.bytesPresent() + "\n"
+        + "tree.bytes_total=" + t.bytesTotal() + "\n"
         + "crawl=" + (crawl == null ? "off" : crawl.outcome().name().toLowerCase(java.util.Locale.ROOT)) + "\n"
         + "crawl_dirs=" + (crawl == null ? 0 : crawl.directories()) + "\n"
         + (crawl == null || crawl.incompleteBecause().isEmpty() ? "" : "crawl_incomplete=" + crawl.incompleteBecause() + "\n")
@@ -431,6 +457,9 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
     }
     closed = true;
     stateWriter.interrupt();
+    if (metrics != null) {
+      metrics.close();
+    }
     if (control != null) {
       control.close();
       try (Fd run = layout.openRunDirectory()) {

@@ -19,6 +19,9 @@ public interface LibC {
 
   int dup(int fd);
 
+  /** Only the integer-argument commands (F_DUPFD_CLOEXEC). */
+  int fcntl(int fd, int cmd, int arg);
+
   int mkdirat(int dirfd, String path, int mode);
 
   int unlinkat(int dirfd, String path, int flags);
@@ -110,4 +113,11 @@ public interface LibC {
   int poll(java.nio.ByteBuffer fds, long nfds, int timeout);
 
   int eventfd(int initval, int flags);
+
+  // an AF_UNIX datagram with a descriptor attached (the systemd notification socket, see UnixDatagram)
+
+  int socket(int domain, int type, int protocol);
+
+  /** msg: a struct msghdr built in native memory by {@link UnixDatagram}. */
+  long sendmsg(int sockfd, Pointer msg, int flags);
 }
