@@ -94,6 +94,12 @@ public interface LibC {
 
   String strerror(int errnum);
 
+  /** fcntl(2) with an integer argument (F_SETLEASE, F_GETLEASE). */
+  int fcntl(int fd, int cmd, int arg);
+
+  /** signal(2); handler is SIG_DFL (0) or SIG_IGN (1) here, never a function. */
+  long signal(int signum, long handler);
+
   // fanotify(7) and the calls its group fd is driven with
 
   int fanotify_init(int flags, int event_f_flags);
