@@ -83,6 +83,20 @@ final class ServeCommand implements Callable<Integer> {
       description = "fetch files up to this size in the background when their directory is opened (0: off; default: ${DEFAULT-VALUE})")
   long prefetchSmallKiB = 64;
 
+  @Option(names = "--cache-max-size", paramLabel = "SIZE",
+      description = "keep the disk blocks of the store's files (preallocation included) within SIZE (8M, 2G...):"
+          + " least recently used files are evicted before a fetch would cross it; a file larger than SIZE is refused"
+          + " with ENOSPC (default: no bound)")
+  String cacheMaxSize;
+
+  @Option(names = "--min-free-space", paramLabel = "SIZE",
+      description = "keep at least SIZE free on the store's filesystem, evicting least recently used files (default: no bound)")
+  String minFreeSpace;
+
+  @Option(names = "--cache-max-age", paramLabel = "DURATION",
+      description = "evict files unused for longer than DURATION (30m, 2h, 7d; default: never)")
+  String cacheMaxAge;
+
   @Mixin
   AccessOptions access = new AccessOptions();
 
@@ -97,11 +111,15 @@ final class ServeCommand implements Callable<Integer> {
     if (maxDepth < 1) {
       throw new IllegalArgumentException("--max-depth must be at least 1");
     }
+    dev.lazydir.serve.CacheLimits cache = new dev.lazydir.serve.CacheLimits(
+        cacheMaxSize == null ? 0 : dev.lazydir.serve.CacheLimits.parseSize("--cache-max-size", cacheMaxSize),
+        minFreeSpace == null ? 0 : dev.lazydir.serve.CacheLimits.parseSize("--min-free-space", minFreeSpace),
+        cacheMaxAge == null ? null : dev.lazydir.serve.CacheLimits.parseAge("--cache-max-age", cacheMaxAge));
     HttpUrl parsed = Cli.parseUrl(url);
     OriginConfig config = origin.toConfig(parsed, System.getenv(), Cli.version());
     ServeSession served = ServeSession.start(parsed, config, dir, store == null ? StoreLayout.defaultFor(dir) : new StoreLayout(store),
         (long) segmentMiB << 20, readahead, lazyDirs && !crawl ? 0 : maxDepth, !lazyDirs,
-        access.toAccess(System.getenv()), prefetchSmallKiB << 10, index.where(parsed));
+        access.toAccess(System.getenv()), prefetchSmallKiB << 10, index.where(parsed), cache);
     try (served) {
       Signals.awaitTermination(stopAsked -> {
         try {

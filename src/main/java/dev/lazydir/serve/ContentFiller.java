@@ -30,6 +30,8 @@ final class ContentFiller {
   private final int readaheadSegments;
   private final Duration timeout;
   private final Consumer<OpenStub> onComplete;
+  /** The store's bounds: a fetch into a stub without its blocks makes room first. */
+  private volatile CacheRoom room;
   final AtomicLong fetchedBytes = new AtomicLong();
   final AtomicLong fetches = new AtomicLong();
 
@@ -40,6 +42,10 @@ final class ContentFiller {
     this.readaheadSegments = readaheadSegments;
     this.timeout = timeout;
     this.onComplete = onComplete;
+  }
+
+  void bounded(CacheRoom room) {
+    this.room = room;
   }
 
   public long fetchedBytes() {
@@ -145,6 +151,18 @@ final class ContentFiller {
     if (existing != null) {
       return existing;
     }
+    CacheRoom r = room;
+    if (r != null && !stub.allocated) {
+      // A stub without its blocks (not opened through DIR: a prefetch, a reader of the store): the segment's disk
+      // is made room for before the fetch writes, evicting others if a bound would be crossed.
+      try {
+        r.makeRoom(stub, (map.segmentLength(segment) + 4095) / 4096 * 4096);
+      } catch (IOException | RuntimeException e) {
+        stub.inflight.remove(segment, mine);
+        mine.completeExceptionally(e);
+        return mine;
+      }
+    }
     // The fetch holds the stub open until its last write: a close meanwhile (a re-listing) waits for it.
     if (!stub.holdForWriting()) {
       stub.inflight.remove(segment, mine);
@@ -206,6 +224,10 @@ final class ContentFiller {
     }
     stub.markPresent(segment);
     stub.partial.remove(segment);
+    CacheRoom r = room;
+    if (r != null && !stub.allocated) {
+      r.charged(stub);
+    }
     LOG.fine(() -> stub.label + ": segment " + segment + " present (" + (System.nanoTime() - t0) / 1_000_000 + " ms)");
     if (stub.completedNow()) {
       onComplete.accept(stub);

@@ -80,12 +80,20 @@ final class ContentMarks {
    * their next open is seen again (and refreshed when due).
    */
   int watchIncomplete(StubTree tree, boolean forgetListedDirs) throws IOException {
+    return watchIncomplete(tree, forgetListedDirs, null);
+  }
+
+  /** As above, showing every directory and file to {@code also} too (the store's usage is counted in this walk). */
+  int watchIncomplete(StubTree tree, boolean forgetListedDirs, TreeWalk.Visitor also) throws IOException {
     long t0 = System.nanoTime();
     int[] marked = {0};
     int[] files = {0};
     TreeWalk.walk(tree.root(), new TreeWalk.Visitor() {
       @Override
       public void directory(Fd dir, DirMeta meta) throws IOException {
+        if (also != null) {
+          also.directory(dir, meta);
+        }
         if (forgetListedDirs) {
           group.removeIgnore(dir, null, Fan.FAN_OPEN_PERM, true);
         }
@@ -93,6 +101,9 @@ final class ContentMarks {
 
       @Override
       public void file(Fd dir, String name, Stat st) throws IOException {
+        if (also != null) {
+          also.file(dir, name, st);
+        }
         if (st.size() > 0 && st.allocatedBytes() == 0) {
           // Not one block: nothing of it was ever fetched (an open gives a stub its blocks), so it is marked by
           // name, without an open and a read of its metadata (a restart on a big tree: ~4 calls a file saved).

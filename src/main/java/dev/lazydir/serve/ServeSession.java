@@ -95,6 +95,14 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
   public static ServeSession start(HttpUrl url, OriginConfig config, Path dir, StoreLayout layout, long segmentSize, int readahead,
       int crawlDepth, boolean beforeReady, Access access, long prefetchSmall, IndexFetch.Where index)
       throws IOException {
+    return start(url, config, dir, layout, segmentSize, readahead, crawlDepth, beforeReady, access, prefetchSmall, index,
+        CacheLimits.NONE);
+  }
+
+  /** As above, keeping the store within {@code cache}'s bounds. */
+  public static ServeSession start(HttpUrl url, OriginConfig config, Path dir, StoreLayout layout, long segmentSize, int readahead,
+      int crawlDepth, boolean beforeReady, Access access, long prefetchSmall, IndexFetch.Where index,
+      CacheLimits cache) throws IOException {
     ServePreflight.check(dir, layout); // before anything is created: a refused start leaves nothing behind
     layout.create();
     FileLock lock = layout.lock();
@@ -126,7 +134,7 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
       // not be fetched now): every file they name is verified block by block as it is filled.
       IndexDigests digests = layout.openDigests().orElse(null);
       Daemon daemon = Daemon.start(new Daemon.Settings(dir, segmentSize, readahead,
-          config.timeout, config.refreshTimeout, config.maxConns, prefetchSmall, layout.run()), tree, client,
+          config.timeout, config.refreshTimeout, config.maxConns, prefetchSmall, layout.run(), cache), tree, client,
           digests);
       NamespaceCrawl crawl = crawlDepth > 0 ? NamespaceCrawl.start(tree, daemon::ensureListed,
           Math.max(1, beforeReady ? config.maxConns : config.maxConns / 2), crawlDepth) : null;
@@ -245,7 +253,20 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
         + "crawl=" + (crawl == null ? "off" : crawl.outcome().name().toLowerCase(java.util.Locale.ROOT)) + "\n"
         + "crawl_dirs=" + (crawl == null ? 0 : crawl.directories()) + "\n"
         + (crawl == null || crawl.incompleteBecause().isEmpty() ? "" : "crawl_incomplete=" + crawl.incompleteBecause() + "\n")
+        + cacheState(daemon.cacheStats())
         + recentDenials(s));
+  }
+
+  /** The store's usage and bounds, evictions and opens (cache_max 0: no such bound). */
+  private static String cacheState(Daemon.CacheStats c) {
+    return "cache_bytes=" + c.used() + "\n"
+        + "cache_max=" + c.limits().maxSize() + "\n"
+        + "cache_min_free=" + c.limits().minFree() + "\n"
+        + "cache_max_age=" + (c.limits().maxAge() == null ? 0 : c.limits().maxAge().toSeconds()) + "\n"
+        + "evictions=" + c.evictions() + "\n"
+        + "evicted_bytes=" + c.evictedBytes() + "\n"
+        + "opens=" + c.opens() + "\n"
+        + "opens_fetching=" + c.fetchingOpens() + "\n";
   }
 
   /** One line each, "denial.N=EPOCH ERRNO WHY" (newlines in the cause folded). */
