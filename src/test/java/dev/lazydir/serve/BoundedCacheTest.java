@@ -280,4 +280,36 @@ class BoundedCacheTest {
     assertTrue(fs.getUsableSpace() >= (64L << 20) - MIB, "free " + fs.getUsableSpace());
     readsRight(0);
   }
+
+  @Test
+  void aFileLargerThanTheCapIsRefusedWithEnospcNamingTheOption() throws Exception {
+    serve("--cache-max-size", "512K");
+    Result r = ServeBed.run(60, "cat", file(0).toString());
+    assertNotEquals(0, r.exit());
+    assertTrue(r.err().contains("No space left on device"), r.err());
+    assertEquals(0, origin.count("GET", "/f0.bin"), "nothing fetched");
+    Thread.sleep(1500);
+    assertTrue(state().lines().anyMatch(l -> l.startsWith("denial.") && l.contains("larger than the whole cache")
+        && l.contains("--cache-max-size")), state());
+  }
+
+  @Test
+  void filesUnusedForTheMaxAgeAreEvictedAndStatusShowsTheCache() throws Exception {
+    serve("--cache-max-age", "3s");
+    readsRight(0);
+    readsRight(1);
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (!evicted(0) && System.nanoTime() < deadline) {
+      readsRight(1); // kept in use
+      Thread.sleep(500);
+    }
+    assertTrue(evicted(0), "unused for longer than the max age: evicted");
+    assertTrue(blocksOf(1) >= MIB, "used all along: kept");
+    Thread.sleep(1500);
+    Result status = lazydir("status", "--store", bed.store.toString(), bed.view.toString());
+    assertEquals(0, status.exit(), status.err());
+    assertTrue(status.text().contains("1 evictions"), status.text());
+    assertTrue(status.text().matches("(?s).*opens: +\\d+ through DIR: [1-9]\\d* hits \\(complete\\), 2 fetched.*"),
+        status.text());
+  }
 }
