@@ -58,7 +58,8 @@ final class StatusCommand implements Callable<Integer> {
       for (String k : new String[] {"requests", "fetched_bytes", "fetches", "events", "denied"}) {
         s.put(k, Long.parseLong(state.getOrDefault(k, "0")));
       }
-      for (String k : new String[] {"cache_bytes", "cache_max", "cache_min_free", "evictions", "evicted_bytes", "opens",
+      for (String k : new String[] {"cache_bytes", "cache_max", "cache_min_free", "cache_max_age", "evictions",
+          "evicted_bytes", "opens",
           "opens_fetching"}) {
         s.put(k, Long.parseLong(state.getOrDefault(k, "0")));
       }
@@ -112,8 +113,9 @@ final class StatusCommand implements Callable<Integer> {
           + (cap > 0 ? " of " + dev.lazydir.serve.CacheLimits.human(cap) + " (--cache-max-size)" : " (no size bound)")
           + "; " + s.get("evictions") + " evictions (" + dev.lazydir.serve.CacheLimits.human((Long) s.get("evicted_bytes"))
           + ")");
-      out.println("opens:       " + opens + " through DIR: " + (opens - fetching) + " hits (complete), " + fetching
-          + " fetched");
+      boolean bounded = cap > 0 || (Long) s.get("cache_min_free") > 0 || !"0".equals(String.valueOf(s.get("cache_max_age")));
+      out.println("opens:       " + (bounded ? opens + " through DIR: " + (opens - fetching) + " hits (complete), "
+          + fetching + " fetched" : fetching + " fetched (hits are counted with a cache bound)"));
       for (Object d : (List<?>) s.get("recent_denials")) {
         Denial denial = (Denial) d;
         out.println("  denied " + java.time.LocalTime.ofInstant(denial.at(), java.time.ZoneId.systemDefault())

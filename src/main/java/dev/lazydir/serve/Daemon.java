@@ -215,9 +215,10 @@ public final class Daemon implements Closeable {
     long links = fromIndex(tree) ? 0 : Posix.MS_NOSYMFOLLOW;
     Posix.mount(null, target, null, Posix.MS_REMOUNT | Posix.MS_BIND | Posix.MS_RDONLY | links
         | Posix.MS_NODEV | Posix.MS_NOSUID);
-    // FAN_OPEN (a notification nobody waits for) tells which files are used, complete ones included, whose
-    // FAN_OPEN_PERM is ignored: the store's recency for eviction and the hits per open of status.
-    group.markMount(target, Fan.FAN_OPEN_PERM | Fan.FAN_OPEN | Fan.FAN_ONDIR);
+    // With a bound on the store, FAN_OPEN (a notification nobody waits for) tells which files are used, complete
+    // ones included, whose FAN_OPEN_PERM is ignored: the recency eviction goes by, and the hits per open of status.
+    // Without one it is not asked for: it costs every open through DIR (bench/cache measures it).
+    group.markMount(target, Fan.FAN_OPEN_PERM | Fan.FAN_ONDIR | (settings.cache().any() ? Fan.FAN_OPEN : 0));
     guard = Guard.start(ProcessHandle.current().pid(), view, group.fd(), settings.timeout());
     GroupHandOver.record(settings.run(), guard);
     loop.start();
