@@ -191,7 +191,7 @@ public final class Daemon implements Closeable {
         : (path, meta) -> meta.mtimePrecision() == dev.lazydir.tree.EntryMeta.TimePrecision.NANOS
             ? digests.lookup(path, meta.size(), meta.mtime()) : java.util.Optional.empty();
     stubs = new OpenStubs(tree, view, settings.segmentSize(), group, marks, digestsOf);
-    room = new CacheRoom(settings.cache(), tree, new Eviction(tree, group, marks, settings.segmentSize()), stubs,
+    room = new CacheRoom(settings.cache(), tree, new Eviction(tree, group, marks), stubs,
         Clock.systemUTC());
     // Before DIR shows anything: a stub must carry its mark before any process opens it. A group taken over
     // still has the ignore marks of directories the previous daemon listed, whose refresh timers died with it.

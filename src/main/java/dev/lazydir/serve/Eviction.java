@@ -18,8 +18,8 @@ import java.io.IOException;
  * mark goes, <em>before</em> the lease: the kernel decides at open whether a file is watched, before the open waits
  * for a lease, so an open arriving during the eviction reads through content events (pinned by
  * AnOpenWaitingOnALeaseSeesAContentMarkAddedBeforeTheLeaseTest). Then a write lease, granted only when no other
- * descriptor of the file is open anywhere (AWriteLeaseIsGrantedOnlyWhileNoOtherDescriptorIsOpenTest): an empty map
- * and "incomplete" are recorded first, so a crash never leaves "complete" over holes; the data is punched out; the
+ * descriptor of the file is open anywhere (AWriteLeaseIsGrantedOnlyWhileNoOtherDescriptorIsOpenTest): "nothing
+ * present" is recorded first (incomplete, no map), so a crash never leaves "complete" over holes; the data is punched out; the
  * lease is dropped and a waiting opener proceeds to the normal fill. An open during the lease waits in the kernel,
  * and so does the daemon's read of that open's event (AnOpenThroughTheViewWaitsForAWriteLeaseAfterItsOpenPermEventTest):
  * nothing here ever waits for a handler.
@@ -34,13 +34,11 @@ final class Eviction {
   private final StubTree tree;
   private final FanotifyGroup group;
   private final ContentMarks marks;
-  private final long segmentSize;
 
-  Eviction(StubTree tree, FanotifyGroup group, ContentMarks marks, long segmentSize) throws IOException {
+  Eviction(StubTree tree, FanotifyGroup group, ContentMarks marks) throws IOException {
     this.tree = tree;
     this.group = group;
     this.marks = marks;
-    this.segmentSize = segmentSize;
     Posix.ignoreLeaseBreakSignal();
   }
 
@@ -81,10 +79,15 @@ final class Eviction {
         throw e;
       }
       try {
-        rw.setXattr(EntryMeta.MAP_XATTR, SegmentMap.empty(meta.size(), segmentSize, SegmentMap.tagOf(meta)).encode());
+        // Nothing recorded as present before any byte goes: a complete file is said incomplete (it has no map, so
+        // nothing of it is present), a partial one loses its map. Either way no xattr block is left behind (the
+        // metadata fits in the inode), so the file takes no disk at all afterwards.
         if (meta.complete()) {
           rw.setXattr(EntryMeta.XATTR, new FileMeta(meta.size(), meta.mtime(), meta.mtimePrecision(), meta.etag(),
               meta.listedName(), false, meta.mode()).encode());
+        }
+        if (rw.getXattr(EntryMeta.MAP_XATTR).isPresent()) {
+          rw.removeXattr(EntryMeta.MAP_XATTR);
         }
         if (meta.size() > 0) {
           rw.punchHole(0, meta.size());
