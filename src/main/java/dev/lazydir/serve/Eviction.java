@@ -28,6 +28,20 @@ final class Eviction {
   /** What became of an attempt. */
   enum Outcome { EVICTED, IN_USE, PINNED, GONE }
 
+  /**
+   * Tests only ({@code -Dlazydir.test.evictionHoldMillis=N}): how long the lease is kept after the data is punched
+   * out, so that a test can open the file while an eviction is under way. 0 otherwise.
+   */
+  private static final long HOLD_FOR_TESTS = Long.getLong("lazydir.test.evictionHoldMillis", 0);
+
+  private static void sleepQuietly(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
   /** Set on a file by {@code lazydir pin}: never evicted. */
   static final String PIN_XATTR = "user.lazydir.pin";
 
@@ -94,6 +108,9 @@ final class Eviction {
         }
         if (meta.mtime() != null) {
           rw.setMtime(meta.mtime());
+        }
+        if (HOLD_FOR_TESTS > 0) {
+          sleepQuietly(HOLD_FOR_TESTS);
         }
       } finally {
         rw.setLease(Fd.LEASE_NONE);

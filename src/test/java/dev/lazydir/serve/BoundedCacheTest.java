@@ -312,4 +312,34 @@ class BoundedCacheTest {
     assertTrue(status.text().matches("(?s).*opens: +\\d+ through DIR: [1-9]\\d* hits \\(complete\\), 2 fetched.*"),
         status.text());
   }
+
+  @Test
+  void anOpenDuringAnEvictionWaitsForItThenReadsTheBytesThroughANewFetch() throws Exception {
+    bed.daemonJvmOptions.add("-Dlazydir.test.evictionHoldMillis=2000"); // the lease is kept 2 s after the punch
+    serve();
+    readsRight(5);
+    long ino = Long.parseLong(ServeBed.run(10, "stat", "-c", "%i", bed.store.resolve("tree/f5.bin").toString())
+        .text().trim());
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), "dev.lazydir.cli.Main", "evict", file(5).toString()));
+    Process evict = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    try {
+      long deadline = System.nanoTime() + 30_000_000_000L;
+      while (!Files.readString(Path.of("/proc/locks")).lines()
+          .anyMatch(l -> l.contains("LEASE") && l.matches(".*:" + ino + " .*"))) {
+        assertTrue(System.nanoTime() < deadline, "the eviction's lease never appeared in /proc/locks");
+        Thread.sleep(5);
+      }
+      long t0 = System.nanoTime();
+      readsRight(5); // opened while the data is punched out and the lease held
+      long waited = (System.nanoTime() - t0) / 1_000_000;
+      assertTrue(waited >= 500, "the open waited for the eviction (" + waited + " ms)");
+      assertEquals(2, origin.count("GET", "/f5.bin"), "its bytes were fetched again, never read as holes");
+      assertTrue(evict.waitFor(30, java.util.concurrent.TimeUnit.SECONDS));
+      String said = new String(evict.getInputStream().readAllBytes());
+      assertTrue(said.contains("evicted 1 files"), said);
+    } finally {
+      evict.destroyForcibly().waitFor();
+    }
+  }
 }
