@@ -100,8 +100,8 @@ final class HttpdirfsOptions {
   static String refusal(String option) {
     String name = option.contains("=") ? option.substring(0, option.indexOf('=')) : option;
     return switch (name) {
-      case "--cache-min-size", "--cache-max-size" -> name + " is httpdirfs' and has no equivalent: lazydir keeps every"
-          + " file it fetches in the store (put the store where there is room with --store)";
+      case "--cache-min-size" -> name + " is httpdirfs' and has no equivalent: lazydir bounds the store as a whole"
+          + " (--cache-max-size, --min-free-space), not the files it keeps";
       case "--zero-len-is-dir" -> name + " is httpdirfs' and has no equivalent: lazydir tells directories by the"
           + " trailing slash of their links";
       case "--invalid-refresh" -> name + " is httpdirfs' and has no equivalent: lazydir lists a directory again"

@@ -6,7 +6,7 @@ import picocli.CommandLine.Option;
 
 @Command(name = "lazydir", mixinStandardHelpOptions = true, versionProvider = Cli.Version.class,
     description = {"A local directory that fills itself from an HTTP directory tree, lazily, without FUSE."},
-    subcommands = {CrawlCommand.class, ServeCommand.class, StopCommand.class, IndexCommand.class, PopulateCommand.class, StatusCommand.class, WaitCommand.class, RefreshCommand.class,
+    subcommands = {CrawlCommand.class, ServeCommand.class, StopCommand.class, IndexCommand.class, PopulateCommand.class, StatusCommand.class, WaitCommand.class, RefreshCommand.class, EvictCommand.class, PinCommand.class, UnpinCommand.class,
         DemoCommand.class},
     footer = {"", ExitCodes.HELP})
 final class LazydirCommand {

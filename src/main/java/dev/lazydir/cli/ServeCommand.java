@@ -118,6 +118,20 @@ final class ServeCommand implements Callable<Integer> {
       description = "serve Prometheus metrics at http://HOST:PORT/metrics (HOST: 127.0.0.1 unless given; off by default)")
   String metricsAddr;
 
+  @Option(names = "--cache-max-size", paramLabel = "SIZE",
+      description = "keep the disk blocks of the store's files (preallocation included) within SIZE (8M, 2G...):"
+          + " least recently used files are evicted before a fetch would cross it; a file larger than SIZE is refused"
+          + " with ENOSPC (default: no bound)")
+  String cacheMaxSize;
+
+  @Option(names = "--min-free-space", paramLabel = "SIZE",
+      description = "keep at least SIZE free on the store's filesystem, evicting least recently used files (default: no bound)")
+  String minFreeSpace;
+
+  @Option(names = "--cache-max-age", paramLabel = "DURATION",
+      description = "evict files unused for longer than DURATION (30m, 2h, 7d; default: never)")
+  String cacheMaxAge;
+
   @Mixin
   AccessOptions access = new AccessOptions();
 
@@ -155,6 +169,10 @@ final class ServeCommand implements Callable<Integer> {
       httpdirfs.applyTo(access, daemon);
     }
     java.net.InetSocketAddress metricsAt = metricsAddr == null ? null : MetricsEndpoint.parseAddress(metricsAddr);
+    dev.lazydir.serve.CacheLimits cache = new dev.lazydir.serve.CacheLimits(
+        cacheMaxSize == null ? 0 : dev.lazydir.serve.CacheLimits.parseSize("--cache-max-size", cacheMaxSize),
+        minFreeSpace == null ? 0 : dev.lazydir.serve.CacheLimits.parseSize("--min-free-space", minFreeSpace),
+        cacheMaxAge == null ? null : dev.lazydir.serve.CacheLimits.parseAge("--cache-max-age", cacheMaxAge));
     HttpUrl parsed = Cli.parseUrl(url);
     if (httpdirfs.singleFileMode && parsed.encodedPath().endsWith("/") && !httpdirfs.cacheClear) {
       throw new IllegalArgumentException("--single-file-mode: " + dev.lazydir.origin.Redact.url(parsed) + " ends with"
@@ -173,7 +191,7 @@ final class ServeCommand implements Callable<Integer> {
     PrintStream out = parent.out();
     ServeSession served = ServeSession.start(parsed, config, dir, layout, segment, readahead,
         lazyDirs && !crawl ? 0 : maxDepth, !lazyDirs, access.toAccess(System.getenv()), prefetch, where, profiles,
-        httpdirfs.singleFileMode);
+        httpdirfs.singleFileMode, cache);
     PrintStream[] to = {out};
     java.util.Optional<SystemdNotify> systemd = SystemdNotify.fromEnvironment(System.getenv());
     try (served) {

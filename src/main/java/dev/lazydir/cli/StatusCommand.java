@@ -62,6 +62,11 @@ final class StatusCommand implements Callable<Integer> {
       for (String k : new String[] {"requests", "fetched_bytes", "fetches", "events", "denied"}) {
         s.put(k, Long.parseLong(state.getOrDefault(k, "0")));
       }
+      for (String k : new String[] {"cache_bytes", "cache_max", "cache_min_free", "cache_max_age", "evictions",
+          "evicted_bytes", "opens",
+          "opens_fetching"}) {
+        s.put(k, Long.parseLong(state.getOrDefault(k, "0")));
+      }
       s.put("crawl", state.getOrDefault("crawl", "off"));
       s.put("crawl_dirs", Long.parseLong(state.getOrDefault("crawl_dirs", "0")));
       s.put("recent_denials", denials(state));
@@ -113,6 +118,16 @@ final class StatusCommand implements Callable<Integer> {
     if (Boolean.TRUE.equals(s.get("running"))) {
       out.println("origin I/O:  " + s.get("requests") + " requests, " + s.get("fetched_bytes") + " bytes fetched in "
           + s.get("fetches") + " range requests; " + s.get("events") + " events, " + s.get("denied") + " denied");
+      long cap = (Long) s.get("cache_max");
+      long opens = (Long) s.get("opens");
+      long fetching = Math.min(opens, (Long) s.get("opens_fetching"));
+      out.println("cache:       " + dev.lazydir.serve.CacheLimits.human((Long) s.get("cache_bytes")) + " on disk"
+          + (cap > 0 ? " of " + dev.lazydir.serve.CacheLimits.human(cap) + " (--cache-max-size)" : " (no size bound)")
+          + "; " + s.get("evictions") + " evictions (" + dev.lazydir.serve.CacheLimits.human((Long) s.get("evicted_bytes"))
+          + ")");
+      boolean bounded = cap > 0 || (Long) s.get("cache_min_free") > 0 || !"0".equals(String.valueOf(s.get("cache_max_age")));
+      out.println("opens:       " + (bounded ? opens + " through DIR: " + (opens - fetching) + " hits (complete), "
+          + fetching + " fetched" : fetching + " fetched (hits are counted with a cache bound)"));
       for (Object d : (List<?>) s.get("recent_denials")) {
         Denial denial = (Denial) d;
         out.println("  denied " + java.time.LocalTime.ofInstant(denial.at(), java.time.ZoneId.systemDefault())

@@ -37,6 +37,8 @@ final class ContentFiller {
   private volatile ProfileRecorder recorder;
   /** Streams the last sequential reader's window settled on: the next file starts there. */
   private volatile int learnedStreams = StreamWindow.START;
+  /** The store's bounds: a fetch into a stub without its blocks makes room first. */
+  private volatile CacheRoom room;
   final AtomicLong fetchedBytes = new AtomicLong();
   final AtomicLong fetches = new AtomicLong();
 
@@ -62,6 +64,10 @@ final class ContentFiller {
   /** Records every range readers ask for from now on. */
   void recordTo(ProfileRecorder r) {
     recorder = r;
+  }
+
+  void bounded(CacheRoom room) {
+    this.room = room;
   }
 
   public long fetchedBytes() {
@@ -280,6 +286,19 @@ final class ContentFiller {
         break;
       }
     }
+    CacheRoom r = room;
+    if (r != null && !stub.allocated) {
+      // A stub without its blocks (not opened through DIR: a prefetch, a reader of the store): the span's disk
+      // is made room for before the fetch writes, evicting others if a bound would be crossed.
+      try {
+        long bytes = map.segmentStart(mine.end - 1) + map.segmentLength(mine.end - 1) - start;
+        r.makeRoom(stub, (bytes + 4095) / 4096 * 4096);
+      } catch (IOException | RuntimeException e) {
+        stub.inflight.entrySet().removeIf(en -> en.getValue() == mine);
+        mine.completeExceptionally(e);
+        return mine;
+      }
+    }
     // The fetch holds the stub open until its last write: a close meanwhile (a re-listing) waits for it.
     if (!stub.holdForWriting()) {
       stub.inflight.entrySet().removeIf(e -> e.getValue() == mine);
@@ -351,6 +370,10 @@ final class ContentFiller {
         stub.markPresent(c);
       }
       stub.partial.remove(c);
+    }
+    CacheRoom r = room;
+    if (r != null && !stub.allocated) {
+      r.charged(stub);
     }
     LOG.log(silent ? java.util.logging.Level.FINEST : java.util.logging.Level.INFO, () -> "fetched " + stub.label
         + " segments " + progress.segment + "-" + (progress.end - 1) + " (" + Math.max(0, length) + " bytes) in "

@@ -19,7 +19,8 @@ import java.util.Map;
 import java.util.logging.Logger;
 
 /**
- * How commands ask a running serve to do something now ({@code lazydir refresh}): a Unix socket {@value #NAME}
+ * How commands ask a running serve to do something now ({@code lazydir refresh}, {@code evict}, {@code pin},
+ * {@code unpin}): a Unix socket {@value #NAME}
  * in the store's run directory, which is the owner's alone (the store is 0700), so whoever may reach it may
  * read the store anyway. A client sends a command and its arguments, each ended by a NUL (names never hold
  * one), then shuts its side; the daemon answers with text lines, the last {@code ok} or {@code error MESSAGE}.
@@ -80,6 +81,46 @@ public final class ControlSocket implements AutoCloseable {
   /** The socket's address through an open run directory. */
   public static UnixDomainSocketAddress address(Fd run) {
     return UnixDomainSocketAddress.of("/proc/self/fd/" + run.intValue() + "/" + NAME);
+  }
+
+  /** No serve answers on the socket: none runs for this store (or it is stopping). */
+  public static final class NotServedException extends IOException {
+    NotServedException(IOException cause) {
+      super(cause.getMessage(), cause);
+    }
+  }
+
+  /**
+   * Sends one command to the serve whose run directory is {@code run}, and returns the lines of its answer before
+   * the final {@code ok}. An answer {@code error MESSAGE} is thrown as an IOException with that message.
+   */
+  public static List<String> ask(Fd run, String command, List<String> args) throws IOException {
+    try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+      try {
+        ch.connect(address(run));
+      } catch (IOException e) {
+        throw new NotServedException(e);
+      }
+      OutputStream out = Channels.newOutputStream(ch);
+      StringBuilder request = new StringBuilder(command).append('\0');
+      args.forEach(a -> request.append(a).append('\0'));
+      out.write(request.toString().getBytes(StandardCharsets.UTF_8));
+      out.flush();
+      ch.shutdownOutput();
+      List<String> lines = new ArrayList<>();
+      java.io.BufferedReader in = new java.io.BufferedReader(
+          new java.io.InputStreamReader(Channels.newInputStream(ch), StandardCharsets.UTF_8));
+      for (String line; (line = in.readLine()) != null; ) {
+        if (line.equals("ok")) {
+          return lines;
+        }
+        if (line.startsWith("error ")) {
+          throw new IOException(line.substring("error ".length()));
+        }
+        lines.add(line);
+      }
+      throw new IOException("the serve stopped before it answered " + command);
+    }
   }
 
   private void acceptLoop() {

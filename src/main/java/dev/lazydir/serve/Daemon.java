@@ -60,7 +60,12 @@ public final class Daemon implements Closeable {
    * @param run the store's run directory, where the guard holding the group is recorded for the next daemon
    */
   public record Settings(Path dir, long segmentSize, int readaheadSegments, Duration timeout,
-      Duration refresh, int maxConns, long prefetchSmall, Path run) {}
+      Duration refresh, int maxConns, long prefetchSmall, Path run, CacheLimits cache) {
+    public Settings(Path dir, long segmentSize, int readaheadSegments, Duration timeout, Duration refresh, int maxConns,
+        long prefetchSmall, Path run) {
+      this(dir, segmentSize, readaheadSegments, timeout, refresh, maxConns, prefetchSmall, run, CacheLimits.NONE);
+    }
+  }
 
   /** Counters shown by {@code lazydir status}, and the last few denials with their causes. */
   public static final class Stats {
@@ -145,6 +150,7 @@ public final class Daemon implements Closeable {
   private volatile ProfileRecorder recorder;
   private volatile ProfilePrefetch profilePrefetch;
   private boolean mounted;
+  private CacheRoom room;
 
   private Daemon(Settings settings, StubTree tree, Fd privateMount, OriginClient client, String mountSource,
       IndexDigests digests) throws IOException {
@@ -215,16 +221,23 @@ public final class Daemon implements Closeable {
     group.ignoreMount(privateMount, ".", Fan.FAN_PRE_ACCESS);
     ContentMarks marks = new ContentMarks(group);
     tree.onNewStub(marks::watch);
-    // Before DIR shows anything: a stub must carry its mark before any process opens it. A group taken over
-    // still has the ignore marks of directories the previous daemon listed, whose refresh timers died with it.
-    int watched = marks.watchIncomplete(tree, taken.isPresent(), counts);
-    tree.onChange(counts); // nothing changes the tree before this: DIR is not mounted, no listing runs yet
-    LOG.fine(() -> watched + " stubs with bytes to fetch");
     OpenStub.DigestsOf digestsOf = digests == null ? OpenStub.DigestsOf.NONE
         : (path, meta) -> meta.mtimePrecision() == dev.lazydir.tree.EntryMeta.TimePrecision.NANOS
             ? digests.lookup(path, meta.size(), meta.mtime()) : java.util.Optional.empty();
     stubs = new OpenStubs(tree, view, settings.segmentSize(), group, marks, digestsOf);
+    room = new CacheRoom(settings.cache(), tree, new Eviction(tree, group, marks), stubs,
+        Clock.systemUTC());
+    // Before DIR shows anything: a stub must carry its mark before any process opens it. A group taken over
+    // still has the ignore marks of directories the previous daemon listed, whose refresh timers died with it.
+    // The same walk counts what the store holds.
+    int watched = marks.watchIncomplete(tree, taken.isPresent(), counts, room.counter());
+    tree.onChange(counts); // nothing changes the tree before this: DIR is not mounted, no listing runs yet
+    room.counted();
+    stubs.bounded(room);
+    filler.bounded(room);
+    LOG.fine(() -> watched + " stubs with bytes to fetch");
     loop = new EventLoop(group, this::onEvent, stats, HANDLERS);
+    loop.onOpenNotices(room::opened);
     directories = new DirectoryOpens(tree, settings, Clock.systemUTC(), client, group, stubs, filler, timers, stats,
         loop::stopping);
     String target = view.toString();
@@ -237,14 +250,32 @@ public final class Daemon implements Closeable {
     long links = fromIndex(tree) ? 0 : Posix.MS_NOSYMFOLLOW;
     Posix.mount(null, target, null, Posix.MS_REMOUNT | Posix.MS_BIND | Posix.MS_RDONLY | links
         | Posix.MS_NODEV | Posix.MS_NOSUID);
-    group.markMount(target, Fan.FAN_OPEN_PERM | Fan.FAN_ONDIR);
+    // With a bound on the store, FAN_OPEN (a notification nobody waits for) tells which files are used, complete
+    // ones included, whose FAN_OPEN_PERM is ignored: the recency eviction goes by, and the hits per open of status.
+    // Without one it is not asked for: it costs every open through DIR (bench/cache measures it).
+    group.markMount(target, Fan.FAN_OPEN_PERM | Fan.FAN_ONDIR | (settings.cache().any() ? Fan.FAN_OPEN : 0));
     guard = Guard.start(ProcessHandle.current().pid(), view, group.fd(), settings.timeout(), settings.run());
     GroupHandOver.record(settings.run(), guard);
     SystemdNotify.fromEnvironment(env).ifPresent(n -> n.store(SystemdNotify.GROUP_FD_NAME, group.fd()));
     loop.start();
     // Segments are recorded on disk in batches after a sync; an idle file gets its batch within a second.
     timers.scheduleWithFixedDelay(stubs::record, 1, 1, TimeUnit.SECONDS);
+    if (settings.cache().maxAge() != null || settings.cache().minFree() > 0) {
+      timers.scheduleWithFixedDelay(room::sweep, 1, 1, TimeUnit.SECONDS);
+    }
   }
+
+  /** The store's usage, bounds and eviction counters (for status). */
+  public CacheStats cacheStats() {
+    CacheRoom r = room;
+    return r == null ? new CacheStats(0, CacheLimits.NONE, 0, 0, 0, 0)
+        : new CacheStats(r.used(), r.limits(), r.evictions.get(), r.evictedBytes.get(), r.opens.get(),
+            r.fetchingOpens.get());
+  }
+
+  /** What status shows of the cache: bytes used, bounds, evictions, and opens (all, and those that fetched). */
+  public record CacheStats(long used, CacheLimits limits, long evictions, long evictedBytes, long opens,
+      long fetchingOpens) {}
 
   private static boolean fromIndex(StubTree tree) throws IOException {
     return StubTree.metaOf(tree.root()).orElse(null) instanceof dev.lazydir.tree.EntryMeta.DirMeta d && d.fromIndex();
@@ -386,9 +417,16 @@ public final class Daemon implements Closeable {
         return Fan.FAN_ALLOW;
       }
       try {
+        if (attempt == 1) {
+          room.fetchingOpens.incrementAndGet();
+        }
+        // Within the store's bounds: room is made (least recently used files evicted) before the blocks are taken.
+        room.makeRoom(stub, stub.unallocatedBytes());
         // cp and friends treat a file with fewer blocks than bytes as sparse and copy its holes as zeros via
         // SEEK_DATA/SEEK_HOLE, which sends no event. Allocated (unwritten) extents make it read every byte.
-        if (stub.preallocate()) {
+        boolean allocated = stub.preallocate();
+        room.charged(stub);
+        if (allocated) {
           return Fan.FAN_ALLOW;
         }
         throw new Denied(Fan.ENOSPC, stub.label + ": the store's filesystem is full (what its preallocation took"
@@ -459,4 +497,15 @@ public final class Daemon implements Closeable {
     OpenStubs.closeQuietly(privateMount);
     OpenStubs.closeQuietly(digests);
   }
+
+  /** {@code lazydir evict}: drops the fetched bytes of the file or directory at {@code path} now; what it did. */
+  String evict(List<String> path) throws IOException {
+    return room.evictNow(path);
+  }
+
+  /** {@code lazydir pin} and {@code unpin}: the files at {@code path} are (no longer) kept from eviction. */
+  String pin(List<String> path, boolean pinned) throws IOException {
+    return room.pinNow(path, pinned);
+  }
+
 }

@@ -32,6 +32,8 @@ final class EventLoop {
   private final Handler handler;
   private final Daemon.Stats stats;
   private final List<Thread> threads = new ArrayList<>();
+  /** Told of each FAN_OPEN notification (with its fd, closed afterwards); none by default. */
+  private volatile java.util.function.IntConsumer opens = fd -> {};
   private volatile boolean stopping;
   private volatile String lastDenied;
 
@@ -44,6 +46,10 @@ final class EventLoop {
       t.setDaemon(true);
       threads.add(t);
     }
+  }
+
+  void onOpenNotices(java.util.function.IntConsumer opens) {
+    this.opens = opens;
   }
 
   void start() {
@@ -99,6 +105,13 @@ final class EventLoop {
   /** Exactly one answer per event, whatever happens in the handler. */
   private void answer(FanotifyEvent ev, Handler h) {
     if (!ev.needsResponse()) {
+      if (ev.isOpenNotice() && ev.fd() >= 0) {
+        try {
+          opens.accept(ev.fd());
+        } catch (RuntimeException e) {
+          LOG.fine("open notice: " + e);
+        }
+      }
       closeEventFd(ev.fd());
       return;
     }

@@ -60,6 +60,8 @@ final class OpenStub implements AutoCloseable {
   private TreeChanges changes = TreeChanges.NONE;
   private FileMeta countedMeta;
   private Optional<byte[]> countedMap = Optional.empty();
+  /** Every block of the file is allocated (preallocated at open): fetches into it take no more disk. */
+  volatile boolean allocated;
 
   private OpenStub(Fd fd, FileMeta meta, HttpUrl url, SegmentMap map, String label, Stat st,
       IndexDigests.FileDigests digests) {
@@ -375,10 +377,12 @@ final class OpenStub implements AutoCloseable {
         }
         Stat st = fd.stat();
         if (st.allocatedBytes() >= st.size()) {
+          allocated = true;
           return true;
         }
         try {
           fd.allocate(0, st.size());
+          allocated = true;
           return true;
         } catch (ErrnoException e) {
           if (e.errno() != Errno.ENOSPC) {
@@ -395,6 +399,15 @@ final class OpenStub implements AutoCloseable {
         return false;
       }
     }
+  }
+
+  /** Bytes of disk a preallocation of the whole file would add now (0 if it has its blocks or is complete). */
+  synchronized long unallocatedBytes() throws IOException {
+    if (closed || map.isComplete() || allocated) {
+      return 0;
+    }
+    Stat st = fd.stat();
+    return Math.max(0, (st.size() + 4095) / 4096 * 4096 - st.allocatedBytes());
   }
 
   /**

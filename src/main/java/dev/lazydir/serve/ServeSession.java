@@ -113,7 +113,7 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
       int crawlDepth, boolean beforeReady, Access access, long prefetchSmall, IndexFetch.Where index)
       throws IOException {
     return start(url, config, dir, layout, segmentSize, readahead, crawlDepth, beforeReady, access, prefetchSmall, index,
-        Profiles.NONE, false);
+        Profiles.NONE, false, CacheLimits.NONE);
   }
 
   /**
@@ -132,11 +132,11 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
 
   /**
    * As above, recording and prefetching access profiles as {@code profiles} says; singleFile: URL names one file,
-   * whatever it holds (see {@link Crawler#singleFile}).
+   * whatever it holds (see {@link Crawler#singleFile}); the store kept within {@code cache}'s bounds.
    */
   public static ServeSession start(HttpUrl url, OriginConfig config, Path dir, StoreLayout layout, long segmentSize, int readahead,
       int crawlDepth, boolean beforeReady, Access access, long prefetchSmall, IndexFetch.Where index, Profiles profiles,
-      boolean singleFile) throws IOException {
+      boolean singleFile, CacheLimits cache) throws IOException {
     StaleView.detachIfLeftBySystemdKill(dir, layout, System.getenv()); // else the checks below would wait on it
     ServePreflight.check(dir, layout); // before anything is created: a refused start leaves nothing behind
     // A start that fails later (the origin unreachable on a first start) removes what it made: a new store, a new DIR.
@@ -186,7 +186,7 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
       // not be fetched now): every file they name is verified block by block as it is filled.
       IndexDigests digests = layout.openDigests().orElse(null);
       Daemon daemon = Daemon.start(new Daemon.Settings(dir, segmentSize, readahead,
-          config.timeout, config.refreshTimeout, config.maxConns, prefetchSmall, layout.run()), tree, client,
+          config.timeout, config.refreshTimeout, config.maxConns, prefetchSmall, layout.run(), cache), tree, client,
           digests);
       if (profiles.recordTo() != null) {
         daemon.recordProfile(profiles.recordTo());
@@ -250,19 +250,40 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
   /** The commands a running serve answers on its control socket: {@code refresh [PATH...]}. */
   private static ControlSocket startControl(StoreLayout layout, Daemon daemon) throws IOException {
     try (Fd run = layout.openRunDirectory()) {
-      return ControlSocket.start(run, java.util.Map.of("refresh", (args, out) -> {
-        java.util.List<java.util.List<String>> paths = new java.util.ArrayList<>();
-        for (String arg : args) {
-          java.util.List<String> names = arg.isEmpty() ? java.util.List.of() : java.util.List.of(arg.split("/", -1));
-          names.forEach(dev.lazydir.tree.LocalName::require);
-          paths.add(names);
-        }
-        TreeRefresh.Report r = daemon.refresh(paths.isEmpty() ? java.util.List.of(java.util.List.of()) : paths);
-        LOG.info(r.summary());
-        out.line("summary " + r.summary());
-        out.line("complete " + (r.failed() == 0 && r.filesNotChecked() == 0));
-      }));
+      return ControlSocket.start(run, java.util.Map.of(
+          "refresh", (args, out) -> {
+            java.util.List<java.util.List<String>> paths = new java.util.ArrayList<>();
+            for (String arg : args) {
+              paths.add(namesOf(arg));
+            }
+            TreeRefresh.Report r = daemon.refresh(paths.isEmpty() ? java.util.List.of(java.util.List.of()) : paths);
+            LOG.info(r.summary());
+            out.line("summary " + r.summary());
+            out.line("complete " + (r.failed() == 0 && r.filesNotChecked() == 0));
+          },
+          "evict", (args, out) -> {
+            for (String arg : args) {
+              out.line(daemon.evict(namesOf(arg)));
+            }
+          },
+          "pin", (args, out) -> {
+            for (String arg : args) {
+              out.line(daemon.pin(namesOf(arg), true));
+            }
+          },
+          "unpin", (args, out) -> {
+            for (String arg : args) {
+              out.line(daemon.pin(namesOf(arg), false));
+            }
+          }));
     }
+  }
+
+  /** A path in the view as the names below its root ("" for the root), each checked to be one plain name. */
+  private static java.util.List<String> namesOf(String relative) {
+    java.util.List<String> names = relative.isEmpty() ? java.util.List.of() : java.util.List.of(relative.split("/", -1));
+    names.forEach(dev.lazydir.tree.LocalName::require);
+    return names;
   }
 
   /**
@@ -431,7 +452,20 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
         + "crawl=" + (crawl == null ? "off" : crawl.outcome().name().toLowerCase(java.util.Locale.ROOT)) + "\n"
         + "crawl_dirs=" + (crawl == null ? 0 : crawl.directories()) + "\n"
         + (crawl == null || crawl.incompleteBecause().isEmpty() ? "" : "crawl_incomplete=" + crawl.incompleteBecause() + "\n")
+        + cacheState(daemon.cacheStats())
         + recentDenials(s));
+  }
+
+  /** The store's usage and bounds, evictions and opens (cache_max 0: no such bound). */
+  private static String cacheState(Daemon.CacheStats c) {
+    return "cache_bytes=" + c.used() + "\n"
+        + "cache_max=" + c.limits().maxSize() + "\n"
+        + "cache_min_free=" + c.limits().minFree() + "\n"
+        + "cache_max_age=" + (c.limits().maxAge() == null ? 0 : c.limits().maxAge().toSeconds()) + "\n"
+        + "evictions=" + c.evictions() + "\n"
+        + "evicted_bytes=" + c.evictedBytes() + "\n"
+        + "opens=" + c.opens() + "\n"
+        + "opens_fetching=" + c.fetchingOpens() + "\n";
   }
 
   /** One line each, "denial.N=EPOCH ERRNO WHY" (newlines in the cause folded). */

@@ -21,6 +21,12 @@
  *                                                           renamed into place; changed files get new inodes
  *   DirectoryOpens                                          open ignore mark until the refresh timeout; list
  *                                                           subdirectories ahead, fetch small files ahead
+ *
+ * bounds -> eviction (serve --cache-max-size / --min-free-space / --cache-max-age; lazydir evict, pin, unpin)
+ *   Daemon.onOpen, ContentFiller   CacheRoom.makeRoom before a stub takes disk; CacheRoom.charged after
+ *   CachePolicy                    usage counter and least-recently-used order (recency: FAN_OPEN notices)
+ *   Eviction                       content mark back, write lease, "nothing present" recorded, data punched out
+ *   ControlSocket                  STORE/run/control: evict, pin, unpin from the command line
  * </pre>
  *
  * <p>{@code lazydir refresh} reaches the daemon through {@link dev.lazydir.serve.ControlSocket} and runs

@@ -27,6 +27,9 @@ final class Abi {
   static final int RENAME_NOREPLACE = 1;
   static final int FALLOC_FL_KEEP_SIZE = 0x01;
   static final int FALLOC_FL_PUNCH_HOLE = 0x02;
+  static final int F_SETLEASE = 1024;
+  static final int F_GETLEASE = 1025;
+  static final int SIGIO = 29;
 
   private Abi() {}
 }

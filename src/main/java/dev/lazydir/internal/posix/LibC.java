@@ -19,7 +19,7 @@ public interface LibC {
 
   int dup(int fd);
 
-  /** Only the integer-argument commands (F_DUPFD_CLOEXEC). */
+  /** fcntl(2), only its integer-argument commands (F_DUPFD_CLOEXEC, F_SETLEASE, F_GETLEASE). */
   int fcntl(int fd, int cmd, int arg);
 
   int mkdirat(int dirfd, String path, int mode);
@@ -96,6 +96,10 @@ public interface LibC {
   long syscall(long number, int a, int b, int c, int d);
 
   String strerror(int errnum);
+
+
+  /** signal(2); handler is SIG_DFL (0) or SIG_IGN (1) here, never a function. */
+  long signal(int signum, long handler);
 
   // fanotify(7) and the calls its group fd is driven with
 

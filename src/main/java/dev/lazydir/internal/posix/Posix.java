@@ -126,6 +126,16 @@ public final class Posix {
     return check(LIBC.fcntl(fd, 1030 /* F_DUPFD_CLOEXEC */, 3), "fcntl(F_DUPFD_CLOEXEC)", "fd " + fd);
   }
 
+  /**
+   * Ignores SIGIO in the whole process. The kernel sends it to whoever holds a lease when an open breaks it; its
+   * default action ends the process, and nothing in lazydir uses SIGIO otherwise (the JVM does not either).
+   */
+  public static synchronized void ignoreLeaseBreakSignal() throws IOException {
+    if (LIBC.signal(Abi.SIGIO, 1) == -1) {
+      throw new IOException("cannot ignore SIGIO (needed to hold file leases)");
+    }
+  }
+
   public static void umount(String target, int flags) throws IOException {
     check(LIBC.umount2(target, flags), "umount2", target);
   }
