@@ -102,6 +102,13 @@ class RefreshTest {
   void aDirectoryDueForARefreshIsAskedWithItsETagAndA304LeavesEveryEntryAsItWas() throws Exception {
     bed.serve(origin.url("/").toString(), "--refresh-timeout", "1", "--prefetch-small", "0");
     assertArrayEquals(keep, ServeBed.run(30, "cat", v("/data/keep.bin").toString()).out());
+    // The daemon records a completed file within a second (an xattr: its ctime moves); compare after that.
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (!dev.lazydir.testing.LocalTree.xattr(bed.store.resolve("tree/data/keep.bin"), "user.lazydir").orElse("")
+        .contains("\nc=1")) {
+      assertTrue(System.nanoTime() < deadline, "keep.bin recorded complete within 10 s");
+      Thread.sleep(20);
+    }
     String before = ServeBed.run(30, "stat", "-c", "%n %i %Z %Y %s", v("/data/keep.bin").toString(),
         v("/data/change.bin").toString()).text();
     int listings = origin.count("GET", "/data/");
