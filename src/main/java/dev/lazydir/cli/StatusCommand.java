@@ -34,13 +34,17 @@ final class StatusCommand implements Callable<Integer> {
   @Option(names = "--json", description = "one JSON object")
   boolean json;
 
+  /** What the tree holds, in this order: from the daemon's counters, or from a walk of the store. */
+  private static final String[] TREE_KEYS = {"dirs_listed", "dirs_known", "files_populated", "files_partial",
+      "files_stub", "bytes_populated", "bytes_total"};
+
   @Override
   public Integer call() throws Exception {
     StoreLayout layout = view.layout();
     Path dir = view.dir;
     if (!Files.isDirectory(layout.tree())) {
-      throw new IllegalArgumentException(dir + " has no lazydir store at " + layout.store()
-          + " (pass --store if serve was given one)");
+      throw new java.io.IOException(dir + " has no lazydir store at " + layout.store() + "; give the DIR that lazydir"
+          + " serve was given (not a path inside it), and --store if serve was given one");
     }
     Map<String, Object> s = new LinkedHashMap<>();
     s.put("dir", dir.toAbsolutePath().normalize().toString());
@@ -67,14 +71,22 @@ final class StatusCommand implements Callable<Integer> {
       s.put("crawl_dirs", Long.parseLong(state.getOrDefault("crawl_dirs", "0")));
       s.put("recent_denials", denials(state));
     }
-    TreeStatus t = TreeStatus.of(layout.tree());
-    s.put("dirs_listed", t.dirsListed());
-    s.put("dirs_known", t.dirsKnown());
-    s.put("files_populated", t.filesComplete());
-    s.put("files_partial", t.filesPartial());
-    s.put("files_stub", t.filesStub());
-    s.put("bytes_populated", t.bytesPresent());
-    s.put("bytes_total", t.bytesTotal());
+    if (running && state.containsKey("tree.dirs_known")) {
+      // The serving daemon's counters (written every second): constant time at any tree size.
+      for (String k : TREE_KEYS) {
+        s.put(k, Long.parseLong(state.getOrDefault("tree." + k, "0")));
+      }
+    } else {
+      // No daemon keeps counts: walk the store.
+      TreeStatus t = TreeStatus.of(layout.tree());
+      s.put("dirs_listed", t.dirsListed());
+      s.put("dirs_known", t.dirsKnown());
+      s.put("files_populated", t.filesComplete());
+      s.put("files_partial", t.filesPartial());
+      s.put("files_stub", t.filesStub());
+      s.put("bytes_populated", t.bytesPresent());
+      s.put("bytes_total", t.bytesTotal());
+    }
     print(parent.out(), s);
     return ExitCodes.OK;
   }

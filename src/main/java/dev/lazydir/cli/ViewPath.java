@@ -30,9 +30,9 @@ final class ViewPath {
             names.add(p.toString());
           }
         });
-        try {
-          return ControlSocket.request(new StoreLayout(Path.of(store.get())).run(), command, names);
-        } catch (java.net.SocketException | java.nio.file.NoSuchFileException e) {
+        try (dev.lazydir.internal.posix.Fd run = new StoreLayout(Path.of(store.get())).openRunDirectory()) {
+          return String.join("; ", ControlSocket.ask(run, command, List.of(String.join("/", names))));
+        } catch (ControlSocket.NotServedException | java.nio.file.NoSuchFileException e) {
           throw new IOException(path + ": no lazydir serve is running for " + root + " (start lazydir serve, then"
               + " run " + command + " again)");
         }

@@ -450,7 +450,7 @@ public final class TreeIndex {
     }
   }
 
-  static String escape(String s) {
+  public static String escape(String s) {
     StringBuilder b = new StringBuilder(s.length());
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
@@ -465,7 +465,7 @@ public final class TreeIndex {
     return b.toString();
   }
 
-  static String unescape(String s) throws IndexException {
+  public static String unescape(String s) throws IndexException {
     if (s.indexOf('\\') < 0) {
       return s;
     }

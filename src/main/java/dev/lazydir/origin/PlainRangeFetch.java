@@ -34,9 +34,12 @@ import okhttp3.HttpUrl;
  * asks again through OkHttp, which knows redirects, retries, proxies and TLS. An answer of another version
  * than the one being filled (size, ETag, Last-Modified) is an {@link OriginException}, checked before any byte.
  *
- * <p>Connections are kept alive and reused (at most {@code maxIdle} idle ones). Every wait is bounded: for the
- * answer by the timeout, for each next byte of the body by the stall timeout. The socket is non-blocking and
- * waits go through a per-thread selector.
+ * <p>Connections are kept alive and reused (at most {@code maxIdle} idle ones). {@link #warm} opens some ahead of
+ * need: over a network a new connection costs a round trip before the request can leave, so a first range request
+ * on a warm one gets its first byte after one round trip instead of two. An idle connection the server has closed
+ * meanwhile is seen (a read gives end of stream) and dropped before a request is written on it. Every wait is
+ * bounded: for the answer by the timeout, for each next byte of the body by the stall timeout. The socket is
+ * non-blocking and waits go through a per-thread selector.
  */
 final class PlainRangeFetch implements AutoCloseable {
   /** Returned when the answer is not the plain case: nothing was handed over, ask through OkHttp. */
@@ -57,6 +60,8 @@ final class PlainRangeFetch implements AutoCloseable {
   record Answer(boolean handled, Instant lastModified) {}
 
   private final HttpUrl origin;
+  /** The server this fast path talks to, as its answers' versions are checked. */
+  private final Servers.Server server;
   private final String hostHeader;
   private final String fixedHeaders;
   private final long timeoutMillis;
@@ -64,13 +69,18 @@ final class PlainRangeFetch implements AutoCloseable {
   private final int maxIdle;
   private final ConcurrentLinkedDeque<SocketChannel> idle = new ConcurrentLinkedDeque<>();
   private final AtomicInteger idleCount = new AtomicInteger();
+  /** Connections being opened by {@link #warm}, not idle yet. */
+  private final AtomicInteger warming = new AtomicInteger();
+  private final java.util.concurrent.atomic.AtomicLong lastPrune = new java.util.concurrent.atomic.AtomicLong(System.nanoTime() - 2_000_000_000L);
   /** Unhandled answers in a row: an origin that redirects every file or ignores Range is left to OkHttp. */
   private final AtomicInteger misses = new AtomicInteger();
   static final int MAX_MISSES = 3;
   private volatile boolean closed;
 
-  private PlainRangeFetch(HttpUrl origin, String fixedHeaders, Duration timeout, Duration stallTimeout, int maxIdle) {
-    this.origin = origin;
+  private PlainRangeFetch(Servers.Server server, String fixedHeaders, Duration timeout, Duration stallTimeout,
+      int maxIdle) {
+    this.server = server;
+    this.origin = server.base;
     String host = origin.host().contains(":") ? "[" + origin.host() + "]" : origin.host();
     this.hostHeader = origin.port() == 80 ? host : host + ":" + origin.port();
     this.fixedHeaders = fixedHeaders;
@@ -86,6 +96,12 @@ final class PlainRangeFetch implements AutoCloseable {
    * @param basicAuth the Authorization value for the origin, or null
    */
   static PlainRangeFetch forOrigin(OriginConfig config, HttpUrl origin, String basicAuth) {
+    return forServer(config, new Servers.Server(origin, true), basicAuth);
+  }
+
+  /** As {@link #forOrigin}, for one of the tree's servers (the origin or a mirror). */
+  static PlainRangeFetch forServer(OriginConfig config, Servers.Server server, String basicAuth) {
+    HttpUrl origin = server.base;
     if (!origin.scheme().equals("http") || config.proxy != null || "1".equals(System.getenv("LAZYDIR_OKHTTP_ONLY"))) {
       return null;
     }
@@ -104,7 +120,7 @@ final class PlainRangeFetch implements AutoCloseable {
     if (basicAuth != null) {
       h.append("Authorization: ").append(basicAuth).append("\r\n");
     }
-    return new PlainRangeFetch(origin, h.toString(), config.timeout, config.stallTimeout, Math.max(2, config.maxConns));
+    return new PlainRangeFetch(server, h.toString(), config.timeout, config.stallTimeout, Math.max(2, config.maxConns));
   }
 
   private static boolean printable(String s) {
@@ -143,7 +159,7 @@ final class PlainRangeFetch implements AutoCloseable {
     }
     req.append(" HTTP/1.1\r\nHost: ").append(hostHeader).append("\r\nRange: bytes=").append(from).append('-').append(to)
         .append("\r\nAccept-Encoding: identity\r\n");
-    String ifRange = version.ifRange();
+    String ifRange = version.ifRange(server);
     if (ifRange != null) {
       req.append("If-Range: ").append(ifRange).append("\r\n");
     }
@@ -155,11 +171,9 @@ final class PlainRangeFetch implements AutoCloseable {
 
     // A kept-alive connection the server has closed meanwhile fails before the first answer byte: try a
     // fresh one once, as any HTTP client does.
-    SocketChannel ch = idle.pollFirst();
+    SocketChannel ch = takeIdle();
     boolean reused = ch != null;
-    if (reused) {
-      idleCount.decrementAndGet();
-    } else {
+    if (!reused) {
       ch = connect();
     }
     Selector sel = SELECTORS.get();
@@ -187,7 +201,7 @@ final class PlainRangeFetch implements AutoCloseable {
         return miss();
       }
       AnswerHeaders answer = head.answer;
-      version.check("GET " + Redact.url(url), answer);
+      version.check("GET " + Redact.url(url), answer, server);
       long length = answer.identityLength();
       if (answer.status() == 206 && (answer.rangeStart() != from || length != to - from + 1)) {
         return miss();
@@ -218,6 +232,86 @@ final class PlainRangeFetch implements AutoCloseable {
           "the origin's answers to range requests are not plain 206s; all fetches go through OkHttp");
     }
     return NOT_HANDLED;
+  }
+
+  /** The most recently used idle connection that is still open, or null. */
+  private SocketChannel takeIdle() {
+    for (SocketChannel ch; (ch = idle.pollFirst()) != null; ) {
+      idleCount.decrementAndGet();
+      if (open(ch)) {
+        return ch;
+      }
+      close(ch);
+    }
+    return null;
+  }
+
+  /**
+   * Whether an idle connection can carry a request: nothing to read on it (a server that closed it gives end of
+   * stream, a reset an error; bytes nobody asked for make it unusable too).
+   */
+  private static boolean open(SocketChannel ch) {
+    try {
+      return ch.isOpen() && ch.read(ByteBuffer.allocate(1)) == 0;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /**
+   * Opens connections in the background until {@code n} are idle (at most the idle bound), each on its own
+   * thread so that they cost one round trip together; idle ones the server has closed are dropped first (at most
+   * once a second). Returns at once; a failure is only logged (the request that needs a connection opens its own
+   * and reports the error).
+   */
+  void warm(int n) {
+    long now = System.nanoTime();
+    long last = lastPrune.get();
+    if (now - last > 1_000_000_000L && lastPrune.compareAndSet(last, now)) {
+      // Checked out of the pool, so no request can be on a connection while it is read from here.
+      List<SocketChannel> kept = new ArrayList<>();
+      for (SocketChannel ch; kept.size() + 1 <= maxIdle && (ch = takeIdle()) != null; ) {
+        kept.add(ch);
+      }
+      for (SocketChannel ch : kept) {
+        if (!closed && idleCount.incrementAndGet() <= maxIdle) {
+          idle.addLast(ch);
+        } else {
+          idleCount.decrementAndGet();
+          close(ch);
+        }
+      }
+    }
+    int want = Math.min(n, maxIdle) - idleCount.get() - warming.get();
+    for (int i = 0; i < want && !closed; i++) {
+      warming.incrementAndGet();
+      Thread t = new Thread(() -> {
+        try {
+          SocketChannel ch = connect();
+          if (!closed && idleCount.incrementAndGet() <= maxIdle) {
+            idle.addLast(ch);
+            if (closed && idle.remove(ch)) { // closed meanwhile: close() may have missed it
+              close(ch);
+            }
+          } else {
+            idleCount.decrementAndGet();
+            close(ch);
+          }
+        } catch (IOException e) {
+          java.util.logging.Logger.getLogger(PlainRangeFetch.class.getName()).fine(
+              "opening a connection ahead of need: " + e.getMessage());
+        } finally {
+          warming.decrementAndGet();
+        }
+      }, "lazydir-connect-ahead");
+      t.setDaemon(true);
+      t.start();
+    }
+  }
+
+  /** Idle connections (for tests). */
+  int idleConnections() {
+    return idleCount.get();
   }
 
   private SocketChannel connect() throws IOException {

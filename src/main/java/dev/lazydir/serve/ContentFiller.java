@@ -24,12 +24,19 @@ import java.util.logging.Logger;
  */
 final class ContentFiller {
   private static final Logger LOG = Logger.getLogger(ContentFiller.class.getName());
+  /** The warm-up's fills are not the user's: their one line per fetch (-v) is left out. */
+  volatile boolean silent;
 
   private final OriginClient client;
   private final ExecutorService fetchPool;
   private final int readaheadSegments;
+  private final int maxStreams;
   private final Duration timeout;
   private final Consumer<OpenStub> onComplete;
+  /** Where readers' ranges are recorded (serve --record-profile), or null. */
+  private volatile ProfileRecorder recorder;
+  /** Streams the last sequential reader's window settled on: the next file starts there. */
+  private volatile int learnedStreams = StreamWindow.START;
   /** The store's bounds: a fetch into a stub without its blocks makes room first. */
   private volatile CacheRoom room;
   final AtomicLong fetchedBytes = new AtomicLong();
@@ -37,11 +44,26 @@ final class ContentFiller {
 
   public ContentFiller(OriginClient client, ExecutorService fetchPool, int readaheadSegments, Duration timeout,
       Consumer<OpenStub> onComplete) {
+    this(client, fetchPool, readaheadSegments, 4, timeout, onComplete);
+  }
+
+  /**
+   * @param maxStreams the most range streams one file is filled by at once ({@code --max-conns}): a large range
+   *     asked for at once (an mmap) is split into this many, and a sequential reader's window grows up to it
+   */
+  public ContentFiller(OriginClient client, ExecutorService fetchPool, int readaheadSegments, int maxStreams,
+      Duration timeout, Consumer<OpenStub> onComplete) {
     this.client = client;
     this.fetchPool = fetchPool;
     this.readaheadSegments = readaheadSegments;
+    this.maxStreams = Math.max(1, maxStreams);
     this.timeout = timeout;
     this.onComplete = onComplete;
+  }
+
+  /** Records every range readers ask for from now on. */
+  void recordTo(ProfileRecorder r) {
+    recorder = r;
   }
 
   void bounded(CacheRoom room) {
@@ -73,56 +95,71 @@ final class ContentFiller {
     }
     int first = map.segmentOf(offset);
     int last = map.segmentOf(end - 1);
-    List<SegmentFetch> waits = new ArrayList<>();
-    List<Integer> segments = new ArrayList<>();
-    List<Long> upTo = new ArrayList<>();
-    for (int c = first; c <= last; c++) {
-      if (!stub.has(c)) {
-        segments.add(c);
-        waits.add(request(stub, c));
-        upTo.add(Math.min(end, map.segmentStart(c) + map.segmentLength(c)));
-      }
-    }
+    record(stub, first, last + 1);
     int previous = stub.lastSegment;
     stub.lastSegment = last;
-    if (first == 0 || first == previous || first == previous + 1) {
-      int from = last + 1;
-      int to = Math.min(map.segmentCount() - 1, last + readaheadSegments);
-      Runnable readahead = () -> {
-        for (int c = from; c <= to; c++) {
-          if (!stub.has(c)) {
-            request(stub, c);
-          }
-        }
-      };
-      if (waits.isEmpty()) {
-        readahead.run();
-      } else {
-        // Only once the reader's own segment is down: started together, the read-ahead requests compete
-        // with it for the origin's disk and the link, and the reader's first byte comes later.
-        waits.get(waits.size() - 1).whenComplete((v, e) -> {
-          if (e == null) {
-            readahead.run();
-          }
-        });
+    boolean sequential = first == 0 || first == previous || first == previous + 1;
+    if (sequential && readaheadSegments > 0) {
+      window(stub); // before the reader's own fetch starts, so its first byte is measured too
+    }
+    // What nobody fetches yet is asked for now, a large range (an mmap, an exec) split over several streams.
+    requestSplit(stub, first, last + 1, maxStreams);
+    waitFor(stub, offset, end, first, last);
+    if (sequential) {
+      // Only once the reader's own bytes are down: started together, the read-ahead requests compete with its
+      // own for the origin's disk and the link, and its first byte comes later.
+      readAhead(stub);
+    }
+  }
+
+  /**
+   * Fetches the whole file ahead of any reader (an access profile), in up to {@code streams} streams; returns at
+   * once. The returned future completes when every segment is present, or with the first failure.
+   */
+  CompletableFuture<Void> prefetch(OpenStub stub, long offset, long count, int streams) {
+    if (stub.isComplete()) {
+      return CompletableFuture.completedFuture(null);
+    }
+    SegmentMap map = stub.mapView();
+    long end = count == 0 ? map.fileSize() : Math.min(map.fileSize(), offset + count);
+    if (offset >= end) {
+      return CompletableFuture.completedFuture(null);
+    }
+    int first = map.segmentOf(offset);
+    int last = map.segmentOf(end - 1);
+    requestSplit(stub, first, last + 1, streams);
+    List<CompletableFuture<Void>> all = new ArrayList<>();
+    for (int c = first; c <= last; c++) {
+      SegmentFetch f = stub.inflight.get(c);
+      if (f != null && (all.isEmpty() || all.get(all.size() - 1) != f)) {
+        all.add(f);
       }
     }
-    if (waits.isEmpty()) {
-      return;
-    }
+    return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new));
+  }
+
+  /** Waits until bytes [offset, end) of segments first..last are written, asking again for what a fetch left. */
+  private void waitFor(OpenStub stub, long offset, long end, int first, int last) throws IOException {
+    SegmentMap map = stub.mapView();
     long deadline = System.nanoTime() + timeout.toNanos();
     SegmentFetch current = null;
     try {
       // A reader waits for its own bytes, not for the whole segment: the first bytes of a stream are let
       // through as soon as they are written (the segment is recorded as present only once it is complete).
-      // A fetch may end without them (another reader abandoned it, or it was a whole-file stream that stopped
-      // early): then the segment is asked for again, within the same deadline.
-      for (int i = 0; i < waits.size(); i++) {
-        int c = segments.get(i);
+      // A fetch may end without them (another reader abandoned it, it failed past them, or it was a whole-file
+      // stream that stopped early): then the segment is asked for again, within the same deadline.
+      for (int c = first; c <= last; c++) {
+        if (stub.has(c)) {
+          continue;
+        }
         long from = Math.max(offset, map.segmentStart(c));
-        current = waits.get(i);
-        while (!current.awaitBytes(from, upTo.get(i), deadline) && !stub.has(c)) {
-          current = request(stub, c);
+        long upTo = Math.min(end, map.segmentStart(c) + map.segmentLength(c));
+        current = stub.inflight.get(c);
+        if (current == null) {
+          current = request(stub, c, c + 1);
+        }
+        while (!current.awaitBytes(from, upTo, deadline) && !stub.has(c)) {
+          current = request(stub, c, c + 1);
         }
       }
     } catch (TimeoutException e) {
@@ -138,34 +175,133 @@ final class ContentFiller {
     }
   }
 
-  private SegmentFetch request(OpenStub stub, int segment) {
-    SegmentFetch existing = stub.inflight.get(segment);
+  /**
+   * Asks for the segments of [first, end) that are neither present nor being fetched: each run of them split
+   * into at most {@code streams} streams of whole segments, as even as segments allow.
+   */
+  private void requestSplit(OpenStub stub, int first, int end, int streams) {
+    for (int c = first; c < end; ) {
+      if (stub.has(c) || stub.inflight.containsKey(c)) {
+        c++;
+        continue;
+      }
+      int runEnd = c;
+      while (runEnd < end && !stub.has(runEnd) && !stub.inflight.containsKey(runEnd)) {
+        runEnd++;
+      }
+      int run = runEnd - c;
+      int k = Math.min(run, streams);
+      for (int i = 0, at = c; i < k; i++) {
+        int next = c + (int) ((long) run * (i + 1) / k);
+        SegmentFetch f = request(stub, at, next);
+        at = Math.max(next, f.end);
+      }
+      c = runEnd;
+    }
+  }
+
+  /**
+   * Keeps the stub's window of read-ahead streams full: as many as its {@link StreamWindow} allows now, each over
+   * the next segments nobody fetches yet, up to its reach past the reader's last segment. Run after a sequential
+   * reader's bytes are down and whenever one of the window's streams ends, so the streams follow the reader
+   * without waiting for its next read.
+   */
+  private void readAhead(OpenStub stub) {
+    if (readaheadSegments <= 0) {
+      return;
+    }
+    StreamWindow w = window(stub);
+    SegmentMap map = stub.mapView();
+    synchronized (w) {
+      boolean wasSettled = w.settled();
+      int n = w.streams(System.nanoTime());
+      if (!wasSettled && w.settled()) {
+        learnedStreams = n;
+      }
+      int span = w.span(n);
+      int reader = stub.lastSegment;
+      int reach = Math.min(map.segmentCount() - 1, reader + w.ahead(n, span));
+      for (int c = Math.max(0, reader + 1); c <= reach && w.inFlight() < n; c++) {
+        if (stub.has(c) || stub.inflight.containsKey(c)) {
+          continue;
+        }
+        SegmentFetch f = request(stub, c, Math.min(reach + 1, c + span));
+        if (f.countedBy(w)) {
+          record(stub, f.segment, f.end);
+          f.whenComplete((v, e) -> {
+            w.ended();
+            if (e == null && !stub.isComplete()) {
+              readAhead(stub);
+            }
+          });
+        }
+        c = Math.max(c, f.end - 1);
+      }
+    }
+  }
+
+  /**
+   * Records segments [first, end) of the stub in the access profile, if one is being recorded: a reader's range
+   * widened to the segments it needs (a file that completes reads natively, without events, so the rest of its
+   * reads are never seen), and what a sequential reader's window fetches ahead of it.
+   */
+  private void record(OpenStub stub, int first, int end) {
+    ProfileRecorder r = recorder;
+    if (r != null) {
+      SegmentMap map = stub.mapView();
+      r.accessed(stub.label, map.segmentStart(first), map.segmentStart(end - 1) + map.segmentLength(end - 1));
+    }
+  }
+
+  private StreamWindow window(OpenStub stub) {
+    return stub.window(() -> new StreamWindow(learnedStreams, maxStreams, readaheadSegments,
+        stub.mapView().segmentSize()));
+  }
+
+  /**
+   * The fetch of segment {@code first}: the one in flight, or a new one over [first, end) (or up to the first
+   * segment of that run that is already present or being fetched).
+   */
+  private SegmentFetch request(OpenStub stub, int first, int end) {
+    SegmentFetch existing = stub.inflight.get(first);
     if (existing != null) {
       return existing;
     }
     SegmentMap map = stub.mapView();
-    long start = map.segmentStart(segment);
-    long resume = Math.min(stub.partial.getOrDefault(segment, start), start + map.segmentLength(segment));
-    SegmentFetch mine = new SegmentFetch(stub, segment, start, resume);
-    existing = stub.inflight.putIfAbsent(segment, mine);
+    long start = map.segmentStart(first);
+    long resume = Math.min(stub.partial.getOrDefault(first, start), start + map.segmentLength(first));
+    int stop = first + 1;
+    while (stop < end && !stub.has(stop) && !stub.inflight.containsKey(stop) && !stub.partial.containsKey(stop)) {
+      stop++;
+    }
+    SegmentFetch mine = new SegmentFetch(stub, first, stop, start, resume);
+    existing = stub.inflight.putIfAbsent(first, mine);
     if (existing != null) {
       return existing;
     }
+    // Claim the rest of the span; a segment another fetch claimed meanwhile ends it there.
+    for (int c = first + 1; c < stop; c++) {
+      if (stub.inflight.putIfAbsent(c, mine) != null) {
+        mine.shorten(c);
+        break;
+      }
+    }
     CacheRoom r = room;
     if (r != null && !stub.allocated) {
-      // A stub without its blocks (not opened through DIR: a prefetch, a reader of the store): the segment's disk
+      // A stub without its blocks (not opened through DIR: a prefetch, a reader of the store): the span's disk
       // is made room for before the fetch writes, evicting others if a bound would be crossed.
       try {
-        r.makeRoom(stub, (map.segmentLength(segment) + 4095) / 4096 * 4096);
+        long bytes = map.segmentStart(mine.end - 1) + map.segmentLength(mine.end - 1) - start;
+        r.makeRoom(stub, (bytes + 4095) / 4096 * 4096);
       } catch (IOException | RuntimeException e) {
-        stub.inflight.remove(segment, mine);
+        stub.inflight.entrySet().removeIf(en -> en.getValue() == mine);
         mine.completeExceptionally(e);
         return mine;
       }
     }
     // The fetch holds the stub open until its last write: a close meanwhile (a re-listing) waits for it.
     if (!stub.holdForWriting()) {
-      stub.inflight.remove(segment, mine);
+      stub.inflight.entrySet().removeIf(e -> e.getValue() == mine);
       mine.completeExceptionally(new OpenStub.ClosedException(stub.label));
       return mine;
     }
@@ -173,9 +309,7 @@ final class ContentFiller {
       fetchPool.execute(() -> {
         // Released before it completes: a waiter it leaves without bytes asks again and must not find it.
         try {
-          if (!stub.has(segment)) {
-            fetch(stub, segment, mine);
-          }
+          fetch(stub, mine);
           mine.release();
           mine.complete(null);
         } catch (Throwable t) {
@@ -186,7 +320,7 @@ final class ContentFiller {
         }
       });
     } catch (java.util.concurrent.RejectedExecutionException e) {
-      stub.inflight.remove(segment, mine);
+      stub.inflight.entrySet().removeIf(en -> en.getValue() == mine);
       releaseWriter(stub);
       mine.completeExceptionally(new IOException("lazydir is shutting down"));
     }
@@ -201,11 +335,19 @@ final class ContentFiller {
     }
   }
 
-  private void fetch(OpenStub stub, int segment, SegmentFetch progress) throws IOException {
+  private void fetch(OpenStub stub, SegmentFetch progress) throws IOException {
     long t0 = System.nanoTime();
     SegmentMap map = stub.mapView();
+    boolean all = true;
+    for (int c = progress.segment; c < progress.end; c++) {
+      all &= stub.has(c);
+    }
+    if (all) {
+      return; // a whole-file stream or another fetch got there first
+    }
+    progress.sent(t0);
     long start = progress.resume;
-    long length = map.segmentStart(segment) + map.segmentLength(segment) - start;
+    long length = map.segmentStart(progress.end - 1) + map.segmentLength(progress.end - 1) - start;
     if (length > 0) {
       fetches.incrementAndGet();
       java.time.Instant served;
@@ -221,14 +363,21 @@ final class ContentFiller {
         served = fetchVerified(stub, start, start + length, progress);
       }
       stub.refineMtime(served);
+      progress.measured(length);
     }
-    stub.markPresent(segment);
-    stub.partial.remove(segment);
+    for (int c = progress.segment; c < progress.end; c++) {
+      if (!stub.has(c)) {
+        stub.markPresent(c);
+      }
+      stub.partial.remove(c);
+    }
     CacheRoom r = room;
     if (r != null && !stub.allocated) {
       r.charged(stub);
     }
-    LOG.fine(() -> stub.label + ": segment " + segment + " present (" + (System.nanoTime() - t0) / 1_000_000 + " ms)");
+    LOG.log(silent ? java.util.logging.Level.FINEST : java.util.logging.Level.INFO, () -> "fetched " + stub.label
+        + " segments " + progress.segment + "-" + (progress.end - 1) + " (" + Math.max(0, length) + " bytes) in "
+        + (System.nanoTime() - t0) / 1_000_000 + " ms");
     if (stub.completedNow()) {
       onComplete.accept(stub);
     }
@@ -281,14 +430,17 @@ final class ContentFiller {
   }
 
   /**
-   * One segment's fetch: completes when the segment is recorded; tells waiters how far its bytes are written.
-   * Its answer may be the whole file (an origin that ignores Range): then it stands in for every segment still
-   * missing, so their readers wait for the stream instead of asking for the file again, and it records each
-   * segment as present as soon as the stream has written all of it.
+   * One stream: the fetch of segments [segment, end) in one range request. Completes when they are recorded;
+   * tells waiters how far its bytes are written, and records each of its segments as present as soon as it has
+   * written all of it. Its answer may be the whole file (an origin that ignores Range): then it stands in for
+   * every segment still missing, so their readers wait for the stream instead of asking for the file again.
    */
   static final class SegmentFetch extends CompletableFuture<Void> {
     private final OpenStub stub;
-    private final int segment;
+    /** First segment of the stream. */
+    final int segment;
+    /** One past its last segment (a claim lost to another fetch can shorten it before it starts). */
+    volatile int end;
     /** First byte this fetch asks for: the segment's start, or where an earlier fetch of it stopped. */
     final long resume;
     /** Bytes [base, written) of the file are written. */
@@ -298,10 +450,19 @@ final class ContentFiller {
     private int nextToRecord;
     private boolean claimed;
     private boolean abandoned;
+    private long sentNanos;
+    private long firstByteNanos;
+    private final java.util.concurrent.atomic.AtomicReference<StreamWindow> countedIn =
+        new java.util.concurrent.atomic.AtomicReference<>();
 
     SegmentFetch(OpenStub stub, int segment, long start, long resume) {
+      this(stub, segment, segment + 1, start, resume);
+    }
+
+    SegmentFetch(OpenStub stub, int segment, int end, long start, long resume) {
       this.stub = stub;
       this.segment = segment;
+      this.end = end;
       this.resume = resume;
       this.base = start; // an earlier fetch wrote [start, resume)
       this.written = resume;
@@ -311,6 +472,36 @@ final class ContentFiller {
           notifyAll();
         }
       });
+    }
+
+    /** Ends the stream before segment {@code c}, which another fetch claimed (only before it starts). */
+    void shorten(int c) {
+      end = c;
+    }
+
+    /** True for the first window that counts this stream as one of its own (a stream is counted once). */
+    boolean countedBy(StreamWindow w) {
+      if (countedIn.compareAndSet(null, w)) {
+        w.started();
+        return true;
+      }
+      return false;
+    }
+
+    /** The request is sent now (first-byte latency is measured from here). */
+    synchronized void sent(long nanos) {
+      sentNanos = nanos;
+    }
+
+    /** Reports the stream's rate once its {@code length} bytes are in. */
+    void measured(long length) {
+      long first;
+      synchronized (this) {
+        first = firstByteNanos;
+      }
+      if (first > 0) {
+        stub.window().ifPresent(w -> w.transferred(length, System.nanoTime() - first));
+      }
     }
 
     /**
@@ -325,6 +516,14 @@ final class ContentFiller {
           }
         }
       }
+      if (firstByteNanos == 0) {
+        firstByteNanos = System.nanoTime();
+        long latency = firstByteNanos - sentNanos;
+        if (sentNanos > 0) {
+          stub.window().ifPresent(w -> w.firstByte(latency));
+        }
+      }
+      stub.window().ifPresent(w -> w.wrote(upTo - at));
       if (at >= base && at <= written) {
         written = Math.max(written, upTo);
       } else { // a whole-file answer, from offset 0
@@ -337,7 +536,7 @@ final class ContentFiller {
       nextToRecord = (int) Math.max(nextToRecord, (base + size - 1) / size);
       for (; nextToRecord < map.segmentCount() && map.segmentStart(nextToRecord) + map.segmentLength(nextToRecord) <= written;
           nextToRecord++) {
-        if (nextToRecord != segment && !stub.has(nextToRecord)) {
+        if (!stub.has(nextToRecord)) {
           stub.markPresent(nextToRecord);
         }
       }
@@ -361,13 +560,18 @@ final class ContentFiller {
       release();
     }
 
-    /** Leaves the segments it stood in for, noting how far its own segment got for the next fetch of it. */
+    /** Leaves the segments it stood in for, noting how far it got into the segment it stopped in. */
     void release() {
       stub.inflight.entrySet().removeIf(e -> e.getValue() == this);
       synchronized (this) {
-        long start = stub.mapView().segmentStart(segment);
-        if (base <= start && written > start && !stub.has(segment)) {
-          stub.partial.merge(segment, Math.min(written, start + stub.mapView().segmentLength(segment)), Math::max);
+        SegmentMap map = stub.mapView();
+        if (written >= map.fileSize()) {
+          return;
+        }
+        int c = map.segmentOf(written);
+        long start = map.segmentStart(c);
+        if (base <= start && written > start && !stub.has(c)) {
+          stub.partial.merge(c, Math.min(written, start + map.segmentLength(c)), Math::max);
         }
       }
     }

@@ -75,11 +75,27 @@ public final class Daemon implements Closeable {
     final AtomicLong dirsListed = new AtomicLong();
     public final Instant started = Instant.now();
     private final java.util.ArrayDeque<Denial> recent = new java.util.ArrayDeque<>();
+    /** Denials by the errno the reader got. */
+    private final java.util.concurrent.ConcurrentHashMap<Integer, AtomicLong> deniedByErrno =
+        new java.util.concurrent.ConcurrentHashMap<>();
+    /**
+     * Seconds from reading an event to answering it, by kind (pre_access, open_perm): what a reader waits for
+     * lazydir (a local hit is microseconds, a fetch the origin's time). Registered where metrics are exposed.
+     */
+    public final io.prometheus.metrics.core.metrics.Histogram answerSeconds =
+        io.prometheus.metrics.core.metrics.Histogram.builder()
+            .name("lazydir_event_answer_seconds")
+            .help("Time from reading a fanotify permission event to answering it")
+            .labelNames("event")
+            .classicUpperBounds(0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+            .classicOnly()
+            .build();
 
     /** A reader refused: when, the errno it got, and why (the file and the cause). */
     public record Denial(Instant at, int errno, String why) {}
 
     synchronized void denial(int errno, String why) {
+      deniedByErrno.computeIfAbsent(errno, e -> new AtomicLong()).incrementAndGet();
       if (recent.size() == RECENT_DENIALS) {
         recent.removeFirst();
       }
@@ -102,6 +118,13 @@ public final class Daemon implements Closeable {
     public long dirsListed() {
       return dirsListed.get();
     }
+
+    /** Denials so far by errno (EIO 5, ENOSPC 28). */
+    public java.util.Map<Integer, Long> deniedByErrno() {
+      java.util.Map<Integer, Long> m = new java.util.TreeMap<>();
+      deniedByErrno.forEach((errno, n) -> m.put(errno, n.get()));
+      return m;
+    }
   }
 
   private final Settings settings;
@@ -118,14 +141,16 @@ public final class Daemon implements Closeable {
   /** The block digests of the tree index this tree was made from, or null. */
   private final IndexDigests digests;
   private final Stats stats = new Stats();
+  private final TreeCounts counts = new TreeCounts();
   private FanotifyGroup group;
   private OpenStubs stubs;
   private DirectoryOpens directories;
   private EventLoop loop;
   private Guard guard;
+  private volatile ProfileRecorder recorder;
+  private volatile ProfilePrefetch profilePrefetch;
   private boolean mounted;
   private CacheRoom room;
-  private ControlSocket control;
 
   private Daemon(Settings settings, StubTree tree, Fd privateMount, OriginClient client, String mountSource,
       IndexDigests digests) throws IOException {
@@ -138,7 +163,8 @@ public final class Daemon implements Closeable {
     this.client = client;
     this.fetchPool = Executors.newFixedThreadPool(Math.max(2, settings.maxConns()), Threads.daemon("lazydir-fetch"));
     this.timers = Executors.newSingleThreadScheduledExecutor(Threads.daemon("lazydir-timer"));
-    this.filler = new ContentFiller(client, fetchPool, settings.readaheadSegments(), settings.timeout(),
+    this.filler = new ContentFiller(client, fetchPool, settings.readaheadSegments(), settings.maxConns(),
+        settings.timeout(),
         stub -> stubs.completed(stub));
   }
 
@@ -182,7 +208,15 @@ public final class Daemon implements Closeable {
 
   private void setUp() throws IOException {
     // A previous daemon's group, still held by its guard, keeps its readers: they are served again from now on.
+    // Under systemd, a group it kept is the way back when that guard was killed too.
+    java.util.Map<String, String> env = System.getenv();
+    long self = ProcessHandle.current().pid();
     Optional<FanotifyGroup> taken = GroupHandOver.adopt(settings.run());
+    if (taken.isPresent()) {
+      GroupHandOver.dropPassed(env, self);
+    } else {
+      taken = GroupHandOver.fromServiceManager(env, self);
+    }
     group = taken.isPresent() ? taken.get() : FanotifyGroups.open();
     group.ignoreMount(privateMount, ".", Fan.FAN_PRE_ACCESS);
     ContentMarks marks = new ContentMarks(group);
@@ -196,7 +230,8 @@ public final class Daemon implements Closeable {
     // Before DIR shows anything: a stub must carry its mark before any process opens it. A group taken over
     // still has the ignore marks of directories the previous daemon listed, whose refresh timers died with it.
     // The same walk counts what the store holds.
-    int watched = marks.watchIncomplete(tree, taken.isPresent(), room.counter());
+    int watched = marks.watchIncomplete(tree, taken.isPresent(), counts, room.counter());
+    tree.onChange(counts); // nothing changes the tree before this: DIR is not mounted, no listing runs yet
     room.counted();
     stubs.bounded(room);
     filler.bounded(room);
@@ -219,15 +254,15 @@ public final class Daemon implements Closeable {
     // ones included, whose FAN_OPEN_PERM is ignored: the recency eviction goes by, and the hits per open of status.
     // Without one it is not asked for: it costs every open through DIR (bench/cache measures it).
     group.markMount(target, Fan.FAN_OPEN_PERM | Fan.FAN_ONDIR | (settings.cache().any() ? Fan.FAN_OPEN : 0));
-    guard = Guard.start(ProcessHandle.current().pid(), view, group.fd(), settings.timeout());
+    guard = Guard.start(ProcessHandle.current().pid(), view, group.fd(), settings.timeout(), settings.run());
     GroupHandOver.record(settings.run(), guard);
+    SystemdNotify.fromEnvironment(env).ifPresent(n -> n.store(SystemdNotify.GROUP_FD_NAME, group.fd()));
     loop.start();
     // Segments are recorded on disk in batches after a sync; an idle file gets its batch within a second.
     timers.scheduleWithFixedDelay(stubs::record, 1, 1, TimeUnit.SECONDS);
     if (settings.cache().maxAge() != null || settings.cache().minFree() > 0) {
       timers.scheduleWithFixedDelay(room::sweep, 1, 1, TimeUnit.SECONDS);
     }
-    control = ControlSocket.start(settings.run(), room);
   }
 
   /** The store's usage, bounds and eviction counters (for status). */
@@ -255,6 +290,11 @@ public final class Daemon implements Closeable {
     return stats;
   }
 
+  /** What the tree holds now, from the counters the daemon keeps (no walk). */
+  TreeCounts.Snapshot treeCounts() {
+    return counts.snapshot();
+  }
+
   /** Bytes fetched from the origin for file contents so far. */
   public long fetchedBytes() {
     return filler.fetchedBytes();
@@ -265,9 +305,41 @@ public final class Daemon implements Closeable {
     return filler.fetchCount();
   }
 
+  /**
+   * From now on, records which ranges readers ask for into {@code file} (an {@link AccessProfile}), written every
+   * few seconds while it changes and at stop.
+   */
+  public void recordProfile(Path file) {
+    ProfileRecorder r = new ProfileRecorder(file);
+    recorder = r;
+    filler.recordTo(r);
+    r.write(true); // a file that cannot be written is named now, not at stop
+    timers.scheduleWithFixedDelay(() -> r.write(false), PROFILE_WRITE_SECONDS, PROFILE_WRITE_SECONDS, TimeUnit.SECONDS);
+  }
+
+  static final int PROFILE_WRITE_SECONDS = 5;
+
+  /**
+   * Fetches the profile's ranges in the background, in its order, on all but two of {@code --max-conns} (those
+   * stay free for readers); returns at once.
+   */
+  public void prefetchProfile(AccessProfile profile) {
+    LOG.info("access profile: " + profile.ranges().size() + " ranges, " + profile.bytes() + " bytes to fetch ahead");
+    profilePrefetch = ProfilePrefetch.start(profile, stubs, filler, this::ensureListed,
+        Math.max(1, settings.maxConns() - 2), settings.timeout().multipliedBy(10));
+  }
+
   /** Lists a directory of the tree now, once however many ask at the same time (the background crawl). */
   public boolean ensureListed(List<String> path) throws IOException {
     return directories.ensureListed(path);
+  }
+
+  /**
+   * Revalidates the listings and file versions below each path now ({@code lazydir refresh}, see
+   * {@link TreeRefresh}); a path that is not in the tree is refused before anything is done.
+   */
+  TreeRefresh.Report refresh(List<List<String>> paths) throws IOException, InterruptedException {
+    return new TreeRefresh(tree, directories, Math.max(2, settings.maxConns() / 2)).run(paths);
   }
 
   /** Content events come from the inode marks, open events from the view's mount mark. */
@@ -374,9 +446,23 @@ public final class Daemon implements Closeable {
    * view (a reader holding a file gets EIO, never the holes the kernel would show once the group closed). Without
    * a guard holding it, the queue is drained with EIO here before the group closes.
    */
+  /**
+   * Whether DIR is still mounted; false once someone unmounted it by hand ({@code umount DIR}). A failure to read
+   * the mount table counts as mounted: only a positive finding stops the daemon.
+   */
+  public boolean viewMounted() {
+    try {
+      return !mounted || MountTable.isMountPoint(view);
+    } catch (IOException e) {
+      return true;
+    }
+  }
+
   @Override
   public void close() {
-    OpenStubs.closeQuietly(control);
+    if (mounted && !viewMounted()) {
+      mounted = false; // unmounted by hand: nothing to detach (umount would fail with EINVAL)
+    }
     if (mounted) {
       try {
         Posix.umount(view.toString(), Posix.MNT_DETACH);
@@ -390,6 +476,10 @@ public final class Daemon implements Closeable {
       if (!(guard != null && guard.isAlive() && guard.heldGroupFd() >= 0)) {
         loop.drain();
       }
+    }
+    OpenStubs.closeQuietly(profilePrefetch);
+    if (recorder != null) {
+      recorder.write(true);
     }
     OpenStubs.closeQuietly(group);
     if (guard != null) {
@@ -407,4 +497,15 @@ public final class Daemon implements Closeable {
     OpenStubs.closeQuietly(privateMount);
     OpenStubs.closeQuietly(digests);
   }
+
+  /** {@code lazydir evict}: drops the fetched bytes of the file or directory at {@code path} now; what it did. */
+  String evict(List<String> path) throws IOException {
+    return room.evictNow(path);
+  }
+
+  /** {@code lazydir pin} and {@code unpin}: the files at {@code path} are (no longer) kept from eviction. */
+  String pin(List<String> path, boolean pinned) throws IOException {
+    return room.pinNow(path, pinned);
+  }
+
 }

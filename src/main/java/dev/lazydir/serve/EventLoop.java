@@ -116,6 +116,7 @@ final class EventLoop {
       return;
     }
     stats.events.incrementAndGet();
+    long readAt = System.nanoTime();
     int response = Fan.FAN_ALLOW;
     try {
       response = stopping ? Fan.denyErrno(Fan.EIO) : h.handle(ev);
@@ -140,6 +141,8 @@ final class EventLoop {
       } catch (IOException e) {
         LOG.log(Level.SEVERE, "could not answer " + ev, e);
       }
+      stats.answerSeconds.labelValues(ev.isPreAccess() ? "pre_access" : "open_perm")
+          .observe((System.nanoTime() - readAt) / 1e9);
       closeEventFd(ev.fd());
     }
   }

@@ -8,14 +8,20 @@ import dev.lazydir.tree.LocalName;
 import dev.lazydir.tree.StubTree;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionService;
+import java.util.concurrent.ExecutorCompletionService;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.Consumer;
 import java.util.logging.Logger;
 
 /**
- * Lists the whole namespace breadth first, several directories at a time, through the daemon's own single-flight
+ * Lists the whole namespace breadth first, several directories at a time (a directory's subdirectories queued as
+ * soon as it is listed, not once its whole level is), through the daemon's own single-flight
  * listing, so that every path exists without anyone opening its ancestors: before {@code ready} by default, in the
  * background with {@code serve --lazy-dirs --crawl}. Directories already listed cost no request (a restart is
  * ready from its stored tree). It lists at most {@code maxDepth} levels, and does not descend into a directory
@@ -85,49 +91,48 @@ public final class NamespaceCrawl implements AutoCloseable {
   }
 
   private void run(StubTree tree, Lister lister, int maxDepth) {
-    List<Pending> level = List.of(new Pending(List.of(), Ancestry.NONE));
+    // No barrier between levels: a directory's subdirectories are asked for as soon as it is listed, so over a
+    // network a deep branch does not wait for the slowest listing of the level above (the pool's queue keeps the
+    // order breadth first).
+    CompletionService<Listed> done = new ExecutorCompletionService<>(pool);
+    Map<Future<Listed>, Pending> running = new HashMap<>();
+    Consumer<Pending> submit = p -> running.put(done.submit(() -> {
+      if (!isListed(tree, p.path())) {
+        lister.ensureListed(p.path());
+      }
+      return contents(tree, p.path());
+    }), p);
+    submit.accept(new Pending(List.of(), Ancestry.NONE));
     boolean cut = false;
     int failed = 0;
     int loops = 0;
     try {
-      while (!level.isEmpty()) {
-        List<Future<Listed>> futures = new ArrayList<>();
-        for (Pending p : level) {
-          futures.add(pool.submit(() -> {
-            if (!isListed(tree, p.path())) {
-              lister.ensureListed(p.path());
-            }
-            return contents(tree, p.path());
-          }));
-        }
-        List<Pending> next = new ArrayList<>();
-        for (int i = 0; i < level.size(); i++) {
-          Pending p = level.get(i);
-          try {
-            Listed listed = futures.get(i).get();
-            directories.incrementAndGet();
-            if (listed.subdirectories().isEmpty()) {
-              continue;
-            }
-            if (p.path().size() + 1 >= maxDepth) {
-              cut = true;
-              continue;
-            }
-            var same = p.above().listed(listed.digest());
-            if (same.isPresent()) {
-              LOG.warning(display(p.path()) + ": lists the same entries as " + display(same.get())
-                  + " above it (a loop on the server?); the crawl does not descend into it");
-              loops++;
-              continue;
-            }
-            Ancestry above = p.above().below(p.path(), listed.digest());
-            listed.subdirectories().forEach(child -> next.add(new Pending(child, above)));
-          } catch (java.util.concurrent.ExecutionException e) {
-            LOG.warning("crawl: " + display(p.path()) + ": " + e.getCause().getMessage());
-            failed++;
+      while (!running.isEmpty()) {
+        Future<Listed> f = done.take();
+        Pending p = running.remove(f);
+        try {
+          Listed listed = f.get();
+          directories.incrementAndGet();
+          if (listed.subdirectories().isEmpty()) {
+            continue;
           }
+          if (p.path().size() + 1 >= maxDepth) {
+            cut = true;
+            continue;
+          }
+          var same = p.above().listed(listed.digest());
+          if (same.isPresent()) {
+            LOG.warning(display(p.path()) + ": lists the same entries as " + display(same.get())
+                + " above it (a loop on the server?); the crawl does not descend into it");
+            loops++;
+            continue;
+          }
+          Ancestry above = p.above().below(p.path(), listed.digest());
+          listed.subdirectories().forEach(child -> submit.accept(new Pending(child, above)));
+        } catch (java.util.concurrent.ExecutionException e) {
+          LOG.warning("crawl: " + display(p.path()) + ": " + e.getCause().getMessage());
+          failed++;
         }
-        level = next;
       }
       List<String> because = new ArrayList<>();
       if (failed > 0) {
@@ -143,7 +148,7 @@ public final class NamespaceCrawl implements AutoCloseable {
       outcome = because.isEmpty() ? Outcome.COMPLETE : Outcome.INCOMPLETE;
       LOG.info("crawl done: " + directories.get() + " directories" + (because.isEmpty() ? ""
           : "; " + incompleteBecause + " (those are listed when opened)"));
-    } catch (InterruptedException e) {
+    } catch (InterruptedException | java.util.concurrent.RejectedExecutionException e) {
       incompleteBecause = "interrupted";
       outcome = Outcome.INCOMPLETE;
       Thread.currentThread().interrupt();

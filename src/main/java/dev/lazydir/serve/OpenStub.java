@@ -10,6 +10,7 @@ import dev.lazydir.origin.FileVersion;
 import dev.lazydir.tree.EntryMeta;
 import dev.lazydir.tree.EntryMeta.FileMeta;
 import dev.lazydir.tree.StubTree;
+import dev.lazydir.tree.TreeChanges;
 import dev.lazydir.tree.TreeException;
 import java.io.IOException;
 import java.util.List;
@@ -46,6 +47,8 @@ final class OpenStub implements AutoCloseable {
   private final SegmentMap map;
   /** Last segment a reader asked for, to recognise sequential reads and read ahead. */
   volatile int lastSegment = -2;
+  /** The read-ahead streams of a sequential reader, made at its first sequential read. */
+  private volatile StreamWindow window;
   private final Object persistLock = new Object();
   private int unpersisted;
   private boolean closed;
@@ -53,6 +56,10 @@ final class OpenStub implements AutoCloseable {
   private int writers;
   private boolean closing;
   private boolean completionSeen;
+  /** Told when a recorded map changes what the file counts as (see TreeCounts); what it was last told. */
+  private TreeChanges changes = TreeChanges.NONE;
+  private FileMeta countedMeta;
+  private Optional<byte[]> countedMap = Optional.empty();
   /** Every block of the file is allocated (preallocated at open): fetches into it take no more disk. */
   volatile boolean allocated;
 
@@ -168,7 +175,11 @@ final class OpenStub implements AutoCloseable {
           fd.close();
           fd = rw;
         }
-        return new OpenStub(fd, meta, urlOf.of(meta), map, label, st, digests);
+        OpenStub stub = new OpenStub(fd, meta, urlOf.of(meta), map, label, st, digests);
+        stub.changes = tree.changes();
+        stub.countedMeta = meta;
+        stub.countedMap = meta.complete() ? Optional.empty() : fd.getXattr(EntryMeta.MAP_XATTR);
+        return stub;
       } catch (IOException | RuntimeException e) {
         fd.close();
         throw e;
@@ -178,6 +189,25 @@ final class OpenStub implements AutoCloseable {
 
   FileMeta meta() {
     return meta;
+  }
+
+  /** The stub's read-ahead window, made by {@code make} at the first call. */
+  StreamWindow window(java.util.function.Supplier<StreamWindow> make) {
+    StreamWindow w = window;
+    if (w == null) {
+      synchronized (this) {
+        if (window == null) {
+          window = make.get();
+        }
+        w = window;
+      }
+    }
+    return w;
+  }
+
+  /** The read-ahead window, if a sequential reader made one. */
+  Optional<StreamWindow> window() {
+    return Optional.ofNullable(window);
   }
 
   /** What is recorded on disk about the bytes of the file fd is open on (see SegmentMap#recorded). */
@@ -261,6 +291,7 @@ final class OpenStub implements AutoCloseable {
           return;
         }
       }
+      Optional<byte[]> mapNow;
       if (snapshot.complete()) {
         // All there: the metadata says so (it fits inside the inode) and the map, which takes a block of its
         // own on ext4, goes. In this order, a crash in between leaves both saying complete.
@@ -268,9 +299,17 @@ final class OpenStub implements AutoCloseable {
         fd.setXattr(EntryMeta.XATTR, done.encode());
         meta = done;
         fd.removeXattr(EntryMeta.MAP_XATTR);
+        mapNow = Optional.empty();
       } else {
         fd.setXattr(EntryMeta.MAP_XATTR, snapshot.map()); // (mtime: restored by markPresent after each segment)
+        mapNow = Optional.of(snapshot.map());
       }
+      // A file a listing removed or replaced meanwhile left the counts with what its map said then.
+      if (changes != TreeChanges.NONE && fd.linkCount() > 0) {
+        changes.fileChanged(countedMeta, countedMap, meta, mapNow);
+      }
+      countedMeta = meta;
+      countedMap = mapNow;
       synchronized (this) {
         unpersisted = Math.max(0, unpersisted - snapshot.segments());
       }

@@ -38,6 +38,8 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
   private final boolean crawlBeforeReady;
   private final Path view;
   private final Thread stateWriter;
+  private ControlSocket control;
+  private MetricsEndpoint metrics;
   private volatile boolean closed;
 
   private ServeSession(StoreLayout layout, FileLock lock, OriginClient client, StubTree tree, Daemon daemon,
@@ -57,6 +59,21 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
 
   public Path view() {
     return view;
+  }
+
+  /**
+   * Starts the Prometheus endpoint ({@code serve --metrics-addr}) on the daemon's counters; it stops with the
+   * session. Returns where it listens.
+   */
+  public synchronized java.net.InetSocketAddress exposeMetrics(java.net.InetSocketAddress at) throws IOException {
+    try {
+      metrics = MetricsEndpoint.start(at, new MetricsEndpoint.Sources(daemon.stats(), client::requestCount,
+          daemon::fetchedBytes, daemon::fetches, daemon::treeCounts));
+    } catch (java.net.BindException e) {
+      throw new IOException("--metrics-addr " + at.getHostString() + ":" + at.getPort() + " cannot be listened on ("
+          + e.getMessage() + "): give a free port, or an address of this machine", e);
+    }
+    return metrics.address();
   }
 
   /**
@@ -96,16 +113,43 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
       int crawlDepth, boolean beforeReady, Access access, long prefetchSmall, IndexFetch.Where index)
       throws IOException {
     return start(url, config, dir, layout, segmentSize, readahead, crawlDepth, beforeReady, access, prefetchSmall, index,
-        CacheLimits.NONE);
+        Profiles.NONE, false, CacheLimits.NONE);
   }
 
-  /** As above, keeping the store within {@code cache}'s bounds. */
+  /**
+   * Access profiles of a run: where to record one (or null), a profile read from a local file (or null), and where
+   * the origin may publish one (null: nowhere; explicit: it must be there).
+   */
+  public record Profiles(Path recordTo, AccessProfile given, IndexFetch.Where published) {
+    public static final Profiles NONE = new Profiles(null, null, null);
+
+    /** {@code URL/.lazydir-profile} (the origin URL taken as a directory). */
+    public static HttpUrl defaultUrl(HttpUrl origin) {
+      HttpUrl dir = origin.encodedPath().endsWith("/") ? origin : origin.newBuilder().addPathSegment("").build();
+      return dir.newBuilder().query(null).fragment(null).addPathSegment(AccessProfile.DEFAULT_NAME).build();
+    }
+  }
+
+  /**
+   * As above, recording and prefetching access profiles as {@code profiles} says; singleFile: URL names one file,
+   * whatever it holds (see {@link Crawler#singleFile}); the store kept within {@code cache}'s bounds.
+   */
   public static ServeSession start(HttpUrl url, OriginConfig config, Path dir, StoreLayout layout, long segmentSize, int readahead,
-      int crawlDepth, boolean beforeReady, Access access, long prefetchSmall, IndexFetch.Where index,
-      CacheLimits cache) throws IOException {
+      int crawlDepth, boolean beforeReady, Access access, long prefetchSmall, IndexFetch.Where index, Profiles profiles,
+      boolean singleFile, CacheLimits cache) throws IOException {
+    StaleView.detachIfLeftBySystemdKill(dir, layout, System.getenv()); // else the checks below would wait on it
     ServePreflight.check(dir, layout); // before anything is created: a refused start leaves nothing behind
-    layout.create();
-    FileLock lock = layout.lock();
+    // A start that fails later (the origin unreachable on a first start) removes what it made: a new store, a new DIR.
+    boolean newStore = !Files.exists(layout.store(), java.nio.file.LinkOption.NOFOLLOW_LINKS);
+    boolean newDir = !Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+    FileLock lock;
+    try {
+      layout.create();
+      lock = layout.lock();
+    } catch (IOException | RuntimeException e) {
+      undoNew(layout, newStore, dir, newDir);
+      throw e;
+    }
     // On the other core while this one starts up, lists the top level and mounts; 'ready' waits for it, so
     // that the first things a user does are served by compiled code with the whole machine.
     Thread warmUp = Daemon.warmUp(layout.run().resolve("warm-up"));
@@ -114,11 +158,19 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
     try {
       prepareView(dir, layout);
       client = new OriginClient(config, url);
+      client.warmConnections(); // while the namespace is listed: the first file read costs one round trip
       String origin = Crawler.withoutCredentials(url).toString();
-      fromIndex(client, index, layout, origin, access);
+      // Named by the user: fetched (and refused) now. At the default place: asked for in the background, below.
+      IndexFetch.Where published = profiles.published();
+      AccessProfile profile = profiles.given() != null ? profiles.given()
+          : published != null && published.explicit() ? published(client, published) : null;
+      if (!singleFile) {
+        fromIndex(client, index, layout, origin, access);
+      }
       if (!initialized(layout.tree())) {
         // First start: list the top level now, which also tells a listing from a single file.
-        try (Crawler first = new Crawler(client, 1, config.maxConns, Progress.NONE, Clock.systemUTC()).access(access)) {
+        try (Crawler first = new Crawler(client, 1, config.maxConns, Progress.NONE, Clock.systemUTC()).access(access)
+            .singleFile(singleFile)) {
           first.crawl(url, layout.tree());
         }
       }
@@ -136,9 +188,37 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
       Daemon daemon = Daemon.start(new Daemon.Settings(dir, segmentSize, readahead,
           config.timeout, config.refreshTimeout, config.maxConns, prefetchSmall, layout.run(), cache), tree, client,
           digests);
+      if (profiles.recordTo() != null) {
+        daemon.recordProfile(profiles.recordTo());
+      }
+      if (profile != null) {
+        daemon.prefetchProfile(profile);
+      } else if (published != null && !published.explicit() && mayPublish(tree)) {
+        OriginClient c = client;
+        Thread ask = new Thread(() -> {
+          try {
+            AccessProfile p = published(c, published);
+            if (p != null) {
+              daemon.prefetchProfile(p);
+            }
+          } catch (IOException | RuntimeException e) {
+            LOG.fine("access profile: " + e.getMessage());
+          }
+        }, "lazydir-profile-fetch");
+        ask.setDaemon(true);
+        ask.start();
+      }
       NamespaceCrawl crawl = crawlDepth > 0 ? NamespaceCrawl.start(tree, daemon::ensureListed,
           Math.max(1, beforeReady ? config.maxConns : config.maxConns / 2), crawlDepth) : null;
       ServeSession served = new ServeSession(layout, lock, client, tree, daemon, crawl, beforeReady, dir.toRealPath());
+      try {
+        served.control = startControl(layout, daemon);
+      } catch (IOException | RuntimeException e) {
+        served.close(); // the daemon, tree, client and lock with it
+        tree = null;
+        client = null;
+        throw new IOException("could not open the control socket in " + layout.run() + ": " + e.getMessage(), e);
+      }
       served.writeState();
       try {
         warmUp.join(3000);
@@ -155,7 +235,105 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
       }
       lock.release();
       lock.channel().close();
+      if (newStore) {
+        try {
+          warmUp.join(10_000); // it works in the store's run directory, which is about to go
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      undoNew(layout, newStore, dir, newDir);
       throw e;
+    }
+  }
+
+  /** The commands a running serve answers on its control socket: {@code refresh [PATH...]}. */
+  private static ControlSocket startControl(StoreLayout layout, Daemon daemon) throws IOException {
+    try (Fd run = layout.openRunDirectory()) {
+      return ControlSocket.start(run, java.util.Map.of(
+          "refresh", (args, out) -> {
+            java.util.List<java.util.List<String>> paths = new java.util.ArrayList<>();
+            for (String arg : args) {
+              paths.add(namesOf(arg));
+            }
+            TreeRefresh.Report r = daemon.refresh(paths.isEmpty() ? java.util.List.of(java.util.List.of()) : paths);
+            LOG.info(r.summary());
+            out.line("summary " + r.summary());
+            out.line("complete " + (r.failed() == 0 && r.filesNotChecked() == 0));
+          },
+          "evict", (args, out) -> {
+            for (String arg : args) {
+              out.line(daemon.evict(namesOf(arg)));
+            }
+          },
+          "pin", (args, out) -> {
+            for (String arg : args) {
+              out.line(daemon.pin(namesOf(arg), true));
+            }
+          },
+          "unpin", (args, out) -> {
+            for (String arg : args) {
+              out.line(daemon.pin(namesOf(arg), false));
+            }
+          }));
+    }
+  }
+
+  /** A path in the view as the names below its root ("" for the root), each checked to be one plain name. */
+  private static java.util.List<String> namesOf(String relative) {
+    java.util.List<String> names = relative.isEmpty() ? java.util.List.of() : java.util.List.of(relative.split("/", -1));
+    names.forEach(dev.lazydir.tree.LocalName::require);
+    return names;
+  }
+
+  /**
+   * Whether the origin may publish a profile at the default place: a tree made from a tree index says (the index
+   * lists the profile like any file beside it), so only a tree from listings (where nginx hides dotfiles) costs a
+   * request to find out.
+   */
+  private static boolean mayPublish(StubTree tree) throws IOException {
+    boolean fromIndex = StubTree.metaOf(tree.root()).orElse(null) instanceof DirMeta d && d.fromIndex();
+    return !fromIndex || tree.root().statAt(AccessProfile.DEFAULT_NAME).isPresent();
+  }
+
+  /**
+   * The access profile the origin publishes, or null if it has none (404 or 410 at the default place). One named
+   * with {@code --prefetch-profile URL} must be there and valid; at the default place another failure, or a profile
+   * that does not read, is a warning and nothing is prefetched.
+   */
+  private static AccessProfile published(OriginClient client, IndexFetch.Where where) throws IOException {
+    if (where == null) {
+      return null;
+    }
+    String name = dev.lazydir.origin.Redact.url(where.url());
+    try {
+      java.util.Optional<byte[]> body = client.fetchSmallFile(where.url(), AccessProfile.MAX_BYTES);
+      if (body.isEmpty()) {
+        if (where.explicit()) {
+          throw new IOException("--prefetch-profile " + name + ": not found at the origin");
+        }
+        return null;
+      }
+      return AccessProfile.parse(body.get(), name);
+    } catch (IOException e) {
+      if (where.explicit()) {
+        throw e;
+      }
+      LOG.warning("access profile " + name + ": " + e.getMessage() + "; nothing is fetched ahead");
+      return null;
+    }
+  }
+
+  private static void undoNew(StoreLayout layout, boolean newStore, Path dir, boolean newDir) {
+    try {
+      if (newStore) {
+        layout.removeNew();
+      }
+      if (newDir) {
+        Files.deleteIfExists(dir); // empty: nothing was mounted on it or put in it
+      }
+    } catch (IOException e) {
+      LOG.warning("could not remove what the failed start made (" + e.getMessage() + ")");
     }
   }
 
@@ -165,7 +343,11 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
    */
   private static void fromIndex(OriginClient client, IndexFetch.Where index, StoreLayout layout, String origin,
       Access access) throws IOException {
-    java.util.Optional<byte[]> gz = IndexFetch.fetch(client, index);
+    IndexFetch.Fetched fetched = IndexFetch.fetch(client, index, appliedIndex(layout));
+    if (fetched.unchanged()) {
+      return; // the tree, and the digests on disk, are those of this index: nothing to download, check or walk
+    }
+    java.util.Optional<byte[]> gz = fetched.body();
     if (gz.isEmpty()) {
       return;
     }
@@ -176,9 +358,32 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
     String recorded = Files.isDirectory(layout.tree()) ? firstOrigin(layout.tree(), withSlash) : withSlash;
     try (StubTree t = StubTree.open(layout.tree(), recorded)) {
       t.access(access);
+      t.root().removeXattr(IndexFetch.APPLIED_XATTR); // a crash while applying leaves no claim it was applied
       IndexApplier.Result r = IndexApplier.applyValidated(gz.get(), t, Clock.systemUTC().instant());
+      t.root().setXattr(IndexFetch.APPLIED_XATTR, fetched.validators().encode());
       LOG.info("tree index: " + entries + " entries; " + r.created() + " created, " + r.reset() + " reset, "
           + r.removed() + " removed" + (r.warnings() > 0 ? ", " + r.warnings() + " warnings" : ""));
+    }
+  }
+
+  /**
+   * The tree index the store's tree was made from, if it was made from one and its digests are on disk (a tree
+   * whose digests are gone is made again, which writes them).
+   */
+  private static IndexFetch.Applied appliedIndex(StoreLayout layout) throws IOException {
+    if (!Files.isDirectory(layout.tree())) {
+      return null;
+    }
+    try (Fd fd = Posix.open(layout.tree().toString(), Posix.O_RDONLY | Posix.O_DIRECTORY)) {
+      if (!(StubTree.metaOf(fd).orElse(null) instanceof DirMeta m && m.fromIndex())) {
+        return null;
+      }
+      java.util.Optional<IndexDigests> digests = layout.openDigests();
+      if (digests.isEmpty()) {
+        return null;
+      }
+      digests.get().close();
+      return IndexFetch.Applied.of(fd).orElse(null);
     }
   }
 
@@ -204,22 +409,7 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
 
   private static void prepareView(Path dir, StoreLayout layout) throws IOException {
     Files.createDirectories(dir);
-    Path real = dir.toRealPath();
-    if (real.startsWith(layout.store().toAbsolutePath().normalize())) {
-      throw new IllegalArgumentException(dir + " is inside the store " + layout.store());
-    }
-    try (var entries = Files.list(real)) {
-      if (entries.findAny().isPresent()) {
-        boolean crawled;
-        try (Fd fd = Posix.open(real.toString(), Posix.O_RDONLY | Posix.O_DIRECTORY)) {
-          crawled = fd.getXattr(EntryMeta.ORIGIN_XATTR).isPresent();
-        }
-        throw new IOException(dir + " is not empty; serve needs an empty directory to show the view in"
-            + (crawled ? ". It holds a tree made by `lazydir crawl`: to serve that tree, make it a store's tree:"
-                + " mkdir S && mv " + dir + " S/tree && mkdir " + dir + " && lazydir serve --store S URL " + dir
-                : " (is another lazydir serve using it?)"));
-      }
-    }
+    ServePreflight.checkDir(dir, layout); // again, now that it exists: nothing put in it since the first check
   }
 
   private void writeStateLoop() {
@@ -241,6 +431,7 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
       return; // close() removed it: a writer that waited for the monitor must not bring it back
     }
     Daemon.Stats s = daemon.stats();
+    TreeCounts.Snapshot t = daemon.treeCounts();
     layout.writeState("pid=" + ProcessHandle.current().pid() + "\n"
         + "started=" + s.started.getEpochSecond() + "\n"
         + "view=" + view + "\n"
@@ -249,7 +440,15 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
         + "fetches=" + daemon.fetches() + "\n"
         + "events=" + s.events() + "\n"
         + "denied=" + s.denied() + "\n"
-        + "dirs_listed=" + s.dirsListed() + "\n"
+        + "listings=" + s.dirsListed() + "\n"
+        // What the tree holds, from the daemon's counters: status reads these instead of walking the tree.
+        + "tree.dirs_listed=" + t.dirsListed() + "\n"
+        + "tree.dirs_known=" + t.dirsKnown() + "\n"
+        + "tree.files_populated=" + t.filesComplete() + "\n"
+        + "tree.files_partial=" + t.filesPartial() + "\n"
+        + "tree.files_stub=" + t.filesStub() + "\n"
+        + "tree.bytes_populated=" + t.bytesPresent() + "\n"
+        + "tree.bytes_total=" + t.bytesTotal() + "\n"
         + "crawl=" + (crawl == null ? "off" : crawl.outcome().name().toLowerCase(java.util.Locale.ROOT)) + "\n"
         + "crawl_dirs=" + (crawl == null ? 0 : crawl.directories()) + "\n"
         + (crawl == null || crawl.incompleteBecause().isEmpty() ? "" : "crawl_incomplete=" + crawl.incompleteBecause() + "\n")
@@ -280,6 +479,11 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
     return b.toString();
   }
 
+  /** DIR was unmounted by hand while serving (the daemon then stops: the view is gone). */
+  public boolean unmountedBehindItsBack() {
+    return !closed && !daemon.viewMounted();
+  }
+
   @Override
   public synchronized void close() {
     if (closed) {
@@ -287,6 +491,17 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
     }
     closed = true;
     stateWriter.interrupt();
+    if (metrics != null) {
+      metrics.close();
+    }
+    if (control != null) {
+      control.close();
+      try (Fd run = layout.openRunDirectory()) {
+        run.unlinkAt(ControlSocket.NAME, false);
+      } catch (IOException e) {
+        // a socket left behind refuses connections: a command says "not served"
+      }
+    }
     if (crawl != null) {
       crawl.close();
     }

@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lazydir.testing.FakeOrigin;
+import dev.lazydir.testing.ScriptedOrigin;
+import okhttp3.HttpUrl;
 import java.io.ByteArrayOutputStream;
 import java.time.Clock;
 import java.time.Duration;
@@ -159,6 +161,62 @@ class PlainHttpRangeFetchTest {
       assertEquals(PlainRangeFetch.MAX_MISSES + 3, o.count("GET", "/f.bin"), "no request is asked twice");
       assertEquals(PlainRangeFetch.MAX_MISSES + 2, o.lastRequest().getSequenceNumber(),
           "all over one kept-alive connection: the fast path read every whole-file answer");
+    }
+  }
+
+  /** An origin that answers every range request in full, on kept-alive connections it counts. */
+  private static ScriptedOrigin rangeOrigin() throws Exception {
+    return new ScriptedOrigin((r, out) -> {
+      long[] range = r.range(DATA.length);
+      ScriptedOrigin.partial(out, DATA, range[0], range[1], "", Long.MAX_VALUE);
+    });
+  }
+
+  private static byte[] fetch(OriginClient c, HttpUrl url, long off, int len) throws Exception {
+    byte[] got = new byte[len];
+    c.fetchRange(url, off, len, new FileVersion(DATA.length, null, null),
+        (at, buf) -> buf.get(got, (int) (at - off), buf.remaining()));
+    return got;
+  }
+
+  private static void await(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (!condition.getAsBoolean()) {
+      assertTrue(System.nanoTime() < deadline, "within 10 s: " + what);
+      Thread.sleep(5);
+    }
+  }
+
+  @Test
+  void aFirstRangeRequestGoesOverAConnectionOpenedAhead() throws Exception {
+    try (ScriptedOrigin o = rangeOrigin();
+        OriginClient c = new OriginClient(OriginConfig.builder().build(), o.url("/"), d -> {}, Clock.systemUTC())) {
+      c.warmConnections();
+      await(() -> c.idleRangeConnections() == OriginClient.CONNECTIONS_AHEAD, "connections opened ahead");
+      // the client's connect returns once the kernel queued the connection, maybe before the server's accept
+      await(() -> o.connectionCount() == OriginClient.CONNECTIONS_AHEAD, "the origin accepted them");
+      assertArrayEquals(slice(5000, 1000), fetch(c, o.url("/f.bin"), 5000, 1000));
+      assertEquals(OriginClient.CONNECTIONS_AHEAD, o.connectionCount(), "the request took a connection opened ahead");
+      c.warmConnections();
+      Thread.sleep(100);
+      assertEquals(OriginClient.CONNECTIONS_AHEAD, o.connectionCount(), "nothing more is opened while enough are idle");
+    }
+  }
+
+  @Test
+  void connectionsOpenedAheadThatTheServerClosedAreReplaced() throws Exception {
+    try (ScriptedOrigin o = rangeOrigin();
+        OriginClient c = new OriginClient(OriginConfig.builder().build(), o.url("/"), d -> {}, Clock.systemUTC())) {
+      c.warmConnections();
+      await(() -> c.idleRangeConnections() == 2, "two connections opened ahead");
+      o.closeConnection(0);
+      o.closeConnection(1);
+      Thread.sleep(1100); // idle connections are checked at most once a second
+      c.warmConnections();
+      await(() -> o.connectionCount() == 4 && c.idleRangeConnections() == 2, "two new connections in place of the closed ones");
+      assertArrayEquals(slice(0, 1000), fetch(c, o.url("/f.bin"), 0, 1000));
+      assertEquals(4, o.connectionCount(), "the request took a live connection");
+      assertEquals(1, o.requests().size(), "and no request was lost on a closed one");
     }
   }
 }

@@ -54,8 +54,8 @@ final class ServeBed implements AutoCloseable {
     mounted = true;
   }
 
-  /** Starts a daemon and waits for its "ready" line. */
-  Process serve(String url, String... extra) throws Exception {
+  /** The command line of a daemon on this bed's store and view (a separate JVM on the test classpath). */
+  List<String> serveCommand(String url, String... extra) {
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
     cmd.addAll(daemonJvmOptions);
@@ -64,6 +64,12 @@ final class ServeBed implements AutoCloseable {
     cmd.addAll(List.of(extra));
     cmd.add(url);
     cmd.add(view.toString());
+    return cmd;
+  }
+
+  /** Starts a daemon and waits for its "ready" line. */
+  Process serve(String url, String... extra) throws Exception {
+    List<String> cmd = serveCommand(url, extra);
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(root.resolve("daemon-" + daemons.size() + ".err").toFile());
     pb.environment().put("LC_ALL", "C.UTF-8");
     Process p = pb.start();

@@ -75,6 +75,11 @@ public final class ScriptedOrigin implements Closeable {
     return connections.get();
   }
 
+  /** Closes connection n (numbered from 0) from the server's side, as a server does with a connection idle too long. */
+  public void closeConnection(int n) throws IOException {
+    open.get(n).close();
+  }
+
   /**
    * Writes a 206 answer for [from, to] of data, headers first, then only the first {@code send} bytes of the
    * body (all of them if send is larger).

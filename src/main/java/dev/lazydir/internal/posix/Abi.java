@@ -6,6 +6,8 @@ package dev.lazydir.internal.posix;
  */
 final class Abi {
   static final int STATX_SIZE = 256;
+  /** stx_nlink (u32). */
+  static final int STATX_NLINK = 16;
   static final int STATX_UID = 20;
   static final int STATX_GID = 24;
   static final int STATX_MODE = 28;

@@ -256,6 +256,13 @@ public final class Fd implements AutoCloseable {
     return statx("", Posix.AT_EMPTY_PATH);
   }
 
+  /** How many names the file has: 0 once it was removed or replaced while open. */
+  public int linkCount() throws IOException {
+    byte[] buf = Stat.newBuffer();
+    call("statx", label, f -> Posix.libc().statx(f, "", Posix.AT_EMPTY_PATH, Posix.STATX_BASIC_STATS, buf));
+    return java.nio.ByteBuffer.wrap(buf).order(java.nio.ByteOrder.nativeOrder()).getInt(Abi.STATX_NLINK);
+  }
+
   /** A descriptor of its own for an open file this code does not own (an event's fd): close it when done. */
   public static Fd dupOf(int fd) throws IOException {
     return new Fd(fd, "fd " + fd).dup();
