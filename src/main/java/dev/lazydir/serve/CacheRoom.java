@@ -265,8 +265,11 @@ final class CacheRoom {
       long before = policy.bytesOf(st.ino());
       CachePolicy.Entry e = new CachePolicy.Entry(st.ino(), rel);
       e.bytes = Math.max(before, st.allocatedBytes());
-      long freed = st.allocatedBytes() == 0 ? 0 : evictEntry(e);
-      if (freed > 0 || st.allocatedBytes() == 0) {
+      if (st.allocatedBytes() == 0) {
+        return; // nothing of it is on disk
+      }
+      long freed = evictEntry(e);
+      if (freed > 0) {
         counts[0]++;
         counts[1] += freed;
       } else {

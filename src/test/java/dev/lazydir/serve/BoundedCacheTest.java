@@ -342,4 +342,23 @@ class BoundedCacheTest {
       evict.destroyForcibly().waitFor();
     }
   }
+
+  @Test
+  void evictOfADirectoryDropsEveryFileBelowItExceptPinnedOnes() throws Exception {
+    serve();
+    for (int i = 0; i < 3; i++) {
+      readsRight(i);
+    }
+    assertEquals(0, lazydir("pin", file(1).toString()).exit());
+    Result r = lazydir("evict", bed.view.toString());
+    assertEquals(0, r.exit(), r.err());
+    assertTrue(r.text().contains("evicted 2 files") && r.text().contains("1 kept: open or pinned"), r.text());
+    assertTrue(evicted(0) && evicted(2), "every file below the directory");
+    assertTrue(blocksOf(1) >= MIB, "but the pinned one");
+    readsRight(0);
+    assertEquals(2, origin.count("GET", "/f0.bin"));
+    Result outside = lazydir("evict", tmp.toString());
+    assertEquals(2, outside.exit());
+    assertTrue(outside.err().contains("is not inside a view served by lazydir serve"), outside.err());
+  }
 }
