@@ -179,6 +179,9 @@ final class ServeCommand implements Callable<Integer> {
           + " '/', so it names a directory, not one file; give the file's URL, or leave out --single-file-mode");
     }
     ServeSession.Profiles profiles = profiles(parsed);
+    if (httpdirfs.singleFileMode && prefetchProfile == null) {
+      profiles = new ServeSession.Profiles(profiles.recordTo(), null, null); // one file: no tree to publish one beside
+    }
     OriginConfig config = origin.toConfig(parsed, System.getenv(), Cli.version());
     StoreLayout layout = store == null ? StoreLayout.defaultFor(dir) : new StoreLayout(store);
     if (httpdirfs.cacheClear) {
