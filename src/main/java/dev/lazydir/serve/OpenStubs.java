@@ -192,9 +192,8 @@ final class OpenStubs {
 
   /** A complete file opened again (e.g. after a restart): it leaves the cache and reads natively. */
   void openedComplete(OpenStub stub) {
-    if (retire(stub)) {
+    if (retire(stub, true)) {
       LOG.fine(() -> stub.label + ": complete; reads go native");
-      goNative(stub);
     }
   }
 
@@ -208,13 +207,19 @@ final class OpenStubs {
     }
   }
 
-  /** Records a complete stub's map, then lets it leave the cache; false if its map could not be recorded. */
-  private boolean retire(OpenStub stub) {
+  /**
+   * Records a complete stub's map, then lets it leave the cache (with {@code goNative}, its marks dropped first:
+   * through its descriptor, which leaving closes); false if its map could not be recorded.
+   */
+  private boolean retire(OpenStub stub, boolean goNative) {
     try {
       stub.persist(); // before leaving the cache: a stub opened anew must find the full map on disk
     } catch (IOException e) {
       LOG.warning(stub.label + ": could not record fetched segments: " + e.getMessage());
       return false;
+    }
+    if (goNative) {
+      goNative(stub);
     }
     cache.asMap().remove(stub.ino, stub);
     closeQuietly(stub);
@@ -259,7 +264,7 @@ final class OpenStubs {
         }
       }
       for (OpenStub done; (done = completed.poll()) != null; ) {
-        retire(done); // its ignore marks were set when it completed
+        retire(done, false); // its ignore marks were set when it completed
       }
     } catch (IOException | RuntimeException e) {
       LOG.warning("could not record fetched segments: " + e.getMessage());

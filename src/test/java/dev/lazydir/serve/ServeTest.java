@@ -11,6 +11,7 @@ import dev.lazydir.serve.ServeBed.Result;
 import dev.lazydir.testing.FakeOrigin;
 import dev.lazydir.testing.LocalTree;
 import java.nio.charset.StandardCharsets;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -534,6 +535,55 @@ class ServeTest {
     int gets = origin.count("GET", "/names/with space & ünï.txt");
     assertArrayEquals(FILES.get("/names/with space & ünï.txt"), ServeBed.run(30, "cat", v("/names/with space & ünï.txt").toString()).out());
     assertEquals(gets, origin.count("GET", "/names/with space & ünï.txt"), "the read needed no request");
+  }
+
+  @Test
+  void aFileCompleteBeforeARestartIsReadNativelyOnceOpened() throws Exception {
+    Process first = bed.serve(origin.url("/").toString());
+    ServeBed.run(30, "ls", v("/names").toString());
+    Path stored = bed.store.resolve("tree/names/with space & ünï.txt");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (!LocalTree.xattr(stored, "user.lazydir").orElse("").contains("\nc=1")) {
+      assertTrue(System.nanoTime() < deadline, "prefetched and recorded within 10 s");
+      Thread.sleep(50);
+    }
+    assertEquals(0, bed.stop(first));
+    Process daemon = bed.serve(origin.url("/").toString());
+    assertArrayEquals(FILES.get("/names/with space & ünï.txt"),
+        ServeBed.run(30, "cat", v("/names/with space & ünï.txt").toString()).out());
+    // The daemon's group, as the kernel shows its marks: the file's content mark gone, its opens ignored.
+    long ino = (Long) Files.getAttribute(stored, "unix:ino");
+    String inode = "ino:" + Long.toHexString(ino) + " ";
+    deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    for (String mark = ""; ; mark = fanotifyMarkOf(daemon.pid(), inode)) {
+      if (mark.contains(" mask:0 ") && mark.matches(".* ignored_mask:[0-9a-f]*1[0-9a-f]{4}( .*|$)")) {
+        break; // mask 0: no FAN_PRE_ACCESS; ignored_mask holds FAN_OPEN_PERM (0x10000)
+      }
+      assertTrue(System.nanoTime() < deadline, "within 10 s the file reads natively; its mark: " + mark);
+      Thread.sleep(50);
+    }
+  }
+
+  /** The line of /proc/PID/fdinfo of the process's fanotify group for the inode ("ino:HEX "), or "". */
+  static String fanotifyMarkOf(long pid, String inode) throws IOException {
+    try (var fds = Files.list(Path.of("/proc/" + pid + "/fd"))) {
+      for (Path fd : fds.toList()) {
+        String target;
+        try {
+          target = Files.readSymbolicLink(fd).toString();
+        } catch (IOException e) {
+          continue;
+        }
+        if (target.equals("anon_inode:[fanotify]")) {
+          for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/fdinfo/" + fd.getFileName()))) {
+            if (line.startsWith("fanotify " + inode)) {
+              return line;
+            }
+          }
+        }
+      }
+    }
+    return "";
   }
 
   @Test
