@@ -111,6 +111,7 @@ final class ServeCommand implements Callable<Integer> {
         access.toAccess(System.getenv()), prefetchSmallKiB << 10, index.where(parsed));
     java.util.Optional<SystemdNotify> systemd = SystemdNotify.fromEnvironment(System.getenv());
     try (served) {
+      served.onViewUnmounted(Signals::stopSelf);
       if (metricsAt != null) {
         java.net.InetSocketAddress at = served.exposeMetrics(metricsAt);
         parent.err().println("metrics at http://" + at.getHostString() + ":" + at.getPort() + "/metrics");

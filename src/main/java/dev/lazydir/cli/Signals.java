@@ -11,6 +11,11 @@ import sun.misc.Signal;
 final class Signals {
   private Signals() {}
 
+  /** Stops this daemon as SIGTERM does (handled by {@link #awaitTermination} once installed). */
+  static void stopSelf() {
+    Signal.raise(new Signal("TERM"));
+  }
+
   /** Runs {@code ready} once the handlers are installed, then blocks until SIGINT or SIGTERM. */
   static void awaitTermination(Runnable ready) throws InterruptedException {
     awaitTermination(stopAsked -> ready.run());

@@ -143,6 +143,9 @@ public final class Daemon implements Closeable {
   private EventLoop loop;
   private Guard guard;
   private boolean mounted;
+  /** The view's mount (its unique id), to notice a `umount DIR` by hand. */
+  private long viewMount = -1;
+  private long viewMountShort = -1;
 
   private Daemon(Settings settings, StubTree tree, Fd privateMount, OriginClient client, String mountSource,
       IndexDigests digests) throws IOException {
@@ -235,6 +238,8 @@ public final class Daemon implements Closeable {
     Posix.mount(null, target, null, Posix.MS_REMOUNT | Posix.MS_BIND | Posix.MS_RDONLY | links
         | Posix.MS_NODEV | Posix.MS_NOSUID);
     group.markMount(target, Fan.FAN_OPEN_PERM | Fan.FAN_ONDIR);
+    viewMount = Posix.mountIdOf(target);
+    viewMountShort = Posix.shortMountIdOf(target);
     guard = Guard.start(ProcessHandle.current().pid(), view, group.fd(), settings.timeout());
     GroupHandOver.record(settings.run(), guard);
     SystemdNotify.fromEnvironment(env).ifPresent(n -> n.store(SystemdNotify.GROUP_FD_NAME, group.fd()));
@@ -269,6 +274,31 @@ public final class Daemon implements Closeable {
   /** Range requests made for file contents so far. */
   public long fetches() {
     return filler.fetchCount();
+  }
+
+  /**
+   * Whether DIR no longer shows this daemon's view although the daemon did not unmount it (a `umount DIR` by
+   * hand): nothing is served any more, which {@link ServeSession} turns into a stop.
+   */
+  boolean viewUnmountedByHand() {
+    if (!mounted || viewMount < 0) {
+      return false;
+    }
+    try {
+      if (Posix.mountIdOf(view.toString()) == viewMount) {
+        return false;
+      }
+    } catch (IOException e) {
+      // DIR itself is gone: the mount table says whether the view went with it
+    }
+    // Another mount over DIR only hides the view, which still exists and is still served: only a view gone from
+    // the mount table was unmounted (its short id may since name a new mount: then this says "not yet").
+    try (var lines = java.nio.file.Files.lines(Path.of("/proc/self/mountinfo"))) {
+      String prefix = viewMountShort + " ";
+      return lines.noneMatch(l -> l.startsWith(prefix));
+    } catch (IOException | java.io.UncheckedIOException e) {
+      return false;
+    }
   }
 
   /** Lists a directory of the tree now, once however many ask at the same time (the background crawl). */
@@ -375,6 +405,10 @@ public final class Daemon implements Closeable {
    */
   @Override
   public void close() {
+    if (mounted && viewUnmountedByHand()) {
+      mounted = false; // unmounted by hand: unmounting whatever DIR shows now would be wrong
+      LOG.info(view + " was already unmounted");
+    }
     if (mounted) {
       try {
         Posix.umount(view.toString(), Posix.MNT_DETACH);

@@ -39,6 +39,8 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
   private final Path view;
   private final Thread stateWriter;
   private MetricsEndpoint metrics;
+  private volatile Runnable onViewUnmounted = () -> {};
+  private boolean viewGoneTold;
   private volatile boolean closed;
 
   private ServeSession(StoreLayout layout, FileLock lock, OriginClient client, StubTree tree, Daemon daemon,
@@ -58,6 +60,14 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
 
   public Path view() {
     return view;
+  }
+
+  /**
+   * What to do when DIR is unmounted by hand (noticed within a second): serve stops, as on SIGTERM, since it no
+   * longer shows anything.
+   */
+  public void onViewUnmounted(Runnable stop) {
+    this.onViewUnmounted = stop;
   }
 
   /**
@@ -235,6 +245,11 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
     while (!closed) {
       try {
         Thread.sleep(1000);
+        if (!viewGoneTold && daemon.viewUnmountedByHand()) {
+          viewGoneTold = true;
+          LOG.warning(view + " was unmounted by hand; stopping (start serve again to show the view)");
+          onViewUnmounted.run();
+        }
         writeState();
       } catch (InterruptedException e) {
         return;
