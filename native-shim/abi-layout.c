@@ -31,6 +31,7 @@ int main(void) {
     printf("statx.stx_mtime=%zu\n", offsetof(struct statx, stx_mtime));
     printf("statx.stx_dev_major=%zu\n", offsetof(struct statx, stx_dev_major));
     printf("statx.stx_dev_minor=%zu\n", offsetof(struct statx, stx_dev_minor));
+    printf("statx.stx_mnt_id=%zu\n", offsetof(struct statx, stx_mnt_id));
     printf("statx_timestamp.tv_nsec=%zu\n", offsetof(struct statx_timestamp, tv_nsec));
     printf("statx.size_max=%d\n", sizeof(struct statx) <= 256);
     printf("STATX_TYPE=%d\nSTATX_BASIC_STATS=%d\n", STATX_TYPE, STATX_BASIC_STATS);

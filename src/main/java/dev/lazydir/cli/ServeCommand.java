@@ -220,7 +220,7 @@ final class ServeCommand implements Callable<Integer> {
       }, served::unmountedBehindItsBack);
       systemd.ifPresent(SystemdNotify::stopping);
       if (unmounted) {
-        LOG.warning(served.view() + " was unmounted by hand (umount); stopping");
+        LOG.warning(served.view() + " was unmounted by hand; stopping (start serve again to show the view)");
         to[0].println("stopping: answering pending readers (" + served.view() + " is unmounted already)");
       } else {
         to[0].println("stopping: answering pending readers, unmounting " + served.view());

@@ -151,6 +151,9 @@ public final class Daemon implements Closeable {
   private volatile ProfilePrefetch profilePrefetch;
   private boolean mounted;
   private CacheRoom room;
+  /** The view's mount (its unique id), to notice a `umount DIR` by hand. */
+  private long viewMount = -1;
+  private long viewMountShort = -1;
 
   private Daemon(Settings settings, StubTree tree, Fd privateMount, OriginClient client, String mountSource,
       IndexDigests digests) throws IOException {
@@ -254,6 +257,8 @@ public final class Daemon implements Closeable {
     // ones included, whose FAN_OPEN_PERM is ignored: the recency eviction goes by, and the hits per open of status.
     // Without one it is not asked for: it costs every open through DIR (bench/cache measures it).
     group.markMount(target, Fan.FAN_OPEN_PERM | Fan.FAN_ONDIR | (settings.cache().any() ? Fan.FAN_OPEN : 0));
+    viewMount = Posix.mountIdOf(target);
+    viewMountShort = Posix.shortMountIdOf(target);
     guard = Guard.start(ProcessHandle.current().pid(), view, group.fd(), settings.timeout(), settings.run());
     GroupHandOver.record(settings.run(), guard);
     SystemdNotify.fromEnvironment(env).ifPresent(n -> n.store(SystemdNotify.GROUP_FD_NAME, group.fd()));
@@ -327,6 +332,31 @@ public final class Daemon implements Closeable {
     LOG.info("access profile: " + profile.ranges().size() + " ranges, " + profile.bytes() + " bytes to fetch ahead");
     profilePrefetch = ProfilePrefetch.start(profile, stubs, filler, this::ensureListed,
         Math.max(1, settings.maxConns() - 2), settings.timeout().multipliedBy(10));
+  }
+
+  /**
+   * Whether DIR no longer shows this daemon's view although the daemon did not unmount it (a `umount DIR` by
+   * hand): nothing is served any more, which {@link ServeSession} turns into a stop.
+   */
+  boolean viewUnmountedByHand() {
+    if (!mounted || viewMount < 0) {
+      return false;
+    }
+    try {
+      if (Posix.mountIdOf(view.toString()) == viewMount) {
+        return false;
+      }
+    } catch (IOException e) {
+      // DIR itself is gone: the mount table says whether the view went with it
+    }
+    // Another mount over DIR only hides the view, which still exists and is still served: only a view gone from
+    // the mount table was unmounted (its short id may since name a new mount: then this says "not yet").
+    try (var lines = java.nio.file.Files.lines(Path.of("/proc/self/mountinfo"))) {
+      String prefix = viewMountShort + " ";
+      return lines.noneMatch(l -> l.startsWith(prefix));
+    } catch (IOException | java.io.UncheckedIOException e) {
+      return false;
+    }
   }
 
   /** Lists a directory of the tree now, once however many ask at the same time (the background crawl). */
@@ -447,21 +477,18 @@ public final class Daemon implements Closeable {
    * a guard holding it, the queue is drained with EIO here before the group closes.
    */
   /**
-   * Whether DIR is still mounted; false once someone unmounted it by hand ({@code umount DIR}). A failure to read
-   * the mount table counts as mounted: only a positive finding stops the daemon.
+   * Whether DIR still shows the view; false once someone unmounted it by hand ({@code umount DIR}). A failure to
+   * read the mount table counts as mounted: only a positive finding stops the daemon.
    */
   public boolean viewMounted() {
-    try {
-      return !mounted || MountTable.isMountPoint(view);
-    } catch (IOException e) {
-      return true;
-    }
+    return !viewUnmountedByHand();
   }
 
   @Override
   public void close() {
-    if (mounted && !viewMounted()) {
-      mounted = false; // unmounted by hand: nothing to detach (umount would fail with EINVAL)
+    if (mounted && viewUnmountedByHand()) {
+      mounted = false; // unmounted by hand: unmounting whatever DIR shows now would be wrong
+      LOG.info(view + " was already unmounted");
     }
     if (mounted) {
       try {

@@ -19,6 +19,8 @@ final class Abi {
   static final int TIMESTAMP_NSEC = 8;
   static final int STATX_DEV_MAJOR = 136;
   static final int STATX_DEV_MINOR = 140;
+  /** stx_mnt_id (u64): the unique mount id when STATX_MNT_ID_UNIQUE was asked for. */
+  static final int STATX_MNT_ID_FIELD = 144;
   static final int DIRENT_NAME = 19;
   static final int PASSWD_UID = 16;
   static final int PASSWD_GID = 20;

@@ -136,6 +136,26 @@ public final class Posix {
     }
   }
 
+  /**
+   * The unique (never reused, Linux 6.8+) id of the mount a path is on, without following a final symlink or
+   * opening anything: a mount point gives the id of what is mounted there.
+   */
+  public static long mountIdOf(String path) throws IOException {
+    return mountIdOf(path, 0x4000 /* STATX_MNT_ID_UNIQUE */);
+  }
+
+  /** The id /proc/self/mountinfo names the mount by (32 bits; reused once that mount is gone). */
+  public static long shortMountIdOf(String path) throws IOException {
+    return mountIdOf(path, 0x1000 /* STATX_MNT_ID */);
+  }
+
+  private static long mountIdOf(String path, int mask) throws IOException {
+    byte[] buf = Stat.newBuffer();
+    check(LIBC.statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW | 0x800 /* AT_NO_AUTOMOUNT */, mask, buf),
+        "statx(STATX_MNT_ID)", path);
+    return java.nio.ByteBuffer.wrap(buf).order(java.nio.ByteOrder.nativeOrder()).getLong(Abi.STATX_MNT_ID_FIELD);
+  }
+
   public static void umount(String target, int flags) throws IOException {
     check(LIBC.umount2(target, flags), "umount2", target);
   }

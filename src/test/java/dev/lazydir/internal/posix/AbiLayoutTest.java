@@ -30,6 +30,7 @@ class AbiLayoutTest {
     assertEquals(C.get("statx.stx_mtime"), (long) Abi.STATX_MTIME);
     assertEquals(C.get("statx.stx_dev_major"), (long) Abi.STATX_DEV_MAJOR);
     assertEquals(C.get("statx.stx_dev_minor"), (long) Abi.STATX_DEV_MINOR);
+    assertEquals(C.get("statx.stx_mnt_id"), (long) Abi.STATX_MNT_ID_FIELD);
     assertEquals(C.get("statx_timestamp.tv_nsec"), (long) Abi.TIMESTAMP_NSEC);
     assertEquals(1L, C.get("statx.size_max"), "struct statx fits the buffer");
     assertEquals(Abi.STATX_SIZE, Stat.newBuffer().length);
