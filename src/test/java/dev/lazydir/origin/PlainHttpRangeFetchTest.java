@@ -192,9 +192,8 @@ class PlainHttpRangeFetchTest {
     try (ScriptedOrigin o = rangeOrigin();
         OriginClient c = new OriginClient(OriginConfig.builder().build(), o.url("/"), d -> {}, Clock.systemUTC())) {
       c.warmConnections();
-      await(() -> c.idleRangeConnections() == OriginClient.CONNECTIONS_AHEAD, "connections opened ahead");
-      // the client's connect returns once the kernel queued the connection, maybe before the server's accept
-      await(() -> o.connectionCount() == OriginClient.CONNECTIONS_AHEAD, "the origin accepted them");
+      await(() -> c.idleRangeConnections() == OriginClient.CONNECTIONS_AHEAD
+          && o.connectionCount() == OriginClient.CONNECTIONS_AHEAD, "connections opened ahead");
       assertArrayEquals(slice(5000, 1000), fetch(c, o.url("/f.bin"), 5000, 1000));
       assertEquals(OriginClient.CONNECTIONS_AHEAD, o.connectionCount(), "the request took a connection opened ahead");
       c.warmConnections();
@@ -208,7 +207,7 @@ class PlainHttpRangeFetchTest {
     try (ScriptedOrigin o = rangeOrigin();
         OriginClient c = new OriginClient(OriginConfig.builder().build(), o.url("/"), d -> {}, Clock.systemUTC())) {
       c.warmConnections();
-      await(() -> c.idleRangeConnections() == 2, "two connections opened ahead");
+      await(() -> c.idleRangeConnections() == 2 && o.connectionCount() == 2, "two connections opened ahead");
       o.closeConnection(0);
       o.closeConnection(1);
       Thread.sleep(1100); // idle connections are checked at most once a second
