@@ -255,8 +255,18 @@ public final class Daemon implements Closeable {
    */
   public void prefetchProfile(AccessProfile profile) {
     LOG.info("access profile: " + profile.ranges().size() + " ranges, " + profile.bytes() + " bytes to fetch ahead");
-    profilePrefetch = ProfilePrefetch.start(profile, stubs, filler, this::ensureListed,
+    profilePrefetch = ProfilePrefetch.start(profile, stubs, filler, this::listIfUnlisted,
         Math.max(1, settings.maxConns() - 2), settings.timeout().multipliedBy(10));
+  }
+
+  /** Lists a directory of the tree unless it is listed already (a profile's path, maybe ahead of the crawl). */
+  private void listIfUnlisted(List<String> path) throws IOException {
+    try (Fd dir = tree.openDir(path)) {
+      if (StubTree.metaOf(dir).orElse(null) instanceof dev.lazydir.tree.EntryMeta.DirMeta d && d.listed()) {
+        return;
+      }
+    }
+    ensureListed(path);
   }
 
   /** Lists a directory of the tree now, once however many ask at the same time (the background crawl). */
