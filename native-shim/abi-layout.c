@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -50,6 +51,8 @@ int main(void) {
     printf("RENAME_NOREPLACE=%d\n", RENAME_NOREPLACE);
     printf("FALLOC_FL_KEEP_SIZE=%d\n", FALLOC_FL_KEEP_SIZE);
     printf("FALLOC_FL_PUNCH_HOLE=%d\n", FALLOC_FL_PUNCH_HOLE);
+    printf("F_SETLEASE=%d\nF_GETLEASE=%d\nF_RDLCK=%d\nF_WRLCK=%d\nF_UNLCK=%d\nSIGIO=%d\n", F_SETLEASE, F_GETLEASE,
+        F_RDLCK, F_WRLCK, F_UNLCK, SIGIO);
     printf("MS_NOSYMFOLLOW=%d\n", 256); /* glibc 2.36 headers lack it; the kernel's value, see linux/mount.h */
     /* the fanotify group's structs and flags (FanotifyNative, EventParser, Fan; FanotifyAbiLayoutTest) */
     printf("pollfd.size=%zu\npollfd.events=%zu\npollfd.revents=%zu\n", sizeof(struct pollfd),

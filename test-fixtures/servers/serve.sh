@@ -6,8 +6,13 @@
 # ~10 s) until it answers, then exits 0. Stop it with stop.sh WORKDIR.
 #
 # KIND: nginx | nginx-approx | nginx-json | nginx-xml | apache-fancy |
-#       apache-table | python
+#       apache-table | python | nginx-cache
 #       (nginx-json / nginx-xml: autoindex_format json / xml)
+#       (nginx-cache: not a file server but an HTTP cache in front of the
+#        server at $UPSTREAM (host:port), as sites put between many hosts and
+#        one origin: proxy_cache with the slice module (1 MiB slices), kept in
+#        ROOT. It answers both as a reverse proxy (http://127.0.0.1:PORT/PATH)
+#        and as a forward proxy (GET http://UPSTREAM/PATH), from one cache.)
 #
 # Everything the server writes (config, pid/lock files, logs, temp dirs) goes
 # into WORKDIR (created if missing); nothing system-wide is touched.
@@ -31,6 +36,7 @@ set -euo pipefail
 
 usage() {
     echo "usage: $0 nginx|nginx-approx|nginx-json|nginx-xml|apache-fancy|apache-table|python ROOT PORT WORKDIR" >&2
+    echo "       UPSTREAM=HOST:PORT $0 nginx-cache CACHEDIR PORT WORKDIR" >&2
     exit 2
 }
 die() { echo "serve.sh: $*" >&2; exit 1; }
@@ -40,6 +46,7 @@ KIND=$1 ROOT=$2 PORT=$3 WORKDIR=$4
 
 case "$KIND" in
     nginx|nginx-approx|nginx-json|nginx-xml|apache-fancy|apache-table|python) ;;
+    nginx-cache) [[ "${UPSTREAM:-}" =~ ^[0-9.]+:[0-9]+$ ]] || die "nginx-cache needs UPSTREAM=IP:PORT" ;;
     *) usage ;;
 esac
 if ! [[ "$PORT" =~ ^[1-9][0-9]{0,4}$ ]] || (( PORT > 65535 )); then die "bad PORT: $PORT"; fi
@@ -114,6 +121,24 @@ write_nginx_conf() {
         for t in client_body proxy fastcgi uwsgi scgi; do
             echo "    ${t}_temp_path \"$WORKDIR/tmp/$t\";"
         done
+        if [[ $format == cache ]]; then
+            # Ranges are cached as 1 MiB slices: a range of a big file costs the origin its slices, once.
+            echo "    proxy_cache_path \"$ROOT\" levels=1:2 keys_zone=lazydir:10m max_size=4g inactive=60m use_temp_path=off;"
+            echo "    server {"
+            echo "        listen 127.0.0.1:$PORT;"
+            echo "        location / {"
+            echo "            slice 1m;"
+            echo "            proxy_cache lazydir;"
+            echo "            proxy_cache_key \$uri\$is_args\$args\$slice_range;"
+            echo "            proxy_set_header Range \$slice_range;"
+            echo "            proxy_http_version 1.1;"
+            echo "            proxy_cache_valid 200 206 10m;"
+            echo "            proxy_pass http://$UPSTREAM;"
+            echo "        }"
+            echo "    }"
+            echo "}"
+            return
+        fi
         echo "    server {"
         echo "        listen 127.0.0.1:$PORT;"
         echo "        server_name localhost;"
@@ -212,9 +237,10 @@ write_apache_conf() {
 
 # ----------------------------------------------------------------- start ----
 case "$KIND" in
-    nginx|nginx-approx|nginx-json|nginx-xml)
+    nginx|nginx-approx|nginx-json|nginx-xml|nginx-cache)
         NGINX=$(find_bin nginx /usr/sbin/nginx)
         case "$KIND" in
+            nginx-cache)  write_nginx_conf on cache ;;
             nginx)        write_nginx_conf on html ;;
             nginx-approx) write_nginx_conf off html ;;
             nginx-json)   write_nginx_conf on json ;;

@@ -45,6 +45,10 @@ final class OriginOptions {
   @Option(names = "--cacert", paramLabel = "FILE", description = "trust only the CA certificates in this PEM file")
   Path cacert;
 
+  @Option(names = "--capath", paramLabel = "DIR", description = "trust only the CA certificates in the files of DIR"
+      + " (with --cacert: both)")
+  Path capath;
+
   @Option(names = "--proxy-cacert", paramLabel = "FILE", description = "CA file for an HTTPS proxy (not supported: refused)")
   Path proxyCacert;
 
@@ -83,6 +87,11 @@ final class OriginOptions {
       description = "a listed directory is listed again after this long (default: ${DEFAULT-VALUE})")
   long refreshTimeout = 3600;
 
+  @Option(names = "--mirror", paramLabel = "URL",
+      description = "another server holding the same tree (same paths, same modification times), tried in order"
+          + " when the origin fails or a server serves a wrong version or wrong bytes (repeatable)")
+  List<String> mirrors = new ArrayList<>();
+
   @Option(names = "--config", paramLabel = "FILE",
       description = "read options from FILE, one per line ('--name value' or 'name=value'; # comments);"
           + " options on the command line win")
@@ -95,6 +104,29 @@ final class OriginOptions {
       if (colon <= 0) {
         throw new IllegalArgumentException("--http-header '" + h + "': expected 'Name: value'");
       }
+    }
+    atLeast("--max-conns", maxConns, 1, "");
+    atLeast("--retries", retries, 1, " (the first try counts: 1 means no retry)");
+    if (refreshTimeout < 0) {
+      throw new IllegalArgumentException("--refresh-timeout must be 0 (list again at every open) or more seconds, not "
+          + refreshTimeout);
+    }
+    positive("--timeout", timeout);
+    positive("--stall-timeout", stallTimeout);
+    if (maxRetryWait < retryWait) {
+      throw new IllegalArgumentException("--max-retry-wait (" + maxRetryWait + " s) must not be shorter than --retry-wait ("
+          + retryWait + " s)");
+    }
+    if (proxyCacert != null) {
+      throw new IllegalArgumentException("--proxy-cacert: HTTPS proxies are not supported (lazydir talks plain HTTP or"
+          + " SOCKS5 to a proxy), so a CA file for the proxy cannot apply");
+    }
+    readableFile("--cacert", cacert, "a PEM file of CA certificates");
+    readableFile("--password-file", passwordFile, "a file whose first line is the password");
+    readableFile("--proxy-password-file", proxyPasswordFile, "a file whose first line is the password");
+    if (capath != null && !Files.isDirectory(capath)) {
+      throw new IllegalArgumentException("--capath " + capath + ": " + (Files.exists(capath) ? "not a directory"
+          : "no such directory") + "; give a directory of PEM files (for one file, use --cacert)");
     }
     if (password != null) {
       LOG.warning("--password is visible to every user in ps; prefer --password-file or $" + PASSWORD_ENV);
@@ -114,6 +146,7 @@ final class OriginOptions {
         .proxyPassword(proxyPass)
         .cacert(cacert)
         .proxyCacert(proxyCacert)
+        .capath(capath)
         .insecureTls(insecureTls)
         .userAgent(userAgent != null ? userAgent : "lazydir/" + version)
         .maxConns(maxConns)
@@ -124,12 +157,56 @@ final class OriginOptions {
         .stallTimeout(seconds(stallTimeout, "--stall-timeout"))
         .refreshTimeout(Duration.ofSeconds(refreshTimeout))
         .headers(headers)
+        .mirrors(mirrorUrls())
         .build();
   }
 
+  private List<HttpUrl> mirrorUrls() {
+    List<HttpUrl> urls = new ArrayList<>();
+    for (String m : mirrors) {
+      HttpUrl u = HttpUrl.parse(m);
+      if (u == null) {
+        throw new IllegalArgumentException("--mirror '" + m + "' is not an http:// or https:// URL; give the base URL"
+            + " of the tree on that server, e.g. --mirror https://mirror.example/pub/tree/");
+      }
+      if (!u.encodedPath().endsWith("/")) {
+        u = u.newBuilder().encodedPath(u.encodedPath() + "/").build();
+      }
+      urls.add(u);
+    }
+    return urls;
+  }
+
+  private static void atLeast(String option, long value, long min, String note) {
+    if (value < min) {
+      throw new IllegalArgumentException(option + " must be at least " + min + note + ", not " + value);
+    }
+  }
+
+  private static void positive(String option, double seconds) {
+    if (!(seconds > 0) || Double.isInfinite(seconds)) {
+      throw new IllegalArgumentException(option + " must be more than 0 seconds, not " + seconds);
+    }
+  }
+
+  private static void readableFile(String option, Path file, String what) {
+    if (file == null) {
+      return;
+    }
+    if (!Files.exists(file)) {
+      throw new IllegalArgumentException(option + " " + file + ": no such file; give " + what);
+    }
+    if (!Files.isRegularFile(file)) {
+      throw new IllegalArgumentException(option + " " + file + ": not a file; give " + what);
+    }
+    if (!Files.isReadable(file)) {
+      throw new IllegalArgumentException(option + " " + file + ": not readable by this user; give " + what);
+    }
+  }
+
   private static Duration seconds(double s, String option) {
-    if (s < 0 || Double.isNaN(s)) {
-      throw new IllegalArgumentException(option + " must not be negative");
+    if (s < 0 || Double.isNaN(s) || Double.isInfinite(s)) {
+      throw new IllegalArgumentException(option + " must be 0 or more seconds, not " + s);
     }
     return Duration.ofNanos((long) (s * 1e9));
   }

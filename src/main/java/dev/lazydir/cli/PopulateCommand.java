@@ -49,16 +49,51 @@ final class PopulateCommand implements Callable<Integer> {
     PrintStream out = parent.out();
     boolean terminal = System.console() != null;
     int missing = 0;
+    int failed = 0;
     for (Path path : paths) {
       Path abs = path.toAbsolutePath().normalize();
-      if (!populate(abs, out, terminal)) {
-        parent.err().println("lazydir: " + path + ": no such file or directory at the origin");
-        missing++;
+      try {
+        if (!populate(abs, out, terminal)) {
+          parent.err().println("lazydir: " + path + ": no such file or directory at the origin");
+          missing++;
+          continue;
+        }
+      } catch (NotInAView e) {
+        parent.err().println("lazydir: error: " + path + " is not inside a view served by lazydir (" + e.getMessage()
+            + "); give a path below a DIR given to lazydir serve");
+        failed++;
+        continue;
+      } catch (IOException e) {
+        parent.err().println("lazydir: error: " + path + ": " + reason(e));
+        failed++;
         continue;
       }
       out.println("populated " + path);
     }
-    return missing > 0 ? ExitCodes.PARTIAL : ExitCodes.OK;
+    return failed > 0 ? ExitCodes.ERROR : missing > 0 ? ExitCodes.PARTIAL : ExitCodes.OK;
+  }
+
+  /** What went wrong, without the syscall's own words where a plain one says it. */
+  private static String reason(IOException e) {
+    if (e instanceof ErrnoException x && x.errno() == Errno.EIO) {
+      return "the origin did not give its bytes (input/output error; lazydir status DIR lists the cause)";
+    }
+    String m = e.getMessage();
+    if (m != null && m.contains("Input/output error")) {
+      return "the origin did not give its bytes (input/output error; lazydir status DIR lists the cause)";
+    }
+    return Cli.sentence(e);
+  }
+
+  /** The path is not below a directory lazydir made. */
+  static final class NotInAView extends IOException {
+    NotInAView(String why) {
+      super(why);
+    }
+  }
+
+  private static boolean lazydirs(Fd dir) throws IOException {
+    return dir.getXattr(dev.lazydir.tree.EntryMeta.XATTR).isPresent();
   }
 
   /**
@@ -74,16 +109,24 @@ final class PopulateCommand implements Callable<Integer> {
     try {
       for (int i = 0; i < abs.getNameCount() - 1; i++) {
         Fd next = openOrNull(dir, abs.getName(i).toString(), DIR_FLAGS);
-        dir.close();
-        dir = next;
-        if (dir == null) {
+        if (next == null) {
+          if (!lazydirs(dir)) {
+            throw new NotInAView(abs.subpath(0, i + 1) + " does not exist");
+          }
+          dir.close();
+          dir = null;
           return false;
         }
+        dir.close();
+        dir = next;
       }
       String name = abs.getFileName().toString();
       Stat st;
       try (Fd handle = openOrNull(dir, name, Posix.O_PATH)) { // no open event: a file stub gets no blocks yet
         if (handle == null) {
+          if (!lazydirs(dir)) {
+            throw new NotInAView(abs.getParent() + " is not a directory lazydir made");
+          }
           return false;
         }
         st = handle.stat();
@@ -93,10 +136,15 @@ final class PopulateCommand implements Callable<Integer> {
           if (target == null) {
             return false;
           }
+          if (!lazydirs(target) && !lazydirs(dir)) {
+            throw new NotInAView(abs + " is not a directory lazydir made");
+          }
           if (content) {
             fetchAll(target, out, terminal);
           }
         }
+      } else if (!lazydirs(dir)) {
+        throw new NotInAView(abs.getParent() + " is not a directory lazydir made");
       } else if (content && st.isRegularFile()) {
         fetch(dir, name, false, st.size(), out, terminal);
       }

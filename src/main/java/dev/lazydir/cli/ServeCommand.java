@@ -6,7 +6,9 @@ import dev.lazydir.serve.NamespaceCrawl;
 import dev.lazydir.serve.AccessProfile;
 import dev.lazydir.serve.ServeSession;
 import dev.lazydir.serve.Daemon;
+import dev.lazydir.serve.MetricsEndpoint;
 import dev.lazydir.serve.StoreLayout;
+import dev.lazydir.serve.SystemdNotify;
 import dev.lazydir.index.IndexApplier;
 import dev.lazydir.index.IndexFetch;
 import dev.lazydir.index.TreeIndex;
@@ -19,6 +21,7 @@ import dev.lazydir.tree.EntryMeta;
 import dev.lazydir.tree.EntryMeta.DirMeta;
 import dev.lazydir.tree.StubTree;
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,7 +39,9 @@ import picocli.CommandLine.ParentCommand;
 @Command(name = "serve", sortOptions = false, mixinStandardHelpOptions = true,
     description = {"Make DIR a live, read-only view of URL: directories are listed when opened, file bytes are"
         + " fetched when read, and what is local is read at disk speed. Runs in the foreground until SIGINT or"
-        + " SIGTERM; prints a line starting with 'ready' when DIR is live. Needs root and Linux 6.14+.",
+        + " SIGTERM (or, with --daemon, in the background until lazydir stop DIR); prints a line starting with"
+        + " 'ready' when DIR is live. Needs root and Linux 6.14+. httpdirfs' options work too (see the README's"
+        + " table).",
         "",
         "Every path of the origin exists in DIR when 'ready' is printed: the whole namespace is listed first"
             + " (a restart lists only what is missing). For trees too large for that, --lazy-dirs lists each"
@@ -59,12 +64,15 @@ final class ServeCommand implements Callable<Integer> {
   @Parameters(index = "1", paramLabel = "DIR", description = "empty directory where the view appears (created if missing)")
   Path dir;
 
-  @Option(names = "--store", paramLabel = "PATH",
-      description = "where the stub tree and fetched bytes live (default: .DIR.lazydir beside DIR)")
+  @Option(names = {"--store", "--cache-location"}, paramLabel = "PATH",
+      description = "where the stub tree and fetched bytes live (default: .DIR.lazydir beside DIR);"
+          + " --cache-location is httpdirfs' name for it")
   Path store;
 
-  @Option(names = "--dl-seg-size", paramLabel = "MiB", description = "bytes fetched per request, in MiB (default: ${DEFAULT-VALUE})")
-  int segmentMiB = 4;
+  @Option(names = "--dl-seg-size", paramLabel = "SIZE",
+      description = "bytes fetched per request: a size with a unit (512K, 8M) or a bare number of MiB, as httpdirfs"
+          + " reads it; a multiple of 4 KiB, at most 1 GiB (default: ${DEFAULT-VALUE})")
+  String segmentSize = "4M";
 
   @Option(names = "--readahead", paramLabel = "N", description = "segments fetched ahead of a sequential reader (default: ${DEFAULT-VALUE})")
   int readahead = 4;
@@ -80,9 +88,18 @@ final class ServeCommand implements Callable<Integer> {
       description = "levels the namespace is listed to at most; deeper directories are listed when opened (default: ${DEFAULT-VALUE})")
   int maxDepth = NamespaceCrawl.DEFAULT_MAX_DEPTH;
 
-  @Option(names = "--prefetch-small", paramLabel = "KiB",
-      description = "fetch files up to this size in the background when their directory is opened (0: off; default: ${DEFAULT-VALUE})")
-  long prefetchSmallKiB = 64;
+  @Option(names = "--prefetch-small", paramLabel = "SIZE",
+      description = "fetch files up to this size in the background when their directory is opened (a bare number"
+          + " is KiB; 0: off; default: ${DEFAULT-VALUE})")
+  String prefetchSmall = "64";
+
+  @Option(names = "--daemon", description = "return once DIR is ready and keep serving in the background (messages"
+      + " go to --log-file, default STORE/run/serve.log); stop it with lazydir stop DIR. Without it serve stays in"
+      + " the foreground")
+  boolean daemon;
+
+  @Mixin
+  HttpdirfsOptions httpdirfs = new HttpdirfsOptions();
 
   @Option(names = "--record-profile", paramLabel = "FILE",
       description = "write which files and ranges readers asked for, in order, to FILE (every few seconds and at stop);"
@@ -97,6 +114,24 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--no-prefetch-profile", description = "do not look for an access profile at the origin")
   boolean noPrefetchProfile;
 
+  @Option(names = "--metrics-addr", paramLabel = "[HOST:]PORT",
+      description = "serve Prometheus metrics at http://HOST:PORT/metrics (HOST: 127.0.0.1 unless given; off by default)")
+  String metricsAddr;
+
+  @Option(names = "--cache-max-size", paramLabel = "SIZE",
+      description = "keep the disk blocks of the store's files (preallocation included) within SIZE (8M, 2G...):"
+          + " least recently used files are evicted before a fetch would cross it; a file larger than SIZE is refused"
+          + " with ENOSPC (default: no bound)")
+  String cacheMaxSize;
+
+  @Option(names = "--min-free-space", paramLabel = "SIZE",
+      description = "keep at least SIZE free on the store's filesystem, evicting least recently used files (default: no bound)")
+  String minFreeSpace;
+
+  @Option(names = "--cache-max-age", paramLabel = "DURATION",
+      description = "evict files unused for longer than DURATION (30m, 2h, 7d; default: never)")
+  String cacheMaxAge;
+
   @Mixin
   AccessOptions access = new AccessOptions();
 
@@ -106,30 +141,87 @@ final class ServeCommand implements Callable<Integer> {
   @Mixin
   OriginOptions origin = new OriginOptions();
 
+  /** Set in the process --daemon starts: it says ready on stdout, then writes only to its log. */
+  static final String DAEMON_CHILD_ENV = "LAZYDIR_DAEMON_CHILD";
+  static final String DEFAULT_DAEMON_LOG = "serve.log";
+
   @Override
   public Integer call() throws Exception {
-    if (maxDepth < 1) {
-      throw new IllegalArgumentException("--max-depth must be at least 1");
+    long segment = Sizes.parse("--dl-seg-size", segmentSize, 1L << 20);
+    if (segment < 4096 || segment % 4096 != 0 || segment > 1L << 30) {
+      throw new IllegalArgumentException("--dl-seg-size " + segmentSize + " is " + Sizes.show(segment) + "; it must be a"
+          + " multiple of 4 KiB from 4 KiB to 1 GiB (e.g. 4M)");
     }
+    long prefetch = Sizes.parse("--prefetch-small", prefetchSmall, 1L << 10);
+    if (readahead < 0) {
+      throw new IllegalArgumentException("--readahead must be 0 (none) or more segments, not " + readahead);
+    }
+    if (maxDepth < 1) {
+      throw new IllegalArgumentException("--max-depth must be at least 1, not " + maxDepth);
+    }
+    if (crawl && !lazyDirs) {
+      LOG.fine("--crawl without --lazy-dirs: the namespace is listed before ready anyway");
+    }
+    boolean daemonCaller = daemon && System.getenv(DAEMON_CHILD_ENV) == null;
+    if (daemonCaller) {
+      httpdirfs.checkForeground(daemon); // the rest (and its warnings) in the daemon, whose words are passed on
+    } else {
+      httpdirfs.applyTo(access, daemon);
+    }
+    java.net.InetSocketAddress metricsAt = metricsAddr == null ? null : MetricsEndpoint.parseAddress(metricsAddr);
+    dev.lazydir.serve.CacheLimits cache = new dev.lazydir.serve.CacheLimits(
+        cacheMaxSize == null ? 0 : dev.lazydir.serve.CacheLimits.parseSize("--cache-max-size", cacheMaxSize),
+        minFreeSpace == null ? 0 : dev.lazydir.serve.CacheLimits.parseSize("--min-free-space", minFreeSpace),
+        cacheMaxAge == null ? null : dev.lazydir.serve.CacheLimits.parseAge("--cache-max-age", cacheMaxAge));
     HttpUrl parsed = Cli.parseUrl(url);
+    if (httpdirfs.singleFileMode && parsed.encodedPath().endsWith("/") && !httpdirfs.cacheClear) {
+      throw new IllegalArgumentException("--single-file-mode: " + dev.lazydir.origin.Redact.url(parsed) + " ends with"
+          + " '/', so it names a directory, not one file; give the file's URL, or leave out --single-file-mode");
+    }
     ServeSession.Profiles profiles = profiles(parsed);
     OriginConfig config = origin.toConfig(parsed, System.getenv(), Cli.version());
-    ServeSession served = ServeSession.start(parsed, config, dir, store == null ? StoreLayout.defaultFor(dir) : new StoreLayout(store),
-        (long) segmentMiB << 20, readahead, lazyDirs && !crawl ? 0 : maxDepth, !lazyDirs,
-        access.toAccess(System.getenv()), prefetchSmallKiB << 10, index.where(parsed), profiles);
+    StoreLayout layout = store == null ? StoreLayout.defaultFor(dir) : new StoreLayout(store);
+    if (httpdirfs.cacheClear) {
+      return clearCache(layout);
+    }
+    IndexFetch.Where where = httpdirfs.singleFileMode ? null : index.where(parsed);
+    if (daemonCaller) {
+      return Daemonize.run(parent, layout, dir);
+    }
+    PrintStream out = parent.out();
+    ServeSession served = ServeSession.start(parsed, config, dir, layout, segment, readahead,
+        lazyDirs && !crawl ? 0 : maxDepth, !lazyDirs, access.toAccess(System.getenv()), prefetch, where, profiles,
+        httpdirfs.singleFileMode, cache);
+    PrintStream[] to = {out};
+    java.util.Optional<SystemdNotify> systemd = SystemdNotify.fromEnvironment(System.getenv());
     try (served) {
-      Signals.awaitTermination(stopAsked -> {
+      if (metricsAt != null) {
+        java.net.InetSocketAddress at = served.exposeMetrics(metricsAt);
+        parent.err().println("metrics at http://" + at.getHostString() + ":" + at.getPort() + "/metrics");
+      }
+      boolean unmounted = Signals.awaitTermination(stopAsked -> {
         try {
           String mode = served.awaitNamespace(parent.err(), System.console() != null, stopAsked);
           if (mode != null) {
-            parent.out().println("ready " + served.view() + " (" + mode + ")");
-            parent.out().flush();
+            String ready = "ready " + served.view() + " (" + mode + ")";
+            to[0].println(ready);
+            to[0].flush();
+            systemd.ifPresent(n -> n.ready(ready));
+            if (System.getenv(DAEMON_CHILD_ENV) != null) {
+              to[0] = Daemonize.detach(parent, layout);
+            }
           }
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
         }
-      });
-      parent.out().println("stopping: answering pending readers, unmounting " + served.view());
+      }, served::unmountedBehindItsBack);
+      systemd.ifPresent(SystemdNotify::stopping);
+      if (unmounted) {
+        LOG.warning(served.view() + " was unmounted by hand (umount); stopping");
+        to[0].println("stopping: answering pending readers (" + served.view() + " is unmounted already)");
+      } else {
+        to[0].println("stopping: answering pending readers, unmounting " + served.view());
+      }
     }
     return ExitCodes.OK;
   }
@@ -165,5 +257,16 @@ final class ServeCommand implements Callable<Integer> {
       published = new dev.lazydir.index.IndexFetch.Where(ServeSession.Profiles.defaultUrl(origin), false);
     }
     return new ServeSession.Profiles(recordProfile, given, published);
+  }
+
+  /** httpdirfs' --cache-clear: removes DIR's store (never one a serve is using) and exits. */
+  private int clearCache(StoreLayout layout) throws IOException {
+    if (!java.nio.file.Files.exists(layout.store(), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      parent.out().println("nothing to clear: " + layout.store() + " does not exist");
+      return ExitCodes.OK;
+    }
+    layout.removeStore();
+    parent.out().println("cleared " + layout.store());
+    return ExitCodes.OK;
   }
 }

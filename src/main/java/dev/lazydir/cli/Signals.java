@@ -34,4 +34,28 @@ final class Signals {
     ready.accept(() -> signalled.getCount() == 0);
     signalled.await();
   }
+
+  /**
+   * The same, also ending once {@code gone} says the view was taken away behind the daemon's back (checked every
+   * second); true if that is why it ended.
+   */
+  static boolean awaitTermination(java.util.function.Consumer<java.util.function.BooleanSupplier> ready,
+      java.util.function.BooleanSupplier gone) throws InterruptedException {
+    CountDownLatch signalled = new CountDownLatch(1);
+    for (String name : new String[] {"INT", "TERM"}) {
+      Signal.handle(new Signal(name), s -> {
+        if (signalled.getCount() == 0) {
+          System.exit(128 + s.getNumber());
+        }
+        signalled.countDown();
+      });
+    }
+    ready.accept(() -> signalled.getCount() == 0 || gone.getAsBoolean());
+    while (!signalled.await(1, java.util.concurrent.TimeUnit.SECONDS)) {
+      if (gone.getAsBoolean()) {
+        return true;
+      }
+    }
+    return false;
+  }
 }

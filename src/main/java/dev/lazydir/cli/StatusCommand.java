@@ -34,13 +34,17 @@ final class StatusCommand implements Callable<Integer> {
   @Option(names = "--json", description = "one JSON object")
   boolean json;
 
+  /** What the tree holds, in this order: from the daemon's counters, or from a walk of the store. */
+  private static final String[] TREE_KEYS = {"dirs_listed", "dirs_known", "files_populated", "files_partial",
+      "files_stub", "bytes_populated", "bytes_total"};
+
   @Override
   public Integer call() throws Exception {
     StoreLayout layout = view.layout();
     Path dir = view.dir;
     if (!Files.isDirectory(layout.tree())) {
-      throw new IllegalArgumentException(dir + " has no lazydir store at " + layout.store()
-          + " (pass --store if serve was given one)");
+      throw new java.io.IOException(dir + " has no lazydir store at " + layout.store() + "; give the DIR that lazydir"
+          + " serve was given (not a path inside it), and --store if serve was given one");
     }
     Map<String, Object> s = new LinkedHashMap<>();
     s.put("dir", dir.toAbsolutePath().normalize().toString());
@@ -58,18 +62,31 @@ final class StatusCommand implements Callable<Integer> {
       for (String k : new String[] {"requests", "fetched_bytes", "fetches", "events", "denied"}) {
         s.put(k, Long.parseLong(state.getOrDefault(k, "0")));
       }
+      for (String k : new String[] {"cache_bytes", "cache_max", "cache_min_free", "cache_max_age", "evictions",
+          "evicted_bytes", "opens",
+          "opens_fetching"}) {
+        s.put(k, Long.parseLong(state.getOrDefault(k, "0")));
+      }
       s.put("crawl", state.getOrDefault("crawl", "off"));
       s.put("crawl_dirs", Long.parseLong(state.getOrDefault("crawl_dirs", "0")));
       s.put("recent_denials", denials(state));
     }
-    TreeStatus t = TreeStatus.of(layout.tree());
-    s.put("dirs_listed", t.dirsListed());
-    s.put("dirs_known", t.dirsKnown());
-    s.put("files_populated", t.filesComplete());
-    s.put("files_partial", t.filesPartial());
-    s.put("files_stub", t.filesStub());
-    s.put("bytes_populated", t.bytesPresent());
-    s.put("bytes_total", t.bytesTotal());
+    if (running && state.containsKey("tree.dirs_known")) {
+      // The serving daemon's counters (written every second): constant time at any tree size.
+      for (String k : TREE_KEYS) {
+        s.put(k, Long.parseLong(state.getOrDefault("tree." + k, "0")));
+      }
+    } else {
+      // No daemon keeps counts: walk the store.
+      TreeStatus t = TreeStatus.of(layout.tree());
+      s.put("dirs_listed", t.dirsListed());
+      s.put("dirs_known", t.dirsKnown());
+      s.put("files_populated", t.filesComplete());
+      s.put("files_partial", t.filesPartial());
+      s.put("files_stub", t.filesStub());
+      s.put("bytes_populated", t.bytesPresent());
+      s.put("bytes_total", t.bytesTotal());
+    }
     print(parent.out(), s);
     return ExitCodes.OK;
   }
@@ -101,6 +118,16 @@ final class StatusCommand implements Callable<Integer> {
     if (Boolean.TRUE.equals(s.get("running"))) {
       out.println("origin I/O:  " + s.get("requests") + " requests, " + s.get("fetched_bytes") + " bytes fetched in "
           + s.get("fetches") + " range requests; " + s.get("events") + " events, " + s.get("denied") + " denied");
+      long cap = (Long) s.get("cache_max");
+      long opens = (Long) s.get("opens");
+      long fetching = Math.min(opens, (Long) s.get("opens_fetching"));
+      out.println("cache:       " + dev.lazydir.serve.CacheLimits.human((Long) s.get("cache_bytes")) + " on disk"
+          + (cap > 0 ? " of " + dev.lazydir.serve.CacheLimits.human(cap) + " (--cache-max-size)" : " (no size bound)")
+          + "; " + s.get("evictions") + " evictions (" + dev.lazydir.serve.CacheLimits.human((Long) s.get("evicted_bytes"))
+          + ")");
+      boolean bounded = cap > 0 || (Long) s.get("cache_min_free") > 0 || !"0".equals(String.valueOf(s.get("cache_max_age")));
+      out.println("opens:       " + (bounded ? opens + " through DIR: " + (opens - fetching) + " hits (complete), "
+          + fetching + " fetched" : fetching + " fetched (hits are counted with a cache bound)"));
       for (Object d : (List<?>) s.get("recent_denials")) {
         Denial denial = (Denial) d;
         out.println("  denied " + java.time.LocalTime.ofInstant(denial.at(), java.time.ZoneId.systemDefault())

@@ -21,6 +21,8 @@ public final class Fan {
   // event mask bits (u64)
   public static final long FAN_ACCESS = 0x1L;
   public static final long FAN_MODIFY = 0x2L;
+  /** A file or directory was opened (a notification: nobody waits for it). */
+  public static final long FAN_OPEN = 0x20L;
   public static final long FAN_Q_OVERFLOW = 0x4000L;
   public static final long FAN_OPEN_PERM = 0x10000L;
   public static final long FAN_ACCESS_PERM = 0x20000L;

@@ -33,6 +33,11 @@ public record FanotifyEvent(long mask, int fd, int pid, boolean hasRange, long o
     return (mask & Fan.FAN_OPEN_PERM) != 0;
   }
 
+  /** FAN_OPEN: a notification after the open succeeded (no answer expected). */
+  public boolean isOpenNotice() {
+    return (mask & Fan.FAN_OPEN) != 0;
+  }
+
   public boolean isAccessPerm() {
     return (mask & Fan.FAN_ACCESS_PERM) != 0;
   }

@@ -11,7 +11,9 @@ import java.util.Locale;
  * caches ignore If-Range and answer a range of a newer version with 206, so the request's If-Range alone
  * proves nothing. A validator the stub's metadata lacks (listings rarely give an ETag, and give times to the
  * minute) is taken from the first answer that carries it and binds every later one, so two segments of one
- * file never come from two versions. Thread-safe: the segments of a file are fetched in parallel.
+ * file never come from two versions. ETags differ between servers: an answer from another server than the one
+ * whose ETag is known (a mirror, see {@link Servers}) must prove the version by its Last-Modified instead.
+ * Thread-safe: the segments of a file are fetched in parallel.
  */
 public final class FileVersion {
   private static final DateTimeFormatter HTTP_DATE =
@@ -21,6 +23,8 @@ public final class FileVersion {
   /** Whether validators are taken from the first answer that carries them (false: only the size binds). */
   private final boolean adopt;
   private String etag;
+  /** The server whose ETag {@link #etag} is: null for the origin (listings and probes ask the origin). */
+  private String etagServer;
   private Instant lastModified;
   private volatile boolean ignoresRange;
 
@@ -52,9 +56,17 @@ public final class FileVersion {
     return size;
   }
 
-  /** The validator to send as If-Range: a strong ETag, else the Last-Modified date; null if neither is known. */
-  synchronized String ifRange() {
-    return etag != null && etag.startsWith("\"") ? etag : lastModified != null ? HTTP_DATE.format(lastModified) : null;
+  /**
+   * The validator to send as If-Range to {@code server}: a strong ETag of that server, else the Last-Modified date;
+   * null if neither is known.
+   */
+  synchronized String ifRange(Servers.Server server) {
+    return etag != null && etag.startsWith("\"") && sameServer(server) ? etag
+        : lastModified != null ? HTTP_DATE.format(lastModified) : null;
+  }
+
+  private boolean sameServer(Servers.Server server) {
+    return etagServer == null ? server.origin : etagServer.equals(server.key);
   }
 
   /**
@@ -63,23 +75,30 @@ public final class FileVersion {
    * are adopted from the answer. A 200 that passes is the whole file: from then on {@link #ignoresRange()}.
    *
    * @param what the request, for the message ("GET URL")
+   * @param server the server that answered
    */
-  synchronized void check(String what, AnswerHeaders answer) throws OriginException {
+  synchronized void check(String what, AnswerHeaders answer, Servers.Server server) throws OriginException {
     int status = answer.status();
     long total = answer.fileSize();
     if ((status == 206 || total >= 0) && total != size) {
-      throw changed(what, status, "size " + total + ", expected " + size);
+      throw changed(what, status, "size " + total + ", expected " + size, server);
     }
     String answerEtag = answer.etag();
-    if (answerEtag != null && etag != null && !opaque(answerEtag).equals(opaque(etag))) {
-      throw changed(what, status, "ETag " + answerEtag + ", expected " + etag);
+    boolean etagComparable = etag != null && sameServer(server);
+    if (answerEtag != null && etagComparable && !opaque(answerEtag).equals(opaque(etag))) {
+      throw changed(what, status, "ETag " + answerEtag + ", expected " + etag, server);
     }
     Instant answerLastModified = answer.lastModified();
-    if (answerLastModified != null && lastModified != null && !answerLastModified.equals(lastModified)) {
-      throw changed(what, status, "Last-Modified " + answerLastModified + ", expected " + lastModified);
+    // A mirror whose ETag cannot be compared proves its version by its Last-Modified, or not at all.
+    boolean unproven = answerLastModified == null && lastModified != null && !server.origin && !etagComparable;
+    if (unproven || answerLastModified != null && lastModified != null && !answerLastModified.equals(lastModified)) {
+      throw changed(what, status, "Last-Modified " + answerLastModified + ", expected " + lastModified, server);
     }
     if (adopt) {
-      etag = etag == null ? answerEtag : etag;
+      if (etag == null && answerEtag != null) {
+        etag = answerEtag;
+        etagServer = server.origin ? null : server.key;
+      }
       lastModified = lastModified == null ? answerLastModified : lastModified;
     }
     if (status == 200) {
@@ -95,8 +114,9 @@ public final class FileVersion {
     return etag.startsWith("W/") ? etag.substring(2) : etag;
   }
 
-  private static OriginException changed(String what, int status, String detail) {
-    return new VersionChangedException(what + ": the file changed at the origin (" + detail + ")", status);
+  private static OriginException changed(String what, int status, String detail, Servers.Server server) {
+    return new VersionChangedException(what + (server.origin ? ": the file changed at the origin ("
+        : ": the mirror holds another version of the file (") + detail + ")", status);
   }
 
   /**

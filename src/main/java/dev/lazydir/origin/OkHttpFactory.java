@@ -134,19 +134,42 @@ final class OkHttpFactory {
           @Override public X509Certificate[] getAcceptedIssuers() { return new X509Certificate[0]; }
         };
         b.hostnameVerifier((host, session) -> true);
-      } else if (config.cacert != null) {
+      } else if (config.cacert != null || config.capath != null) {
         KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
         store.load(null, null);
-        Collection<? extends Certificate> certs;
-        try (InputStream in = Files.newInputStream(config.cacert)) {
-          certs = CertificateFactory.getInstance("X.509").generateCertificates(in);
-        }
-        if (certs.isEmpty()) {
-          throw new IOException("--cacert " + config.cacert + ": no certificate found in the file");
-        }
         int i = 0;
-        for (Certificate c : certs) {
-          store.setCertificateEntry("ca" + i++, c);
+        if (config.cacert != null) {
+          Collection<? extends Certificate> certs;
+          try (InputStream in = Files.newInputStream(config.cacert)) {
+            certs = CertificateFactory.getInstance("X.509").generateCertificates(in);
+          }
+          if (certs.isEmpty()) {
+            throw new IOException("--cacert " + config.cacert + ": no certificate found in the file");
+          }
+          for (Certificate c : certs) {
+            store.setCertificateEntry("ca" + i++, c);
+          }
+        }
+        if (config.capath != null) {
+          // Like OpenSSL's CApath: every file in the directory that holds certificates (hash links included).
+          int before = i;
+          try (var files = Files.list(config.capath)) {
+            for (java.nio.file.Path f : (Iterable<java.nio.file.Path>) files.sorted()::iterator) {
+              if (!Files.isRegularFile(f)) {
+                continue;
+              }
+              try (InputStream in = Files.newInputStream(f)) {
+                for (Certificate c : CertificateFactory.getInstance("X.509").generateCertificates(in)) {
+                  store.setCertificateEntry("ca" + i++, c);
+                }
+              } catch (java.security.cert.CertificateException notACertificate) {
+                // another kind of file in the directory
+              }
+            }
+          }
+          if (i == before) {
+            throw new IOException("--capath " + config.capath + ": no certificate found in the directory's files");
+          }
         }
         TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
         tmf.init(store);

@@ -9,6 +9,9 @@ import java.nio.ByteBuffer;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -30,6 +33,7 @@ import okio.BufferedSource;
  * failures that say "later" are retried within {@link RetryPolicy}; anything else becomes an
  * {@link OriginException} with a message fit for a user. The client itself is {@link OkHttpFactory}'s; plain-HTTP
  * range fetches take {@link PlainRangeFetch} where it can serve them; answers are read by {@link AnswerHeaders}.
+ * With mirrors, each request goes to the best of the tree's {@link Servers} and fails over to the next.
  * Credentials go only to the origin's own scheme, host and port, and are never logged.
  */
 public final class OriginClient implements Closeable {
@@ -39,12 +43,15 @@ public final class OriginClient implements Closeable {
 
   private final OriginConfig config;
   private final OkHttpClient http;
-  /** Plain-HTTP range fetches without OkHttp's copies; null where only OkHttp can do it (TLS, proxy). */
-  private final PlainRangeFetch plain;
+  /** The origin, then its mirrors. */
+  private final Servers servers;
+  /** Per server, plain-HTTP range fetches without OkHttp's copies; absent where only OkHttp can do it (TLS, proxy). */
+  private final java.util.Map<Servers.Server, PlainRangeFetch> plain = new java.util.IdentityHashMap<>();
   private final Semaphore permits;
   private final Sleeper sleeper;
   private final Clock clock;
   private final AtomicLong requests = new AtomicLong();
+  private final RoundTrips roundTrip = new RoundTrips();
 
   public OriginClient(OriginConfig config, HttpUrl origin) throws IOException {
     this(config, origin, Sleeper.SYSTEM, Clock.systemUTC());
@@ -56,19 +63,72 @@ public final class OriginClient implements Closeable {
     this.clock = clock;
     this.permits = new Semaphore(config.maxConns, true);
     this.http = OkHttpFactory.build(config, origin);
-    this.plain = PlainRangeFetch.forOrigin(config, origin, OkHttpFactory.basicAuth(config));
+    java.util.List<Servers.Server> all = new java.util.ArrayList<>();
+    all.add(new Servers.Server(origin, true));
+    for (HttpUrl mirror : config.mirrors) {
+      all.add(new Servers.Server(mirror, false));
+    }
+    this.servers = new Servers(all, clock);
+    for (Servers.Server s : servers.all()) {
+      PlainRangeFetch p = PlainRangeFetch.forServer(config, s, s.origin ? OkHttpFactory.basicAuth(config) : null);
+      if (p != null) {
+        plain.put(s, p);
+      }
+    }
+  }
+
+  /** One exchange with one server, at {@code url} as that server names it. */
+  private interface Exchange<T> {
+    T with(Servers.Server server, HttpUrl url) throws OriginException;
   }
 
   /**
-   * Opens up to {@link #CONNECTIONS_AHEAD} connections for file bytes ahead of need, in the background, where lazydir keeps its own
-   * (plain HTTP); over TLS or a proxy, OkHttp's pool keeps the listings' connections for the first range request.
+   * Runs an exchange on the tree's servers, best first, until one answers. The origin's answer stands unless it
+   * is a server failure (no answer, 5xx): a 404 or a new version there is the truth. A mirror's failure of any kind
+   * moves on to the next server. Without mirrors, this is the exchange with the origin.
+   */
+  private <T> T onServers(HttpUrl url, Exchange<T> exchange) throws OriginException {
+    if (!servers.hasMirrors()) {
+      return exchange.with(servers.origin(), url);
+    }
+    OriginException first = null;
+    for (Servers.Server s : servers.order(url)) {
+      try {
+        return exchange.with(s, servers.at(s, url));
+      } catch (OriginException e) {
+        if (s.origin && !serverFault(e)) {
+          throw e;
+        }
+        blame(s, url, e);
+        first = first == null ? e : first;
+      }
+    }
+    throw first;
+  }
+
+  private static boolean serverFault(OriginException e) {
+    return e.status() < 0 || e.status() >= 500;
+  }
+
+  private void blame(Servers.Server s, HttpUrl url, OriginException e) {
+    if (serverFault(e)) {
+      servers.failed(s, e);
+    } else {
+      servers.servedWrong(s, url, e);
+    }
+  }
+
+  /**
+   * Opens up to {@link #CONNECTIONS_AHEAD} connections for file bytes ahead of need, in the background, to the
+   * server asked first (the origin unless it failed lately), where lazydir keeps its own (plain HTTP); over TLS or a proxy, OkHttp's pool keeps the listings' connections for the first range request.
    * A first byte then costs one round trip, not two (a new connection's handshake, then the request). Called at
    * start and after listings (a kept-alive connection the server closed meanwhile is replaced); cheap when they
    * are there.
    */
   public void warmConnections() {
-    if (plain != null) {
-      plain.warm(Math.min(CONNECTIONS_AHEAD, config.maxConns));
+    PlainRangeFetch first = plain.get(servers.order(servers.origin().base).get(0));
+    if (first != null) {
+      first.warm(Math.min(CONNECTIONS_AHEAD, config.maxConns));
     }
   }
 
@@ -77,7 +137,17 @@ public final class OriginClient implements Closeable {
 
   /** Idle connections of the plain fast path (for tests); -1 without one. */
   int idleRangeConnections() {
-    return plain == null ? -1 : plain.idleConnections();
+    PlainRangeFetch origin = plain.get(servers.origin());
+    return origin == null ? -1 : origin.idleConnections();
+  }
+
+  /**
+   * How long the origin takes to answer a request: the shortest of the last few answer times (request sent to
+   * the answer's head received, through OkHttp: listings and probes), in milliseconds; 0 before the first answer. Well under a millisecond on
+   * the same machine, a round trip or more over a network: callers choose how far to work ahead by it.
+   */
+  public double roundTripMillis() {
+    return roundTrip.millis();
   }
 
   /** Number of HTTP exchanges started so far (retries included). */
@@ -87,20 +157,58 @@ public final class OriginClient implements Closeable {
 
   /** GETs a URL that may be a listing. Reads the body only if it may be one (HTML, JSON or XML). */
   public Page fetchPage(HttpUrl url) throws OriginException {
-    Request request = new Request.Builder().url(url).get().build();
+    return fetchPageIfChanged(url, null, null).orElseThrow();
+  }
+
+  private static final DateTimeFormatter HTTP_DATE =
+      DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", Locale.ENGLISH).withZone(ZoneOffset.UTC);
+
+  /**
+   * As {@link #fetchPage}, asking the origin to answer 304 Not Modified when the page still has the ETag
+   * {@code ifNoneMatch} or has not changed since {@code ifModifiedSince} (either may be null; with both null it
+   * is a plain GET). Empty when the origin answered 304: the page is what it was, and no byte of it was sent.
+   * A mirror is never sent the origin's ETag (ETags are per server).
+   */
+  public Optional<Page> fetchPageIfChanged(HttpUrl url, String ifNoneMatch, Instant ifModifiedSince)
+      throws OriginException {
+    return onServers(url, (server, at) -> {
+      Optional<Page> answer = fetchPageFrom(at, server.origin ? ifNoneMatch : null, ifModifiedSince);
+      return server.origin ? answer : answer.map(page -> new Page(servers.asOrigin(server, page.finalUrl()),
+          page.html(), page.body(), page.charset(), asOrigin(server, page.file()), page.mediaType()));
+    });
+  }
+
+  private RemoteFile asOrigin(Servers.Server server, RemoteFile file) {
+    return new RemoteFile(servers.asOrigin(server, file.finalUrl()), file.size(), file.lastModified(),
+        server.origin ? file.etag() : null, file.html());
+  }
+
+  private Optional<Page> fetchPageFrom(HttpUrl url, String ifNoneMatch, Instant ifModifiedSince)
+      throws OriginException {
+    Request.Builder rb = new Request.Builder().url(url).get();
+    if (ifNoneMatch != null) {
+      rb.header("If-None-Match", ifNoneMatch);
+    }
+    if (ifModifiedSince != null) {
+      rb.header("If-Modified-Since", HTTP_DATE.format(ifModifiedSince));
+    }
+    Request request = rb.build();
     acquire();
     try (Response response = execute(request)) {
+      if (response.code() == 304 && (ifNoneMatch != null || ifModifiedSince != null)) {
+        return Optional.empty();
+      }
       requireSuccess(response, "GET");
       AnswerHeaders answer = AnswerHeaders.of(response);
       RemoteFile file = describe(response, answer, answer.identityLength());
       if (!file.html()) {
-        return new Page(file.finalUrl(), false, null, null, file);
+        return Optional.of(new Page(file.finalUrl(), false, null, null, file));
       }
       ResponseBody body = response.body();
       MediaType type = body.contentType();
       String charset = type == null || type.charset() == null ? null : type.charset().name();
-      return new Page(file.finalUrl(), true, readBounded(body, url), charset, file,
-          type == null ? null : type.type() + "/" + type.subtype());
+      return Optional.of(new Page(file.finalUrl(), true, readBounded(body, url), charset, file,
+          type == null ? null : type.type() + "/" + type.subtype()));
     } finally {
       permits.release();
     }
@@ -111,6 +219,10 @@ public final class OriginClient implements Closeable {
    * range request and the total of its Content-Range.
    */
   public RemoteFile probe(HttpUrl url) throws OriginException {
+    return onServers(url, (server, at) -> server.origin ? probeAt(at) : asOrigin(server, probeAt(at)));
+  }
+
+  private RemoteFile probeAt(HttpUrl url) throws OriginException {
     acquire();
     try {
       Request head = new Request.Builder().url(url).head().build();
@@ -169,7 +281,6 @@ public final class OriginClient implements Closeable {
     long end = offset + length;
     long[] next = {offset}; // first byte of the asked range not handed over yet
     Instant[] served = {null};
-    int attempts = 0;
     RangeSink counted = (at, b) -> {
       int n = b.remaining();
       try {
@@ -181,25 +292,52 @@ public final class OriginClient implements Closeable {
         next[0] = at + n;
       }
     };
+    OriginException first = null;
+    for (Servers.Server server : servers.order(url)) {
+      try {
+        fetchRangeFrom(server, servers.at(server, url), end, version, fresh, counted, next, served);
+        return served[0];
+      } catch (SinkFailure e) {
+        if (e.getCause() instanceof WrongBytesException) {
+          servers.servedWrong(server, url, e.getCause()); // the caller asks again: another server first
+        }
+        throw e.getCause();
+      } catch (OriginException e) {
+        if (!servers.hasMirrors() || server.origin && !serverFault(e)) {
+          throw e;
+        }
+        blame(server, url, e);
+        first = first == null ? e : first;
+      }
+    }
+    throw first;
+  }
+
+  /**
+   * Fetches bytes [next[0], end) from one server, resuming after the bytes handed over within the retries; a
+   * failure that outlives them is an OriginException (a failure of the sink, a SinkFailure).
+   */
+  private void fetchRangeFrom(Servers.Server server, HttpUrl url, long end, FileVersion version, boolean fresh,
+      RangeSink counted, long[] next, Instant[] served) throws IOException {
+    int attempts = 0;
+    PlainRangeFetch fast = plain.get(server);
     while (next[0] < end) {
       long from = next[0];
       long to = end - 1;
       acquire();
       try {
         PlainRangeFetch.Answer a = PlainRangeFetch.NOT_HANDLED;
-        if (plain != null && plain.serves(url)) {
+        if (fast != null && fast.serves(url)) {
           requests.incrementAndGet();
-          a = plain.fetch(url, from, to, version, fresh, counted, BodyHandOver.BUFFERS.get());
+          a = fast.fetch(url, from, to, version, fresh, counted, BodyHandOver.BUFFERS.get());
         }
         if (a.handled()) {
           served[0] = a.lastModified() == null ? served[0] : a.lastModified();
         } else {
           // Not the plain case (TLS, a redirect, an error, chunked...): nothing was handed over.
-          fetchThroughOkHttp(url, from, to, version, fresh, counted, served);
+          fetchThroughOkHttp(server, url, from, to, version, fresh, counted, served);
         }
-      } catch (SinkFailure e) {
-        throw e.getCause();
-      } catch (OriginException e) {
+      } catch (SinkFailure | OriginException e) {
         throw e;
       } catch (IOException e) {
         // A connection lost or stalled mid-body: the next attempt resumes after the bytes handed over.
@@ -212,7 +350,6 @@ public final class OriginClient implements Closeable {
         permits.release();
       }
     }
-    return served[0];
   }
 
   /** A failure of the caller's sink (a disk write): not the origin's, so not retried. */
@@ -228,20 +365,20 @@ public final class OriginClient implements Closeable {
   }
 
   /** One range GET of bytes [from, to] through OkHttp; records the answer's Last-Modified in served[0]. */
-  private void fetchThroughOkHttp(HttpUrl url, long from, long to, FileVersion version, boolean fresh,
-      RangeSink sink, Instant[] served) throws IOException {
+  private void fetchThroughOkHttp(Servers.Server server, HttpUrl url, long from, long to, FileVersion version,
+      boolean fresh, RangeSink sink, Instant[] served) throws IOException {
     Request.Builder rb = new Request.Builder().url(url).get().header("Range", "bytes=" + from + "-" + to)
         .header("Accept-Encoding", "identity");
     if (fresh) {
       rb.header("Cache-Control", "no-cache").header("Pragma", "no-cache");
     }
-    String ifRange = version.ifRange();
+    String ifRange = version.ifRange(server);
     if (ifRange != null) {
       rb.header("If-Range", ifRange);
     }
     try (Response response = execute(rb.build())) {
       AnswerHeaders answer = AnswerHeaders.of(response);
-      boolean wholeFile = openRange(response, answer, from, version);
+      boolean wholeFile = openRange(response, answer, from, version, server);
       served[0] = answer.lastModified() == null ? served[0] : answer.lastModified();
       BufferedSource in = response.body().source();
       // From here on, the wait for each next byte is the stall timeout, not the timeout for an answer.
@@ -269,11 +406,11 @@ public final class OriginClient implements Closeable {
    * Checks an answer to a range request for bytes from {@code from} against the version; returns whether it
    * is the whole file (200) rather than the range (206).
    */
-  private static boolean openRange(Response response, AnswerHeaders answer, long from, FileVersion version)
-      throws OriginException {
+  private static boolean openRange(Response response, AnswerHeaders answer, long from, FileVersion version,
+      Servers.Server server) throws OriginException {
     String what = "GET " + Redact.url(response.request().url());
     if (response.code() == 206) {
-      version.check(what, answer);
+      version.check(what, answer, server);
       if (answer.rangeStart() != from) {
         throw new OriginException(what + ": asked for bytes from " + from + ", got Content-Range "
             + answer.contentRange(), 206);
@@ -281,7 +418,7 @@ public final class OriginClient implements Closeable {
       return false;
     }
     if (response.code() == 200) {
-      version.check(what, answer);
+      version.check(what, answer, server);
       return true;
     }
     if (response.code() == 416) {
@@ -349,6 +486,7 @@ public final class OriginClient implements Closeable {
       requests.incrementAndGet();
       try {
         Response response = http.newCall(request).execute();
+        roundTrip.add(response.receivedResponseAtMillis() - response.sentRequestAtMillis());
         if (!RetryPolicy.isRetriableStatus(response.code())) {
           return response;
         }
@@ -391,13 +529,48 @@ public final class OriginClient implements Closeable {
    * larger than {@code maxBytes}.
    */
   public Optional<byte[]> fetchSmallFile(HttpUrl url, long maxBytes) throws OriginException {
-    Request request = new Request.Builder().url(url).get().header("Accept-Encoding", "identity").build();
+    return fetchSmallFileIfChanged(url, maxBytes, null, null).body();
+  }
+
+  /**
+   * A small file asked for again: {@code unchanged} when the origin answered 304 to the validators it had last
+   * time ({@code ifNoneMatch}, {@code ifModifiedSince}; null: not sent), else its body (empty on 404 or 410) and
+   * the validators it has now.
+   */
+  public record SmallFile(boolean unchanged, Optional<byte[]> body, String etag, Instant lastModified) {}
+
+  /**
+   * As {@link #fetchSmallFile}, asking for the file only if it changed since the validators given (a mirror is
+   * never sent the origin's ETag, and its own is not kept).
+   */
+  public SmallFile fetchSmallFileIfChanged(HttpUrl url, long maxBytes, String ifNoneMatch, Instant ifModifiedSince)
+      throws OriginException {
+    return onServers(url, (server, at) -> {
+      SmallFile f = fetchSmallFileAt(at, maxBytes, server.origin ? ifNoneMatch : null, ifModifiedSince);
+      return server.origin || f.unchanged() ? f : new SmallFile(false, f.body(), null, f.lastModified());
+    });
+  }
+
+  private SmallFile fetchSmallFileAt(HttpUrl url, long maxBytes, String ifNoneMatch, Instant ifModifiedSince)
+      throws OriginException {
+    Request.Builder rb = new Request.Builder().url(url).get().header("Accept-Encoding", "identity");
+    if (ifNoneMatch != null) {
+      rb.header("If-None-Match", ifNoneMatch);
+    }
+    if (ifModifiedSince != null) {
+      rb.header("If-Modified-Since", HTTP_DATE.format(ifModifiedSince));
+    }
+    Request request = rb.build();
     acquire();
     try (Response response = execute(request)) {
+      if (response.code() == 304 && (ifNoneMatch != null || ifModifiedSince != null)) {
+        return new SmallFile(true, Optional.empty(), ifNoneMatch, ifModifiedSince);
+      }
       if (response.code() == 404 || response.code() == 410) {
-        return Optional.empty();
+        return new SmallFile(false, Optional.empty(), null, null);
       }
       requireSuccess(response, "GET");
+      AnswerHeaders answer = AnswerHeaders.of(response);
       long declared = response.body().contentLength();
       if (declared > maxBytes) {
         throw new OriginException(Redact.url(url) + " is " + declared + " bytes, more than the " + (maxBytes >> 20)
@@ -419,7 +592,7 @@ public final class OriginClient implements Closeable {
         throw new OriginException("GET " + Redact.url(url) + ": connection lost while reading (" + e.getMessage()
             + ")", -1, e);
       }
-      return Optional.of(out.toByteArray());
+      return new SmallFile(false, Optional.of(out.toByteArray()), answer.etag(), answer.lastModified());
     } finally {
       permits.release();
     }
@@ -427,9 +600,7 @@ public final class OriginClient implements Closeable {
 
   @Override
   public void close() {
-    if (plain != null) {
-      plain.close();
-    }
+    plain.values().forEach(PlainRangeFetch::close);
     http.dispatcher().executorService().shutdown();
     http.connectionPool().evictAll();
   }

@@ -18,6 +18,8 @@ public final class OriginConfig {
   public final String proxyPassword;
   public final Path cacert;
   public final Path proxyCacert;
+  /** A directory of PEM files of CAs to trust (with or without cacert); null for the system's. */
+  public final Path capath;
   public final boolean insecureTls;
   public final String userAgent;
   /** Extra request headers, each "Name: value". */
@@ -33,6 +35,8 @@ public final class OriginConfig {
   public final Duration stallTimeout;
   /** How long a listed directory is trusted before the daemon lists it again. */
   public final Duration refreshTimeout;
+  /** Other servers holding the same tree under these base URLs, tried in order when the origin fails. */
+  public final List<okhttp3.HttpUrl> mirrors;
 
   private OriginConfig(Builder b) {
     this.username = b.username;
@@ -42,6 +46,7 @@ public final class OriginConfig {
     this.proxyPassword = b.proxyPassword;
     this.cacert = b.cacert;
     this.proxyCacert = b.proxyCacert;
+    this.capath = b.capath;
     this.insecureTls = b.insecureTls;
     this.userAgent = Objects.requireNonNull(b.userAgent);
     this.headers = List.copyOf(b.headers);
@@ -50,6 +55,7 @@ public final class OriginConfig {
     this.timeout = b.timeout;
     this.stallTimeout = b.stallTimeout;
     this.refreshTimeout = b.refreshTimeout;
+    this.mirrors = List.copyOf(b.mirrors);
     if (stallTimeout.isNegative() || stallTimeout.isZero()) {
       throw new IllegalArgumentException("--stall-timeout must be more than 0 seconds");
     }
@@ -67,7 +73,8 @@ public final class OriginConfig {
     return "OriginConfig{user=" + (username == null ? "-" : username)
         + ", password=" + (password == null ? "-" : "(set)")
         + ", proxy=" + (proxy == null ? "-" : redactProxy(proxy))
-        + ", maxConns=" + maxConns + ", retry=" + retry + ", timeout=" + timeout + ", stallTimeout=" + stallTimeout + "}";
+        + ", maxConns=" + maxConns + ", retry=" + retry + ", timeout=" + timeout + ", stallTimeout=" + stallTimeout
+        + (mirrors.isEmpty() ? "" : ", mirrors=" + mirrors.size()) + "}";
   }
 
   /** scheme://host:port of a proxy setting, parsed as the client parses it, so no credential can show. */
@@ -87,6 +94,7 @@ public final class OriginConfig {
     private String proxyPassword;
     private Path cacert;
     private Path proxyCacert;
+    private Path capath;
     private boolean insecureTls;
     private String userAgent = "lazydir";
     private final List<String> headers = new ArrayList<>();
@@ -97,6 +105,7 @@ public final class OriginConfig {
     private Duration timeout = Duration.ofSeconds(30);
     private Duration stallTimeout = Duration.ofSeconds(10);
     private Duration refreshTimeout = Duration.ofHours(1);
+    private final List<okhttp3.HttpUrl> mirrors = new ArrayList<>();
 
     public Builder username(String v) { username = v; return this; }
     public Builder password(String v) { password = v; return this; }
@@ -105,6 +114,7 @@ public final class OriginConfig {
     public Builder proxyPassword(String v) { proxyPassword = v; return this; }
     public Builder cacert(Path v) { cacert = v; return this; }
     public Builder proxyCacert(Path v) { proxyCacert = v; return this; }
+    public Builder capath(Path v) { capath = v; return this; }
     public Builder insecureTls(boolean v) { insecureTls = v; return this; }
     public Builder userAgent(String v) { userAgent = v; return this; }
     public Builder header(String v) { headers.add(v); return this; }
@@ -117,6 +127,8 @@ public final class OriginConfig {
     public Builder timeout(Duration v) { timeout = v; return this; }
     public Builder stallTimeout(Duration v) { stallTimeout = v; return this; }
     public Builder refreshTimeout(Duration v) { refreshTimeout = v; return this; }
+    public Builder mirror(okhttp3.HttpUrl v) { mirrors.add(v); return this; }
+    public Builder mirrors(List<okhttp3.HttpUrl> v) { mirrors.addAll(v); return this; }
 
     public OriginConfig build() {
       return new OriginConfig(this);

@@ -60,6 +60,8 @@ final class PlainRangeFetch implements AutoCloseable {
   record Answer(boolean handled, Instant lastModified) {}
 
   private final HttpUrl origin;
+  /** The server this fast path talks to, as its answers' versions are checked. */
+  private final Servers.Server server;
   private final String hostHeader;
   private final String fixedHeaders;
   private final long timeoutMillis;
@@ -75,8 +77,10 @@ final class PlainRangeFetch implements AutoCloseable {
   static final int MAX_MISSES = 3;
   private volatile boolean closed;
 
-  private PlainRangeFetch(HttpUrl origin, String fixedHeaders, Duration timeout, Duration stallTimeout, int maxIdle) {
-    this.origin = origin;
+  private PlainRangeFetch(Servers.Server server, String fixedHeaders, Duration timeout, Duration stallTimeout,
+      int maxIdle) {
+    this.server = server;
+    this.origin = server.base;
     String host = origin.host().contains(":") ? "[" + origin.host() + "]" : origin.host();
     this.hostHeader = origin.port() == 80 ? host : host + ":" + origin.port();
     this.fixedHeaders = fixedHeaders;
@@ -92,6 +96,12 @@ final class PlainRangeFetch implements AutoCloseable {
    * @param basicAuth the Authorization value for the origin, or null
    */
   static PlainRangeFetch forOrigin(OriginConfig config, HttpUrl origin, String basicAuth) {
+    return forServer(config, new Servers.Server(origin, true), basicAuth);
+  }
+
+  /** As {@link #forOrigin}, for one of the tree's servers (the origin or a mirror). */
+  static PlainRangeFetch forServer(OriginConfig config, Servers.Server server, String basicAuth) {
+    HttpUrl origin = server.base;
     if (!origin.scheme().equals("http") || config.proxy != null || "1".equals(System.getenv("LAZYDIR_OKHTTP_ONLY"))) {
       return null;
     }
@@ -110,7 +120,7 @@ final class PlainRangeFetch implements AutoCloseable {
     if (basicAuth != null) {
       h.append("Authorization: ").append(basicAuth).append("\r\n");
     }
-    return new PlainRangeFetch(origin, h.toString(), config.timeout, config.stallTimeout, Math.max(2, config.maxConns));
+    return new PlainRangeFetch(server, h.toString(), config.timeout, config.stallTimeout, Math.max(2, config.maxConns));
   }
 
   private static boolean printable(String s) {
@@ -149,7 +159,7 @@ final class PlainRangeFetch implements AutoCloseable {
     }
     req.append(" HTTP/1.1\r\nHost: ").append(hostHeader).append("\r\nRange: bytes=").append(from).append('-').append(to)
         .append("\r\nAccept-Encoding: identity\r\n");
-    String ifRange = version.ifRange();
+    String ifRange = version.ifRange(server);
     if (ifRange != null) {
       req.append("If-Range: ").append(ifRange).append("\r\n");
     }
@@ -191,7 +201,7 @@ final class PlainRangeFetch implements AutoCloseable {
         return miss();
       }
       AnswerHeaders answer = head.answer;
-      version.check("GET " + Redact.url(url), answer);
+      version.check("GET " + Redact.url(url), answer, server);
       long length = answer.identityLength();
       if (answer.status() == 206 && (answer.rangeStart() != from || length != to - from + 1)) {
         return miss();

@@ -103,7 +103,7 @@ final class BlockVerifier implements RangeSink {
   }
 
   /** A fetched block whose SHA-256 is not the tree index's: none of its bytes was written. */
-  static final class BlockMismatchException extends IOException {
+  static final class BlockMismatchException extends dev.lazydir.origin.WrongBytesException {
     final long offset;
 
     BlockMismatchException(long offset, int length) {

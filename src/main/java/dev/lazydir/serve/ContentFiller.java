@@ -24,6 +24,8 @@ import java.util.logging.Logger;
  */
 final class ContentFiller {
   private static final Logger LOG = Logger.getLogger(ContentFiller.class.getName());
+  /** The warm-up's fills are not the user's: their one line per fetch (-v) is left out. */
+  volatile boolean silent;
 
   private final OriginClient client;
   private final ExecutorService fetchPool;
@@ -35,6 +37,8 @@ final class ContentFiller {
   private volatile ProfileRecorder recorder;
   /** Streams the last sequential reader's window settled on: the next file starts there. */
   private volatile int learnedStreams = StreamWindow.START;
+  /** The store's bounds: a fetch into a stub without its blocks makes room first. */
+  private volatile CacheRoom room;
   final AtomicLong fetchedBytes = new AtomicLong();
   final AtomicLong fetches = new AtomicLong();
 
@@ -60,6 +64,10 @@ final class ContentFiller {
   /** Records every range readers ask for from now on. */
   void recordTo(ProfileRecorder r) {
     recorder = r;
+  }
+
+  void bounded(CacheRoom room) {
+    this.room = room;
   }
 
   public long fetchedBytes() {
@@ -279,6 +287,19 @@ final class ContentFiller {
         break;
       }
     }
+    CacheRoom r = room;
+    if (r != null && !stub.allocated) {
+      // A stub without its blocks (not opened through DIR: a prefetch, a reader of the store): the span's disk
+      // is made room for before the fetch writes, evicting others if a bound would be crossed.
+      try {
+        long bytes = map.segmentStart(mine.end - 1) + map.segmentLength(mine.end - 1) - start;
+        r.makeRoom(stub, (bytes + 4095) / 4096 * 4096);
+      } catch (IOException | RuntimeException e) {
+        stub.inflight.entrySet().removeIf(en -> en.getValue() == mine);
+        mine.completeExceptionally(e);
+        return mine;
+      }
+    }
     // The fetch holds the stub open until its last write: a close meanwhile (a re-listing) waits for it.
     if (!stub.holdForWriting()) {
       stub.inflight.entrySet().removeIf(e -> e.getValue() == mine);
@@ -351,8 +372,13 @@ final class ContentFiller {
       }
       stub.partial.remove(c);
     }
-    LOG.fine(() -> stub.label + ": segments " + progress.segment + "-" + (progress.end - 1) + " present ("
-        + (System.nanoTime() - t0) / 1_000_000 + " ms)");
+    CacheRoom r = room;
+    if (r != null && !stub.allocated) {
+      r.charged(stub);
+    }
+    LOG.log(silent ? java.util.logging.Level.FINEST : java.util.logging.Level.INFO, () -> "fetched " + stub.label
+        + " segments " + progress.segment + "-" + (progress.end - 1) + " (" + Math.max(0, length) + " bytes) in "
+        + (System.nanoTime() - t0) / 1_000_000 + " ms");
     if (stub.completedNow()) {
       onComplete.accept(stub);
     }

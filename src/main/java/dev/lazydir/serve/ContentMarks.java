@@ -77,15 +77,21 @@ final class ContentMarks {
    * Marks every stub of the tree that its recorded map does not show complete; returns how many. Walks only
    * lazydir's directories and files (foreign entries and symlinks are skipped, never followed). With
    * {@code forgetListedDirs}, directories lose the open ignore marks a previous holder of the group set, so that
-   * their next open is seen again (and refreshed when due).
+   * their next open is seen again (and refreshed when due). The same walk gives counts their first values, and
+   * shows every directory and file to {@code also} too, if not null (the store's usage is counted in this walk).
    */
-  int watchIncomplete(StubTree tree, boolean forgetListedDirs) throws IOException {
+  int watchIncomplete(StubTree tree, boolean forgetListedDirs, TreeCounts counts, TreeWalk.Visitor also)
+      throws IOException {
     long t0 = System.nanoTime();
     int[] marked = {0};
     int[] files = {0};
     TreeWalk.walk(tree.root(), new TreeWalk.Visitor() {
       @Override
       public void directory(Fd dir, DirMeta meta) throws IOException {
+        counts.addDir(meta.listed());
+        if (also != null) {
+          also.directory(dir, meta);
+        }
         if (forgetListedDirs) {
           group.removeIgnore(dir, null, Fan.FAN_OPEN_PERM, true);
         }
@@ -93,6 +99,9 @@ final class ContentMarks {
 
       @Override
       public void file(Fd dir, String name, Stat st) throws IOException {
+        if (also != null) {
+          also.file(dir, name, st);
+        }
         if (st.size() > 0 && st.allocatedBytes() == 0) {
           // Not one block: nothing of it was ever fetched (an open gives a stub its blocks), so it is marked by
           // name, without an open and a read of its metadata (a restart on a big tree: ~4 calls a file saved).
@@ -100,11 +109,16 @@ final class ContentMarks {
           files[0]++;
           watchAt(dir, name);
           marked[0]++;
+          counts.add(new TreeCounts.File(TreeCounts.File.STUB, 0, st.size()));
           return;
         }
         // A file with blocks is opened once, for its metadata, map and mark.
         try (Fd f = TreeWalk.open(dir, name, st)) {
-          if (f != null && StubTree.metaOf(f).orElse(null) instanceof FileMeta meta && meta.size() > 0) {
+          if (f == null || !(StubTree.metaOf(f).orElse(null) instanceof FileMeta meta)) {
+            return;
+          }
+          counts.add(TreeCounts.classify(meta, f.getXattr(dev.lazydir.tree.EntryMeta.MAP_XATTR)));
+          if (meta.size() > 0) {
             files[0]++;
             if (!OpenStub.holdsAllBytes(f, meta)) {
               watch(f, meta);

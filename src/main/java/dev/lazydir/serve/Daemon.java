@@ -60,7 +60,12 @@ public final class Daemon implements Closeable {
    * @param run the store's run directory, where the guard holding the group is recorded for the next daemon
    */
   public record Settings(Path dir, long segmentSize, int readaheadSegments, Duration timeout,
-      Duration refresh, int maxConns, long prefetchSmall, Path run) {}
+      Duration refresh, int maxConns, long prefetchSmall, Path run, CacheLimits cache) {
+    public Settings(Path dir, long segmentSize, int readaheadSegments, Duration timeout, Duration refresh, int maxConns,
+        long prefetchSmall, Path run) {
+      this(dir, segmentSize, readaheadSegments, timeout, refresh, maxConns, prefetchSmall, run, CacheLimits.NONE);
+    }
+  }
 
   /** Counters shown by {@code lazydir status}, and the last few denials with their causes. */
   public static final class Stats {
@@ -70,11 +75,27 @@ public final class Daemon implements Closeable {
     final AtomicLong dirsListed = new AtomicLong();
     public final Instant started = Instant.now();
     private final java.util.ArrayDeque<Denial> recent = new java.util.ArrayDeque<>();
+    /** Denials by the errno the reader got. */
+    private final java.util.concurrent.ConcurrentHashMap<Integer, AtomicLong> deniedByErrno =
+        new java.util.concurrent.ConcurrentHashMap<>();
+    /**
+     * Seconds from reading an event to answering it, by kind (pre_access, open_perm): what a reader waits for
+     * lazydir (a local hit is microseconds, a fetch the origin's time). Registered where metrics are exposed.
+     */
+    public final io.prometheus.metrics.core.metrics.Histogram answerSeconds =
+        io.prometheus.metrics.core.metrics.Histogram.builder()
+            .name("lazydir_event_answer_seconds")
+            .help("Time from reading a fanotify permission event to answering it")
+            .labelNames("event")
+            .classicUpperBounds(0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+            .classicOnly()
+            .build();
 
     /** A reader refused: when, the errno it got, and why (the file and the cause). */
     public record Denial(Instant at, int errno, String why) {}
 
     synchronized void denial(int errno, String why) {
+      deniedByErrno.computeIfAbsent(errno, e -> new AtomicLong()).incrementAndGet();
       if (recent.size() == RECENT_DENIALS) {
         recent.removeFirst();
       }
@@ -97,6 +118,13 @@ public final class Daemon implements Closeable {
     public long dirsListed() {
       return dirsListed.get();
     }
+
+    /** Denials so far by errno (EIO 5, ENOSPC 28). */
+    public java.util.Map<Integer, Long> deniedByErrno() {
+      java.util.Map<Integer, Long> m = new java.util.TreeMap<>();
+      deniedByErrno.forEach((errno, n) -> m.put(errno, n.get()));
+      return m;
+    }
   }
 
   private final Settings settings;
@@ -113,6 +141,7 @@ public final class Daemon implements Closeable {
   /** The block digests of the tree index this tree was made from, or null. */
   private final IndexDigests digests;
   private final Stats stats = new Stats();
+  private final TreeCounts counts = new TreeCounts();
   private FanotifyGroup group;
   private OpenStubs stubs;
   private DirectoryOpens directories;
@@ -121,6 +150,7 @@ public final class Daemon implements Closeable {
   private volatile ProfileRecorder recorder;
   private volatile ProfilePrefetch profilePrefetch;
   private boolean mounted;
+  private CacheRoom room;
 
   private Daemon(Settings settings, StubTree tree, Fd privateMount, OriginClient client, String mountSource,
       IndexDigests digests) throws IOException {
@@ -178,20 +208,36 @@ public final class Daemon implements Closeable {
 
   private void setUp() throws IOException {
     // A previous daemon's group, still held by its guard, keeps its readers: they are served again from now on.
+    // Under systemd, a group it kept is the way back when that guard was killed too.
+    java.util.Map<String, String> env = System.getenv();
+    long self = ProcessHandle.current().pid();
     Optional<FanotifyGroup> taken = GroupHandOver.adopt(settings.run());
+    if (taken.isPresent()) {
+      GroupHandOver.dropPassed(env, self);
+    } else {
+      taken = GroupHandOver.fromServiceManager(env, self);
+    }
     group = taken.isPresent() ? taken.get() : FanotifyGroups.open();
     group.ignoreMount(privateMount, ".", Fan.FAN_PRE_ACCESS);
     ContentMarks marks = new ContentMarks(group);
     tree.onNewStub(marks::watch);
-    // Before DIR shows anything: a stub must carry its mark before any process opens it. A group taken over
-    // still has the ignore marks of directories the previous daemon listed, whose refresh timers died with it.
-    int watched = marks.watchIncomplete(tree, taken.isPresent());
-    LOG.fine(() -> watched + " stubs with bytes to fetch");
     OpenStub.DigestsOf digestsOf = digests == null ? OpenStub.DigestsOf.NONE
         : (path, meta) -> meta.mtimePrecision() == dev.lazydir.tree.EntryMeta.TimePrecision.NANOS
             ? digests.lookup(path, meta.size(), meta.mtime()) : java.util.Optional.empty();
     stubs = new OpenStubs(tree, view, settings.segmentSize(), group, marks, digestsOf);
+    room = new CacheRoom(settings.cache(), tree, new Eviction(tree, group, marks), stubs,
+        Clock.systemUTC());
+    // Before DIR shows anything: a stub must carry its mark before any process opens it. A group taken over
+    // still has the ignore marks of directories the previous daemon listed, whose refresh timers died with it.
+    // The same walk counts what the store holds.
+    int watched = marks.watchIncomplete(tree, taken.isPresent(), counts, room.counter());
+    tree.onChange(counts); // nothing changes the tree before this: DIR is not mounted, no listing runs yet
+    room.counted();
+    stubs.bounded(room);
+    filler.bounded(room);
+    LOG.fine(() -> watched + " stubs with bytes to fetch");
     loop = new EventLoop(group, this::onEvent, stats, HANDLERS);
+    loop.onOpenNotices(room::opened);
     directories = new DirectoryOpens(tree, settings, Clock.systemUTC(), client, group, stubs, filler, timers, stats,
         loop::stopping);
     String target = view.toString();
@@ -204,13 +250,32 @@ public final class Daemon implements Closeable {
     long links = fromIndex(tree) ? 0 : Posix.MS_NOSYMFOLLOW;
     Posix.mount(null, target, null, Posix.MS_REMOUNT | Posix.MS_BIND | Posix.MS_RDONLY | links
         | Posix.MS_NODEV | Posix.MS_NOSUID);
-    group.markMount(target, Fan.FAN_OPEN_PERM | Fan.FAN_ONDIR);
-    guard = Guard.start(ProcessHandle.current().pid(), view, group.fd(), settings.timeout());
+    // With a bound on the store, FAN_OPEN (a notification nobody waits for) tells which files are used, complete
+    // ones included, whose FAN_OPEN_PERM is ignored: the recency eviction goes by, and the hits per open of status.
+    // Without one it is not asked for: it costs every open through DIR (bench/cache measures it).
+    group.markMount(target, Fan.FAN_OPEN_PERM | Fan.FAN_ONDIR | (settings.cache().any() ? Fan.FAN_OPEN : 0));
+    guard = Guard.start(ProcessHandle.current().pid(), view, group.fd(), settings.timeout(), settings.run());
     GroupHandOver.record(settings.run(), guard);
+    SystemdNotify.fromEnvironment(env).ifPresent(n -> n.store(SystemdNotify.GROUP_FD_NAME, group.fd()));
     loop.start();
     // Segments are recorded on disk in batches after a sync; an idle file gets its batch within a second.
     timers.scheduleWithFixedDelay(stubs::record, 1, 1, TimeUnit.SECONDS);
+    if (settings.cache().maxAge() != null || settings.cache().minFree() > 0) {
+      timers.scheduleWithFixedDelay(room::sweep, 1, 1, TimeUnit.SECONDS);
+    }
   }
+
+  /** The store's usage, bounds and eviction counters (for status). */
+  public CacheStats cacheStats() {
+    CacheRoom r = room;
+    return r == null ? new CacheStats(0, CacheLimits.NONE, 0, 0, 0, 0)
+        : new CacheStats(r.used(), r.limits(), r.evictions.get(), r.evictedBytes.get(), r.opens.get(),
+            r.fetchingOpens.get());
+  }
+
+  /** What status shows of the cache: bytes used, bounds, evictions, and opens (all, and those that fetched). */
+  public record CacheStats(long used, CacheLimits limits, long evictions, long evictedBytes, long opens,
+      long fetchingOpens) {}
 
   private static boolean fromIndex(StubTree tree) throws IOException {
     return StubTree.metaOf(tree.root()).orElse(null) instanceof dev.lazydir.tree.EntryMeta.DirMeta d && d.fromIndex();
@@ -223,6 +288,11 @@ public final class Daemon implements Closeable {
 
   public Stats stats() {
     return stats;
+  }
+
+  /** What the tree holds now, from the counters the daemon keeps (no walk). */
+  TreeCounts.Snapshot treeCounts() {
+    return counts.snapshot();
   }
 
   /** Bytes fetched from the origin for file contents so far. */
@@ -272,6 +342,14 @@ public final class Daemon implements Closeable {
   /** Lists a directory of the tree now, once however many ask at the same time (the background crawl). */
   public boolean ensureListed(List<String> path) throws IOException {
     return directories.ensureListed(path);
+  }
+
+  /**
+   * Revalidates the listings and file versions below each path now ({@code lazydir refresh}, see
+   * {@link TreeRefresh}); a path that is not in the tree is refused before anything is done.
+   */
+  TreeRefresh.Report refresh(List<List<String>> paths) throws IOException, InterruptedException {
+    return new TreeRefresh(tree, directories, Math.max(2, settings.maxConns() / 2)).run(paths);
   }
 
   /** Content events come from the inode marks, open events from the view's mount mark. */
@@ -349,9 +427,16 @@ public final class Daemon implements Closeable {
         return Fan.FAN_ALLOW;
       }
       try {
+        if (attempt == 1) {
+          room.fetchingOpens.incrementAndGet();
+        }
+        // Within the store's bounds: room is made (least recently used files evicted) before the blocks are taken.
+        room.makeRoom(stub, stub.unallocatedBytes());
         // cp and friends treat a file with fewer blocks than bytes as sparse and copy its holes as zeros via
         // SEEK_DATA/SEEK_HOLE, which sends no event. Allocated (unwritten) extents make it read every byte.
-        if (stub.preallocate()) {
+        boolean allocated = stub.preallocate();
+        room.charged(stub);
+        if (allocated) {
           return Fan.FAN_ALLOW;
         }
         throw new Denied(Fan.ENOSPC, stub.label + ": the store's filesystem is full (what its preallocation took"
@@ -371,8 +456,23 @@ public final class Daemon implements Closeable {
    * view (a reader holding a file gets EIO, never the holes the kernel would show once the group closed). Without
    * a guard holding it, the queue is drained with EIO here before the group closes.
    */
+  /**
+   * Whether DIR is still mounted; false once someone unmounted it by hand ({@code umount DIR}). A failure to read
+   * the mount table counts as mounted: only a positive finding stops the daemon.
+   */
+  public boolean viewMounted() {
+    try {
+      return !mounted || MountTable.isMountPoint(view);
+    } catch (IOException e) {
+      return true;
+    }
+  }
+
   @Override
   public void close() {
+    if (mounted && !viewMounted()) {
+      mounted = false; // unmounted by hand: nothing to detach (umount would fail with EINVAL)
+    }
     if (mounted) {
       try {
         Posix.umount(view.toString(), Posix.MNT_DETACH);
@@ -407,4 +507,15 @@ public final class Daemon implements Closeable {
     OpenStubs.closeQuietly(privateMount);
     OpenStubs.closeQuietly(digests);
   }
+
+  /** {@code lazydir evict}: drops the fetched bytes of the file or directory at {@code path} now; what it did. */
+  String evict(List<String> path) throws IOException {
+    return room.evictNow(path);
+  }
+
+  /** {@code lazydir pin} and {@code unpin}: the files at {@code path} are (no longer) kept from eviction. */
+  String pin(List<String> path, boolean pinned) throws IOException {
+    return room.pinNow(path, pinned);
+  }
+
 }

@@ -2,6 +2,7 @@ package dev.lazydir.serve;
 
 import dev.lazydir.crawl.Crawler;
 import dev.lazydir.crawl.Progress;
+import dev.lazydir.crawl.Relisting;
 import dev.lazydir.crawl.TreeUrls;
 import dev.lazydir.fanotify.Fan;
 import dev.lazydir.fanotify.FanotifyGroup;
@@ -39,8 +40,15 @@ import java.util.logging.Logger;
  */
 final class DirectoryOpens implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(DirectoryOpens.class.getName());
-  /** How many levels below an opened directory are listed ahead of a walker. */
+  /** How many levels below an opened directory are listed ahead of a walker, on the same machine or a LAN. */
   static final int LIST_AHEAD_DEPTH = 1; // 2 measured slower on 2 cores: more listings compete with the one the walker needs
+  /**
+   * The same over a network (answers take {@link #NETWORK_MILLIS} or more): there a listing costs a round trip,
+   * not CPU, and a walker like ls -lR that finds the level below its next directory listed already waits for none
+   * (measured through bench/shape at 50 ms: see bench/run --net).
+   */
+  static final int LIST_AHEAD_DEPTH_NETWORK = 2;
+  static final double NETWORK_MILLIS = 5;
 
   private final StubTree tree;
   private final Daemon.Settings settings;
@@ -55,7 +63,7 @@ final class DirectoryOpens implements AutoCloseable {
   private final OriginClient client;
   private final ThreadPoolExecutor prefetchPool;
   private final ThreadPoolExecutor listAheadPool;
-  private final ConcurrentHashMap<String, CompletableFuture<Boolean>> listing = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, CompletableFuture<Relisting>> listing = new ConcurrentHashMap<>();
 
   DirectoryOpens(StubTree tree, Daemon.Settings settings, Clock clock, OriginClient client, FanotifyGroup group,
       OpenStubs stubs, ContentFiller filler, ScheduledExecutorService timers, Daemon.Stats stats,
@@ -74,7 +82,7 @@ final class DirectoryOpens implements AutoCloseable {
     // Bounded queues, dropping work when full: prefetch and list-ahead are optimisations and must never pile up.
     this.prefetchPool = new ThreadPoolExecutor(2, 2, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(4096),
         Threads.daemon("lazydir-prefetch"), new ThreadPoolExecutor.DiscardPolicy());
-    int listers = Math.max(2, settings.maxConns() / 2);
+    int listers = Math.max(2, settings.maxConns() / 2); // all of them over a network, see listAheadDepth
     this.listAheadPool = new ThreadPoolExecutor(listers, listers, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(4096),
         Threads.daemon("lazydir-list-ahead"), new ThreadPoolExecutor.DiscardPolicy());
   }
@@ -128,23 +136,34 @@ final class DirectoryOpens implements AutoCloseable {
 
   /** Lists a directory once however many openers ask at the same time. */
   boolean ensureListed(List<String> path) throws IOException {
+    return relist(path).listed();
+  }
+
+  /**
+   * Lists a directory now (once however many ask at the same time), asking the origin whether the listing
+   * applied last still holds: then nothing below it is looked at. Says what the listing changed.
+   */
+  Relisting relist(List<String> path) throws IOException {
     String key = String.join("/", path);
-    CompletableFuture<Boolean> mine = new CompletableFuture<>();
-    CompletableFuture<Boolean> running = listing.putIfAbsent(key, mine);
+    CompletableFuture<Relisting> mine = new CompletableFuture<>();
+    CompletableFuture<Relisting> running = listing.putIfAbsent(key, mine);
     if (running != null) {
       return waitFor(running, key);
     }
     long t0 = System.nanoTime();
     try {
-      boolean ok = lister.listOne(tree, path);
-      LOG.fine(() -> "listed " + display(path) + " in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
-      if (ok) {
+      Relisting r = lister.relist(tree, path);
+      LOG.info(() -> "listed " + display(path) + (r.unchanged() ? " (unchanged)" : "") + " in "
+          + (System.nanoTime() - t0) / 1_000_000 + " ms");
+      if (r.listed()) {
         stats.dirsListed.incrementAndGet();
-        stubs.forgetIn(key);
+        if (!r.unchanged()) {
+          stubs.forgetIn(key);
+        }
         client.warmConnections(); // a file of it is likely read next: its first byte costs one round trip
       }
-      mine.complete(ok);
-      return ok;
+      mine.complete(r);
+      return r;
     } catch (IOException | RuntimeException e) {
       mine.completeExceptionally(e);
       throw e;
@@ -170,7 +189,20 @@ final class DirectoryOpens implements AutoCloseable {
     }
   }
 
-  private boolean waitFor(CompletableFuture<Boolean> f, String what) throws IOException {
+  /**
+   * Checks the version of each file of a listed directory that has bytes on disk (see
+   * {@link Crawler#checkLocalFiles}); files replaced by a stub of a new version are let go by the cache.
+   */
+  Crawler.FileChecks checkLocalFiles(List<String> path, java.util.function.Predicate<String> wanted)
+      throws IOException {
+    Crawler.FileChecks c = lister.checkLocalFiles(tree, path, wanted);
+    if (c.replaced() > 0) {
+      stubs.forgetIn(String.join("/", path));
+    }
+    return c;
+  }
+
+  private Relisting waitFor(CompletableFuture<Relisting> f, String what) throws IOException {
     try {
       return f.get(settings.timeout().toMillis(), TimeUnit.MILLISECONDS);
     } catch (TimeoutException e) {
@@ -205,6 +237,7 @@ final class DirectoryOpens implements AutoCloseable {
    * or find then finds each level ready), and its small files are fetched ahead.
    */
   private void prefetchAhead(List<String> path) {
+    int depth = listAheadDepth();
     List<Runnable> listings = new ArrayList<>();
     List<Runnable> files = new ArrayList<>();
     try (Fd dir = tree.openDir(path)) {
@@ -216,9 +249,10 @@ final class DirectoryOpens implements AutoCloseable {
           continue;
         }
         if (st.isDirectory()) {
-          if (tree.inspect(dir, name).meta() instanceof DirMeta d && !d.listed()) {
+          // a listed one only to reach the level below it
+          if (tree.inspect(dir, name).meta() instanceof DirMeta d && (!d.listed() || depth > 1)) {
             List<String> child = StubTree.childPath(path, name);
-            listings.add(() -> listAhead(child, 1));
+            listings.add(() -> listAhead(child, 1, depth));
           }
         } else if (settings.prefetchSmall() > 0 && st.isRegularFile() && st.size() > 0
             && st.size() <= settings.prefetchSmall() && st.allocatedBytes() < st.size()) {
@@ -239,23 +273,42 @@ final class DirectoryOpens implements AutoCloseable {
   }
 
   /**
-   * Lists a directory ahead of a walker, then its unlisted subdirectories, down to {@link #LIST_AHEAD_DEPTH}
-   * levels below the directory that was opened.
+   * How many levels below an opened directory to list ahead: {@link #LIST_AHEAD_DEPTH}, or over a network
+   * {@link #LIST_AHEAD_DEPTH_NETWORK} with as many listings at once as --max-conns allows.
    */
-  private void listAhead(List<String> dir, int depth) {
+  private int listAheadDepth() {
+    if (client.roundTripMillis() < NETWORK_MILLIS) {
+      return LIST_AHEAD_DEPTH;
+    }
+    int all = Math.max(2, settings.maxConns());
+    if (listAheadPool.getMaximumPoolSize() < all) {
+      listAheadPool.setMaximumPoolSize(all);
+      listAheadPool.setCorePoolSize(all);
+    }
+    return LIST_AHEAD_DEPTH_NETWORK;
+  }
+
+  /**
+   * Lists a directory ahead of a walker unless it is listed already (a walker or another list-ahead got there
+   * first), then its unlisted subdirectories, down to {@code maxDepth} levels below the directory that was opened.
+   */
+  private void listAhead(List<String> dir, int depth, int maxDepth) {
     try {
-      ensureListed(dir);
+      if (!listedNow(dir)) {
+        ensureListed(dir);
+      }
     } catch (IOException e) {
       LOG.fine("listing ahead " + display(dir) + ": " + e.getMessage());
       return;
     }
-    if (depth >= LIST_AHEAD_DEPTH || stopping.getAsBoolean()) {
+    if (depth >= maxDepth || stopping.getAsBoolean()) {
       return;
     }
     List<List<String>> next = new ArrayList<>();
     try (Fd fd = tree.openDir(dir)) {
       for (String name : fd.list()) {
-        if (tree.inspect(fd, name).meta() instanceof DirMeta d && !d.listed()) {
+        // a listed one only to reach the level below it
+        if (tree.inspect(fd, name).meta() instanceof DirMeta d && (!d.listed() || depth + 1 < maxDepth)) {
           next.add(StubTree.childPath(dir, name));
         }
       }
@@ -264,9 +317,16 @@ final class DirectoryOpens implements AutoCloseable {
       return;
     }
     try {
-      next.forEach(child -> listAheadPool.execute(() -> listAhead(child, depth + 1)));
+      next.forEach(child -> listAheadPool.execute(() -> listAhead(child, depth + 1, maxDepth)));
     } catch (RejectedExecutionException e) {
       // shutting down
+    }
+  }
+
+  /** Whether a directory is listed and not due for a refresh. */
+  private boolean listedNow(List<String> dir) throws IOException {
+    try (Fd fd = tree.openDir(dir)) {
+      return StubTree.metaOf(fd).orElse(null) instanceof DirMeta m && isFresh(m, clock.instant(), settings.refresh());
     }
   }
 

@@ -32,6 +32,8 @@ final class EventLoop {
   private final Handler handler;
   private final Daemon.Stats stats;
   private final List<Thread> threads = new ArrayList<>();
+  /** Told of each FAN_OPEN notification (with its fd, closed afterwards); none by default. */
+  private volatile java.util.function.IntConsumer opens = fd -> {};
   private volatile boolean stopping;
   private volatile String lastDenied;
 
@@ -44,6 +46,10 @@ final class EventLoop {
       t.setDaemon(true);
       threads.add(t);
     }
+  }
+
+  void onOpenNotices(java.util.function.IntConsumer opens) {
+    this.opens = opens;
   }
 
   void start() {
@@ -99,10 +105,18 @@ final class EventLoop {
   /** Exactly one answer per event, whatever happens in the handler. */
   private void answer(FanotifyEvent ev, Handler h) {
     if (!ev.needsResponse()) {
+      if (ev.isOpenNotice() && ev.fd() >= 0) {
+        try {
+          opens.accept(ev.fd());
+        } catch (RuntimeException e) {
+          LOG.fine("open notice: " + e);
+        }
+      }
       closeEventFd(ev.fd());
       return;
     }
     stats.events.incrementAndGet();
+    long readAt = System.nanoTime();
     int response = Fan.FAN_ALLOW;
     try {
       response = stopping ? Fan.denyErrno(Fan.EIO) : h.handle(ev);
@@ -127,6 +141,8 @@ final class EventLoop {
       } catch (IOException e) {
         LOG.log(Level.SEVERE, "could not answer " + ev, e);
       }
+      stats.answerSeconds.labelValues(ev.isPreAccess() ? "pre_access" : "open_perm")
+          .observe((System.nanoTime() - readAt) / 1e9);
       closeEventFd(ev.fd());
     }
   }

@@ -94,6 +94,61 @@ final class GroupHandOver {
     }
   }
 
+  /**
+   * Takes the group systemd kept in the service's descriptor store ({@link SystemdNotify#store}), passed back in
+   * LISTEN_FDS/LISTEN_FDNAMES on a restart: the way back when the previous daemon and its guard were both killed
+   * (then nobody answered what they had read: those numbers are answered EIO first, as for a killed guard). Only
+   * a descriptor named {@link SystemdNotify#GROUP_FD_NAME}, passed to this very process, that is a fanotify group
+   * is taken; every other passed descriptor is left alone. Empty when there is none.
+   */
+  static Optional<FanotifyGroup> fromServiceManager(java.util.Map<String, String> env, long pid) throws IOException {
+    java.util.OptionalInt fd = passedFd(env, pid, SystemdNotify.GROUP_FD_NAME);
+    if (fd.isEmpty()) {
+      return Optional.empty();
+    }
+    String what;
+    try {
+      what = Posix.readlink("/proc/self/fd/" + fd.getAsInt());
+    } catch (IOException e) {
+      return Optional.empty();
+    }
+    if (!what.equals("anon_inode:[fanotify]")) {
+      LOG.warning("the descriptor systemd passed as " + SystemdNotify.GROUP_FD_NAME + " is " + what
+          + ", not a fanotify group; not taken");
+      return Optional.empty();
+    }
+    int copy = Posix.dupCloseOnExec(fd.getAsInt());
+    Posix.libc().close(fd.getAsInt()); // the inherited number is not close-on-exec: the guard must not get it
+    FanotifyGroup group = FanotifyGroup.adopt(copy);
+    denyNumbersBelow(group, EVENT_NUMBER_BOUND);
+    LOG.info("took over the fanotify group kept by systemd (the previous daemon and its guard are gone)");
+    return Optional.of(group);
+  }
+
+  /** Closes the descriptor systemd passed as the group, when the group came from the guard instead. */
+  static void dropPassed(java.util.Map<String, String> env, long pid) {
+    passedFd(env, pid, SystemdNotify.GROUP_FD_NAME).ifPresent(fd -> Posix.libc().close(fd));
+  }
+
+  /** sd_listen_fds(3): descriptors from 3 on, LISTEN_FDS of them, for LISTEN_PID only, named by LISTEN_FDNAMES. */
+  static java.util.OptionalInt passedFd(java.util.Map<String, String> env, long pid, String name) {
+    try {
+      if (env.get("LISTEN_PID") == null || Long.parseLong(env.get("LISTEN_PID")) != pid) {
+        return java.util.OptionalInt.empty();
+      }
+      int count = Integer.parseInt(env.getOrDefault("LISTEN_FDS", "0"));
+      String[] names = env.getOrDefault("LISTEN_FDNAMES", "").split(":", -1);
+      for (int i = 0; i < count && i < names.length; i++) {
+        if (names[i].equals(name)) {
+          return java.util.OptionalInt.of(3 + i);
+        }
+      }
+    } catch (NumberFormatException e) {
+      LOG.warning("LISTEN_PID/LISTEN_FDS are not numbers; no descriptor taken from the service manager");
+    }
+    return java.util.OptionalInt.empty();
+  }
+
   private static Optional<long[]> readRecord(Path record) throws IOException {
     String text;
     try (SeekableByteChannel ch = Files.newByteChannel(record, Set.of(StandardOpenOption.READ,

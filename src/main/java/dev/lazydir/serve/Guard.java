@@ -96,6 +96,15 @@ public final class Guard implements AutoCloseable {
    */
   public static Guard start(long daemonPid, Path mountpoint, int groupFd, java.time.Duration stoppedLimit)
       throws IOException {
+    return start(daemonPid, mountpoint, groupFd, stoppedLimit, null);
+  }
+
+  /**
+   * As above, with the guard's log in {@code logDir} (the store's run directory: it belongs with the view it
+   * guards, and goes with the store), or beside the binary if null.
+   */
+  public static Guard start(long daemonPid, Path mountpoint, int groupFd, java.time.Duration stoppedLimit, Path logDir)
+      throws IOException {
     if (daemonPid <= 0 || daemonPid > Integer.MAX_VALUE) {
       throw new IllegalArgumentException("not a process id: " + daemonPid);
     }
@@ -103,7 +112,7 @@ public final class Guard implements AutoCloseable {
     Path exe = install(dir);
     // Stderr goes to a file, not to a pipe: the one line that matters ("detached ...") is written when the daemon,
     // the pipe's reader, is already dead. The file also gives start() the guard's message if it refuses to arm.
-    Path log = Files.createTempFile(dir, "guard-" + daemonPid + "-", ".log");
+    Path log = Files.createTempFile(logDir == null ? dir : logDir, "guard-" + daemonPid + "-", ".log");
     List<String> cmd = new ArrayList<>(List.of(exe.toString(), Long.toString(daemonPid),
         mountpoint.toAbsolutePath().toString()));
     if (groupFd >= 0 || !stoppedLimit.isZero()) {

@@ -10,6 +10,7 @@ import dev.lazydir.origin.FileVersion;
 import dev.lazydir.tree.EntryMeta;
 import dev.lazydir.tree.EntryMeta.FileMeta;
 import dev.lazydir.tree.StubTree;
+import dev.lazydir.tree.TreeChanges;
 import dev.lazydir.tree.TreeException;
 import java.io.IOException;
 import java.util.List;
@@ -55,6 +56,12 @@ final class OpenStub implements AutoCloseable {
   private int writers;
   private boolean closing;
   private boolean completionSeen;
+  /** Told when a recorded map changes what the file counts as (see TreeCounts); what it was last told. */
+  private TreeChanges changes = TreeChanges.NONE;
+  private FileMeta countedMeta;
+  private Optional<byte[]> countedMap = Optional.empty();
+  /** Every block of the file is allocated (preallocated at open): fetches into it take no more disk. */
+  volatile boolean allocated;
 
   private OpenStub(Fd fd, FileMeta meta, HttpUrl url, SegmentMap map, String label, Stat st,
       IndexDigests.FileDigests digests) {
@@ -168,7 +175,11 @@ final class OpenStub implements AutoCloseable {
           fd.close();
           fd = rw;
         }
-        return new OpenStub(fd, meta, urlOf.of(meta), map, label, st, digests);
+        OpenStub stub = new OpenStub(fd, meta, urlOf.of(meta), map, label, st, digests);
+        stub.changes = tree.changes();
+        stub.countedMeta = meta;
+        stub.countedMap = meta.complete() ? Optional.empty() : fd.getXattr(EntryMeta.MAP_XATTR);
+        return stub;
       } catch (IOException | RuntimeException e) {
         fd.close();
         throw e;
@@ -280,6 +291,7 @@ final class OpenStub implements AutoCloseable {
           return;
         }
       }
+      Optional<byte[]> mapNow;
       if (snapshot.complete()) {
         // All there: the metadata says so (it fits inside the inode) and the map, which takes a block of its
         // own on ext4, goes. In this order, a crash in between leaves both saying complete.
@@ -287,9 +299,17 @@ final class OpenStub implements AutoCloseable {
         fd.setXattr(EntryMeta.XATTR, done.encode());
         meta = done;
         fd.removeXattr(EntryMeta.MAP_XATTR);
+        mapNow = Optional.empty();
       } else {
         fd.setXattr(EntryMeta.MAP_XATTR, snapshot.map()); // (mtime: restored by markPresent after each segment)
+        mapNow = Optional.of(snapshot.map());
       }
+      // A file a listing removed or replaced meanwhile left the counts with what its map said then.
+      if (changes != TreeChanges.NONE && fd.linkCount() > 0) {
+        changes.fileChanged(countedMeta, countedMap, meta, mapNow);
+      }
+      countedMeta = meta;
+      countedMap = mapNow;
       synchronized (this) {
         unpersisted = Math.max(0, unpersisted - snapshot.segments());
       }
@@ -357,10 +377,12 @@ final class OpenStub implements AutoCloseable {
         }
         Stat st = fd.stat();
         if (st.allocatedBytes() >= st.size()) {
+          allocated = true;
           return true;
         }
         try {
           fd.allocate(0, st.size());
+          allocated = true;
           return true;
         } catch (ErrnoException e) {
           if (e.errno() != Errno.ENOSPC) {
@@ -377,6 +399,15 @@ final class OpenStub implements AutoCloseable {
         return false;
       }
     }
+  }
+
+  /** Bytes of disk a preallocation of the whole file would add now (0 if it has its blocks or is complete). */
+  synchronized long unallocatedBytes() throws IOException {
+    if (closed || map.isComplete() || allocated) {
+      return 0;
+    }
+    Stat st = fd.stat();
+    return Math.max(0, (st.size() + 4095) / 4096 * 4096 - st.allocatedBytes());
   }
 
   /**

@@ -42,6 +42,8 @@ final class OpenStubs {
   /** Same-thread removal: an evicted stub persists its map before anyone can open the file anew. */
   private final Cache<Long, OpenStub> cache = cache((Long ino, OpenStub stub, RemovalCause cause) -> closeQuietly(stub));
   private final ConcurrentLinkedQueue<OpenStub> completed = new ConcurrentLinkedQueue<>();
+  /** Set when the store has bounds: a file being evicted is opened only once its eviction is over. */
+  private volatile CacheRoom room;
 
   OpenStubs(StubTree tree, Path view, long segmentSize, FanotifyGroup group, ContentMarks marks,
       OpenStub.DigestsOf digests) throws IOException {
@@ -69,6 +71,10 @@ final class OpenStubs {
     if (st.dev() != tree.device() || !st.isRegularFile()) {
       return null;
     }
+    CacheRoom r = room;
+    if (r != null) {
+      r.awaitNotEvicting(st.ino());
+    }
     OpenStub cached = cache.getIfPresent(st.ino());
     if (cached != null) {
       return cached;
@@ -78,21 +84,51 @@ final class OpenStubs {
       return null;
     }
     OpenStub stub;
-    try {
-      stub = openUncached(path.subList(0, path.size() - 1), path.get(path.size() - 1));
-    } catch (OpenStub.NotAStubException e) {
-      return null;
-    } catch (ErrnoException e) {
-      if (e.errno() == Errno.ENOENT || e.errno() == Errno.ELOOP || e.errno() == Errno.ENOTDIR) {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        stub = openUncached(path.subList(0, path.size() - 1), path.get(path.size() - 1));
+        break;
+      } catch (OpenStub.NotAStubException e) {
         return null;
+      } catch (ErrnoException e) {
+        if (e.errno() == Errno.ENOENT || e.errno() == Errno.ELOOP || e.errno() == Errno.ENOTDIR) {
+          return null;
+        }
+        if (e.errno() != Errno.EAGAIN || r == null || attempt == 3) {
+          throw e;
+        }
+        // The file is under an eviction's lease (our O_NONBLOCK open would wait for it): once it is over, again.
+        r.awaitNotEvicting(st.ino());
+        Thread.onSpinWait();
       }
-      throw e;
     }
     if (stub.ino != st.ino() || stub.dev != st.dev()) {
       closeQuietly(stub);
       return null;
     }
     return cached(stub);
+  }
+
+  void bounded(CacheRoom room) {
+    this.room = room;
+  }
+
+  /**
+   * Lets the cached stub of {@code ino} go (its map recorded) before its file is evicted; false if fetches are
+   * writing through it (the file is in use). Nothing cached: true.
+   */
+  boolean letGo(long ino) {
+    OpenStub stub = cache.getIfPresent(ino);
+    if (stub == null) {
+      return true;
+    }
+    if (stub.writing() || !stub.inflight.isEmpty()) {
+      return false;
+    }
+    if (cache.asMap().remove(ino, stub)) {
+      closeQuietly(stub);
+    }
+    return true;
   }
 
   /** The stub of {@code parent/name}, opened and cached if it is not open yet (prefetch). */

@@ -38,6 +38,8 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
   private final boolean crawlBeforeReady;
   private final Path view;
   private final Thread stateWriter;
+  private ControlSocket control;
+  private MetricsEndpoint metrics;
   private volatile boolean closed;
 
   private ServeSession(StoreLayout layout, FileLock lock, OriginClient client, StubTree tree, Daemon daemon,
@@ -57,6 +59,21 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
 
   public Path view() {
     return view;
+  }
+
+  /**
+   * Starts the Prometheus endpoint ({@code serve --metrics-addr}) on the daemon's counters; it stops with the
+   * session. Returns where it listens.
+   */
+  public synchronized java.net.InetSocketAddress exposeMetrics(java.net.InetSocketAddress at) throws IOException {
+    try {
+      metrics = MetricsEndpoint.start(at, new MetricsEndpoint.Sources(daemon.stats(), client::requestCount,
+          daemon::fetchedBytes, daemon::fetches, daemon::treeCounts));
+    } catch (java.net.BindException e) {
+      throw new IOException("--metrics-addr " + at.getHostString() + ":" + at.getPort() + " cannot be listened on ("
+          + e.getMessage() + "): give a free port, or an address of this machine", e);
+    }
+    return metrics.address();
   }
 
   /**
@@ -96,7 +113,7 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
       int crawlDepth, boolean beforeReady, Access access, long prefetchSmall, IndexFetch.Where index)
       throws IOException {
     return start(url, config, dir, layout, segmentSize, readahead, crawlDepth, beforeReady, access, prefetchSmall, index,
-        Profiles.NONE);
+        Profiles.NONE, false, CacheLimits.NONE);
   }
 
   /**
@@ -113,13 +130,26 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
     }
   }
 
-  /** As above, recording and prefetching access profiles as {@code profiles} says. */
+  /**
+   * As above, recording and prefetching access profiles as {@code profiles} says; singleFile: URL names one file,
+   * whatever it holds (see {@link Crawler#singleFile}); the store kept within {@code cache}'s bounds.
+   */
   public static ServeSession start(HttpUrl url, OriginConfig config, Path dir, StoreLayout layout, long segmentSize, int readahead,
-      int crawlDepth, boolean beforeReady, Access access, long prefetchSmall, IndexFetch.Where index, Profiles profiles)
-      throws IOException {
+      int crawlDepth, boolean beforeReady, Access access, long prefetchSmall, IndexFetch.Where index, Profiles profiles,
+      boolean singleFile, CacheLimits cache) throws IOException {
+    StaleView.detachIfLeftBySystemdKill(dir, layout, System.getenv()); // else the checks below would wait on it
     ServePreflight.check(dir, layout); // before anything is created: a refused start leaves nothing behind
-    layout.create();
-    FileLock lock = layout.lock();
+    // A start that fails later (the origin unreachable on a first start) removes what it made: a new store, a new DIR.
+    boolean newStore = !Files.exists(layout.store(), java.nio.file.LinkOption.NOFOLLOW_LINKS);
+    boolean newDir = !Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+    FileLock lock;
+    try {
+      layout.create();
+      lock = layout.lock();
+    } catch (IOException | RuntimeException e) {
+      undoNew(layout, newStore, dir, newDir);
+      throw e;
+    }
     // On the other core while this one starts up, lists the top level and mounts; 'ready' waits for it, so
     // that the first things a user does are served by compiled code with the whole machine.
     Thread warmUp = Daemon.warmUp(layout.run().resolve("warm-up"));
@@ -134,10 +164,13 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
       IndexFetch.Where published = profiles.published();
       AccessProfile profile = profiles.given() != null ? profiles.given()
           : published != null && published.explicit() ? published(client, published) : null;
-      fromIndex(client, index, layout, origin, access);
+      if (!singleFile) {
+        fromIndex(client, index, layout, origin, access);
+      }
       if (!initialized(layout.tree())) {
         // First start: list the top level now, which also tells a listing from a single file.
-        try (Crawler first = new Crawler(client, 1, config.maxConns, Progress.NONE, Clock.systemUTC()).access(access)) {
+        try (Crawler first = new Crawler(client, 1, config.maxConns, Progress.NONE, Clock.systemUTC()).access(access)
+            .singleFile(singleFile)) {
           first.crawl(url, layout.tree());
         }
       }
@@ -153,7 +186,7 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
       // not be fetched now): every file they name is verified block by block as it is filled.
       IndexDigests digests = layout.openDigests().orElse(null);
       Daemon daemon = Daemon.start(new Daemon.Settings(dir, segmentSize, readahead,
-          config.timeout, config.refreshTimeout, config.maxConns, prefetchSmall, layout.run()), tree, client,
+          config.timeout, config.refreshTimeout, config.maxConns, prefetchSmall, layout.run(), cache), tree, client,
           digests);
       if (profiles.recordTo() != null) {
         daemon.recordProfile(profiles.recordTo());
@@ -178,6 +211,14 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
       NamespaceCrawl crawl = crawlDepth > 0 ? NamespaceCrawl.start(tree, daemon::ensureListed,
           Math.max(1, beforeReady ? config.maxConns : config.maxConns / 2), crawlDepth) : null;
       ServeSession served = new ServeSession(layout, lock, client, tree, daemon, crawl, beforeReady, dir.toRealPath());
+      try {
+        served.control = startControl(layout, daemon);
+      } catch (IOException | RuntimeException e) {
+        served.close(); // the daemon, tree, client and lock with it
+        tree = null;
+        client = null;
+        throw new IOException("could not open the control socket in " + layout.run() + ": " + e.getMessage(), e);
+      }
       served.writeState();
       try {
         warmUp.join(3000);
@@ -194,8 +235,55 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
       }
       lock.release();
       lock.channel().close();
+      if (newStore) {
+        try {
+          warmUp.join(10_000); // it works in the store's run directory, which is about to go
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      undoNew(layout, newStore, dir, newDir);
       throw e;
     }
+  }
+
+  /** The commands a running serve answers on its control socket: {@code refresh [PATH...]}. */
+  private static ControlSocket startControl(StoreLayout layout, Daemon daemon) throws IOException {
+    try (Fd run = layout.openRunDirectory()) {
+      return ControlSocket.start(run, java.util.Map.of(
+          "refresh", (args, out) -> {
+            java.util.List<java.util.List<String>> paths = new java.util.ArrayList<>();
+            for (String arg : args) {
+              paths.add(namesOf(arg));
+            }
+            TreeRefresh.Report r = daemon.refresh(paths.isEmpty() ? java.util.List.of(java.util.List.of()) : paths);
+            LOG.info(r.summary());
+            out.line("summary " + r.summary());
+            out.line("complete " + (r.failed() == 0 && r.filesNotChecked() == 0));
+          },
+          "evict", (args, out) -> {
+            for (String arg : args) {
+              out.line(daemon.evict(namesOf(arg)));
+            }
+          },
+          "pin", (args, out) -> {
+            for (String arg : args) {
+              out.line(daemon.pin(namesOf(arg), true));
+            }
+          },
+          "unpin", (args, out) -> {
+            for (String arg : args) {
+              out.line(daemon.pin(namesOf(arg), false));
+            }
+          }));
+    }
+  }
+
+  /** A path in the view as the names below its root ("" for the root), each checked to be one plain name. */
+  private static java.util.List<String> namesOf(String relative) {
+    java.util.List<String> names = relative.isEmpty() ? java.util.List.of() : java.util.List.of(relative.split("/", -1));
+    names.forEach(dev.lazydir.tree.LocalName::require);
+    return names;
   }
 
   /**
@@ -236,13 +324,30 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
     }
   }
 
+  private static void undoNew(StoreLayout layout, boolean newStore, Path dir, boolean newDir) {
+    try {
+      if (newStore) {
+        layout.removeNew();
+      }
+      if (newDir) {
+        Files.deleteIfExists(dir); // empty: nothing was mounted on it or put in it
+      }
+    } catch (IOException e) {
+      LOG.warning("could not remove what the failed start made (" + e.getMessage() + ")");
+    }
+  }
+
   /**
    * Makes (or updates) the whole tree from the origin's tree index when it publishes one: every directory is
    * then listed, so the namespace crawl asks nothing more. A refused index changes nothing and fails the start.
    */
   private static void fromIndex(OriginClient client, IndexFetch.Where index, StoreLayout layout, String origin,
       Access access) throws IOException {
-    java.util.Optional<byte[]> gz = IndexFetch.fetch(client, index);
+    IndexFetch.Fetched fetched = IndexFetch.fetch(client, index, appliedIndex(layout));
+    if (fetched.unchanged()) {
+      return; // the tree, and the digests on disk, are those of this index: nothing to download, check or walk
+    }
+    java.util.Optional<byte[]> gz = fetched.body();
     if (gz.isEmpty()) {
       return;
     }
@@ -253,9 +358,32 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
     String recorded = Files.isDirectory(layout.tree()) ? firstOrigin(layout.tree(), withSlash) : withSlash;
     try (StubTree t = StubTree.open(layout.tree(), recorded)) {
       t.access(access);
+      t.root().removeXattr(IndexFetch.APPLIED_XATTR); // a crash while applying leaves no claim it was applied
       IndexApplier.Result r = IndexApplier.applyValidated(gz.get(), t, Clock.systemUTC().instant());
+      t.root().setXattr(IndexFetch.APPLIED_XATTR, fetched.validators().encode());
       LOG.info("tree index: " + entries + " entries; " + r.created() + " created, " + r.reset() + " reset, "
           + r.removed() + " removed" + (r.warnings() > 0 ? ", " + r.warnings() + " warnings" : ""));
+    }
+  }
+
+  /**
+   * The tree index the store's tree was made from, if it was made from one and its digests are on disk (a tree
+   * whose digests are gone is made again, which writes them).
+   */
+  private static IndexFetch.Applied appliedIndex(StoreLayout layout) throws IOException {
+    if (!Files.isDirectory(layout.tree())) {
+      return null;
+    }
+    try (Fd fd = Posix.open(layout.tree().toString(), Posix.O_RDONLY | Posix.O_DIRECTORY)) {
+      if (!(StubTree.metaOf(fd).orElse(null) instanceof DirMeta m && m.fromIndex())) {
+        return null;
+      }
+      java.util.Optional<IndexDigests> digests = layout.openDigests();
+      if (digests.isEmpty()) {
+        return null;
+      }
+      digests.get().close();
+      return IndexFetch.Applied.of(fd).orElse(null);
     }
   }
 
@@ -281,22 +409,7 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
 
   private static void prepareView(Path dir, StoreLayout layout) throws IOException {
     Files.createDirectories(dir);
-    Path real = dir.toRealPath();
-    if (real.startsWith(layout.store().toAbsolutePath().normalize())) {
-      throw new IllegalArgumentException(dir + " is inside the store " + layout.store());
-    }
-    try (var entries = Files.list(real)) {
-      if (entries.findAny().isPresent()) {
-        boolean crawled;
-        try (Fd fd = Posix.open(real.toString(), Posix.O_RDONLY | Posix.O_DIRECTORY)) {
-          crawled = fd.getXattr(EntryMeta.ORIGIN_XATTR).isPresent();
-        }
-        throw new IOException(dir + " is not empty; serve needs an empty directory to show the view in"
-            + (crawled ? ". It holds a tree made by `lazydir crawl`: to serve that tree, make it a store's tree:"
-                + " mkdir S && mv " + dir + " S/tree && mkdir " + dir + " && lazydir serve --store S URL " + dir
-                : " (is another lazydir serve using it?)"));
-      }
-    }
+    ServePreflight.checkDir(dir, layout); // again, now that it exists: nothing put in it since the first check
   }
 
   private void writeStateLoop() {
@@ -318,6 +431,7 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
       return; // close() removed it: a writer that waited for the monitor must not bring it back
     }
     Daemon.Stats s = daemon.stats();
+    TreeCounts.Snapshot t = daemon.treeCounts();
     layout.writeState("pid=" + ProcessHandle.current().pid() + "\n"
         + "started=" + s.started.getEpochSecond() + "\n"
         + "view=" + view + "\n"
@@ -326,11 +440,32 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
         + "fetches=" + daemon.fetches() + "\n"
         + "events=" + s.events() + "\n"
         + "denied=" + s.denied() + "\n"
-        + "dirs_listed=" + s.dirsListed() + "\n"
+        + "listings=" + s.dirsListed() + "\n"
+        // What the tree holds, from the daemon's counters: status reads these instead of walking the tree.
+        + "tree.dirs_listed=" + t.dirsListed() + "\n"
+        + "tree.dirs_known=" + t.dirsKnown() + "\n"
+        + "tree.files_populated=" + t.filesComplete() + "\n"
+        + "tree.files_partial=" + t.filesPartial() + "\n"
+        + "tree.files_stub=" + t.filesStub() + "\n"
+        + "tree.bytes_populated=" + t.bytesPresent() + "\n"
+        + "tree.bytes_total=" + t.bytesTotal() + "\n"
         + "crawl=" + (crawl == null ? "off" : crawl.outcome().name().toLowerCase(java.util.Locale.ROOT)) + "\n"
         + "crawl_dirs=" + (crawl == null ? 0 : crawl.directories()) + "\n"
         + (crawl == null || crawl.incompleteBecause().isEmpty() ? "" : "crawl_incomplete=" + crawl.incompleteBecause() + "\n")
+        + cacheState(daemon.cacheStats())
         + recentDenials(s));
+  }
+
+  /** The store's usage and bounds, evictions and opens (cache_max 0: no such bound). */
+  private static String cacheState(Daemon.CacheStats c) {
+    return "cache_bytes=" + c.used() + "\n"
+        + "cache_max=" + c.limits().maxSize() + "\n"
+        + "cache_min_free=" + c.limits().minFree() + "\n"
+        + "cache_max_age=" + (c.limits().maxAge() == null ? 0 : c.limits().maxAge().toSeconds()) + "\n"
+        + "evictions=" + c.evictions() + "\n"
+        + "evicted_bytes=" + c.evictedBytes() + "\n"
+        + "opens=" + c.opens() + "\n"
+        + "opens_fetching=" + c.fetchingOpens() + "\n";
   }
 
   /** One line each, "denial.N=EPOCH ERRNO WHY" (newlines in the cause folded). */
@@ -344,6 +479,11 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
     return b.toString();
   }
 
+  /** DIR was unmounted by hand while serving (the daemon then stops: the view is gone). */
+  public boolean unmountedBehindItsBack() {
+    return !closed && !daemon.viewMounted();
+  }
+
   @Override
   public synchronized void close() {
     if (closed) {
@@ -351,6 +491,17 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
     }
     closed = true;
     stateWriter.interrupt();
+    if (metrics != null) {
+      metrics.close();
+    }
+    if (control != null) {
+      control.close();
+      try (Fd run = layout.openRunDirectory()) {
+        run.unlinkAt(ControlSocket.NAME, false);
+      } catch (IOException e) {
+        // a socket left behind refuses connections: a command says "not served"
+      }
+    }
     if (crawl != null) {
       crawl.close();
     }

@@ -38,6 +38,13 @@ public record StoreLayout(Path store) {
   static final String STATE_TMP = "state.tmp";
   static final String LOCK = "lock";
   static final String DEMO_MARKER = "demo";
+  /**
+   * The store's format: how its tree, xattrs, segment maps and run files are laid out. Raised when a lazydir
+   * writes a store an older one would misread; an older lazydir then refuses the store instead of damaging it.
+   * Recorded in {@code run/format} ("1\n"); a store made before the record existed is format 1.
+   */
+  public static final int FORMAT = 1;
+  static final String FORMAT_FILE = "format";
 
   public static StoreLayout defaultFor(Path dir) {
     Path abs = dir.toAbsolutePath().normalize();
@@ -69,13 +76,64 @@ public record StoreLayout(Path store) {
           throw e;
         }
       }
-      s.openDirAt("run").close(); // a link or a file where run belongs fails here, before anything uses it
+      try (Fd run = s.openDirAt("run")) { // a link or a file where run belongs fails here, before anything uses it
+        recordFormat(run);
+      }
       Optional<Stat> tree = s.statAt("tree");
       if (tree.isPresent() && !tree.get().isDirectory()) {
         throw notOurs(tree(), tree.get(), "a directory");
       }
     } catch (ErrnoException e) {
       throw explained(e, run());
+    }
+  }
+
+  /**
+   * Refuses, reading only, a store a newer lazydir wrote in a format this one does not know: one sentence with
+   * the cause and the fix. No store, or no record (a store older than the record), passes.
+   */
+  public void checkFormat() throws IOException {
+    if (!Files.isDirectory(run(), LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    String text;
+    try (Fd run = openRun()) {
+      Optional<Stat> st = run.statAt(FORMAT_FILE);
+      if (st.isEmpty()) {
+        return;
+      }
+      if (!st.get().isRegularFile()) {
+        throw notOurs(run().resolve(FORMAT_FILE), st.get(), "a file");
+      }
+      text = Files.readString(inside(run, FORMAT_FILE), StandardCharsets.US_ASCII).strip();
+    }
+    int format;
+    try {
+      format = Integer.parseInt(text);
+    } catch (NumberFormatException e) {
+      throw new IOException(run().resolve(FORMAT_FILE) + " does not hold a store format number (it holds '"
+          + (text.length() > 20 ? text.substring(0, 20) + "..." : text) + "'); lazydir does not guess a store's"
+          + " format: give serve another --store, or remove " + store + " to start afresh");
+    }
+    if (format > FORMAT) {
+      throw new IOException("the store " + store + " was written by a newer lazydir (store format " + format
+          + "; this lazydir reads format " + FORMAT + " and older): serve it with that newer"
+          + " lazydir, or give this one another --store");
+    }
+  }
+
+  /** Writes run/format when the store has no record yet (a new store, or one made before the record). */
+  private static void recordFormat(Fd run) throws IOException {
+    if (run.statAt(FORMAT_FILE).isPresent()) {
+      return;
+    }
+    byte[] text = (FORMAT + "\n").getBytes(StandardCharsets.US_ASCII);
+    try (Fd f = run.openAt(FORMAT_FILE, Posix.O_WRONLY | Posix.O_CREAT | Posix.O_EXCL | Posix.O_NOFOLLOW, 0644)) {
+      f.pwriteFully(ByteBuffer.allocateDirect(text.length).put(text).flip(), 0);
+    } catch (ErrnoException e) {
+      if (e.errno() != Errno.EEXIST) {
+        throw e;
+      }
     }
   }
 
@@ -255,7 +313,7 @@ public record StoreLayout(Path store) {
   }
 
   /** The pid of the serve holding the store's lock, if one does (the lock file is not created by asking). */
-  private Optional<String> servingPidIfLocked() throws IOException {
+  public Optional<String> servingPidIfLocked() throws IOException {
     if (!Files.isDirectory(run(), LinkOption.NOFOLLOW_LINKS)) {
       return Optional.empty();
     }
@@ -274,6 +332,57 @@ public record StoreLayout(Path store) {
       }
     }
     return Optional.of(servingPid());
+  }
+
+  /**
+   * Removes a store and everything fetched in it (httpdirfs' --cache-clear), holding its lock meanwhile so that no
+   * serve starts on it; refused, changing nothing, while a serve uses it, or if it does not look like a store.
+   */
+  public void removeStore() throws IOException {
+    if (Files.isSymbolicLink(store) || !Files.isDirectory(store)) {
+      throw new IOException(store + " is not a directory lazydir made (a symbolic link or a file); lazydir removes"
+          + " only its own stores");
+    }
+    Optional<String> pid = servingPidIfLocked();
+    if (pid.isPresent()) {
+      throw new StoreInUseException(store + " is in use by lazydir serve (pid " + pid.get() + "), so it is not"
+          + " removed: stop that serve first (lazydir stop DIR)");
+    }
+    try (Fd s = openStore()) {
+      Optional<Stat> run = s.statAt("run");
+      Optional<Stat> tree = s.statAt("tree");
+      for (String name : s.list()) {
+        if (!name.equals("run") && !name.equals("tree")) {
+          throw new IOException(store + " holds " + name + ", which lazydir never puts in a store; it removes only"
+              + " its own stores: check the path (or remove it yourself)");
+        }
+      }
+      if (run.isEmpty() && tree.isEmpty()) {
+        throw new IOException(store + " is not a lazydir store (no run or tree in it); nothing removed");
+      }
+    }
+    FileLock lock = lock();
+    try (Fd s = Posix.open(store.toString(), Posix.O_RDONLY | Posix.O_DIRECTORY | Posix.O_NOFOLLOW)) {
+      removeContents(s, s.stat().dev());
+    } finally {
+      lock.release();
+      lock.channel().close();
+    }
+    Files.delete(store);
+  }
+
+  /**
+   * Removes a store that a failed start has just made (the caller holds no mount on it): what is below it by
+   * *at() calls, links removed and never followed, then the store itself.
+   */
+  void removeNew() throws IOException {
+    if (Files.isSymbolicLink(store) || !Files.isDirectory(store)) {
+      return;
+    }
+    try (Fd s = Posix.open(store.toString(), Posix.O_RDONLY | Posix.O_DIRECTORY | Posix.O_NOFOLLOW)) {
+      removeContents(s, s.stat().dev());
+    }
+    Files.delete(store);
   }
 
   /** Removes everything below dir by *at() calls: links are removed, never followed; other filesystems are left. */
@@ -308,6 +417,11 @@ public record StoreLayout(Path store) {
 
   private Fd openStore() throws IOException {
     return Posix.open(store.toString(), Posix.O_RDONLY | Posix.O_DIRECTORY);
+  }
+
+  /** STORE/run, opened without following a link (the control socket is reached through it). */
+  public Fd openRunDirectory() throws IOException {
+    return openRun();
   }
 
   /** STORE/run, never through a link. */

@@ -10,12 +10,12 @@ import dev.lazydir.tree.StubTree;
 import dev.lazydir.tree.TreeWalk;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.Optional;
 
 /**
- * What a store holds, counted by walking its tree through the store path (which sends no event: the open mark
- * is on DIR's mount and content marks only watch reads). The walk goes by directory fds, so a tree deeper than
- * PATH_MAX counts like any other.
+ * What a store holds, counted by walking its tree through the store path: what status shows of a store no daemon
+ * serves (a serving daemon keeps the same counts without a walk, {@link TreeCounts}). The walk sends no event:
+ * the open mark is on DIR's mount and content marks only watch reads. It goes by directory fds, so a tree deeper
+ * than PATH_MAX counts like any other.
  */
 public record TreeStatus(long dirsListed, long dirsKnown, long filesComplete, long filesPartial, long filesStub,
     long bytesPresent, long bytesTotal) {
@@ -43,17 +43,10 @@ public record TreeStatus(long dirsListed, long dirsKnown, long filesComplete, lo
           if (fd == null || !(StubTree.metaOf(fd).orElse(null) instanceof FileMeta m)) {
             return;
           }
-          c[6] += m.size();
-          Optional<SegmentMap> map = SegmentMap.recorded(m, fd.getXattr(EntryMeta.MAP_XATTR), m.size());
-          long present = map.map(SegmentMap::presentBytes).orElse(0L);
-          c[5] += present;
-          if (map.isPresent() && map.get().isComplete()) {
-            c[2]++;
-          } else if (map.isPresent() && map.get().presentCount() > 0) {
-            c[3]++;
-          } else {
-            c[4]++;
-          }
+          TreeCounts.File f = TreeCounts.classify(m, fd.getXattr(EntryMeta.MAP_XATTR));
+          c[6] += f.size();
+          c[5] += f.present();
+          c[2 + f.state()]++; // complete, partial, stub
         }
       }
     });

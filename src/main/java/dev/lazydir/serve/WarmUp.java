@@ -95,6 +95,7 @@ final class WarmUp {
           StubTree tree = StubTree.open(dir, origin.toString());
           Fd root = tree.openDir(List.of())) {
         ContentFiller filler = new ContentFiller(client, pool, 1, java.time.Duration.ofSeconds(10), stub -> { });
+        filler.silent = true;
         tree.createStub(root, "f", meta, mtime);
         for (int i = 0; i < 15; i++) {
           try (OpenStub stub = OpenStub.open(tree, List.of(), "f", m -> url, 64 << 10)) {

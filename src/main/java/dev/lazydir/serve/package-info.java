@@ -14,12 +14,23 @@
  *
  * listing -> stubs (an opendir of a directory not listed yet, or due for a refresh; or the namespace crawl)
  *   EventLoop -> Daemon.onOpen -> DirectoryOpens.onOpen   listed once however many openers wait
- *   crawl.Crawler.listOne                                   GET the index page, parse, probe what it lacks
+ *   crawl.Crawler.relist                                    GET the index page if changed (a 304 or the same
+ *                                                           bytes: nothing parsed, no entry looked at), parse,
+ *                                                           probe what it lacks
  *   tree.StubTree                                           new stubs made nameless, marked (ContentMarks),
  *                                                           renamed into place; changed files get new inodes
  *   DirectoryOpens                                          open ignore mark until the refresh timeout; list
  *                                                           subdirectories ahead, fetch small files ahead
+ *
+ * bounds -> eviction (serve --cache-max-size / --min-free-space / --cache-max-age; lazydir evict, pin, unpin)
+ *   Daemon.onOpen, ContentFiller   CacheRoom.makeRoom before a stub takes disk; CacheRoom.charged after
+ *   CachePolicy                    usage counter and least-recently-used order (recency: FAN_OPEN notices)
+ *   Eviction                       content mark back, write lease, "nothing present" recorded, data punched out
+ *   ControlSocket                  STORE/run/control: evict, pin, unpin from the command line
  * </pre>
+ *
+ * <p>{@code lazydir refresh} reaches the daemon through {@link dev.lazydir.serve.ControlSocket} and runs
+ * {@link dev.lazydir.serve.TreeRefresh}: the same single-flight listing, then one HEAD per file with bytes on disk.
  *
  * <p>When the daemon dies or stops, {@link dev.lazydir.serve.Guard} holds a copy of the group and answers EIO to
  * whoever still reads the view; the next daemon takes the group over ({@link dev.lazydir.serve.GroupHandOver}).

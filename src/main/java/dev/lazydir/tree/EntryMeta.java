@@ -32,6 +32,14 @@ import java.util.Optional;
  *                  is its listing, so it is never listed from an index page
  *   p=OCTAL        (optional) permission bits the tree index gives the entry (without --allow-other only the
  *                  owner's are applied); absent: --file-mode and the directory default apply
+ *   e=ETAG         (dir, optional) the ETag of the listing last applied, sent back as If-None-Match
+ *   m=EPOCH        (dir, optional) the Last-Modified of that listing, sent back as If-Modified-Since
+ *   h=HEX          (dir, optional) 16 hex of the SHA-256 of that listing's type and body: a listing that comes
+ *                  back byte for byte the same (servers that send no validators: nginx, Apache, python) is
+ *                  not parsed again either
+ *   d=EPOCH[.NANOS] (dir, with e=, m= or h=) the directory's own mtime as that listing left it: any entry made,
+ *                  removed or renamed in it since (by hand, in a crawled DIR) moves it, and then the next
+ *                  listing is applied in full whatever the origin says
  * </pre>
  * The stub's st_size and st_mtime are set from these values too. Only values that cannot be derived are
  * stored, and keys are one letter, because ext4 keeps about 60 bytes of xattr inside a 256-byte inode: a file
@@ -128,19 +136,29 @@ public sealed interface EntryMeta {
    * @param fromIndex made from the origin's tree index (never listed from an index page)
    * @param mode permission bits the index gives it, or -1
    */
-  record DirMeta(long listedEpochSeconds, String listedName, String url, boolean fromIndex, int mode)
-      implements EntryMeta {
+  record DirMeta(long listedEpochSeconds, String listedName, String url, boolean fromIndex, int mode,
+      ListingVersion listing) implements EntryMeta {
     public DirMeta(long listedEpochSeconds, String listedName, String url) {
       this(listedEpochSeconds, listedName, url, false, -1);
+    }
+
+    public DirMeta(long listedEpochSeconds, String listedName, String url, boolean fromIndex, int mode) {
+      this(listedEpochSeconds, listedName, url, fromIndex, mode, null);
     }
 
     public boolean listed() {
       return listedEpochSeconds > 0;
     }
 
+    /** Listed now from an index page, whose version is not known (yet): see {@link #withListing}. */
     public DirMeta listedAt(Instant when, String finalUrl) {
       // a listing from an index page replaces what a tree index said
       return new DirMeta(Math.max(1, when.getEpochSecond()), listedName, finalUrl);
+    }
+
+    /** The same directory, its listing now known to be {@code version} (null: not known). */
+    public DirMeta withListing(ListingVersion version) {
+      return new DirMeta(listedEpochSeconds, listedName, url, fromIndex, mode, version);
     }
 
     @Override
@@ -150,7 +168,66 @@ public sealed interface EntryMeta {
         sb.append("i=1\n");
       }
       appendMode(sb, mode);
+      if (listing != null) {
+        if (listing.etag() != null) {
+          sb.append("e=").append(listing.etag()).append('\n');
+        }
+        if (listing.lastModified() != null) {
+          sb.append("m=").append(listing.lastModified().getEpochSecond()).append('\n');
+        }
+        if (listing.digest() != null) {
+          sb.append("h=").append(listing.digest()).append('\n');
+        }
+        if (listing.dirMtime() != null) {
+          sb.append("d=").append(listing.dirMtime().getEpochSecond());
+          if (listing.dirMtime().getNano() != 0) {
+            sb.append('.').append(String.format("%09d", listing.dirMtime().getNano()));
+          }
+          sb.append('\n');
+        }
+      }
       return finish(sb, listedName, url);
+    }
+  }
+
+  /**
+   * What identifies the listing a directory was last made from: the validators its answer carried (to ask
+   * the origin "changed since?") and a digest of its body (to see, without parsing it, that a full answer says
+   * the same again). An ETag that could not be sent back as it is (longer than {@link #MAX_LISTING_ETAG}
+   * bytes, or not visible ASCII) is not kept.
+   */
+  record ListingVersion(String etag, Instant lastModified, String digest, Instant dirMtime) {
+    /** Longer ETags are not kept (the xattr stays small); the digest still recognises the listing. */
+    public static final int MAX_LISTING_ETAG = 80;
+
+    public ListingVersion {
+      if (etag != null && (etag.length() > MAX_LISTING_ETAG || !etag.chars().allMatch(c -> c > 0x20 && c < 0x7f))) {
+        etag = null;
+      }
+      if (digest != null && !digest.matches("[0-9a-f]{16}")) {
+        digest = null;
+      }
+    }
+
+    /** The first 64 bits of the SHA-256 of a listing's media type and body, in hex. */
+    public static String digestOf(String mediaType, byte[] body) {
+      try {
+        MessageDigest sha = MessageDigest.getInstance("SHA-256");
+        sha.update(String.valueOf(mediaType).getBytes(StandardCharsets.UTF_8));
+        sha.update((byte) 0);
+        return HexFormat.of().formatHex(sha.digest(body), 0, 8);
+      } catch (NoSuchAlgorithmException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+
+    public boolean hasValidators() {
+      return etag != null || lastModified != null;
+    }
+
+    /** The same listing, applied to a directory whose mtime is now {@code mtime}. */
+    public ListingVersion at(Instant mtime) {
+      return new ListingVersion(etag, lastModified, digest, mtime);
     }
   }
 
@@ -209,8 +286,15 @@ public sealed interface EntryMeta {
             "1".equals(fields.get("c")), parseMode(fields.get("p"))));
       }
       if (fields.containsKey("l")) {
+        String e = fields.get("e");
+        String m = fields.get("m");
+        String h = fields.get("h");
+        String d = fields.get("d");
+        ListingVersion listing = e == null && m == null && h == null ? null
+            : new ListingVersion(e, m == null ? null : Instant.ofEpochSecond(Long.parseLong(m)), h,
+                d == null ? null : parseMtime(d));
         return Optional.of(new DirMeta(Long.parseLong(fields.get("l")), fields.get("n"), fields.get("u"),
-            "1".equals(fields.get("i")), parseMode(fields.get("p"))));
+            "1".equals(fields.get("i")), parseMode(fields.get("p")), listing));
       }
     } catch (RuntimeException malformed) {
       return Optional.empty();

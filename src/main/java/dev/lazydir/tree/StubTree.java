@@ -36,6 +36,7 @@ public final class StubTree implements Closeable {
   private final long device;
   private volatile Access access = Access.OWNER_ONLY;
   private volatile NewStubHook newStubHook = (stub, meta) -> {};
+  private volatile TreeChanges changes = TreeChanges.NONE;
 
   /** Sees each new file stub while it is still nameless, before any other process can open it. */
   @FunctionalInterface
@@ -110,6 +111,15 @@ public final class StubTree implements Closeable {
    */
   public void onNewStub(NewStubHook hook) {
     this.newStubHook = hook;
+  }
+
+  /** Tells changes about every entry this tree adds, changes or removes from now on. */
+  public void onChange(TreeChanges changes) {
+    this.changes = changes;
+  }
+
+  public TreeChanges changes() {
+    return changes;
   }
 
   /**
@@ -233,6 +243,7 @@ public final class StubTree implements Closeable {
   public void createStub(Fd dir, String name, FileMeta meta, Instant mtime) throws IOException {
     LocalName.require(name);
     moveIntoPlace(dir, newStub(dir, meta, mtime), name, false);
+    changes.fileAdded(meta);
   }
 
   /**
@@ -241,11 +252,15 @@ public final class StubTree implements Closeable {
    * hole; whoever opens the name from now on gets the new version.
    */
   public void resetStub(Fd dir, String name, FileMeta meta, Instant mtime) throws IOException {
+    FileMeta oldMeta;
+    Optional<byte[]> oldMap;
     try (Fd old = dir.openAt(LocalName.require(name), Posix.O_RDONLY | Posix.O_NOFOLLOW | Posix.O_NONBLOCK, 0)) {
       requireOurs(old, name);
       if (!old.stat().isRegularFile()) {
         throw new TreeException(name + " is not a file; leaving it untouched");
       }
+      oldMeta = metaOf(old).orElse(null) instanceof FileMeta m ? m : null;
+      oldMap = old.getXattr(EntryMeta.MAP_XATTR);
     }
     String temp = newStub(dir, meta, mtime);
     try {
@@ -254,6 +269,10 @@ public final class StubTree implements Closeable {
       discardTemp(dir, temp, false);
       throw e;
     }
+    if (oldMeta != null) {
+      changes.fileRemoved(oldMeta, oldMap);
+    }
+    changes.fileAdded(meta);
   }
 
   /** A complete stub under a temporary name, seen by the new-stub hook; returns that name. */
@@ -281,8 +300,14 @@ public final class StubTree implements Closeable {
     try (Fd fd = dir.openAt(LocalName.require(name), Posix.O_RDONLY | Posix.O_NOFOLLOW | Posix.O_NONBLOCK, 0)) {
       requireOurs(fd, name);
       // Same version, better metadata: bytes already complete stay complete.
-      boolean complete = metaOf(fd).orElse(null) instanceof FileMeta old && old.complete();
-      fd.setXattr(EntryMeta.XATTR, (complete ? meta.asComplete() : meta).encode());
+      FileMeta old = metaOf(fd).orElse(null) instanceof FileMeta m ? m : null;
+      boolean complete = old != null && old.complete();
+      FileMeta refined = complete ? meta.asComplete() : meta;
+      fd.setXattr(EntryMeta.XATTR, refined.encode());
+      if (old != null) {
+        Optional<byte[]> map = fd.getXattr(EntryMeta.MAP_XATTR);
+        changes.fileChanged(old, map, refined, map);
+      }
       if (meta.mode() >= 0) {
         access.applyTo(fd, false, false, meta.mode());
       }
@@ -299,7 +324,11 @@ public final class StubTree implements Closeable {
    */
   public void finishDir(Fd dir, DirMeta meta, Instant mtime) throws IOException {
     requireOurs(dir, dir.label());
+    boolean wasListed = metaOf(dir).orElse(null) instanceof DirMeta old && old.listed();
     dir.setXattr(EntryMeta.XATTR, meta.encode());
+    if (!wasListed && meta.listed()) {
+      changes.dirListed();
+    }
     access.applyTo(dir, true, false, meta.mode());
     if (mtime != null) {
       dir.setMtime(mtime);
@@ -347,6 +376,16 @@ public final class StubTree implements Closeable {
       throw e;
     }
     moveIntoPlace(dir, temp, name, true);
+    changes.dirAdded(meta.listed());
+  }
+
+  /** As {@link #writeDirMeta}, telling this tree's {@link TreeChanges} when the directory becomes listed. */
+  public void updateDirMeta(Fd dir, DirMeta meta, Instant mtime) throws IOException {
+    boolean wasListed = metaOf(dir).orElse(null) instanceof DirMeta old && old.listed();
+    writeDirMeta(dir, meta, mtime);
+    if (!wasListed && meta.listed()) {
+      changes.dirListed();
+    }
   }
 
   /** Updates the metadata (and optionally the mtime) of an open lazydir directory. */
@@ -368,7 +407,16 @@ public final class StubTree implements Closeable {
       return entry.exists() ? 1 : 0;
     }
     if (entry.stat().isRegularFile()) {
+      Optional<byte[]> map = Optional.empty();
+      if (changes != TreeChanges.NONE) {
+        try (Fd f = openEntry(dir, name, false)) {
+          map = f.stat().ino() == entry.stat().ino() ? f.getXattr(EntryMeta.MAP_XATTR) : Optional.empty();
+        }
+      }
       dir.unlinkAt(name, false);
+      if (entry.meta() instanceof FileMeta m) {
+        changes.fileRemoved(m, map);
+      }
       return 0;
     }
     int kept = 0;
@@ -379,6 +427,7 @@ public final class StubTree implements Closeable {
     }
     if (kept == 0) {
       dir.unlinkAt(name, true);
+      changes.dirRemoved(entry.meta() instanceof DirMeta d && d.listed());
     }
     return kept;
   }

@@ -53,10 +53,18 @@ class CommandLineTest {
   }
 
   @Test
-  void versionNamesTheRelease() {
+  void versionNamesTheReleaseTheJvmTheKernelAndWhetherItHasPreContentEvents() throws Exception {
     Result r = run("--version");
     assertEquals(0, r.exit());
-    assertTrue(r.out().matches("lazydir \\d+\\.\\d+\\.\\d+.*\\s*"), r.out());
+    java.util.List<String> lines = r.out().lines().toList();
+    assertTrue(lines.get(0).matches("lazydir \\d+\\.\\d+\\.\\d+.*"), r.out());
+    assertTrue(lines.get(1).startsWith("JVM:") && lines.get(1).contains(System.getProperty("java.runtime.version")), r.out());
+    String release = Files.readString(Path.of("/proc/sys/kernel/osrelease")).strip();
+    assertTrue(lines.get(2).startsWith("kernel:") && lines.get(2).contains(release), r.out());
+    assertTrue(lines.get(3).startsWith("fanotify pre-content events: "), r.out());
+    if (dev.lazydir.internal.posix.Users.euid() == 0) {
+      assertEquals("fanotify pre-content events: yes", lines.get(3), "as root on Linux 6.14+ the probe answers for certain");
+    }
   }
 
   @Test

@@ -52,4 +52,18 @@ class OriginDownTest {
     assertArrayEquals("alpha\n".getBytes(StandardCharsets.UTF_8),
         ServeBed.run(30, "cat", bed.view.resolve("docs/a.txt").toString()).out(), "a fetched file still reads");
   }
+
+  @Test
+  void aMirrorServesTheFilesOfAnOriginThatWentDownAfterReady() throws Exception {
+    try (FakeOrigin mirror = new FakeOrigin()) {
+      mirror.file("/docs/a.txt", "alpha\n", T).file("/docs/b.txt", "beta\n", T);
+      bed.serve(origin.url("/").toString(), "--prefetch-small", "0", "--mirror", mirror.url("/").toString());
+      origin.close(); // gone: connections refused
+
+      Result b = ServeBed.run(30, "cat", bed.view.resolve("docs/b.txt").toString());
+      assertEquals(0, b.exit(), b.err() + "\n" + bed.daemonLog(0));
+      assertArrayEquals("beta\n".getBytes(StandardCharsets.UTF_8), b.out());
+      assertTrue(bed.daemonLog(0).contains("the origin failed"), bed.daemonLog(0));
+    }
+  }
 }

@@ -26,6 +26,8 @@ final class ServeBed implements AutoCloseable {
   final Path view;
   final Path store;
   private final List<Process> daemons = new ArrayList<>();
+  /** Extra JVM options for the daemons started from now on (test hooks such as -Dlazydir.test.*). */
+  final List<String> daemonJvmOptions = new ArrayList<>();
   private boolean mounted;
 
   record Result(int exit, byte[] out, String err) {
@@ -52,15 +54,22 @@ final class ServeBed implements AutoCloseable {
     mounted = true;
   }
 
-  /** Starts a daemon and waits for its "ready" line. */
-  Process serve(String url, String... extra) throws Exception {
+  /** The command line of a daemon on this bed's store and view (a separate JVM on the test classpath). */
+  List<String> serveCommand(String url, String... extra) {
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
-        "dev.lazydir.cli.Main", "serve", "--store", store.toString(), "--retries", "2", "--retry-wait", "0",
+        "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
+    cmd.addAll(daemonJvmOptions);
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.lazydir.cli.Main", "serve", "--store", store.toString(), "--retries", "2", "--retry-wait", "0",
         "--timeout", "20"));
     cmd.addAll(List.of(extra));
     cmd.add(url);
     cmd.add(view.toString());
+    return cmd;
+  }
+
+  /** Starts a daemon and waits for its "ready" line. */
+  Process serve(String url, String... extra) throws Exception {
+    List<String> cmd = serveCommand(url, extra);
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(root.resolve("daemon-" + daemons.size() + ".err").toFile());
     pb.environment().put("LC_ALL", "C.UTF-8");
     Process p = pb.start();

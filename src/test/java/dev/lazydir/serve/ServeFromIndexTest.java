@@ -71,6 +71,30 @@ class ServeFromIndexTest {
   }
 
   @Test
+  void aRestartWhoseIndexIsUnchangedGetsA304AndStillServesAndVerifies() throws Exception {
+    IndexedTree t = new IndexedTree(tmp.resolve("src"));
+    try (FakeOrigin origin = new FakeOrigin(); ServeBed bed = new ServeBed(tmp.resolve("bed"))) {
+      t.publish(origin, "");
+      bed.stop(bed.serve(origin.url("/").toString(), "--prefetch-small", "0"));
+      int requests = origin.requestCount();
+      long indexBytes = origin.bodyBytesSent();
+
+      bed.serve(origin.url("/").toString(), "--prefetch-small", "0");
+
+      assertEquals(requests + 1, origin.requestCount(), "one request at the restart: the index, asked if changed");
+      assertTrue(origin.lastRequest().getHeader("If-None-Match") != null);
+      assertEquals(indexBytes, origin.bodyBytesSent(), "answered 304: no byte of the index sent again");
+      Result deep = ServeBed.run(20, "cat", bed.view.resolve("deep/a/b/c/d/e/treasure.txt").toString());
+      assertEquals("deep down\n", deep.text(), deep.err());
+      // The digests kept from the first start still verify: other bytes at the same size give EIO.
+      origin.file("/README", "TOP\n".getBytes(StandardCharsets.UTF_8), IndexedTree.T);
+      Result readme = ServeBed.run(20, "cat", bed.view.resolve("README").toString());
+      assertNotEquals(0, readme.exit());
+      assertArrayEquals(new byte[0], readme.out(), "no unverified byte");
+    }
+  }
+
+  @Test
   void aFileWhoseSizeTheOriginContradictsGivesEioNeverOtherBytes() throws Exception {
     IndexedTree t = new IndexedTree(tmp.resolve("src"));
     try (FakeOrigin origin = new FakeOrigin(); ServeBed bed = new ServeBed(tmp.resolve("bed"))) {

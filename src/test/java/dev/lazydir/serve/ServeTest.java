@@ -205,15 +205,25 @@ class ServeTest {
 
   @Test
   void withLazyDirectoriesWaitReturnsOnceTheBackgroundCrawlHasListedEverything() throws Exception {
-    origin.throttle("/deep/a/b/c/d/", 64, 200); // a slow listing deep down: the crawl is still running at ready
+    // A listing deep down held until the test lets it go: the crawl is still running at ready, and wait waits.
+    FakeOrigin.Hold held = origin.fault("/deep/a/b/c/d/", FakeOrigin.Fault.hold().on("GET"));
     bed.serve(origin.url("/").toString(), "--lazy-dirs", "--crawl");
     Path deep = v("/deep/a/b/c/d/e/f/g/h/treasure.txt");
     assertFalse(Files.exists(deep), "ready came before the crawl got down there");
 
-    Result wait = lazydir("wait", "--store", bed.store.toString(), bed.view.toString());
+    java.util.concurrent.CompletableFuture<Result> wait = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      try {
+        return lazydir("wait", "--store", bed.store.toString(), bed.view.toString());
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    assertTrue(held.awaitHeld(1), "the crawl reached the held listing");
+    held.release(); // wait cannot have returned complete: four levels below this one were still to list
 
-    assertEquals(0, wait.exit(), wait.err());
-    assertTrue(wait.text().startsWith("namespace complete: "), wait.text());
+    Result done = wait.get(60, java.util.concurrent.TimeUnit.SECONDS);
+    assertEquals(0, done.exit(), done.err());
+    assertTrue(done.text().startsWith("namespace complete: "), done.text());
     assertTrue(Files.exists(deep), "serve --crawl listed down to the deep file");
   }
 

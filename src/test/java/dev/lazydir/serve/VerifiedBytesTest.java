@@ -97,6 +97,26 @@ class VerifiedBytesTest {
   }
 
   @Test
+  void anOriginServingOtherBytesIsPassedOverForAMirrorServingTheIndexsBytes() throws Exception {
+    IndexedTree t = new IndexedTree(tmp.resolve("src"));
+    byte[] right = t.files.get(BIG);
+    try (FakeOrigin origin = new FakeOrigin(); FakeOrigin mirror = new FakeOrigin();
+        ServeBed bed = new ServeBed(tmp.resolve("bed"))) {
+      t.publish(origin, "");
+      t.publish(mirror, "");
+      Instant mtime = Files.getLastModifiedTime(t.src.resolve(BIG)).toInstant();
+      origin.file("/" + BIG, changedAt(right, BAD), mtime); // same size, same time, one byte other
+      bed.serve(origin.url("/").toString(), "--prefetch-small", "0", "--mirror", mirror.url("/").toString());
+
+      Result r = ServeBed.run(30, "cat", bed.view.resolve(BIG).toString());
+      assertEquals(0, r.exit(), r.err() + bed.daemonLog(0));
+      assertArrayEquals(right, r.out());
+      assertEquals(1, gets(origin, "/" + BIG).size(), "the origin's wrong bytes, once");
+      assertEquals(1, gets(mirror, "/" + BIG).size(), "then the mirror's");
+    }
+  }
+
+  @Test
   void aCorruptAnswerThatIsRightOnTheSecondTryReadsCorrectly() throws Exception {
     IndexedTree t = new IndexedTree(tmp.resolve("src"));
     byte[] right = t.files.get(BIG);

@@ -49,6 +49,8 @@ public final class FakeOrigin implements Closeable {
   /** Every request in arrival order; guarded by itself, so the log, the counts and the last request agree. */
   private final List<RecordedRequest> log = new ArrayList<>();
   private volatile Style style = Style.NGINX;
+  private volatile boolean listingEtags;
+  private volatile boolean listingLastModified;
   private final Map<String, Fault> faults = new ConcurrentHashMap<>();
   private final AtomicLong bodyBytes = new AtomicLong();
 
@@ -68,15 +70,35 @@ public final class FakeOrigin implements Closeable {
     server.start();
   }
 
+  private String etagServer = "";
+
   public FakeOrigin style(Style s) {
     this.style = s;
+    return this;
+  }
+
+  /** Makes this server's ETags its own, as another server's are (files added after this call). */
+  public FakeOrigin etagsOfItsOwn(String server) {
+    this.etagServer = server;
+    return this;
+  }
+
+  /**
+   * Listings carry validators from now on, as object stores and some servers send them (nginx, Apache and python
+   * send none): an ETag derived from the page (if {@code etag}) and a Last-Modified, the newest time of the
+   * directory and its entries (if {@code lastModified}); a request whose If-None-Match or If-Modified-Since
+   * still holds is answered 304 with no body.
+   */
+  public FakeOrigin listingValidators(boolean etag, boolean lastModified) {
+    this.listingEtags = etag;
+    this.listingLastModified = lastModified;
     return this;
   }
 
   /** Adds (or replaces) a file, creating its parent directories. */
   public FakeOrigin file(String path, byte[] content, Instant mtime) {
     mkdirs(parentOf(path));
-    nodes.put(path, new Node(content, mtime, "\"" + Integer.toHexString(java.util.Arrays.hashCode(content)) + "-" + mtime.getEpochSecond() + "\""));
+    nodes.put(path, new Node(content, mtime, "\"" + etagServer + Integer.toHexString(java.util.Arrays.hashCode(content)) + "-" + mtime.getEpochSecond() + "\""));
     return this;
   }
 
@@ -176,6 +198,7 @@ public final class FakeOrigin implements Closeable {
     boolean newVersionPerRequest;
     long dripBytes;
     long dripMillis;
+    long delayMillis;
     Function<RecordedRequest, MockResponse> answer;
     private final AtomicInteger versions = new AtomicInteger();
 
@@ -219,6 +242,13 @@ public final class FakeOrigin implements Closeable {
       return f;
     }
 
+    /** The normal answer, its head sent {@code millis} after the request came (an origin a round trip away). */
+    public static Fault delay(long millis) {
+      Fault f = new Fault();
+      f.delayMillis = millis;
+      return f;
+    }
+
     /** Whatever {@code f} answers (redirects, socket policies...); the normal answer where it returns null. */
     public static Fault answer(Function<RecordedRequest, MockResponse> f) {
       Fault fault = new Fault();
@@ -241,7 +271,8 @@ public final class FakeOrigin implements Closeable {
           return r;
         }
       }
-      return origin.serve(request, this);
+      MockResponse r = origin.serve(request, this);
+      return delayMillis > 0 ? r.setHeadersDelay(delayMillis, TimeUnit.MILLISECONDS) : r;
     }
 
     String etag(String normal) {
@@ -392,13 +423,17 @@ public final class FakeOrigin implements Closeable {
     }
     if (node.content() == null) {
       String html = rawListings.getOrDefault(path, listing(path).replace("Index of " + path + "<", "Index of " + asked + "<"));
-      return new MockResponse().setHeader("Content-Type", "text/html").setBody(html);
+      return dripped(fault, listingAnswer(request, path, html)); // a throttled listing is slow too
     }
     byte[] content = node.content();
     MockResponse r = new MockResponse()
         .setHeader("Last-Modified", HTTP_DATE.format(node.mtime()))
         .setHeader("ETag", fault.etag(node.etag()))
         .setHeader("Content-Type", "application/octet-stream");
+    String ifNoneMatch = request.getHeader("If-None-Match");
+    if (ifNoneMatch != null && ifNoneMatch.equals(fault.etag(node.etag())) && request.getHeader("Range") == null) {
+      return r.setResponseCode(304); // as a static file server answers a conditional GET of a file it still has
+    }
     String range = request.getHeader("Range");
     if (range != null && range.startsWith("bytes=") && !fault.ignoreRange) {
       String[] se = range.substring(6).split("-", 2);
@@ -420,6 +455,28 @@ public final class FakeOrigin implements Closeable {
     }
     bodyBytes.addAndGet(content.length);
     return dripped(fault, r.setBody(new Buffer().write(content)));
+  }
+
+  private MockResponse listingAnswer(RecordedRequest request, String path, String html) {
+    MockResponse r = new MockResponse().setHeader("Content-Type", "text/html");
+    String etag = "\"" + Integer.toHexString(html.hashCode()) + "-" + html.length() + "\"";
+    Instant newest = nodes.entrySet().stream()
+        .filter(e -> e.getKey().startsWith(path) && e.getKey().substring(path.length()).matches("[^/]*/?"))
+        .map(e -> e.getValue().mtime()).max(Instant::compareTo).orElse(Instant.EPOCH);
+    boolean notModified = false;
+    if (listingEtags) {
+      r.setHeader("ETag", etag);
+      String inm = request.getHeader("If-None-Match");
+      notModified = inm != null && inm.equals(etag);
+    }
+    if (listingLastModified) {
+      r.setHeader("Last-Modified", HTTP_DATE.format(newest));
+      String ims = request.getHeader("If-Modified-Since");
+      if (ims != null && (!listingEtags || request.getHeader("If-None-Match") == null)) {
+        notModified = !newest.isAfter(java.time.ZonedDateTime.parse(ims, HTTP_DATE).toInstant());
+      }
+    }
+    return notModified ? r.setResponseCode(304) : r.setBody(html);
   }
 
   private static MockResponse dripped(Fault fault, MockResponse r) {

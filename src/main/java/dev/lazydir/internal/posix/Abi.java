@@ -6,6 +6,8 @@ package dev.lazydir.internal.posix;
  */
 final class Abi {
   static final int STATX_SIZE = 256;
+  /** stx_nlink (u32). */
+  static final int STATX_NLINK = 16;
   static final int STATX_UID = 20;
   static final int STATX_GID = 24;
   static final int STATX_MODE = 28;
@@ -25,6 +27,9 @@ final class Abi {
   static final int RENAME_NOREPLACE = 1;
   static final int FALLOC_FL_KEEP_SIZE = 0x01;
   static final int FALLOC_FL_PUNCH_HOLE = 0x02;
+  static final int F_SETLEASE = 1024;
+  static final int F_GETLEASE = 1025;
+  static final int SIGIO = 29;
 
   private Abi() {}
 }

@@ -154,6 +154,26 @@ public final class Fd implements AutoCloseable {
         offset, length));
   }
 
+  /** Lease types for {@link #setLease}: F_RDLCK, F_WRLCK, F_UNLCK. */
+  public static final int LEASE_READ = 0;
+  public static final int LEASE_WRITE = 1;
+  public static final int LEASE_NONE = 2;
+
+  /**
+   * Takes (LEASE_WRITE: succeeds only while no other descriptor of the file is open anywhere, EAGAIN otherwise) or
+   * drops (LEASE_NONE) a lease on the file. While a write lease is held, an open of the file elsewhere waits until it
+   * is dropped (an O_NONBLOCK open fails with EWOULDBLOCK instead). The kernel signals the holder with SIGIO when an
+   * open breaks the lease: call {@link Posix#ignoreLeaseBreakSignal} first, or the signal ends the process.
+   */
+  public void setLease(int type) throws IOException {
+    call("fcntl(F_SETLEASE)", label, f -> Posix.libc().fcntl(f, Abi.F_SETLEASE, type));
+  }
+
+  /** The lease held on this open file: LEASE_READ, LEASE_WRITE or LEASE_NONE. */
+  public int lease() throws IOException {
+    return (int) call("fcntl(F_GETLEASE)", label, f -> Posix.libc().fcntl(f, Abi.F_GETLEASE, 0));
+  }
+
   /** Makes written data durable before anything records it as present. */
   public void dataSync() throws IOException {
     call("fdatasync", label, f -> Posix.libc().fdatasync(f));
@@ -234,6 +254,13 @@ public final class Fd implements AutoCloseable {
 
   public Stat stat() throws IOException {
     return statx("", Posix.AT_EMPTY_PATH);
+  }
+
+  /** How many names the file has: 0 once it was removed or replaced while open. */
+  public int linkCount() throws IOException {
+    byte[] buf = Stat.newBuffer();
+    call("statx", label, f -> Posix.libc().statx(f, "", Posix.AT_EMPTY_PATH, Posix.STATX_BASIC_STATS, buf));
+    return java.nio.ByteBuffer.wrap(buf).order(java.nio.ByteOrder.nativeOrder()).getInt(Abi.STATX_NLINK);
   }
 
   /** A descriptor of its own for an open file this code does not own (an event's fd): close it when done. */

@@ -19,6 +19,9 @@ public interface LibC {
 
   int dup(int fd);
 
+  /** fcntl(2), only its integer-argument commands (F_DUPFD_CLOEXEC, F_SETLEASE, F_GETLEASE). */
+  int fcntl(int fd, int cmd, int arg);
+
   int mkdirat(int dirfd, String path, int mode);
 
   int unlinkat(int dirfd, String path, int flags);
@@ -94,6 +97,10 @@ public interface LibC {
 
   String strerror(int errnum);
 
+
+  /** signal(2); handler is SIG_DFL (0) or SIG_IGN (1) here, never a function. */
+  long signal(int signum, long handler);
+
   // fanotify(7) and the calls its group fd is driven with
 
   int fanotify_init(int flags, int event_f_flags);
@@ -110,4 +117,11 @@ public interface LibC {
   int poll(java.nio.ByteBuffer fds, long nfds, int timeout);
 
   int eventfd(int initval, int flags);
+
+  // an AF_UNIX datagram with a descriptor attached (the systemd notification socket, see UnixDatagram)
+
+  int socket(int domain, int type, int protocol);
+
+  /** msg: a struct msghdr built in native memory by {@link UnixDatagram}. */
+  long sendmsg(int sockfd, Pointer msg, int flags);
 }

@@ -121,6 +121,21 @@ public final class Posix {
         pidfd.label());
   }
 
+  /** A close-on-exec copy of fd numbered at least 3 (a descriptor inherited from the service manager). */
+  public static int dupCloseOnExec(int fd) throws IOException {
+    return check(LIBC.fcntl(fd, 1030 /* F_DUPFD_CLOEXEC */, 3), "fcntl(F_DUPFD_CLOEXEC)", "fd " + fd);
+  }
+
+  /**
+   * Ignores SIGIO in the whole process. The kernel sends it to whoever holds a lease when an open breaks it; its
+   * default action ends the process, and nothing in lazydir uses SIGIO otherwise (the JVM does not either).
+   */
+  public static synchronized void ignoreLeaseBreakSignal() throws IOException {
+    if (LIBC.signal(Abi.SIGIO, 1) == -1) {
+      throw new IOException("cannot ignore SIGIO (needed to hold file leases)");
+    }
+  }
+
   public static void umount(String target, int flags) throws IOException {
     check(LIBC.umount2(target, flags), "umount2", target);
   }

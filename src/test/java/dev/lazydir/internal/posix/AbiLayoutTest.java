@@ -72,6 +72,12 @@ class AbiLayoutTest {
     assertEquals(C.get("RENAME_NOREPLACE"), (long) Abi.RENAME_NOREPLACE);
     assertEquals(C.get("FALLOC_FL_KEEP_SIZE"), (long) Abi.FALLOC_FL_KEEP_SIZE);
     assertEquals(C.get("FALLOC_FL_PUNCH_HOLE"), (long) Abi.FALLOC_FL_PUNCH_HOLE);
+    assertEquals(C.get("F_SETLEASE"), (long) Abi.F_SETLEASE);
+    assertEquals(C.get("F_GETLEASE"), (long) Abi.F_GETLEASE);
+    assertEquals(C.get("F_RDLCK"), (long) Fd.LEASE_READ);
+    assertEquals(C.get("F_WRLCK"), (long) Fd.LEASE_WRITE);
+    assertEquals(C.get("F_UNLCK"), (long) Fd.LEASE_NONE);
+    assertEquals(C.get("SIGIO"), (long) Abi.SIGIO);
   }
 
   @Test

@@ -1,0 +1,138 @@
+package dev.lazydir.serve;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * The store's accounting and its eviction order, with no I/O: for each file holding disk blocks, how many bytes it
+ * holds and when it was last used; the total is a counter kept as files are charged, never a walk. Victims come least
+ * recently used first; files that are in use or pinned are passed over by the caller and stay. Time comes from an
+ * injected clock, so the order is testable without waiting.
+ */
+final class CachePolicy {
+  /** A file of the store holding blocks: where it is (tree path) and what it takes. */
+  static final class Entry {
+    final long ino;
+    final List<String> path;
+    long bytes;
+    long lastUse;
+    boolean pinned;
+
+    Entry(long ino, List<String> path) {
+      this.ino = ino;
+      this.path = List.copyOf(path);
+    }
+
+    @Override
+    public String toString() {
+      return String.join("/", path) + " (" + bytes + " bytes)";
+    }
+  }
+
+  private final Clock clock;
+  private final Map<Long, Entry> byIno = new HashMap<>();
+  private final TreeSet<Entry> byAge = new TreeSet<>((a, b) -> a.lastUse != b.lastUse
+      ? Long.compare(a.lastUse, b.lastUse) : Long.compare(a.ino, b.ino));
+  private long total;
+
+  CachePolicy(Clock clock) {
+    this.clock = clock;
+  }
+
+  synchronized long total() {
+    return total;
+  }
+
+  synchronized int files() {
+    return byIno.size();
+  }
+
+  /** The file now holds {@code bytes} of disk (0 removes it); a new file counts as used now. */
+  synchronized void charge(long ino, List<String> path, long bytes) {
+    Entry e = byIno.get(ino);
+    if (e == null) {
+      if (bytes <= 0) {
+        return;
+      }
+      e = new Entry(ino, path);
+      e.lastUse = clock.millis();
+      byIno.put(ino, e);
+      byAge.add(e);
+    }
+    total += bytes - e.bytes;
+    e.bytes = bytes;
+    if (bytes <= 0) {
+      byIno.remove(ino);
+      byAge.remove(e);
+    }
+  }
+
+  /** Adds {@code bytes} to what the file holds (a reservation before its blocks are allocated). */
+  synchronized void add(long ino, List<String> path, long bytes) {
+    Entry e = byIno.get(ino);
+    charge(ino, path, (e == null ? 0 : e.bytes) + bytes);
+  }
+
+  synchronized long bytesOf(long ino) {
+    Entry e = byIno.get(ino);
+    return e == null ? 0 : e.bytes;
+  }
+
+  /** The file was used now (opened, read). Unknown files (holding no blocks) are ignored. */
+  synchronized void touch(long ino) {
+    Entry e = byIno.get(ino);
+    if (e != null) {
+      byAge.remove(e);
+      e.lastUse = clock.millis();
+      byAge.add(e);
+    }
+  }
+
+  synchronized void pin(long ino, boolean pinned) {
+    Entry e = byIno.get(ino);
+    if (e != null) {
+      e.pinned = pinned;
+    }
+  }
+
+  /**
+   * Candidates to free at least {@code need} bytes, least recently used first, skipping pinned files and
+   * {@code except}; the list may free less (everything else is pinned). Nothing is removed: the caller evicts each
+   * and {@link #charge}s what it then holds.
+   */
+  synchronized List<Entry> victims(long need, long except) {
+    List<Entry> out = new ArrayList<>();
+    long freed = 0;
+    for (Entry e : byAge) {
+      if (freed >= need) {
+        break;
+      }
+      if (e.pinned || e.ino == except) {
+        continue;
+      }
+      out.add(e);
+      freed += e.bytes;
+    }
+    return out;
+  }
+
+  /** Files not used for longer than {@code age}, oldest first (pinned ones excepted). */
+  synchronized List<Entry> unusedFor(Duration age) {
+    long before = clock.millis() - age.toMillis();
+    List<Entry> out = new ArrayList<>();
+    for (Entry e : byAge) {
+      if (e.lastUse > before) {
+        break;
+      }
+      if (!e.pinned) {
+        out.add(e);
+      }
+    }
+    return out;
+  }
+}
