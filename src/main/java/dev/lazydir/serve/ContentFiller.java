@@ -113,8 +113,9 @@ final class ContentFiller {
   }
 
   /**
-   * Fetches the whole file ahead of any reader (an access profile), in up to {@code streams} streams; returns at
-   * once. The returned future completes when every segment is present, or with the first failure.
+   * Fetches the segments covering [offset, offset + count) ahead of any reader (an access profile; count 0: to the
+   * end), in up to {@code streams} streams, joining fetches already in flight; returns at once. The returned
+   * future completes when those fetches end, or with the first failure. Not recorded in a profile.
    */
   CompletableFuture<Void> prefetch(OpenStub stub, long offset, long count, int streams) {
     if (stub.isComplete()) {

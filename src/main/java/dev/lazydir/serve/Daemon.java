@@ -325,13 +325,23 @@ public final class Daemon implements Closeable {
   static final int PROFILE_WRITE_SECONDS = 5;
 
   /**
-   * Fetches the profile's ranges in the background, in its order, on all but two of {@code --max-conns} (those
-   * stay free for readers); returns at once.
+   * Fetches the profile's ranges in the background, in its order, on all but one of {@code --max-conns} (that one
+   * stays free for readers of what the profile does not name); returns at once.
    */
   public void prefetchProfile(AccessProfile profile) {
     LOG.info("access profile: " + profile.ranges().size() + " ranges, " + profile.bytes() + " bytes to fetch ahead");
-    profilePrefetch = ProfilePrefetch.start(profile, stubs, filler, this::ensureListed,
-        Math.max(1, settings.maxConns() - 2), settings.timeout().multipliedBy(10));
+    profilePrefetch = ProfilePrefetch.start(profile, stubs, filler, this::listIfUnlisted,
+        Math.max(1, settings.maxConns() - 1), settings.timeout().multipliedBy(10));
+  }
+
+  /** Lists a directory of the tree unless it is listed already (a profile's path, maybe ahead of the crawl). */
+  private void listIfUnlisted(List<String> path) throws IOException {
+    try (Fd dir = tree.openDir(path)) {
+      if (StubTree.metaOf(dir).orElse(null) instanceof dev.lazydir.tree.EntryMeta.DirMeta d && d.listed()) {
+        return;
+      }
+    }
+    ensureListed(path);
   }
 
   /**

@@ -15,8 +15,8 @@ import java.util.logging.Logger;
 /**
  * Fetches the ranges of an access profile at start, ahead of the programs that will read them: in the profile's
  * order, several at once, never holding up {@code ready} or a reader. Each range is cut into pieces of whole
- * segments, about an even share of the profile per stream, so a large file (java's 123 MiB lib/modules) arrives
- * over every stream; the pieces go to a few threads of its own, at most {@code streams} fetches in flight,
+ * segments, about a third of an even share of the profile per stream, so a large file (java's 123 MiB lib/modules)
+ * arrives over every stream and no stream idles long at the end; the pieces go to a few threads of its own, at most {@code streams} fetches in flight,
  * leaving the rest of {@code --max-conns} to readers (whose requests for bytes a piece is fetching join it). A
  * path whose directories are not listed yet is listed first; one that does not exist, or a piece that fails, is
  * skipped with a note in the log: a profile only speeds things up.
@@ -40,7 +40,8 @@ final class ProfilePrefetch implements AutoCloseable {
   private ProfilePrefetch(AccessProfile profile, OpenStubs stubs, ContentFiller filler, Lister lister, int streams,
       java.time.Duration timeout) {
     this.pieces = Executors.newFixedThreadPool(Math.max(1, streams), Threads.daemon("lazydir-profile"));
-    long piece = Math.max(1, Math.min(MAX_PIECE, profile.bytes() / Math.max(1, streams)));
+    // About three pieces per stream: the last pieces to finish are short, so no stream idles long at the end.
+    long piece = Math.max(1, Math.min(MAX_PIECE, profile.bytes() / (3L * Math.max(1, streams))));
     this.planner = new Thread(() -> plan(profile, stubs, filler, lister, piece, timeout), "lazydir-profile-plan");
     planner.setDaemon(true);
   }

@@ -10,8 +10,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * compete for the cores. So a file starts with {@link #START} streams (or with what the last file settled on: the
  * path to the origin is the same) and doubles them after each epoch in which the aggregate throughput grew by at
  * least 40% of what the added streams would add at the same rate each, up to {@code --max-conns}; the first epoch
- * that did not grow so settles the count back to the previous one. An epoch lasts a few first-byte latencies, so each count is measured with its streams
- * delivering. A stream asks for enough segments that its round trip is a small part of its transfer.
+ * that did not grow so settles the count back to the previous one. An epoch measures for a few first-byte latencies,
+ * from one and a half after its streams were added, so each count is measured with its streams delivering. A stream asks for enough segments that its round trip is a small part of its transfer.
  */
 final class StreamWindow {
   static final int START = 2;
@@ -36,6 +36,8 @@ final class StreamWindow {
   private double previousRate = -1;
   private boolean settled;
   private long epochStart = -1;
+  /** When this epoch's measurement began (-1: its new streams are not delivering yet), and the bytes then. */
+  private long measureFrom = -1;
   private long epochBytes;
 
   /**
@@ -91,14 +93,25 @@ final class StreamWindow {
   synchronized int streams(long now) {
     if (epochStart < 0) {
       epochStart = now;
-      epochBytes = bytes.get();
+      measureFrom = -1;
       return streams;
     }
-    if (settled || now - epochStart < epochNanos()) {
+    if (settled) {
+      return streams;
+    }
+    if (measureFrom < 0) {
+      // Streams just added bring nothing for a first-byte latency: measuring starts once they deliver.
+      if (now - epochStart >= firstByteNanos.get() * 3 / 2) {
+        measureFrom = now;
+        epochBytes = bytes.get();
+      }
+      return streams;
+    }
+    if (now - measureFrom < epochNanos()) {
       return streams;
     }
     long b = bytes.get();
-    double rate = (b - epochBytes) * 1e9 / (now - epochStart);
+    double rate = (b - epochBytes) * 1e9 / (now - measureFrom);
     // Grown enough: by at least 40% of what the added streams would add if each kept its rate.
     double enough = previousRate * (1 + 0.4 * ((double) streams / previousStreams - 1));
     if (previousRate < 0 || rate >= enough) {
@@ -114,7 +127,7 @@ final class StreamWindow {
       streams = previousStreams; // the added streams did not pay: fewer do as well
     }
     epochStart = now;
-    epochBytes = b;
+    measureFrom = -1;
     return streams;
   }
 

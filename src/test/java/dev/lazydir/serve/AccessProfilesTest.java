@@ -103,9 +103,11 @@ class AccessProfilesTest {
     Path profile = record();
     int aBefore = fileGets("/lib/a.bin");
     int bBefore = fileGets("/sub/b.bin");
+    int listingsBefore = origin.count("GET", "/sub/");
     try (ServeBed bed = new ServeBed(tmp.resolve("second"))) {
+      // --lazy-dirs: nothing lists lib/ and sub/ but the prefetch itself.
       bed.serve(origin.url("/").toString(), "--prefetch-profile", profile.toString(), "--prefetch-small", "0",
-          "--dl-seg-size", "1", "--readahead", "0");
+          "--dl-seg-size", "1", "--readahead", "0", "--lazy-dirs");
       // Nothing reads the view: the origin's log alone shows the profile's files fetched.
       awaitFetched("/lib/a.bin", aBefore + 1);
       awaitFetched("/sub/b.bin", bBefore + 1);
@@ -116,6 +118,7 @@ class AccessProfilesTest {
       assertEquals(aAfter, fileGets("/lib/a.bin"), "the profile's range of a.bin was present before the read");
       assertEquals(bAfter, fileGets("/sub/b.bin"), "b.bin was present before the read");
       assertEquals(0, fileGets("/c.bin"), "what the profile does not name is not fetched");
+      assertEquals(1, origin.count("GET", "/sub/") - listingsBefore, "sub/ listed once, for the profile");
     }
   }
 

@@ -391,7 +391,9 @@ class ServeTest {
   @Test
   void listingADirectoryAgainWhileItsFileIsBeingFetchedNeverBreaksTheReader() throws Exception {
     origin.fault("/data/random.bin", Fault.drip(128 * 1024, 50)); // ~2.6 MB/s a request, two at a time: ~4 s for 20 MiB
-    bed.serve(origin.url("/").toString(), "--refresh-timeout", "1", "--dl-seg-size", "1", "--readahead", "1");
+    // Two at a time: more streams (the default --max-conns) would have the file down before it is listed again.
+    bed.serve(origin.url("/").toString(), "--refresh-timeout", "1", "--dl-seg-size", "1", "--readahead", "1",
+        "--max-conns", "2");
     ServeBed.run(30, "ls", v("/data").toString());
     CompletableFuture<Result> cat = CompletableFuture.supplyAsync(() -> {
       try {

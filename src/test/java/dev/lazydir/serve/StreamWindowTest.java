@@ -32,7 +32,7 @@ class StreamWindowTest {
   @Test
   void aLinkThatHoldsEachConnectionToARateGetsStreamsAddedUpToMaxConns() {
     // 100 Mbit/s per connection, no overall cap below 10 streams
-    StreamWindow w = run(StreamWindow.START, 10, n -> n * 12.5e6, 6);
+    StreamWindow w = run(StreamWindow.START, 10, n -> n * 12.5e6, 12);
     assertEquals(10, w.streams());
     assertTrue(w.settled());
   }
@@ -40,7 +40,7 @@ class StreamWindowTest {
   @Test
   void streamsStopBeingAddedWhereTheLinkIsFull() {
     // 12.5 MB/s per connection, 60 MB/s for the whole link: 4 streams fill most of it, 8 add too little
-    StreamWindow w = run(StreamWindow.START, 10, n -> Math.min(60e6, n * 12.5e6), 6);
+    StreamWindow w = run(StreamWindow.START, 10, n -> Math.min(60e6, n * 12.5e6), 12);
     assertEquals(4, w.streams());
     assertTrue(w.settled());
   }
@@ -48,7 +48,7 @@ class StreamWindowTest {
   @Test
   void oneStreamAtDiskSpeedKeepsTheStartingCount() {
     // loopback: the aggregate is the disk's (or the cores'), whatever the stream count
-    StreamWindow w = run(StreamWindow.START, 10, n -> 900e6, 4);
+    StreamWindow w = run(StreamWindow.START, 10, n -> 900e6, 8);
     assertEquals(StreamWindow.START, w.streams());
     assertTrue(w.settled());
   }
