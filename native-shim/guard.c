@@ -174,8 +174,12 @@ static long fd_table_size(pid_t pid) {
 static int take_group(int pidfd, pid_t pid, long fdnum, long *bound) {
     int g = (int)syscall(__NR_pidfd_getfd, pidfd, (int)fdnum, 0);
     if (g < 0) {
-        fprintf(stderr, "%s: cannot take a copy of the daemon's fanotify group (fd %ld of pid %d): %s\n", prog, fdnum,
-                (int)pid, strerror(errno));
+        if (errno == EPERM) /* a container without CAP_SYS_PTRACE (docker's seccomp profile keys pidfd_getfd to it) */
+            fprintf(stderr, "%s: not allowed to take a copy of the daemon's fanotify group (pidfd_getfd needs"
+                    " CAP_SYS_PTRACE); in a container, add --cap-add SYS_PTRACE\n", prog);
+        else
+            fprintf(stderr, "%s: cannot take a copy of the daemon's fanotify group (fd %ld of pid %d): %s\n", prog,
+                    fdnum, (int)pid, strerror(errno));
         return -1;
     }
     char self[64], target[64];

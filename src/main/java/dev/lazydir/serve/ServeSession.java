@@ -40,10 +40,11 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
   private final Thread stateWriter;
   private ControlSocket control;
   private MetricsEndpoint metrics;
+  private final Thread warmUp;
   private volatile boolean closed;
 
   private ServeSession(StoreLayout layout, FileLock lock, OriginClient client, StubTree tree, Daemon daemon,
-      NamespaceCrawl crawl, boolean crawlBeforeReady, Path view) {
+      NamespaceCrawl crawl, boolean crawlBeforeReady, Path view, Thread warmUp) {
     this.layout = layout;
     this.lock = lock;
     this.client = client;
@@ -52,6 +53,7 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
     this.crawl = crawl;
     this.crawlBeforeReady = crawlBeforeReady;
     this.view = view;
+    this.warmUp = warmUp;
     this.stateWriter = new Thread(this::writeStateLoop, "lazydir-state");
     stateWriter.setDaemon(true);
     stateWriter.start();
@@ -137,6 +139,7 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
   public static ServeSession start(HttpUrl url, OriginConfig config, Path dir, StoreLayout layout, long segmentSize, int readahead,
       int crawlDepth, boolean beforeReady, Access access, long prefetchSmall, IndexFetch.Where index, Profiles profiles,
       boolean singleFile, CacheLimits cache) throws IOException {
+    long t0 = System.nanoTime();
     StaleView.detachIfLeftBySystemdKill(dir, layout, System.getenv()); // else the checks below would wait on it
     ServePreflight.check(dir, layout); // before anything is created: a refused start leaves nothing behind
     // A start that fails later (the origin unreachable on a first start) removes what it made: a new store, a new DIR.
@@ -150,8 +153,9 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
       undoNew(layout, newStore, dir, newDir);
       throw e;
     }
-    // On the other core while this one starts up, lists the top level and mounts; 'ready' waits for it, so
-    // that the first things a user does are served by compiled code with the whole machine.
+    // On the other core while this one starts up, lists the top level and mounts. 'ready' does not wait for it
+    // (it used to: 0.5-2 s of a start of 0.8-4 s, more on a busy machine; bench/start): the first listings a user
+    // asks for within its half second run partly interpreted, which costs less than the wait did.
     Thread warmUp = Daemon.warmUp(layout.run().resolve("warm-up"));
     OriginClient client = null;
     StubTree tree = null;
@@ -164,9 +168,11 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
       IndexFetch.Where published = profiles.published();
       AccessProfile profile = profiles.given() != null ? profiles.given()
           : published != null && published.explicit() ? published(client, published) : null;
+      long tIndex = System.nanoTime();
       if (!singleFile) {
         fromIndex(client, index, layout, origin, access);
       }
+      long tTree = System.nanoTime();
       if (!initialized(layout.tree())) {
         // First start: list the top level now, which also tells a listing from a single file.
         try (Crawler first = new Crawler(client, 1, config.maxConns, Progress.NONE, Clock.systemUTC()).access(access)
@@ -185,6 +191,7 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
       // The digests of the index this tree was made from (this start's, or a previous one's if the index could
       // not be fetched now): every file they name is verified block by block as it is filled.
       IndexDigests digests = layout.openDigests().orElse(null);
+      long tDaemon = System.nanoTime();
       Daemon daemon = Daemon.start(new Daemon.Settings(dir, segmentSize, readahead,
           config.timeout, config.refreshTimeout, config.maxConns, prefetchSmall, layout.run(), cache), tree, client,
           digests);
@@ -210,7 +217,7 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
       }
       NamespaceCrawl crawl = crawlDepth > 0 ? NamespaceCrawl.start(tree, daemon::ensureListed,
           Math.max(1, beforeReady ? config.maxConns : config.maxConns / 2), crawlDepth) : null;
-      ServeSession served = new ServeSession(layout, lock, client, tree, daemon, crawl, beforeReady, dir.toRealPath());
+      ServeSession served = new ServeSession(layout, lock, client, tree, daemon, crawl, beforeReady, dir.toRealPath(), warmUp);
       try {
         served.control = startControl(layout, daemon);
       } catch (IOException | RuntimeException e) {
@@ -220,11 +227,11 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
         throw new IOException("could not open the control socket in " + layout.run() + ": " + e.getMessage(), e);
       }
       served.writeState();
-      try {
-        warmUp.join(3000);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
+      long tEnd = System.nanoTime();
+      LOG.fine(() -> String.format("start-up: checks and client %d ms, index %d ms, tree %d ms, daemon %d ms"
+          + " (JVM up %d ms)", (tIndex - t0) / 1_000_000, (tTree - tIndex) / 1_000_000,
+          (tDaemon - tTree) / 1_000_000, (tEnd - tDaemon) / 1_000_000,
+          java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime()));
       return served;
     } catch (IOException | RuntimeException e) {
       if (tree != null) {
@@ -491,6 +498,11 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
     }
     closed = true;
     stateWriter.interrupt();
+    try {
+      warmUp.join(5000); // it removes its scratch directory in the store when done (about half a second)
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     if (metrics != null) {
       metrics.close();
     }
