@@ -205,7 +205,8 @@ class ServeTest {
 
   @Test
   void withLazyDirectoriesWaitReturnsOnceTheBackgroundCrawlHasListedEverything() throws Exception {
-    origin.throttle("/deep/a/b/c/d/", 64, 200); // a slow listing deep down: the crawl is still running at ready
+    // A slow listing deep down (~5 s; ready may wait up to 3 s for the warm-up): the crawl is still running at ready.
+    origin.throttle("/deep/a/b/c/d/", 8, 250);
     bed.serve(origin.url("/").toString(), "--lazy-dirs", "--crawl");
     Path deep = v("/deep/a/b/c/d/e/f/g/h/treasure.txt");
     assertFalse(Files.exists(deep), "ready came before the crawl got down there");
