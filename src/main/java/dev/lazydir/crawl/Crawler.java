@@ -168,7 +168,12 @@ public final class Crawler implements java.io.Closeable {
         }
         String encoded = meta.listedName() != null ? meta.listedName() : PercentCodec.canonicalSegment(name);
         RemoteEntry remote = new RemoteEntry(name, encoded, false, -1, null, false, null).withFile(file);
-        if (StubChange.decide(meta, remote) == StubChange.RESET) {
+        // Times are compared only with a time that came from a Last-Modified too (a probe, or the fill's answers):
+        // a listing's time may be off by its zone when that could not be learnt, and must not reset a file at
+        // every refresh.
+        RemoteEntry compared = meta.mtimePrecision() == EntryMeta.TimePrecision.SECONDS ? remote
+            : new RemoteEntry(name, encoded, false, remote.size(), null, false, remote.etag());
+        if (StubChange.decide(meta, compared) == StubChange.RESET) {
           LOG.info(where + "/" + LocalName.printable(name) + ": changed at the origin; replaced by a stub of the new version");
           tree.resetStub(dir, name, FileMetas.fileMeta(remote), remote.mtime());
           replaced++;

@@ -141,6 +141,41 @@ class RefreshTest {
   }
 
   @Test
+  void refreshOfOneFileChecksThatFileAndListsItsDirectory() throws Exception {
+    bed.serve(origin.url("/").toString(), "--prefetch-small", "0");
+    assertArrayEquals(keep, ServeBed.run(30, "cat", v("/data/keep.bin").toString()).out());
+    assertArrayEquals(before, ServeBed.run(30, "cat", v("/data/change.bin").toString()).out());
+    origin.file("/data/change.bin", after, T.plusSeconds(40));
+    int keepHeads = origin.count("HEAD", "/data/keep.bin");
+
+    Result r = refresh(v("/data/change.bin").toString());
+
+    assertEquals(0, r.exit(), r.err());
+    assertTrue(r.text().contains("refreshed 1 directory: 1 unchanged") && r.text().contains("1 local files checked, 1 replaced"),
+        r.text());
+    assertEquals(keepHeads, origin.count("HEAD", "/data/keep.bin"), "only the file asked for");
+    assertArrayEquals(after, ServeBed.run(30, "cat", v("/data/change.bin").toString()).out());
+  }
+
+  @Test
+  void aListingOrAVersionTheOriginFailsToGiveKeepsWhatTheViewHasAndIsReported() throws Exception {
+    bed.serve(origin.url("/").toString(), "--prefetch-small", "0");
+    assertArrayEquals(keep, ServeBed.run(30, "cat", v("/data/keep.bin").toString()).out());
+    long keepIno = inode("/data/keep.bin");
+    origin.fault("/other/", FakeOrigin.Fault.status(500));
+    origin.fault("/data/keep.bin", FakeOrigin.Fault.status(500).on("HEAD", "GET"));
+
+    Result r = refresh();
+
+    assertEquals(3, r.exit(), "done with warnings: " + r.text() + r.err());
+    assertTrue(r.text().contains("1 could not be listed (their previous listing stays"), r.text());
+    assertTrue(r.text().contains("1 files could not be checked"), r.text());
+    assertEquals("x", ServeBed.run(30, "cat", v("/other/x.txt").toString()).text(), "the previous listing stays");
+    assertEquals(keepIno, inode("/data/keep.bin"));
+    assertArrayEquals(keep, ServeBed.run(30, "cat", v("/data/keep.bin").toString()).out(), "and the local bytes");
+  }
+
+  @Test
   void refreshRefusesAPathOutsideTheViewOrNotInItAndChangesNothing() throws Exception {
     bed.serve(origin.url("/").toString());
     int requests = origin.requestCount();
