@@ -338,8 +338,8 @@ static int hold(int group, long bound, const struct mnt_ident *view) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 3 || argc > 5) {
-        fprintf(stderr, "usage: %s PID MOUNTPOINT [GROUPFD [STOPPED_LIMIT]]\n", prog);
+    if (argc < 3 || argc > 6) {
+        fprintf(stderr, "usage: %s PID MOUNTPOINT [GROUPFD [STOPPED_LIMIT [SHIELD]]]\n", prog);
         return 2;
     }
     long v;
@@ -354,9 +354,22 @@ int main(int argc, char **argv) {
         return 2;
     }
     long stopped_limit = 0;
-    if (argc == 5 && parse_int(argv[4], 0, 86400, &stopped_limit) != 0) {
+    if (argc >= 5 && parse_int(argv[4], 0, 86400, &stopped_limit) != 0) {
         fprintf(stderr, "%s: not a number of seconds: '%s'\n", prog, argv[4]);
         return 2;
+    }
+    /* SHIELD: the unique mount id of the daemon's private bind of MOUNTPOINT onto itself, under the view; detached
+     * after the view, and only if MOUNTPOINT then shows exactly that mount. */
+    uint64_t shield = 0;
+    if (argc == 6) {
+        char *end;
+        errno = 0;
+        unsigned long long s = strtoull(argv[5], &end, 10);
+        if (errno != 0 || end == argv[5] || *end != '\0' || s == 0) {
+            fprintf(stderr, "%s: not a mount id: '%s'\n", prog, argv[5]);
+            return 2;
+        }
+        shield = (uint64_t)s;
     }
 
     /* A pidfd, not the number: it becomes readable exactly when that process exits, and cannot be fooled by the
@@ -496,6 +509,10 @@ int main(int argc, char **argv) {
             status = 1;
         } else {
             fprintf(stderr, "%s: %s; detached %s\n", prog, why, mnt);
+            struct mnt_ident under;
+            if (shield != 0 && mount_of(mnt, &under) == 0 && under.kind == STATX_MNT_ID_UNIQUE && under.id == shield
+                    && umount2(mnt, MNT_DETACH | UMOUNT_NOFOLLOW) != 0)
+                fprintf(stderr, "%s: umount2(%s) of the shield under the view: %s\n", prog, mnt, strerror(errno));
         }
     }
     if (group < 0)

@@ -151,6 +151,9 @@ public final class Daemon implements Closeable {
   private volatile ProfilePrefetch profilePrefetch;
   private boolean mounted;
   private CacheRoom room;
+  /** Whether DIR carries the daemon's shield mount (see setUp), and its unique id. */
+  private boolean shielded;
+  private long shieldMount;
   /** The view's mount (its unique id), to notice a `umount DIR` by hand. */
   private long viewMount = -1;
   private long viewMountShort = -1;
@@ -244,6 +247,14 @@ public final class Daemon implements Closeable {
     directories = new DirectoryOpens(tree, settings, Clock.systemUTC(), client, group, stubs, filler, timers, stats,
         loop::stopping);
     String target = view.toString();
+    // The shield: DIR bound onto itself and made private, then the view mounted on it. Mounted straight on DIR,
+    // the view would be copied at once to every peer and slave of DIR's mount (a systemd host's / is shared):
+    // copies without the daemon's mount mark, writable, that outlive a container killed whole and then read holes
+    // as zeros. Under a private shield it is copied nowhere (only the shield is: an empty directory).
+    Posix.mount(target, target, null, Posix.MS_BIND);
+    shielded = true;
+    Posix.mount(null, target, null, Posix.MS_PRIVATE);
+    shieldMount = Posix.mountIdOf(target);
     Posix.mount(mountSource, target, null, Posix.MS_BIND);
     mounted = true;
     Posix.mount(null, target, null, Posix.MS_PRIVATE);
@@ -259,7 +270,8 @@ public final class Daemon implements Closeable {
     group.markMount(target, Fan.FAN_OPEN_PERM | Fan.FAN_ONDIR | (settings.cache().any() ? Fan.FAN_OPEN : 0));
     viewMount = Posix.mountIdOf(target);
     viewMountShort = Posix.shortMountIdOf(target);
-    guard = Guard.start(ProcessHandle.current().pid(), view, group.fd(), settings.timeout(), settings.run());
+    guard = Guard.start(ProcessHandle.current().pid(), view, group.fd(), settings.timeout(), settings.run(),
+        shieldMount);
     GroupHandOver.record(settings.run(), guard);
     SystemdNotify.fromEnvironment(env).ifPresent(n -> n.store(SystemdNotify.GROUP_FD_NAME, group.fd()));
     loop.start();
@@ -506,6 +518,16 @@ public final class Daemon implements Closeable {
         mounted = false;
       } catch (IOException e) {
         LOG.warning("could not unmount " + view + ": " + e.getMessage());
+      }
+    }
+    if (shielded && !mounted) {
+      try {
+        if (Posix.mountIdOf(view.toString()) == shieldMount) { // never another mount that DIR shows now
+          Posix.umount(view.toString(), Posix.MNT_DETACH);
+        }
+        shielded = false;
+      } catch (IOException e) {
+        LOG.warning("could not unmount the shield under " + view + ": " + e.getMessage());
       }
     }
     if (loop != null) {

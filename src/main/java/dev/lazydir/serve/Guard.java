@@ -105,6 +105,15 @@ public final class Guard implements AutoCloseable {
    */
   public static Guard start(long daemonPid, Path mountpoint, int groupFd, java.time.Duration stoppedLimit, Path logDir)
       throws IOException {
+    return start(daemonPid, mountpoint, groupFd, stoppedLimit, logDir, 0);
+  }
+
+  /**
+   * As above; {@code shield}: the unique id of the daemon's shield mount under the view (see Daemon), which the
+   * guard detaches after the view when it is what MOUNTPOINT shows then; 0 for none.
+   */
+  public static Guard start(long daemonPid, Path mountpoint, int groupFd, java.time.Duration stoppedLimit, Path logDir,
+      long shield) throws IOException {
     if (daemonPid <= 0 || daemonPid > Integer.MAX_VALUE) {
       throw new IllegalArgumentException("not a process id: " + daemonPid);
     }
@@ -115,9 +124,12 @@ public final class Guard implements AutoCloseable {
     Path log = Files.createTempFile(logDir == null ? dir : logDir, "guard-" + daemonPid + "-", ".log");
     List<String> cmd = new ArrayList<>(List.of(exe.toString(), Long.toString(daemonPid),
         mountpoint.toAbsolutePath().toString()));
-    if (groupFd >= 0 || !stoppedLimit.isZero()) {
+    if (groupFd >= 0 || !stoppedLimit.isZero() || shield != 0) {
       cmd.add(Integer.toString(Math.max(-1, groupFd)));
       cmd.add(Long.toString(Math.max(1, stoppedLimit.toSeconds())));
+    }
+    if (shield != 0) {
+      cmd.add(Long.toUnsignedString(shield));
     }
     ProcessBuilder pb = new ProcessBuilder(cmd)
         .redirectInput(ProcessBuilder.Redirect.PIPE)
