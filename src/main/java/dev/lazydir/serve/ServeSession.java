@@ -170,7 +170,16 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
           : published != null && published.explicit() ? published(client, published) : null;
       long tIndex = System.nanoTime();
       if (!singleFile) {
-        fromIndex(client, index, layout, origin, access);
+        try {
+          fromIndex(client, index, layout, origin, access);
+        } catch (dev.lazydir.origin.OriginException e) {
+          // A restart is ready from its stored tree without the network: an origin that does not answer (or
+          // answers 5xx) now is asked again as directories are opened and refreshed.
+          if (!initialized(layout.tree()) || !(e.status() < 0 || e.status() >= 500)) {
+            throw e;
+          }
+          LOG.warning("the origin did not answer for its tree index (" + e.getMessage() + "); serving the stored tree");
+        }
       }
       long tTree = System.nanoTime();
       if (!initialized(layout.tree())) {

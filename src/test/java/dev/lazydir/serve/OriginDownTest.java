@@ -66,4 +66,23 @@ class OriginDownTest {
       assertTrue(bed.daemonLog(0).contains("the origin failed"), bed.daemonLog(0));
     }
   }
+
+  @Test
+  void aRestartWhileTheOriginIsDownIsReadyFromTheStoredTree() throws Exception {
+    Process first = bed.serve(origin.url("/").toString());
+    assertArrayEquals("alpha\n".getBytes(StandardCharsets.UTF_8),
+        ServeBed.run(30, "cat", bed.view.resolve("docs/a.txt").toString()).out());
+    assertEquals(0, bed.stop(first));
+    origin.close(); // gone: connections refused
+
+    bed.serve(origin.url("/").toString());
+    Result a = ServeBed.run(30, "cat", bed.view.resolve("docs/a.txt").toString());
+    assertEquals(0, a.exit(), a.err() + "\n" + bed.daemonLog(1));
+    assertArrayEquals("alpha\n".getBytes(StandardCharsets.UTF_8), a.out(), "a fetched file reads");
+    Result ls = ServeBed.run(30, "ls", bed.view.resolve("docs").toString());
+    assertTrue(ls.text().contains("b.txt"), "the stored namespace is there: " + ls.text() + ls.err());
+    Result b = ServeBed.run(30, "cat", bed.view.resolve("docs/b.txt").toString());
+    assertTrue(b.exit() != 0 || java.util.Arrays.equals("beta\n".getBytes(StandardCharsets.UTF_8), b.out()),
+        "a file never fetched gives an error or its bytes (prefetched before), never zeros: " + b.err());
+  }
 }
