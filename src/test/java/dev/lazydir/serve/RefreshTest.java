@@ -73,6 +73,8 @@ class RefreshTest {
     bed.serve(origin.url("/").toString(), "--prefetch-small", "0");
     assertArrayEquals(keep, ServeBed.run(30, "cat", v("/data/keep.bin").toString()).out());
     assertArrayEquals(before, ServeBed.run(30, "cat", v("/data/change.bin").toString()).out());
+    awaitRecordedComplete("/data/keep.bin"); // refresh checks files with bytes on disk, as recorded
+    awaitRecordedComplete("/data/change.bin");
     long keepIno = inode("/data/keep.bin");
     long changeIno = inode("/data/change.bin");
     int requests = origin.requestCount();
@@ -102,13 +104,7 @@ class RefreshTest {
   void aDirectoryDueForARefreshIsAskedWithItsETagAndA304LeavesEveryEntryAsItWas() throws Exception {
     bed.serve(origin.url("/").toString(), "--refresh-timeout", "1", "--prefetch-small", "0");
     assertArrayEquals(keep, ServeBed.run(30, "cat", v("/data/keep.bin").toString()).out());
-    // The daemon records a completed file within a second (an xattr: its ctime moves); compare after that.
-    long deadline = System.nanoTime() + 10_000_000_000L;
-    while (!dev.lazydir.testing.LocalTree.xattr(bed.store.resolve("tree/data/keep.bin"), "user.lazydir").orElse("")
-        .contains("\nc=1")) {
-      assertTrue(System.nanoTime() < deadline, "keep.bin recorded complete within 10 s");
-      Thread.sleep(20);
-    }
+    awaitRecordedComplete("/data/keep.bin"); // the record is an xattr: it moves the ctime; compare after it
     String before = ServeBed.run(30, "stat", "-c", "%n %i %Z %Y %s", v("/data/keep.bin").toString(),
         v("/data/change.bin").toString()).text();
     int listings = origin.count("GET", "/data/");
@@ -145,6 +141,7 @@ class RefreshTest {
     bed.serve(origin.url("/").toString(), "--prefetch-small", "0");
     assertArrayEquals(keep, ServeBed.run(30, "cat", v("/data/keep.bin").toString()).out());
     assertArrayEquals(before, ServeBed.run(30, "cat", v("/data/change.bin").toString()).out());
+    awaitRecordedComplete("/data/change.bin"); // refresh checks files with bytes on disk, as recorded
     origin.file("/data/change.bin", after, T.plusSeconds(40));
     int keepHeads = origin.count("HEAD", "/data/keep.bin");
 
@@ -161,6 +158,7 @@ class RefreshTest {
   void aListingOrAVersionTheOriginFailsToGiveKeepsWhatTheViewHasAndIsReported() throws Exception {
     bed.serve(origin.url("/").toString(), "--prefetch-small", "0");
     assertArrayEquals(keep, ServeBed.run(30, "cat", v("/data/keep.bin").toString()).out());
+    awaitRecordedComplete("/data/keep.bin"); // refresh checks files with bytes on disk, as recorded
     long keepIno = inode("/data/keep.bin");
     origin.fault("/other/", FakeOrigin.Fault.status(500));
     origin.fault("/data/keep.bin", FakeOrigin.Fault.status(500).on("HEAD", "GET"));
@@ -188,5 +186,15 @@ class RefreshTest {
     assertEquals(1, missing.exit(), missing.err());
     assertTrue(missing.err().contains("data/nothing-here is not in the view"), missing.err());
     assertEquals(requests, origin.requestCount(), "the origin was not asked");
+  }
+
+  /** The daemon records a file it completed within a second (its metadata says c=1); waits for that. */
+  private void awaitRecordedComplete(String path) throws Exception {
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (!dev.lazydir.testing.LocalTree.xattr(bed.store.resolve("tree" + path), "user.lazydir").orElse("")
+        .contains("\nc=1")) {
+      assertTrue(System.nanoTime() < deadline, path + " recorded complete within 10 s");
+      Thread.sleep(20);
+    }
   }
 }
