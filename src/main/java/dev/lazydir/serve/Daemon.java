@@ -149,6 +149,17 @@ public final class Daemon implements Closeable {
    */
   public static Daemon start(Settings settings, StubTree store, OriginClient client, IndexDigests digests)
       throws IOException {
+    return start(settings, store, client, digests, null, false);
+  }
+
+  /**
+   * As above, with a group the caller opened ({@code group}, null: open one; the daemon owns it from now on, and
+   * closes it if the group a previous daemon's guard holds is taken over instead). {@code watched}: every stub of
+   * the tree with bytes to fetch already carries its content mark in {@code group} (a tree the index just made
+   * whole, each stub marked as it was made), so no walk looks for them.
+   */
+  static Daemon start(Settings settings, StubTree store, OriginClient client, IndexDigests digests,
+      FanotifyGroup group, boolean watched) throws IOException {
     // The daemon's own I/O goes through a detached clone of the tree: no other process can reach it, it
     // vanishes with the daemon, and a mount ignore mark on it keeps the daemon's reads and writes of marked
     // stubs from raising events it would have to answer itself. From the tree's open descriptor, not its path:
@@ -162,10 +173,11 @@ public final class Daemon implements Closeable {
     } catch (IOException | RuntimeException e) {
       OpenStubs.closeQuietly(clone);
       OpenStubs.closeQuietly(digests);
+      OpenStubs.closeQuietly(group);
       throw e;
     }
     try {
-      d.setUp();
+      d.setUp(group, watched);
       return d;
     } catch (IOException | RuntimeException e) {
       d.close();
@@ -173,17 +185,26 @@ public final class Daemon implements Closeable {
     }
   }
 
-  private void setUp() throws IOException {
+  private void setUp(FanotifyGroup offered, boolean watched) throws IOException {
+    group = offered;
     // A previous daemon's group, still held by its guard, keeps its readers: they are served again from now on.
     Optional<FanotifyGroup> taken = GroupHandOver.adopt(settings.run());
-    group = taken.isPresent() ? taken.get() : FanotifyGroups.open();
+    if (taken.isPresent()) {
+      OpenStubs.closeQuietly(offered); // its marks go with it: the walk below marks in the group taken over
+      group = taken.get();
+      watched = false;
+    } else if (group == null) {
+      group = FanotifyGroups.open();
+    }
     group.ignoreMount(privateMount, ".", Fan.FAN_PRE_ACCESS);
     ContentMarks marks = new ContentMarks(group);
     tree.onNewStub(marks::watch);
     // Before DIR shows anything: a stub must carry its mark before any process opens it. A group taken over
     // still has the ignore marks of directories the previous daemon listed, whose refresh timers died with it.
-    int watched = marks.watchIncomplete(tree, taken.isPresent());
-    LOG.fine(() -> watched + " stubs with bytes to fetch");
+    if (!watched) {
+      int marked = marks.watchIncomplete(tree, taken.isPresent());
+      LOG.fine(() -> marked + " stubs with bytes to fetch");
+    }
     OpenStub.DigestsOf digestsOf = digests == null ? OpenStub.DigestsOf.NONE
         : (path, meta) -> meta.mtimePrecision() == dev.lazydir.tree.EntryMeta.TimePrecision.NANOS
             ? digests.lookup(path, meta.size(), meta.mtime()) : java.util.Optional.empty();

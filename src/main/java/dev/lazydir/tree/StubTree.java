@@ -163,6 +163,16 @@ public final class StubTree implements Closeable {
     return root;
   }
 
+  /** The owner and permission bits entries are made with. */
+  public Access access() {
+    return access;
+  }
+
+  /** What sees each new file stub before it is published. */
+  NewStubHook newStubHook() {
+    return newStubHook;
+  }
+
   /** Device of the tree: the daemon writes only to inodes on it. */
   public long device() {
     return device;
@@ -383,10 +393,19 @@ public final class StubTree implements Closeable {
     return kept;
   }
 
-  /** Removes temporaries left by a crash during creation (they carry lazydir's xattr; anything else stays). */
+  /**
+   * Removes temporaries left by a crash during creation (they carry lazydir's xattr; anything else stays), and a
+   * staging directory left by a crash while a whole tree was being made (see {@link Staging}).
+   */
   public void sweepTemporaries(Fd dir) throws IOException {
     for (String name : dir.list()) {
-      if (name.startsWith(LocalName.TEMP_PREFIX)) {
+      if (Staging.isStaging(name)) {
+        int kept = Staging.removeLeftover(dir, name);
+        if (kept > 0) {
+          LOG.warning(dir.label() + "/" + name + ": left by an interrupted build, holds " + kept
+              + " entries lazydir did not make; kept");
+        }
+      } else if (name.startsWith(LocalName.TEMP_PREFIX)) {
         Entry entry = inspectTemp(dir, name);
         if (entry.ours()) {
           removeOwnedTemp(dir, name, entry);
