@@ -27,6 +27,8 @@ final class ServeBed implements AutoCloseable {
   final Path store;
   private final List<Process> daemons = new ArrayList<>();
   private boolean mounted;
+  /** The ready line of the last daemon {@link #serve} started. */
+  volatile String ready;
 
   record Result(int exit, byte[] out, String err) {
     String text() {
@@ -54,17 +56,7 @@ final class ServeBed implements AutoCloseable {
 
   /** Starts a daemon and waits for its "ready" line. */
   Process serve(String url, String... extra) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
-        "dev.lazydir.cli.Main", "serve", "--store", store.toString(), "--retries", "2", "--retry-wait", "0",
-        "--timeout", "20"));
-    cmd.addAll(List.of(extra));
-    cmd.add(url);
-    cmd.add(view.toString());
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(root.resolve("daemon-" + daemons.size() + ".err").toFile());
-    pb.environment().put("LC_ALL", "C.UTF-8");
-    Process p = pb.start();
-    daemons.add(p);
+    Process p = start(url, extra);
     BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
     CompletableFuture<String> ready = CompletableFuture.supplyAsync(() -> {
       try {
@@ -82,6 +74,7 @@ final class ServeBed implements AutoCloseable {
     if (line == null) {
       fail("daemon did not become ready:\n" + daemonLog(daemons.size() - 1));
     }
+    this.ready = line;
     CompletableFuture.runAsync(() -> {
       try {
         out.transferTo(java.io.Writer.nullWriter());
@@ -89,6 +82,31 @@ final class ServeBed implements AutoCloseable {
         // daemon gone
       }
     });
+    return p;
+  }
+
+  /** Starts a daemon that is expected to fail its start; returns its exit code (its stderr: {@link #daemonLog}). */
+  int serveFailing(String url, String... extra) throws Exception {
+    Process p = start(url, extra);
+    p.getInputStream().transferTo(java.io.OutputStream.nullOutputStream());
+    if (!p.waitFor(60, TimeUnit.SECONDS)) {
+      fail("serve did not fail within 60 s");
+    }
+    return p.exitValue();
+  }
+
+  private Process start(String url, String... extra) throws Exception {
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
+        "dev.lazydir.cli.Main", "serve", "--store", store.toString(), "--retries", "2", "--retry-wait", "0",
+        "--timeout", "20"));
+    cmd.addAll(List.of(extra));
+    cmd.add(url);
+    cmd.add(view.toString());
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(root.resolve("daemon-" + daemons.size() + ".err").toFile());
+    pb.environment().put("LC_ALL", "C.UTF-8");
+    Process p = pb.start();
+    daemons.add(p);
     return p;
   }
 
