@@ -75,14 +75,14 @@ final class ContentMarks {
 
   /**
    * Marks every stub of the tree that its recorded map does not show complete; returns how many. Walks only
-   * lazydir's directories and files (foreign entries and symlinks are skipped, never followed). With
+   * lazydir's directories and files (foreign entries and symlinks are skipped, never followed), on several threads. With
    * {@code forgetListedDirs}, directories lose the open ignore marks a previous holder of the group set, so that
    * their next open is seen again (and refreshed when due).
    */
   int watchIncomplete(StubTree tree, boolean forgetListedDirs) throws IOException {
     long t0 = System.nanoTime();
-    int[] marked = {0};
-    int[] files = {0};
+    java.util.concurrent.atomic.AtomicInteger marked = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger files = new java.util.concurrent.atomic.AtomicInteger();
     TreeWalk.walk(tree.root(), new TreeWalk.Visitor() {
       @Override
       public void directory(Fd dir, DirMeta meta) throws IOException {
@@ -97,25 +97,25 @@ final class ContentMarks {
           // Not one block: nothing of it was ever fetched (an open gives a stub its blocks), so it is marked by
           // name, without an open and a read of its metadata (a restart on a big tree: ~4 calls a file saved).
           // A foreign sparse file marked so is harmless: its reads find no stub and are let through.
-          files[0]++;
+          files.incrementAndGet();
           watchAt(dir, name);
-          marked[0]++;
+          marked.incrementAndGet();
           return;
         }
         // A file with blocks is opened once, for its metadata, map and mark.
         try (Fd f = TreeWalk.open(dir, name, st)) {
           if (f != null && StubTree.metaOf(f).orElse(null) instanceof FileMeta meta && meta.size() > 0) {
-            files[0]++;
+            files.incrementAndGet();
             if (!OpenStub.holdsAllBytes(f, meta)) {
               watch(f, meta);
-              marked[0]++;
+              marked.incrementAndGet();
             }
           }
         }
       }
-    });
-    int m = marked[0];
-    int n = files[0];
+    }, StubTree.WALK_THREADS);
+    int m = marked.get();
+    int n = files.get();
     LOG.fine(() -> "content marks on " + m + " of " + n + " files in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
     return m;
   }

@@ -130,15 +130,18 @@ public final class StubTree implements Closeable {
     return applyAccess(root, access);
   }
 
+  /** Threads of the walks over a whole tree at start: its calls wait on the disk as much as they use a core. */
+  public static final int WALK_THREADS = 4;
+
   /** The same for the tree below an open root, which is left alone unless it is lazydir's. */
   public static int applyAccess(Fd root, Access access) throws IOException {
-    int[] changed = {0};
+    java.util.concurrent.atomic.AtomicInteger changed = new java.util.concurrent.atomic.AtomicInteger();
     TreeWalk.walk(root, new TreeWalk.Visitor() {
       @Override
       public void directory(Fd dir, DirMeta meta) throws IOException {
         if (!access.holds(dir.stat(), meta.mode())) {
           access.applyTo(dir, true, false, meta.mode());
-          changed[0]++;
+          changed.incrementAndGet();
         }
       }
 
@@ -151,12 +154,12 @@ public final class StubTree implements Closeable {
           Optional<EntryMeta> meta = fd == null ? Optional.empty() : metaOf(fd);
           if (meta.isPresent() && !access.holds(st, meta.get().mode())) {
             access.applyTo(fd, false, false, meta.get().mode());
-            changed[0]++;
+            changed.incrementAndGet();
           }
         }
       }
-    });
-    return changed[0];
+    }, WALK_THREADS);
+    return changed.get();
   }
 
   public Fd root() {
