@@ -33,14 +33,16 @@ import java.util.logging.Logger;
  *
  * <p>One thread reads the index (depth first, a directory before its entries) and hands the work out: a directory
  * is made once its parent is, its files and links in batches once it is, and it is finished (metadata, mode, mtime)
- * once everything in it is made. The threads block mostly in the filesystem's journal, so more of them than cores
- * still help. Bounded: at most {@link #MAX_OPEN_DIRS} directories are open (more than the deepest path an index can
+ * once everything in it is made. Bounded: at most {@link #MAX_OPEN_DIRS} directories are open (more than the deepest path an index can
  * hold has names, so the reader never waits for itself) and {@link #MAX_QUEUED} entries wait in batches.
  */
 final class FreshBuild {
   private static final Logger LOG = Logger.getLogger(FreshBuild.class.getName());
-  /** Threads making entries: the syscalls wait on the journal more than they use a core. */
-  static final int THREADS = Integer.getInteger("lazydir.build.threads", 4);
+  /**
+   * Threads making entries: one a core, at most four. Measured on 2 cores (68,001 entries, ext4): about 2 s of CPU
+   * whatever the threads, two thirds of it in the kernel; more threads than cores did not finish sooner.
+   */
+  static final int THREADS = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
   static final int BATCH = 64;
   /** A path of 4,095 bytes has at most 2,048 names: the directories open along it never exhaust this. */
   static final int MAX_OPEN_DIRS = 4096;

@@ -130,8 +130,8 @@ public final class StubTree implements Closeable {
     return applyAccess(root, access);
   }
 
-  /** Threads of the walks over a whole tree at start: its calls wait on the disk as much as they use a core. */
-  public static final int WALK_THREADS = 4;
+  /** Threads of the walks over a whole tree at start (statx and marks: CPU in the kernel): one a core, at most 4. */
+  public static final int WALK_THREADS = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
 
   /** The same for the tree below an open root, which is left alone unless it is lazydir's. */
   public static int applyAccess(Fd root, Access access) throws IOException {
