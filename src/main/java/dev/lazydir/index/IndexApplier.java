@@ -37,10 +37,20 @@ import java.util.logging.Logger;
  */
 public final class IndexApplier {
   private static final Logger LOG = Logger.getLogger(IndexApplier.class.getName());
+  /**
+   * On the root: the index the tree was last made from, {@code applied SHA256 DIRECTORIES} (the digest of the index
+   * file as fetched, the directories it made), or {@code applying} while an apply in place runs; a tree made whole
+   * gets it when it is in place. "applying" left behind means an apply stopped halfway.
+   */
+  public static final String RECORD_XATTR = "user.lazydir.index";
+  private static final String APPLYING = "applying";
 
-  /** What applying an index did. */
+  /**
+   * What applying an index did; {@code fresh}: the tree held nothing and was made whole, so every entry in it is
+   * one this apply made (with the tree's access, each new stub seen by the tree's new-stub hook).
+   */
   public record Result(long directories, long files, long symlinks, long bytes, long created, long reset,
-      long refined, long removed, long unchanged, long warnings) {}
+      long refined, long removed, long unchanged, long warnings, boolean fresh) {}
 
   private final StubTree tree;
   private final Instant now;
@@ -71,8 +81,75 @@ public final class IndexApplier {
     return applyValidated(gz, tree, now);
   }
 
-  /** Applies an index that {@link TreeIndex#validate} accepted. */
+  /**
+   * Applies an index that {@link TreeIndex#validate} accepted: to a tree that holds nothing yet, by making it
+   * whole out of sight ({@link FreshBuild}); else entry by entry, in place.
+   */
   public static Result applyValidated(byte[] gz, StubTree tree, Instant now) throws IOException {
+    Fd root = tree.root();
+    writable(root);
+    Result r;
+    if (FreshBuild.empty(root)) {
+      r = FreshBuild.build(gz, tree, now);
+    } else {
+      root.setXattr(RECORD_XATTR, APPLYING);
+      r = applyInPlace(gz, tree, now);
+    }
+    root.setXattr(RECORD_XATTR, "applied " + sha256(gz) + " " + r.directories());
+    return r;
+  }
+
+  /**
+   * The number of directories of the tree at {@code root} if the last apply to it was of this very index and it
+   * ended (nothing to do then: the tree is that index's), else empty.
+   */
+  public static java.util.OptionalLong upToDate(Fd root, byte[] gz) throws IOException {
+    String[] r = root.getXattrString(RECORD_XATTR).orElse("").split(" ");
+    if (r.length == 3 && r[0].equals("applied") && r[1].equals(sha256(gz))) {
+      try {
+        return java.util.OptionalLong.of(Long.parseLong(r[2]));
+      } catch (NumberFormatException e) {
+        return java.util.OptionalLong.empty();
+      }
+    }
+    return java.util.OptionalLong.empty();
+  }
+
+  /** The number of directories of the index the tree was last made from whole, from its record; empty if none. */
+  public static java.util.OptionalLong recordedDirectories(Fd root) throws IOException {
+    String[] r = root.getXattrString(RECORD_XATTR).orElse("").split(" ");
+    if (r.length == 3 && r[0].equals("applied")) {
+      try {
+        return java.util.OptionalLong.of(Long.parseLong(r[2]));
+      } catch (NumberFormatException e) {
+        return java.util.OptionalLong.empty();
+      }
+    }
+    return java.util.OptionalLong.empty();
+  }
+
+  /** Whether an apply in place to the tree at {@code root} began and did not end (a crash or a failure). */
+  public static boolean interrupted(Fd root) throws IOException {
+    return root.getXattrString(RECORD_XATTR).orElse("").equals(APPLYING);
+  }
+
+  /** Forgets which index the tree was made from (before anything that may change it: its digests, an apply). */
+  public static void forget(Fd root) throws IOException {
+    if (!interrupted(root)) {
+      root.removeXattr(RECORD_XATTR);
+    }
+  }
+
+  private static String sha256(byte[] gz) {
+    try {
+      return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(gz));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Applies a validated index entry by entry, in place (also to an empty tree: tests compare it with FreshBuild). */
+  static Result applyInPlace(byte[] gz, StubTree tree, Instant now) throws IOException {
     IndexApplier a = new IndexApplier(tree, now);
     try {
       TreeIndex.read(new ByteArrayInputStream(gz), a::entry);
@@ -87,7 +164,7 @@ public final class IndexApplier {
       }
     }
     return new Result(a.directories, a.files, a.symlinks, a.bytes, a.created, a.reset, a.refined, a.removed,
-        a.unchanged, a.warnings);
+        a.unchanged, a.warnings, false);
   }
 
   private void entry(TreeIndex.Entry e) throws IOException {

@@ -103,10 +103,12 @@ public final class IndexDigests implements Closeable {
   /**
    * Writes the digests of every file of a validated index into {@code dir}/{@value #FILE_NAME}: under a temporary
    * name created exclusively (whatever had that name, a leftover or a planted link, is removed first, never
-   * followed), synced, then renamed over the old file (a link there is replaced, not written through).
+   * followed), synced, then renamed over the old file (a link there is replaced, not written through). The index
+   * is validated whole on the way (an IndexException leaves the old file as it was); returns its entry count.
    */
-  public static void write(byte[] gz, Fd dir) throws IOException {
+  public static long write(byte[] gz, Fd dir) throws IOException {
     unlinkIfPresent(dir, TMP_NAME);
+    long entries;
     try (Fd tmp = dir.openAt(TMP_NAME, Posix.O_WRONLY | Posix.O_CREAT | Posix.O_EXCL | Posix.O_NOFOLLOW, 0600)) {
       Out out = new Out(tmp);
       long[][] offsets = {new long[1024]};
@@ -114,7 +116,7 @@ public final class IndexDigests implements Closeable {
       int[] block = {TreeIndex.DEFAULT_BLOCK_SIZE};
       out.put(MAGIC);
       out.putInt(0); // the block size, known after the header: written in place below
-      TreeIndex.read(new ByteArrayInputStream(gz), new TreeIndex.Visitor() {
+      entries = TreeIndex.read(new ByteArrayInputStream(gz), new TreeIndex.Visitor() {
         @Override
         public void blockSize(int blockSize) {
           block[0] = blockSize;
@@ -161,6 +163,7 @@ public final class IndexDigests implements Closeable {
       throw e;
     }
     dir.replaceAt(TMP_NAME, FILE_NAME);
+    return entries;
   }
 
   /** Sequential writes through an Fd, batched in one direct buffer. */

@@ -79,7 +79,7 @@ public final class IndexFetch {
   }
 
   /** The xattr on a tree's root naming the index it was made from (see {@link Applied}). */
-  public static final String APPLIED_XATTR = "user.lazydir.index";
+  public static final String APPLIED_XATTR = "user.lazydir.index-http";
 
   /**
    * As {@link #fetch(OriginClient, Where)}, asking the origin whether the index {@code applied} (the one the tree

@@ -10,10 +10,8 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Set;
 import java.util.zip.GZIPInputStream;
 import java.util.zip.GZIPOutputStream;
 import java.util.zip.ZipException;
@@ -126,10 +124,16 @@ public final class TreeIndex {
   private static final class Parser {
     private final InputStream in;
     private final Visitor visitor;
-    private final Set<String> dirs = new HashSet<>();
+    /** The entry before this one, and whether it is a directory (the only place a next entry's parent can be). */
     private List<String> previous;
+    private boolean previousIsDir;
     private long lineNo;
     private int blockSize;
+    /** Decompressed bytes not yet parsed: lines are cut out of this buffer, not read byte by byte. */
+    private final byte[] buf = new byte[64 << 10];
+    private int pos;
+    private int lim;
+    private final java.nio.charset.CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder();
 
     Parser(InputStream in, Visitor visitor) {
       this.in = in;
@@ -182,7 +186,7 @@ public final class TreeIndex {
           if (said != count) {
             throw bad("the end line says " + said + " entries, the index has " + count);
           }
-          if (in.read() != -1) {
+          if (pos < lim || fill()) {
             throw bad("data after the end line");
           }
           return count;
@@ -237,15 +241,19 @@ public final class TreeIndex {
           throw bad(printable(rawPath) + " comes after " + printable(String.join("/", previous))
               + " (entries must be sorted, each directory before its entries)");
         }
-        String parent = String.join("/", path.subList(0, path.size() - 1));
-        if (!dirs.contains(parent)) {
-          throw bad(printable(rawPath) + ": its parent " + (parent.isEmpty() ? "." : printable(parent))
+        // Sorted as they are, the entries between a directory and one of its entries are all inside it: an
+        // entry's parent is the entry before it (a directory) or one of that entry's ancestors.
+        List<String> parent = path.subList(0, path.size() - 1);
+        boolean above = parent.size() < previous.size() && previous.subList(0, parent.size()).equals(parent);
+        if (!above && !(previousIsDir && parent.equals(previous))) {
+          String p = String.join("/", parent);
+          throw bad(printable(rawPath) + ": its parent " + (p.isEmpty() ? "." : printable(p))
               + " is not a directory in the index");
         }
       }
       previous = path;
+      previousIsDir = type == Type.DIR;
       if (type == Type.DIR) {
-        dirs.add(String.join("/", path));
         return new Entry(type, path, mode, mtime, 0, null, null, null);
       }
       if (type == Type.SYMLINK) {
@@ -324,25 +332,69 @@ public final class TreeIndex {
 
     /** One line without its \n, or null at the end; a line longer than the cap is refused. */
     private String line() throws IOException {
-      ByteArrayOutputStream b = new ByteArrayOutputStream(256);
-      int c;
-      while ((c = in.read()) != -1 && c != '\n') {
-        if (b.size() >= MAX_LINE_BYTES) {
+      ByteArrayOutputStream spill = null; // a line longer than what the buffer holds
+      while (true) {
+        if (pos == lim && !fill()) {
+          if (spill != null) {
+            throw new IndexException("the index is truncated (its last line is incomplete)");
+          }
+          return null;
+        }
+        int end = pos;
+        while (end < lim && buf[end] != '\n') {
+          end++;
+        }
+        int had = spill == null ? 0 : spill.size();
+        if ((long) had + (end - pos) > MAX_LINE_BYTES) {
           throw new IndexException("invalid index, line " + (lineNo + 1) + ": longer than " + (MAX_LINE_BYTES >> 20) + " MiB");
         }
-        b.write(c);
-      }
-      if (c == -1) {
-        if (b.size() > 0) {
-          throw new IndexException("the index is truncated (its last line is incomplete)");
+        if (end == lim) {
+          if (spill == null) {
+            spill = new ByteArrayOutputStream(2 * buf.length);
+          }
+          spill.write(buf, pos, end - pos);
+          pos = lim;
+          continue;
         }
-        return null;
+        lineNo++;
+        String line;
+        if (spill == null) {
+          line = decode(buf, pos, end - pos);
+        } else {
+          spill.write(buf, pos, end - pos);
+          byte[] all = spill.toByteArray();
+          line = decode(all, 0, all.length);
+        }
+        pos = end + 1;
+        return line;
       }
-      lineNo++;
-      byte[] bytes = b.toByteArray();
-      var decoder = StandardCharsets.UTF_8.newDecoder();
+    }
+
+    /** Refills the buffer; false at the end of the stream. */
+    private boolean fill() throws IOException {
+      pos = 0;
+      lim = 0;
+      int n;
+      do {
+        n = in.read(buf, 0, buf.length);
+      } while (n == 0);
+      if (n < 0) {
+        return false;
+      }
+      lim = n;
+      return true;
+    }
+
+    private String decode(byte[] b, int off, int len) throws IndexException {
+      boolean ascii = true;
+      for (int i = off; i < off + len && ascii; i++) {
+        ascii = b[i] >= 0;
+      }
+      if (ascii) {
+        return new String(b, off, len, StandardCharsets.ISO_8859_1);
+      }
       try {
-        return decoder.decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+        return utf8.reset().decode(java.nio.ByteBuffer.wrap(b, off, len)).toString();
       } catch (java.nio.charset.CharacterCodingException e) {
         throw bad("not UTF-8");
       }
@@ -362,7 +414,19 @@ public final class TreeIndex {
   }
 
   public static int compareNames(String a, String b) {
-    return java.util.Arrays.compareUnsigned(a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8));
+    int n = Math.min(a.length(), b.length());
+    for (int i = 0; i < n; i++) {
+      char x = a.charAt(i);
+      char y = b.charAt(i);
+      if (x != y) {
+        if (Character.isSurrogate(x) || Character.isSurrogate(y)) {
+          // UTF-16 order is not code point order here; the UTF-8 bytes' order is.
+          return java.util.Arrays.compareUnsigned(a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8));
+        }
+        return Character.compare(x, y); // two chars of the BMP: UTF-16 order is code point order, so UTF-8 order
+      }
+    }
+    return Integer.compare(a.length(), b.length());
   }
 
   /** Fails with an IndexException once more than max bytes came out of the gzip stream. */

@@ -75,22 +75,38 @@ final class ContentMarks {
 
   /**
    * Marks every stub of the tree that its recorded map does not show complete; returns how many. Walks only
-   * lazydir's directories and files (foreign entries and symlinks are skipped, never followed). With
+   * lazydir's directories and files (foreign entries and symlinks are skipped, never followed), on several threads. With
    * {@code forgetListedDirs}, directories lose the open ignore marks a previous holder of the group set, so that
    * their next open is seen again (and refreshed when due). The same walk gives counts their first values, and
    * shows every directory and file to {@code also} too, if not null (the store's usage is counted in this walk).
    */
   int watchIncomplete(StubTree tree, boolean forgetListedDirs, TreeCounts counts, TreeWalk.Visitor also)
       throws IOException {
+    return walk(tree, forgetListedDirs, true, counts, also);
+  }
+
+  /**
+   * The walk of {@link #watchIncomplete} for a tree whose stubs already carry their marks (each marked as the index
+   * made it): it only counts.
+   */
+  void countMarked(StubTree tree, TreeCounts counts, TreeWalk.Visitor also) throws IOException {
+    walk(tree, false, false, counts, also);
+  }
+
+  private int walk(StubTree tree, boolean forgetListedDirs, boolean mark, TreeCounts counts, TreeWalk.Visitor also)
+      throws IOException {
     long t0 = System.nanoTime();
-    int[] marked = {0};
-    int[] files = {0};
+    java.util.concurrent.atomic.AtomicInteger marked = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger files = new java.util.concurrent.atomic.AtomicInteger();
+    Object tally = new Object(); // the walk runs on several threads; counts and also are told one at a time
     TreeWalk.walk(tree.root(), new TreeWalk.Visitor() {
       @Override
       public void directory(Fd dir, DirMeta meta) throws IOException {
-        counts.addDir(meta.listed());
-        if (also != null) {
-          also.directory(dir, meta);
+        synchronized (tally) {
+          counts.addDir(meta.listed());
+          if (also != null) {
+            also.directory(dir, meta);
+          }
         }
         if (forgetListedDirs) {
           group.removeIgnore(dir, null, Fan.FAN_OPEN_PERM, true);
@@ -100,16 +116,22 @@ final class ContentMarks {
       @Override
       public void file(Fd dir, String name, Stat st) throws IOException {
         if (also != null) {
-          also.file(dir, name, st);
+          synchronized (tally) {
+            also.file(dir, name, st);
+          }
         }
         if (st.size() > 0 && st.allocatedBytes() == 0) {
           // Not one block: nothing of it was ever fetched (an open gives a stub its blocks), so it is marked by
           // name, without an open and a read of its metadata (a restart on a big tree: ~4 calls a file saved).
           // A foreign sparse file marked so is harmless: its reads find no stub and are let through.
-          files[0]++;
-          watchAt(dir, name);
-          marked[0]++;
-          counts.add(new TreeCounts.File(TreeCounts.File.STUB, 0, st.size()));
+          files.incrementAndGet();
+          if (mark) {
+            watchAt(dir, name);
+          }
+          marked.incrementAndGet();
+          synchronized (tally) {
+            counts.add(new TreeCounts.File(TreeCounts.File.STUB, 0, st.size()));
+          }
           return;
         }
         // A file with blocks is opened once, for its metadata, map and mark.
@@ -117,20 +139,26 @@ final class ContentMarks {
           if (f == null || !(StubTree.metaOf(f).orElse(null) instanceof FileMeta meta)) {
             return;
           }
-          counts.add(TreeCounts.classify(meta, f.getXattr(dev.lazydir.tree.EntryMeta.MAP_XATTR)));
+          TreeCounts.File counted = TreeCounts.classify(meta, f.getXattr(dev.lazydir.tree.EntryMeta.MAP_XATTR));
+          synchronized (tally) {
+            counts.add(counted);
+          }
           if (meta.size() > 0) {
-            files[0]++;
+            files.incrementAndGet();
             if (!OpenStub.holdsAllBytes(f, meta)) {
-              watch(f, meta);
-              marked[0]++;
+              if (mark) {
+                watch(f, meta);
+              }
+              marked.incrementAndGet();
             }
           }
         }
       }
-    });
-    int m = marked[0];
-    int n = files[0];
-    LOG.fine(() -> "content marks on " + m + " of " + n + " files in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
+    }, StubTree.WALK_THREADS);
+    int m = marked.get();
+    int n = files.get();
+    LOG.fine(() -> (mark ? "content marks on " : "counted (marked already) ") + m + " of " + n + " files in "
+        + (System.nanoTime() - t0) / 1_000_000 + " ms");
     return m;
   }
 }

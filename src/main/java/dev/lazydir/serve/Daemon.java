@@ -188,6 +188,17 @@ public final class Daemon implements Closeable {
    */
   public static Daemon start(Settings settings, StubTree store, OriginClient client, IndexDigests digests)
       throws IOException {
+    return start(settings, store, client, digests, null, false);
+  }
+
+  /**
+   * As above, with a group the caller opened ({@code group}, null: open one; the daemon owns it from now on, and
+   * closes it if the group a previous daemon's guard holds is taken over instead). {@code watched}: every stub of
+   * the tree with bytes to fetch already carries its content mark in {@code group} (a tree the index just made
+   * whole, each stub marked as it was made), so no walk looks for them.
+   */
+  static Daemon start(Settings settings, StubTree store, OriginClient client, IndexDigests digests,
+      FanotifyGroup group, boolean watched) throws IOException {
     // The daemon's own I/O goes through a detached clone of the tree: no other process can reach it, it
     // vanishes with the daemon, and a mount ignore mark on it keeps the daemon's reads and writes of marked
     // stubs from raising events it would have to answer itself. From the tree's open descriptor, not its path:
@@ -201,10 +212,11 @@ public final class Daemon implements Closeable {
     } catch (IOException | RuntimeException e) {
       OpenStubs.closeQuietly(clone);
       OpenStubs.closeQuietly(digests);
+      OpenStubs.closeQuietly(group);
       throw e;
     }
     try {
-      d.setUp();
+      d.setUp(group, watched);
       return d;
     } catch (IOException | RuntimeException e) {
       d.close();
@@ -212,7 +224,8 @@ public final class Daemon implements Closeable {
     }
   }
 
-  private void setUp() throws IOException {
+  private void setUp(FanotifyGroup offered, boolean watched) throws IOException {
+    group = offered;
     // A previous daemon's group, still held by its guard, keeps its readers: they are served again from now on.
     // Under systemd, a group it kept is the way back when that guard was killed too.
     java.util.Map<String, String> env = System.getenv();
@@ -223,7 +236,13 @@ public final class Daemon implements Closeable {
     } else {
       taken = GroupHandOver.fromServiceManager(env, self);
     }
-    group = taken.isPresent() ? taken.get() : FanotifyGroups.open();
+    if (taken.isPresent()) {
+      OpenStubs.closeQuietly(offered); // its marks go with it: the walk below marks in the group taken over
+      group = taken.get();
+      watched = false;
+    } else if (group == null) {
+      group = FanotifyGroups.open();
+    }
     group.ignoreMount(privateMount, ".", Fan.FAN_PRE_ACCESS);
     ContentMarks marks = new ContentMarks(group);
     tree.onNewStub(marks::watch);
@@ -235,13 +254,17 @@ public final class Daemon implements Closeable {
         Clock.systemUTC());
     // Before DIR shows anything: a stub must carry its mark before any process opens it. A group taken over
     // still has the ignore marks of directories the previous daemon listed, whose refresh timers died with it.
-    // The same walk counts what the store holds.
-    int watched = marks.watchIncomplete(tree, taken.isPresent(), counts, room.counter());
+    // The same walk counts what the store holds (a tree the index just made, marked as it was made, is only counted).
+    if (watched) {
+      marks.countMarked(tree, counts, room.counter());
+    } else {
+      int marked = marks.watchIncomplete(tree, taken.isPresent(), counts, room.counter());
+      LOG.fine(() -> marked + " stubs with bytes to fetch");
+    }
     tree.onChange(counts); // nothing changes the tree before this: DIR is not mounted, no listing runs yet
     room.counted();
     stubs.bounded(room);
     filler.bounded(room);
-    LOG.fine(() -> watched + " stubs with bytes to fetch");
     loop = new EventLoop(group, this::onEvent, stats, HANDLERS);
     loop.onOpenNotices(room::opened);
     directories = new DirectoryOpens(tree, settings, Clock.systemUTC(), client, group, stubs, filler, timers, stats,

@@ -64,6 +64,22 @@ public final class NamespaceCrawl implements AutoCloseable {
     driver.setDaemon(true);
   }
 
+  /** A crawl with nothing to do: every directory of the tree is listed (a tree index was just applied). */
+  private NamespaceCrawl(long directories) {
+    this.pool = null;
+    this.driver = null;
+    this.directories.set(directories);
+    this.outcome = Outcome.COMPLETE;
+  }
+
+  /**
+   * The outcome of a crawl for a tree that a tree index has just made or brought up to date: every directory in it
+   * is listed, so there is nothing to walk.
+   */
+  public static NamespaceCrawl complete(long directories) {
+    return new NamespaceCrawl(directories);
+  }
+
   public static NamespaceCrawl start(StubTree tree, Lister lister, int parallelism, int maxDepth) {
     NamespaceCrawl c = new NamespaceCrawl(tree, lister, parallelism, maxDepth);
     c.driver.start();
@@ -72,6 +88,9 @@ public final class NamespaceCrawl implements AutoCloseable {
 
   /** Waits up to millis for the crawl to end; true if it has. */
   public boolean awaitDone(long millis) throws InterruptedException {
+    if (driver == null) {
+      return true;
+    }
     driver.join(millis);
     return !driver.isAlive();
   }
@@ -195,7 +214,9 @@ public final class NamespaceCrawl implements AutoCloseable {
 
   @Override
   public void close() {
-    driver.interrupt();
-    pool.shutdownNow();
+    if (driver != null) {
+      driver.interrupt();
+      pool.shutdownNow();
+    }
   }
 }

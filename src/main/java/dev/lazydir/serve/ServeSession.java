@@ -2,10 +2,10 @@ package dev.lazydir.serve;
 
 import dev.lazydir.crawl.Crawler;
 import dev.lazydir.crawl.Progress;
+import dev.lazydir.fanotify.FanotifyGroup;
 import dev.lazydir.index.IndexApplier;
 import dev.lazydir.index.IndexDigests;
 import dev.lazydir.index.IndexFetch;
-import dev.lazydir.index.TreeIndex;
 import dev.lazydir.internal.posix.Fd;
 import dev.lazydir.internal.posix.Posix;
 import dev.lazydir.origin.OriginClient;
@@ -37,6 +37,8 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
   private final NamespaceCrawl crawl;
   private final boolean crawlBeforeReady;
   private final Path view;
+  /** Why the namespace is incomplete whatever the crawl finds (an apply of the tree index stopped halfway), or null. */
+  private final String interrupted;
   private final Thread stateWriter;
   private ControlSocket control;
   private MetricsEndpoint metrics;
@@ -44,7 +46,8 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
   private volatile boolean closed;
 
   private ServeSession(StoreLayout layout, FileLock lock, OriginClient client, StubTree tree, Daemon daemon,
-      NamespaceCrawl crawl, boolean crawlBeforeReady, Path view, Thread warmUp) {
+      NamespaceCrawl crawl, boolean crawlBeforeReady, Path view, Thread warmUp, String interrupted) {
+    this.interrupted = interrupted;
     this.layout = layout;
     this.lock = lock;
     this.client = client;
@@ -101,6 +104,9 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
     }
     if (terminal) {
       progress.println();
+    }
+    if (interrupted != null) {
+      return "namespace incomplete: " + interrupted;
     }
     return crawl.outcome() == NamespaceCrawl.Outcome.COMPLETE
         ? "namespace complete: " + crawl.directories() + " directories"
@@ -159,6 +165,7 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
     Thread warmUp = Daemon.warmUp(layout.run().resolve("warm-up"));
     OriginClient client = null;
     StubTree tree = null;
+    FanotifyGroup group = null;
     try {
       prepareView(dir, layout);
       client = new OriginClient(config, url);
@@ -169,9 +176,13 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
       AccessProfile profile = profiles.given() != null ? profiles.given()
           : published != null && published.explicit() ? published(client, published) : null;
       long tIndex = System.nanoTime();
+      // Opened first, so that the stubs a tree index makes are marked as they are made (a mark is one call on the
+      // descriptor in hand), not found by a walk of the whole tree afterwards.
+      group = FanotifyGroups.open();
+      Applied applied = null;
       if (!singleFile) {
         try {
-          fromIndex(client, index, layout, origin, access);
+          applied = fromIndex(client, index, layout, origin, access, new ContentMarks(group));
         } catch (dev.lazydir.origin.OriginException e) {
           // A restart is ready from its stored tree without the network: an origin that does not answer (or
           // answers 5xx) now is asked again as directories are opened and refreshed.
@@ -189,21 +200,31 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
           first.crawl(url, layout.tree());
         }
       }
+      // Without the index now, a tree whose last apply stopped halfway may lack entries in directories that say
+      // they are listed (directories from an index are never listed from index pages): ready must not say complete.
+      String interrupted = applied == null && applyInterrupted(layout.tree())
+          ? "the last start stopped while it applied the tree index, which the origin does not publish now: directories"
+              + " it changed may lack entries until it is applied again" : null;
       tree = StubTree.open(layout.tree(), firstOrigin(layout.tree(), origin));
       tree.access(access);
       // Before DIR shows the tree: a restart with other --uid/--gid/--allow-other never exposes the old access.
-      int changed = tree.applyAccessToExisting();
-      if (changed > 0) {
-        LOG.info(layout.tree() + ": " + access + " given to " + changed + " existing entries");
+      // A tree the index has just made whole was made with this access, entry by entry.
+      if (applied == null || !applied.fresh()) {
+        int changed = tree.applyAccessToExisting();
+        if (changed > 0) {
+          LOG.info(layout.tree() + ": " + access + " given to " + changed + " existing entries");
+        }
       }
       tree.root().setXattr("user.lazydir.store", layout.store().toAbsolutePath().toString());
       // The digests of the index this tree was made from (this start's, or a previous one's if the index could
       // not be fetched now): every file they name is verified block by block as it is filled.
       IndexDigests digests = layout.openDigests().orElse(null);
       long tDaemon = System.nanoTime();
+      FanotifyGroup marked = group;
+      group = null; // the daemon's from here on, also if it fails to start
       Daemon daemon = Daemon.start(new Daemon.Settings(dir, segmentSize, readahead,
           config.timeout, config.refreshTimeout, config.maxConns, prefetchSmall, layout.run(), cache), tree, client,
-          digests);
+          digests, marked, applied != null && applied.fresh());
       if (profiles.recordTo() != null) {
         daemon.recordProfile(profiles.recordTo());
       }
@@ -224,9 +245,12 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
         ask.setDaemon(true);
         ask.start();
       }
-      NamespaceCrawl crawl = crawlDepth > 0 ? NamespaceCrawl.start(tree, daemon::ensureListed,
-          Math.max(1, beforeReady ? config.maxConns : config.maxConns / 2), crawlDepth) : null;
-      ServeSession served = new ServeSession(layout, lock, client, tree, daemon, crawl, beforeReady, dir.toRealPath(), warmUp);
+      // A tree index applied now has listed every directory: no crawl, no walk to find that out.
+      NamespaceCrawl crawl = applied != null ? NamespaceCrawl.complete(applied.directories())
+          : crawlDepth > 0 ? NamespaceCrawl.start(tree, daemon::ensureListed,
+              Math.max(1, beforeReady ? config.maxConns : config.maxConns / 2), crawlDepth) : null;
+      ServeSession served = new ServeSession(layout, lock, client, tree, daemon, crawl, beforeReady || applied != null,
+          dir.toRealPath(), warmUp, interrupted);
       try {
         served.control = startControl(layout, daemon);
       } catch (IOException | RuntimeException e) {
@@ -243,6 +267,7 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
           java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime()));
       return served;
     } catch (IOException | RuntimeException e) {
+      OpenStubs.closeQuietly(group);
       if (tree != null) {
         tree.close();
       }
@@ -354,31 +379,73 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
   }
 
   /**
+   * The tree as a tree index left it this start: {@code fresh}, made whole now (every entry with this start's
+   * access, every stub marked as it was made); {@code directories}, how many it holds, all listed.
+   */
+  private record Applied(boolean fresh, long directories) {}
+
+  /**
    * Makes (or updates) the whole tree from the origin's tree index when it publishes one: every directory is
    * then listed, so the namespace crawl asks nothing more. A refused index changes nothing and fails the start.
+   * Each stub made gets its content mark from {@code marks} as it is made. The same index as the one the tree was
+   * last made from (a restart) changes nothing, so it is not applied again. Returns null when the origin
+   * publishes no index.
    */
-  private static void fromIndex(OriginClient client, IndexFetch.Where index, StoreLayout layout, String origin,
-      Access access) throws IOException {
+  private static Applied fromIndex(OriginClient client, IndexFetch.Where index, StoreLayout layout,
+      String origin, Access access, ContentMarks marks) throws IOException {
     IndexFetch.Fetched fetched = IndexFetch.fetch(client, index, appliedIndex(layout));
     if (fetched.unchanged()) {
-      return; // the tree, and the digests on disk, are those of this index: nothing to download, check or walk
+      // A 304: the tree, and the digests on disk, are those of this index: nothing to download, check or walk.
+      try (Fd root = Posix.open(layout.tree().toString(), Posix.O_RDONLY | Posix.O_DIRECTORY)) {
+        java.util.OptionalLong dirs = IndexApplier.recordedDirectories(root);
+        if (dirs.isPresent()) {
+          return new Applied(false, dirs.getAsLong());
+        }
+      }
+      fetched = IndexFetch.fetch(client, index, null); // no record of what it made: asked for in full
     }
     java.util.Optional<byte[]> gz = fetched.body();
     if (gz.isEmpty()) {
-      return;
+      return null;
     }
-    long entries = TreeIndex.validate(gz.get());
-    // Before the tree changes: every stub the new index makes or keeps has its digests on disk when it is filled.
-    layout.writeDigests(gz.get());
+    if (Files.isDirectory(layout.tree())) {
+      try (Fd root = Posix.open(layout.tree().toString(), Posix.O_RDONLY | Posix.O_DIRECTORY)) {
+        java.util.OptionalLong same = IndexApplier.upToDate(root, gz.get());
+        if (same.isPresent() && digestsRecorded(layout)) {
+          LOG.info("tree index: the one the tree was made from; nothing to change");
+          root.setXattr(IndexFetch.APPLIED_XATTR, fetched.validators().encode());
+          return new Applied(false, same.getAsLong());
+        }
+        root.removeXattr(IndexFetch.APPLIED_XATTR); // a crash while applying leaves no claim it was applied
+        IndexApplier.forget(root); // the digests change first
+      }
+    }
+    // Validated whole as its digests are written, before the tree changes: every stub the new index makes or
+    // keeps has its digests on disk when it is filled.
+    long entries = layout.writeDigests(gz.get());
     String withSlash = origin.endsWith("/") ? origin : origin + "/";
     String recorded = Files.isDirectory(layout.tree()) ? firstOrigin(layout.tree(), withSlash) : withSlash;
     try (StubTree t = StubTree.open(layout.tree(), recorded)) {
       t.access(access);
-      t.root().removeXattr(IndexFetch.APPLIED_XATTR); // a crash while applying leaves no claim it was applied
+      t.onNewStub(marks::watch);
       IndexApplier.Result r = IndexApplier.applyValidated(gz.get(), t, Clock.systemUTC().instant());
       t.root().setXattr(IndexFetch.APPLIED_XATTR, fetched.validators().encode());
       LOG.info("tree index: " + entries + " entries; " + r.created() + " created, " + r.reset() + " reset, "
           + r.removed() + " removed" + (r.warnings() > 0 ? ", " + r.warnings() + " warnings" : ""));
+      return new Applied(r.fresh(), r.directories());
+    }
+  }
+
+  private static boolean digestsRecorded(StoreLayout layout) throws IOException {
+    java.util.Optional<IndexDigests> d = layout.openDigests();
+    d.ifPresent(OpenStubs::closeQuietly);
+    return d.isPresent();
+  }
+
+  /** Whether the tree's last apply of a tree index stopped halfway (see IndexApplier#interrupted). */
+  private static boolean applyInterrupted(Path tree) throws IOException {
+    try (Fd fd = Posix.open(tree.toString(), Posix.O_RDONLY | Posix.O_DIRECTORY)) {
+      return IndexApplier.interrupted(fd);
     }
   }
 
@@ -465,9 +532,11 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
         + "tree.files_stub=" + t.filesStub() + "\n"
         + "tree.bytes_populated=" + t.bytesPresent() + "\n"
         + "tree.bytes_total=" + t.bytesTotal() + "\n"
-        + "crawl=" + (crawl == null ? "off" : crawl.outcome().name().toLowerCase(java.util.Locale.ROOT)) + "\n"
+        + "crawl=" + (crawl == null ? "off" : interrupted != null && crawl.outcome() == NamespaceCrawl.Outcome.COMPLETE
+            ? "incomplete" : crawl.outcome().name().toLowerCase(java.util.Locale.ROOT)) + "\n"
         + "crawl_dirs=" + (crawl == null ? 0 : crawl.directories()) + "\n"
-        + (crawl == null || crawl.incompleteBecause().isEmpty() ? "" : "crawl_incomplete=" + crawl.incompleteBecause() + "\n")
+        + (crawl == null ? "" : interrupted != null ? "crawl_incomplete=" + interrupted + "\n"
+            : crawl.incompleteBecause().isEmpty() ? "" : "crawl_incomplete=" + crawl.incompleteBecause() + "\n")
         + cacheState(daemon.cacheStats())
         + recentDenials(s));
   }

@@ -235,12 +235,13 @@ public record StoreLayout(Path store) {
   }
 
   /**
-   * Records the block digests of a validated tree index's files in {@code run/index.digests} (see {@link
-   * IndexDigests#write}: a temporary created exclusively, synced, renamed into place; never through a link).
+   * Validates a tree index whole and records the block digests of its files in {@code run/index.digests} (see
+   * {@link IndexDigests#write}: a temporary created exclusively, synced, renamed into place; never through a link);
+   * returns its entry count. A refused index leaves the recorded digests as they were.
    */
-  public void writeDigests(byte[] treeIndexGz) throws IOException {
+  public long writeDigests(byte[] treeIndexGz) throws IOException {
     try (Fd run = openRun()) {
-      IndexDigests.write(treeIndexGz, run);
+      return IndexDigests.write(treeIndexGz, run);
     } catch (ErrnoException e) {
       throw explained(e, run().resolve(IndexDigests.FILE_NAME));
     }

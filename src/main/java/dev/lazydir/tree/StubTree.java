@@ -140,15 +140,18 @@ public final class StubTree implements Closeable {
     return applyAccess(root, access);
   }
 
+  /** Threads of the walks over a whole tree at start (statx and marks: CPU in the kernel): one a core, at most 4. */
+  public static final int WALK_THREADS = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
+
   /** The same for the tree below an open root, which is left alone unless it is lazydir's. */
   public static int applyAccess(Fd root, Access access) throws IOException {
-    int[] changed = {0};
+    java.util.concurrent.atomic.AtomicInteger changed = new java.util.concurrent.atomic.AtomicInteger();
     TreeWalk.walk(root, new TreeWalk.Visitor() {
       @Override
       public void directory(Fd dir, DirMeta meta) throws IOException {
         if (!access.holds(dir.stat(), meta.mode())) {
           access.applyTo(dir, true, false, meta.mode());
-          changed[0]++;
+          changed.incrementAndGet();
         }
       }
 
@@ -161,16 +164,26 @@ public final class StubTree implements Closeable {
           Optional<EntryMeta> meta = fd == null ? Optional.empty() : metaOf(fd);
           if (meta.isPresent() && !access.holds(st, meta.get().mode())) {
             access.applyTo(fd, false, false, meta.get().mode());
-            changed[0]++;
+            changed.incrementAndGet();
           }
         }
       }
-    });
-    return changed[0];
+    }, WALK_THREADS);
+    return changed.get();
   }
 
   public Fd root() {
     return root;
+  }
+
+  /** The owner and permission bits entries are made with. */
+  public Access access() {
+    return access;
+  }
+
+  /** What sees each new file stub before it is published. */
+  NewStubHook newStubHook() {
+    return newStubHook;
   }
 
   /** Device of the tree: the daemon writes only to inodes on it. */
@@ -432,10 +445,19 @@ public final class StubTree implements Closeable {
     return kept;
   }
 
-  /** Removes temporaries left by a crash during creation (they carry lazydir's xattr; anything else stays). */
+  /**
+   * Removes temporaries left by a crash during creation (they carry lazydir's xattr; anything else stays), and a
+   * staging directory left by a crash while a whole tree was being made (see {@link Staging}).
+   */
   public void sweepTemporaries(Fd dir) throws IOException {
     for (String name : dir.list()) {
-      if (name.startsWith(LocalName.TEMP_PREFIX)) {
+      if (Staging.isStaging(name)) {
+        int kept = Staging.removeLeftover(dir, name);
+        if (kept > 0) {
+          LOG.warning(dir.label() + "/" + name + ": left by an interrupted build, holds " + kept
+              + " entries lazydir did not make; kept");
+        }
+      } else if (name.startsWith(LocalName.TEMP_PREFIX)) {
         Entry entry = inspectTemp(dir, name);
         if (entry.ours()) {
           removeOwnedTemp(dir, name, entry);

@@ -16,7 +16,8 @@ import java.util.Optional;
  * A depth-first walk of a lazydir tree through directory fds and *at() calls. No path is ever built, so a tree
  * deeper than PATH_MAX (4096 bytes from /) walks like any other; symlinks are never followed (O_NOFOLLOW). Only
  * lazydir's directories are entered; temporaries are not entries yet and are skipped, and so is whatever
- * vanishes or is swapped while the walk runs (a daemon may be at work). Holds one fd per level of depth.
+ * vanishes or is swapped while the walk runs (a daemon may be at work). Holds one fd per level of depth; a walk on
+ * several threads ({@link #walk(Fd, Visitor, int)}) also one per directory handed to another thread.
  */
 public final class TreeWalk {
   private TreeWalk() {}
@@ -31,6 +32,167 @@ public final class TreeWalk {
   }
 
   private record Level(Fd dir, Iterator<String> names) {}
+
+  /** Directories handed to other threads (each holds its fd until done) at most: beyond, a thread walks on itself. */
+  static final int MAX_HANDED_OUT = 256;
+
+  /**
+   * The same walk on {@code threads} threads (the visitor must take calls from several at once): a directory is
+   * handed to an idle thread when one is free, else walked by the thread that found it. Each directory is still
+   * reported before its entries. The first failure ends the walk and is thrown once every thread has stopped.
+   */
+  public static void walk(Fd root, Visitor visitor, int threads) throws IOException {
+    if (threads <= 1) {
+      walk(root, visitor);
+      return;
+    }
+    if (!(StubTree.metaOf(root).orElse(null) instanceof DirMeta rootMeta)) {
+      return;
+    }
+    visitor.directory(root, rootMeta);
+    new Parallel(visitor, threads).run(root);
+  }
+
+  private static final class Parallel {
+    private final Visitor visitor;
+    private final java.util.concurrent.ExecutorService pool;
+    private final java.util.concurrent.Semaphore handedOut = new java.util.concurrent.Semaphore(MAX_HANDED_OUT);
+    private final java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+    private int running; // guarded by this
+
+    Parallel(Visitor visitor, int threads) {
+      this.visitor = visitor;
+      this.pool = java.util.concurrent.Executors.newFixedThreadPool(threads,
+          dev.lazydir.internal.Threads.daemon("lazydir-walk"));
+    }
+
+    void run(Fd root) throws IOException {
+      try {
+        synchronized (this) {
+          running++;
+        }
+        walkFrom(root, false);
+        synchronized (this) {
+          boolean interrupted = false;
+          while (running > 0) {
+            try {
+              wait();
+            } catch (InterruptedException e) {
+              interrupted = true; // the threads hold directories open: they stop first
+              failure.compareAndSet(null, new IOException("interrupted while walking the tree"));
+            }
+          }
+          if (interrupted) {
+            Thread.currentThread().interrupt();
+          }
+        }
+      } finally {
+        pool.shutdownNow();
+      }
+      Throwable t = failure.get();
+      if (t instanceof IOException e) {
+        throw e;
+      }
+      if (t instanceof RuntimeException e) {
+        throw e;
+      }
+      if (t instanceof Error e) {
+        throw e;
+      }
+    }
+
+    /** Walks below {@code start} (closed at the end if {@code owned}); signals its end. */
+    private void walkFrom(Fd start, boolean owned) {
+      Deque<Level> levels = new ArrayDeque<>();
+      try {
+        levels.push(new Level(start, start.list().iterator()));
+        while (!levels.isEmpty() && failure.get() == null) {
+          Level top = levels.peek();
+          if (!top.names().hasNext()) {
+            levels.pop();
+            if (top.dir() != start) {
+              top.dir().close();
+            }
+            continue;
+          }
+          String name = top.names().next();
+          Optional<Stat> st = name.startsWith(LocalName.TEMP_PREFIX) ? Optional.empty() : top.dir().statAt(name);
+          if (st.isEmpty()) {
+            continue;
+          }
+          if (st.get().isRegularFile()) {
+            visitor.file(top.dir(), name, st.get());
+          } else if (st.get().isDirectory()) {
+            Fd sub = open(top.dir(), name, st.get());
+            if (sub == null) {
+              continue;
+            }
+            if (!(StubTree.metaOf(sub).orElse(null) instanceof DirMeta meta)) {
+              sub.close();
+              continue;
+            }
+            try {
+              visitor.directory(sub, meta);
+            } catch (IOException | RuntimeException e) {
+              sub.close();
+              throw e;
+            }
+            if (handedOut.tryAcquire()) {
+              synchronized (this) {
+                running++;
+              }
+              try {
+                pool.execute(() -> {
+                  try {
+                    walkFrom(sub, true);
+                  } finally {
+                    handedOut.release();
+                  }
+                });
+              } catch (RuntimeException rejected) {
+                handedOut.release();
+                synchronized (this) {
+                  running--;
+                }
+                sub.close();
+                throw rejected;
+              }
+            } else {
+              try {
+                levels.push(new Level(sub, sub.list().iterator()));
+              } catch (IOException | RuntimeException e) {
+                sub.close();
+                throw e;
+              }
+            }
+          }
+        }
+      } catch (Throwable t) {
+        failure.compareAndSet(null, t);
+      } finally {
+        for (Level l : levels) {
+          if (l.dir() != start) {
+            closeQuietly(l.dir());
+          }
+        }
+        if (owned) {
+          closeQuietly(start);
+        }
+        synchronized (this) {
+          running--;
+          notifyAll();
+        }
+      }
+    }
+
+    private static void closeQuietly(Fd fd) {
+      try {
+        fd.close();
+      } catch (IOException e) {
+        // a close of a read-only directory fd does not fail in a way that matters here
+      }
+    }
+  }
 
   /** Walks the tree below {@code root} (which stays open); nothing happens if root is not lazydir's. */
   public static void walk(Fd root, Visitor visitor) throws IOException {

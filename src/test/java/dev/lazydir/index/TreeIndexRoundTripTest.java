@@ -125,6 +125,47 @@ class TreeIndexRoundTripTest {
     assertFalse(new String(out.toByteArray(), StandardCharsets.ISO_8859_1).isEmpty());
   }
 
+  @Test
+  void linesLongerThanTheReadersBufferAndNamesBeyondAsciiReadBackExactly() throws Exception {
+    // 3,000 block digests make a line of 192,000 hex digits: it spans several of the reader's 64 KiB buffers.
+    byte[] blocks = new byte[3000 * 32];
+    new java.util.Random(7).nextBytes(blocks);
+    byte[] whole = sha(blocks);
+    // UTF-8 byte order: 'z' < 'é' (U+00E9) < '\uFB01' (a BMP char above the surrogates) < '𝄞' (U+1D11E, a
+    // surrogate pair in Java, which UTF-16 order would put before U+FB01).
+    List<String> names = List.of("z", "\u00e9", "\ufb01", "\ud834\udd1e");
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try (TreeIndex.Writer w = new TreeIndex.Writer(out, 4096)) {
+      w.dir(List.of(), 0755, java.time.Instant.EPOCH);
+      w.file(List.of("big"), 0644, java.time.Instant.EPOCH, 3000L * 4096, whole, blocks);
+      for (String n : names) {
+        w.dir(List.of(n), 0755, java.time.Instant.EPOCH);
+        w.file(List.of(n, "x"), 0600, java.time.Instant.ofEpochSecond(1, 5), 0, sha(new byte[0]), null);
+      }
+    }
+    List<TreeIndex.Entry> read = new ArrayList<>();
+    assertEquals(10, TreeIndex.read(new ByteArrayInputStream(out.toByteArray()), read::add));
+    assertArrayEquals(blocks, read.get(1).blocks());
+    assertArrayEquals(whole, read.get(1).sha256());
+    for (int i = 0; i < names.size(); i++) {
+      assertEquals(List.of(names.get(i)), read.get(2 + 2 * i).path());
+      assertEquals(List.of(names.get(i), "x"), read.get(3 + 2 * i).path());
+      assertEquals(java.time.Instant.ofEpochSecond(1, 5), read.get(3 + 2 * i).mtime());
+    }
+
+    String text = "lazydir-index 1\nblock 4096\nd\t0755\t0\t.\nd\t0755\t0\t\ud834\udd1e\nd\t0755\t0\t\ufb01\nend 3\n";
+    var e = assertThrows(TreeIndex.IndexException.class, () -> TreeIndex.validate(gzip(text)));
+    assertTrue(e.getMessage().contains("comes after"), e.getMessage());
+    byte[] latin1 = "lazydir-index 1\nblock 4096\nd\t0755\t0\t.\nd\t0755\t0\t\u00e9\nend 2\n"
+        .getBytes(StandardCharsets.ISO_8859_1);
+    ByteArrayOutputStream gz = new ByteArrayOutputStream();
+    try (GZIPOutputStream g = new GZIPOutputStream(gz)) {
+      g.write(latin1);
+    }
+    var notUtf8 = assertThrows(TreeIndex.IndexException.class, () -> TreeIndex.validate(gz.toByteArray()));
+    assertEquals("invalid index, line 4: not UTF-8", notUtf8.getMessage());
+  }
+
   static byte[] gzip(String text) throws Exception {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     try (GZIPOutputStream gz = new GZIPOutputStream(out)) {

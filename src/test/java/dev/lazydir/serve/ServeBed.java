@@ -29,6 +29,8 @@ final class ServeBed implements AutoCloseable {
   /** Extra JVM options for the daemons started from now on (test hooks such as -Dlazydir.test.*). */
   final List<String> daemonJvmOptions = new ArrayList<>();
   private boolean mounted;
+  /** The ready line of the last daemon {@link #serve} started. */
+  volatile String ready;
 
   record Result(int exit, byte[] out, String err) {
     String text() {
@@ -69,11 +71,7 @@ final class ServeBed implements AutoCloseable {
 
   /** Starts a daemon and waits for its "ready" line. */
   Process serve(String url, String... extra) throws Exception {
-    List<String> cmd = serveCommand(url, extra);
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(root.resolve("daemon-" + daemons.size() + ".err").toFile());
-    pb.environment().put("LC_ALL", "C.UTF-8");
-    Process p = pb.start();
-    daemons.add(p);
+    Process p = start(url, extra);
     BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
     CompletableFuture<String> ready = CompletableFuture.supplyAsync(() -> {
       try {
@@ -91,6 +89,7 @@ final class ServeBed implements AutoCloseable {
     if (line == null) {
       fail("daemon did not become ready:\n" + daemonLog(daemons.size() - 1));
     }
+    this.ready = line;
     CompletableFuture.runAsync(() -> {
       try {
         out.transferTo(java.io.Writer.nullWriter());
@@ -98,6 +97,25 @@ final class ServeBed implements AutoCloseable {
         // daemon gone
       }
     });
+    return p;
+  }
+
+  /** Starts a daemon that is expected to fail its start; returns its exit code (its stderr: {@link #daemonLog}). */
+  int serveFailing(String url, String... extra) throws Exception {
+    Process p = start(url, extra);
+    p.getInputStream().transferTo(java.io.OutputStream.nullOutputStream());
+    if (!p.waitFor(60, TimeUnit.SECONDS)) {
+      fail("serve did not fail within 60 s");
+    }
+    return p.exitValue();
+  }
+
+  private Process start(String url, String... extra) throws Exception {
+    ProcessBuilder pb = new ProcessBuilder(serveCommand(url, extra))
+        .redirectError(root.resolve("daemon-" + daemons.size() + ".err").toFile());
+    pb.environment().put("LC_ALL", "C.UTF-8");
+    Process p = pb.start();
+    daemons.add(p);
     return p;
   }
 

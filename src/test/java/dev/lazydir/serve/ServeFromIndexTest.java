@@ -107,4 +107,72 @@ class ServeFromIndexTest {
       assertArrayEquals(new byte[0], r.out(), "no byte of another version");
     }
   }
+
+  @Test
+  void aRestartWithTheSameIndexChangesNothingAndAChangedIndexUpdatesTheTreeInPlace() throws Exception {
+    IndexedTree t = new IndexedTree(tmp.resolve("src"));
+    try (FakeOrigin origin = new FakeOrigin(); ServeBed bed = new ServeBed(tmp.resolve("bed"))) {
+      t.publish(origin, "");
+      String[] args = {"-v", "--allow-other", "--prefetch-small", "0"};
+      Process first = bed.serve(origin.url("/").toString(), args);
+      assertEquals("top\n", ServeBed.run(20, "cat", bed.view.resolve("README").toString()).text());
+      Map<String, String> before = facts(bed.view);
+      assertEquals(0, bed.stop(first));
+      Path store = bed.store.resolve("tree");
+      Object inode = Files.getAttribute(store.resolve("deep/a/b/c/d/e/treasure.txt"), "unix:ino");
+
+      int requests = origin.requestCount();
+      Process second = bed.serve(origin.url("/").toString(), args);
+      assertEquals(requests + 1, origin.requestCount(), "ready after one request: the index");
+      assertTrue(bed.daemonLog(1).contains("tree index: the one the tree was made from; nothing to change"), bed.daemonLog(1));
+      assertTrue(bed.ready.contains("namespace complete: 10 directories"), bed.ready);
+      assertEquals(before, facts(bed.view));
+      assertEquals(inode, Files.getAttribute(store.resolve("deep/a/b/c/d/e/treasure.txt"), "unix:ino"), "not made again");
+      Result deep = ServeBed.run(20, "cat", bed.view.resolve("deep/a/b/c/d/e/treasure.txt").toString());
+      assertEquals("deep down\n", deep.text(), "stubs kept from the last start are filled: " + deep.err());
+      assertEquals(0, bed.stop(second));
+
+      Files.writeString(t.src.resolve("README"), "top, second edition\n");
+      Files.setLastModifiedTime(t.src.resolve("README"), FileTime.from(IndexedTree.T.plusSeconds(60)));
+      new dev.lazydir.index.IndexBuilder(t.src, t.index, IndexedTree.BLOCK).build();
+      t.publish(origin, "");
+      origin.file("/README", Files.readAllBytes(t.src.resolve("README")), IndexedTree.T.plusSeconds(60));
+      bed.serve(origin.url("/").toString(), args);
+      assertTrue(bed.daemonLog(2).contains("0 created, 1 reset, 0 removed"), bed.daemonLog(2));
+      assertEquals("top, second edition\n", ServeBed.run(20, "cat", bed.view.resolve("README").toString()).text());
+    }
+  }
+
+  @Test
+  void aStartWithoutTheIndexAfterAnApplyThatStoppedHalfwayDoesNotSayTheNamespaceIsComplete() throws Exception {
+    IndexedTree t = new IndexedTree(tmp.resolve("src"));
+    try (FakeOrigin origin = new FakeOrigin(); ServeBed bed = new ServeBed(tmp.resolve("bed"))) {
+      t.publish(origin, "");
+      assertEquals(0, bed.stop(bed.serve(origin.url("/").toString())));
+
+      // The next index adds a file where the store refuses it (an immutable directory): the apply stops halfway.
+      Files.writeString(t.src.resolve("deep/a/b/new.txt"), "new\n");
+      new dev.lazydir.index.IndexBuilder(t.src, t.index, IndexedTree.BLOCK).build();
+      t.publish(origin, "");
+      origin.file("/deep/a/b/new.txt", "new\n", IndexedTree.T);
+      Path immutable = bed.store.resolve("tree/deep/a/b");
+      assertEquals(0, ServeBed.run(10, "chattr", "+i", immutable.toString()).exit());
+      try {
+        assertNotEquals(0, bed.serveFailing(origin.url("/").toString()));
+      } finally {
+        assertEquals(0, ServeBed.run(10, "chattr", "-i", immutable.toString()).exit());
+      }
+
+      origin.remove("/.lazydir-index"); // a 404: listings are used, and i=1 directories are never listed from them
+      Process p = bed.serve(origin.url("/").toString());
+      assertTrue(bed.ready.contains("namespace incomplete: the last start stopped while it applied the tree index"),
+          bed.ready);
+      assertEquals(0, bed.stop(p));
+
+      t.publish(origin, "");
+      bed.serve(origin.url("/").toString());
+      assertTrue(bed.ready.contains("namespace complete"), bed.ready);
+      assertEquals("new\n", ServeBed.run(20, "cat", bed.view.resolve("deep/a/b/new.txt").toString()).text());
+    }
+  }
 }

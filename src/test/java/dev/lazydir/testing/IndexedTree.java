@@ -26,7 +26,22 @@ public final class IndexedTree {
   public final Map<String, byte[]> files = new TreeMap<>();
 
   public IndexedTree(Path src) throws Exception {
+    this(src, 0, 0);
+  }
+
+  /**
+   * The same, plus {@code wideDirs} directories of {@code wideFiles} small files each under {@code wide/} (their
+   * content is not kept in {@link #files}, nor served): a tree big enough for batches and threads to interleave.
+   */
+  public IndexedTree(Path src, int wideDirs, int wideFiles) throws Exception {
     this.src = src;
+    for (int d = 0; d < wideDirs; d++) {
+      Path dir = src.resolve("wide/d" + d);
+      Files.createDirectories(dir);
+      for (int f = 0; f < wideFiles; f++) {
+        Files.writeString(dir.resolve("f" + f + ".txt"), d + "/" + f + "\n");
+      }
+    }
     Random r = new Random(5);
     byte[] big = new byte[5 * BLOCK + 123];
     r.nextBytes(big);

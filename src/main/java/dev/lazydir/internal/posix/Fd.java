@@ -125,6 +125,12 @@ public final class Fd implements AutoCloseable {
     call("renameat2", sub(from) + " -> " + to, f -> Posix.libc().renameat2(f, from, f, to, Abi.RENAME_NOREPLACE));
   }
 
+  /** Moves {@code from} of this directory to {@code to} in {@code toDir}, failing with EEXIST instead of replacing. */
+  public void moveNoReplace(String from, Fd toDir, String to) throws IOException {
+    toDir.use("renameat2", t -> call("renameat2", sub(from) + " -> " + toDir.sub(to),
+        f -> Posix.libc().renameat2(f, from, t, to, Abi.RENAME_NOREPLACE)));
+  }
+
   /** Renames within this directory, atomically replacing whatever has the new name. */
   public void replaceAt(String from, String to) throws IOException {
     call("renameat2", sub(from) + " -> " + to, f -> Posix.libc().renameat2(f, from, f, to, 0));
