@@ -399,6 +399,7 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
       try (Fd root = Posix.open(layout.tree().toString(), Posix.O_RDONLY | Posix.O_DIRECTORY)) {
         java.util.OptionalLong dirs = IndexApplier.recordedDirectories(root);
         if (dirs.isPresent()) {
+          LOG.info("tree index: the one the tree was made from; nothing to change (the origin answered 304)");
           return new Applied(false, dirs.getAsLong());
         }
       }
