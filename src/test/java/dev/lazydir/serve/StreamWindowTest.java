@@ -54,6 +54,24 @@ class StreamWindowTest {
   }
 
   @Test
+  void streamsAddedThatNeverDeliverDoNotCountAsGrowth() {
+    // The reader, not the link, is the limit: two connections deliver whatever the window allows.
+    StreamWindow w = new StreamWindow(StreamWindow.START, 10, 4, SEGMENT);
+    w.firstByte(50_000_000L);
+    w.fetchStarted();
+    w.fetchStarted();
+    long now = 0;
+    w.streams(now);
+    for (int i = 0; i < 8; i++) {
+      now += EPOCH;
+      w.wrote((long) (30e6 * Math.pow(1.6, (i + 1) / 2) * EPOCH / 1e9)); // up 60% an epoch, from the same two
+      w.streams(now);
+    }
+    assertEquals(StreamWindow.START, w.streams());
+    assertTrue(w.settled());
+  }
+
+  @Test
   void theCountIsNotDecidedBeforeAnEpochHasPassed() {
     StreamWindow w = new StreamWindow(StreamWindow.START, 10, 4, SEGMENT);
     w.firstByte(50_000_000L);
