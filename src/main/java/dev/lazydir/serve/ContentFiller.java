@@ -347,6 +347,34 @@ final class ContentFiller {
       return; // a whole-file stream or another fetch got there first
     }
     progress.sent(t0);
+    long length;
+    java.util.Optional<StreamWindow> counted = stub.window();
+    counted.ifPresent(StreamWindow::fetchStarted);
+    try {
+      length = transfer(stub, progress, map);
+    } finally {
+      counted.ifPresent(StreamWindow::fetchEnded);
+    }
+    for (int c = progress.segment; c < progress.end; c++) {
+      if (!stub.has(c)) {
+        stub.markPresent(c);
+      }
+      stub.partial.remove(c);
+    }
+    CacheRoom r = room;
+    if (r != null && !stub.allocated) {
+      r.charged(stub);
+    }
+    LOG.log(silent ? java.util.logging.Level.FINEST : java.util.logging.Level.INFO, () -> "fetched " + stub.label
+        + " segments " + progress.segment + "-" + (progress.end - 1) + " (" + Math.max(0, length) + " bytes) in "
+        + (System.nanoTime() - t0) / 1_000_000 + " ms");
+    if (stub.completedNow()) {
+      onComplete.accept(stub);
+    }
+  }
+
+  /** Fetches and writes the stream's bytes; returns how many it asked for. */
+  private long transfer(OpenStub stub, SegmentFetch progress, SegmentMap map) throws IOException {
     long start = progress.resume;
     long length = map.segmentStart(progress.end - 1) + map.segmentLength(progress.end - 1) - start;
     if (length > 0) {
@@ -366,23 +394,9 @@ final class ContentFiller {
       stub.refineMtime(served);
       progress.measured(length);
     }
-    for (int c = progress.segment; c < progress.end; c++) {
-      if (!stub.has(c)) {
-        stub.markPresent(c);
-      }
-      stub.partial.remove(c);
-    }
-    CacheRoom r = room;
-    if (r != null && !stub.allocated) {
-      r.charged(stub);
-    }
-    LOG.log(silent ? java.util.logging.Level.FINEST : java.util.logging.Level.INFO, () -> "fetched " + stub.label
-        + " segments " + progress.segment + "-" + (progress.end - 1) + " (" + Math.max(0, length) + " bytes) in "
-        + (System.nanoTime() - t0) / 1_000_000 + " ms");
-    if (stub.completedNow()) {
-      onComplete.accept(stub);
-    }
+    return length;
   }
+
 
   /**
    * Fetches bytes [start, end) of a file with block digests: each block is written, and readers let through it,

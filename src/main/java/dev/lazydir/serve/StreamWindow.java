@@ -9,16 +9,17 @@ import java.util.concurrent.atomic.AtomicLong;
  * the aggregate grows with every stream added; on loopback one stream already runs at disk speed and more only
  * compete for the cores. So a file starts with {@link #START} streams (or with what the last file settled on: the
  * path to the origin is the same) and doubles them after each epoch in which the aggregate throughput grew by at
- * least 40% of what the added streams would add at the same rate each, up to {@code --max-conns}; the first epoch
- * that did not grow so settles the count back to the previous one. An epoch measures for a few first-byte latencies,
- * from one and a half after its streams were added, so each count is measured with its streams delivering. A stream asks for enough segments that its round trip is a small part of its transfer.
+ * least 40% of what the added streams would add at the same rate each (quadruples them where it grew by 80%: each
+ * connection is held to its rate and the link has room), up to {@code --max-conns}; the first epoch that did not
+ * grow so settles the count back to the previous one. An epoch measures for two first-byte latencies (at least
+ * 100 ms), from one after its streams were added, so each count is measured with its streams delivering. A stream asks for enough segments that its round trip is a small part of its transfer.
  */
 final class StreamWindow {
   static final int START = 2;
   /** Shortest epoch: long enough for a few hundred reads on loopback, where a first byte takes microseconds. */
   static final long MIN_EPOCH_NANOS = 100_000_000L;
   /** A stream transfers for at least this many first-byte latencies, so the request's round trip costs little. */
-  static final int LATENCIES_PER_STREAM = 16;
+  static final int LATENCIES_PER_STREAM = 10;
   /** Most segments one stream asks for (a failed stream is asked again from where it stopped). */
   static final int MAX_SPAN = 16;
 
@@ -31,6 +32,11 @@ final class StreamWindow {
   private final AtomicLong firstByteNanos = new AtomicLong();
   private volatile double connectionRate;
   private final AtomicInteger inFlight = new AtomicInteger();
+  /** Fetches of the file transferring now, the reader's own included: the connections the aggregate comes from. */
+  private final AtomicInteger active = new AtomicInteger();
+  private long activeSum;
+  private int activeSamples;
+  private double previousActive = -1;
   private int streams;
   private int previousStreams;
   private double previousRate = -1;
@@ -76,6 +82,15 @@ final class StreamWindow {
     return inFlight.get();
   }
 
+  /** A fetch of the file (read ahead or not) began transferring; {@link #fetchEnded} follows. */
+  void fetchStarted() {
+    active.incrementAndGet();
+  }
+
+  void fetchEnded() {
+    active.decrementAndGet();
+  }
+
   void started() {
     inFlight.incrementAndGet();
   }
@@ -101,26 +116,36 @@ final class StreamWindow {
     }
     if (measureFrom < 0) {
       // Streams just added bring nothing for a first-byte latency: measuring starts once they deliver.
-      if (now - epochStart >= firstByteNanos.get() * 3 / 2) {
+      if (now - epochStart >= firstByteNanos.get()) {
         measureFrom = now;
         epochBytes = bytes.get();
+        activeSum = 0;
+        activeSamples = 0;
       }
       return streams;
     }
+    activeSum += active.get();
+    activeSamples++;
     if (now - measureFrom < epochNanos()) {
       return streams;
     }
     long b = bytes.get();
     double rate = (b - epochBytes) * 1e9 / (now - measureFrom);
-    // Grown enough: by at least 40% of what the added streams would add if each kept its rate.
-    double enough = previousRate * (1 + 0.4 * ((double) streams / previousStreams - 1));
-    if (previousRate < 0 || rate >= enough) {
+    // The connections that actually delivered (the reader's own fetch counts too; a window the reader keeps from
+    // filling has fewer): what the rate is compared by.
+    double connections = activeSum == 0 ? streams : (double) activeSum / activeSamples;
+    // Grown enough: by at least 40% of what the added connections would add if each kept its rate; by 80% or more
+    // (each connection is held to its rate, the link has room), four times the streams are tried next.
+    double linear = previousActive <= 0 ? 0 : connections / previousActive - 1;
+    if (previousRate < 0 || (linear > 0.1 && rate >= previousRate * (1 + 0.4 * linear))) {
       if (streams == max) {
         settled = true;
       } else {
+        int factor = previousRate >= 0 && rate >= previousRate * (1 + 0.8 * linear) ? 4 : 2;
         previousStreams = streams;
         previousRate = rate;
-        streams = Math.min(max, streams * 2);
+        previousActive = connections;
+        streams = Math.min(max, streams * factor);
       }
     } else {
       settled = true;
@@ -136,7 +161,7 @@ final class StreamWindow {
   }
 
   private long epochNanos() {
-    return Math.max(MIN_EPOCH_NANOS, 4 * firstByteNanos.get());
+    return Math.max(MIN_EPOCH_NANOS, 2 * firstByteNanos.get());
   }
 
   /**

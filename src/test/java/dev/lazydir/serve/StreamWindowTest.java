@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 /** The read-ahead window's choice of stream count, fed with synthetic clocks and byte counts (no timing). */
 class StreamWindowTest {
   static final long SEGMENT = 4 << 20;
-  static final long EPOCH = 200_000_000L; // longer than any epoch here: 4 first-byte latencies of 50 ms
+  static final long EPOCH = 200_000_000L; // longer than any epoch here: 2 first-byte latencies of 50 ms
 
   /** Runs epochs in which n streams move {@code rate.of(n)} bytes a second; returns the window after them. */
   static StreamWindow run(int start, int max, Rate rate, int epochs) {
@@ -54,12 +54,31 @@ class StreamWindowTest {
   }
 
   @Test
+  void streamsAddedThatNeverDeliverDoNotCountAsGrowth() {
+    // The reader, not the link, is the limit: two connections deliver whatever the window allows.
+    StreamWindow w = new StreamWindow(StreamWindow.START, 10, 4, SEGMENT);
+    w.firstByte(50_000_000L);
+    w.fetchStarted();
+    w.fetchStarted();
+    long now = 0;
+    w.streams(now);
+    for (int i = 0; i < 8; i++) {
+      now += EPOCH;
+      w.wrote((long) (30e6 * Math.pow(1.6, (i + 1) / 2) * EPOCH / 1e9)); // up 60% an epoch, from the same two
+      w.streams(now);
+    }
+    assertEquals(StreamWindow.START, w.streams());
+    assertTrue(w.settled());
+  }
+
+  @Test
   void theCountIsNotDecidedBeforeAnEpochHasPassed() {
     StreamWindow w = new StreamWindow(StreamWindow.START, 10, 4, SEGMENT);
     w.firstByte(50_000_000L);
     w.streams(0);
     w.wrote(100 << 20);
-    assertEquals(StreamWindow.START, w.streams(150_000_000L), "4 first-byte latencies (200 ms) not over");
+    assertEquals(StreamWindow.START, w.streams(60_000_000L), "a first-byte latency over: measuring starts");
+    assertEquals(StreamWindow.START, w.streams(150_000_000L), "two first-byte latencies (100 ms) not over");
     assertFalse(w.settled());
   }
 
@@ -69,8 +88,10 @@ class StreamWindowTest {
     w.firstByte(50_000_000L);
     w.transferred(8 << 20, 640_000_000L); // 12.5 MiB/s on one connection
     assertEquals(2, w.span(StreamWindow.START), "half the read-ahead while the start count holds");
-    assertEquals(3, w.span(8), "16 latencies of 50 ms at 12.5 MiB/s: 10 MiB, 3 segments");
-    assertEquals(24, w.ahead(8, 3), "room for every stream");
+    assertEquals(2, w.span(8), "10 latencies of 50 ms at 12.5 MiB/s: 6.25 MiB, 2 segments");
+    assertEquals(16, w.ahead(8, 2), "room for every stream");
+    w.transferred(8 << 20, 320_000_000L); // 25 MiB/s: the average of the two, 18.75 MiB/s
+    assertEquals(3, w.span(8), "10 latencies of 50 ms at 18.75 MiB/s: 9.4 MiB, 3 segments");
     assertEquals(4, w.ahead(2, 2), "--readahead with the start count");
   }
 }
