@@ -180,6 +180,18 @@ final class FanotifyBed implements AutoCloseable {
       }
     }
 
+    /**
+     * Answers counted so far, once at least {@code n} were (within 5 s): a handler counts an answer after writing
+     * it, and the reader it let through may finish before that.
+     */
+    int answeredAtLeast(int n) throws InterruptedException {
+      long deadline = System.nanoTime() + 5_000_000_000L;
+      while (answered.get() < n && System.nanoTime() < deadline) {
+        Thread.sleep(5);
+      }
+      return answered.get();
+    }
+
     private void loop(Callback callback) {
       while (!stop) {
         List<FanotifyEvent> events;

@@ -64,7 +64,7 @@ class PreAccessRangeIsFilledThroughPrivatePathTest extends PrivilegedFanotifyTes
       assertEquals(0, e.count() % FanotifyBed.PAGE, "ranges are whole pages: " + e);
     }
     assertCovers(seen, size);
-    assertEquals(seen.size(), h.answered.get(), "each event answered exactly once");
+    assertEquals(seen.size(), h.answeredAtLeast(seen.size()), "each event answered exactly once");
     System.out.printf("cat of %d bytes: %d pre-access events, ranges %s%n", size, seen.size(),
         seen.stream().map(s -> s.event().offset() + "+" + s.event().count()).toList());
   }
