@@ -153,7 +153,7 @@ final class DirectoryOpens implements AutoCloseable {
     }
     long t0 = System.nanoTime();
     try {
-      Relisting r = lister.relist(tree, path.names());
+      Relisting r = lister.relist(tree, path);
       LOG.info(() -> "listed " + path + (r.unchanged() ? " (unchanged)" : "") + " in "
           + (System.nanoTime() - t0) / 1_000_000 + " ms");
       if (r.listed()) {
@@ -196,7 +196,7 @@ final class DirectoryOpens implements AutoCloseable {
    */
   Crawler.FileChecks checkLocalFiles(TreePath path, java.util.function.Predicate<String> wanted)
       throws IOException {
-    Crawler.FileChecks c = lister.checkLocalFiles(tree, path.names(), wanted);
+    Crawler.FileChecks c = lister.checkLocalFiles(tree, path, wanted);
     if (c.replaced() > 0) {
       stubs.forgetIn(String.join("/", path.names()));
     }

@@ -123,12 +123,12 @@ public final class NamespaceCrawl implements AutoCloseable {
           }
           var same = p.above().listed(listed.digest());
           if (same.isPresent()) {
-            LOG.warning(display(p.path()) + ": lists the same entries as " + display(TreePath.of(same.get()))
+            LOG.warning(display(p.path()) + ": lists the same entries as " + display(same.get())
                 + " above it (a loop on the server?); the crawl does not descend into it");
             loops++;
             continue;
           }
-          Ancestry above = p.above().below(p.path().names(), listed.digest());
+          Ancestry above = p.above().below(p.path(), listed.digest());
           listed.subdirectories().forEach(child -> submit.accept(new Pending(child, above)));
         } catch (java.util.concurrent.ExecutionException e) {
           LOG.warning("crawl: " + display(p.path()) + ": " + e.getCause().getMessage());

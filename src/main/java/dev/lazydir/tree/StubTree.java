@@ -178,9 +178,14 @@ public final class StubTree implements Closeable {
     return device;
   }
 
-  /** The path of entry name inside the directory at path, for callers still holding paths as lists of names. */
+  /**
+   * The path of entry name inside the directory at path, for callers still holding paths as lists of names (they
+   * print it: nothing is checked; {@link TreePath#child} is the checked way).
+   */
   public static List<String> childPath(List<String> path, String name) {
-    return TreePath.of(path).child(name).names();
+    List<String> out = new java.util.ArrayList<>(path);
+    out.add(name);
+    return out;
   }
 
   /** Sees each directory a walk from the root enters, below the root, while it is open. */

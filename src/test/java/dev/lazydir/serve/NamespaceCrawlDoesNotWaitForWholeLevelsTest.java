@@ -52,7 +52,7 @@ class NamespaceCrawlDoesNotWaitForWholeLevelsTest {
                 throw new java.io.InterruptedIOException();
               }
             }
-            boolean ok = crawler.listOne(tree, path.names());
+            boolean ok = crawler.listOne(tree, path);
             listed.add(path.toString());
             return ok;
           }, 2, NamespaceCrawl.DEFAULT_MAX_DEPTH);

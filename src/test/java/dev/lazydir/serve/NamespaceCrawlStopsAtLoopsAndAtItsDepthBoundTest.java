@@ -38,7 +38,7 @@ class NamespaceCrawlStopsAtLoopsAndAtItsDepthBoundTest {
         Crawler crawler = new Crawler(client, 1, 2, Progress.NONE, Clock.systemUTC())) {
       crawler.crawl(url, dir);
       try (StubTree tree = StubTree.open(dir, url.toString())) {
-        NamespaceCrawl crawl = NamespaceCrawl.start(tree, path -> crawler.listOne(tree, path.names()), 2, maxDepth);
+        NamespaceCrawl crawl = NamespaceCrawl.start(tree, path -> crawler.listOne(tree, path), 2, maxDepth);
         try {
           assertTrue(crawl.awaitDone(30_000), "the background crawl ends");
           return crawl;
