@@ -2,13 +2,13 @@ package dev.lazydir.crawl;
 
 import dev.lazydir.origin.Listing;
 import dev.lazydir.origin.RemoteEntry;
+import dev.lazydir.tree.TreePath;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Optional;
 
 /**
@@ -20,25 +20,25 @@ import java.util.Optional;
  * its deeper directories are still listed when opened.
  */
 public final class Ancestry {
-  public static final Ancestry NONE = new Ancestry(null, List.of(), null);
+  public static final Ancestry NONE = new Ancestry(null, TreePath.root(), null);
 
   private final Ancestry parent;
-  private final List<String> path;
+  private final TreePath path;
   private final byte[] digest;
 
-  private Ancestry(Ancestry parent, List<String> path, byte[] digest) {
+  private Ancestry(Ancestry parent, TreePath path, byte[] digest) {
     this.parent = parent;
     this.path = path;
     this.digest = digest;
   }
 
   /** The ancestry of the subdirectories of the directory at path, which listed what digest sums up. */
-  public Ancestry below(List<String> path, byte[] digest) {
+  public Ancestry below(TreePath path, byte[] digest) {
     return new Ancestry(this, path, digest);
   }
 
   /** The path of the nearest ancestor whose listing had this digest, if one had. */
-  public Optional<List<String>> listed(byte[] digest) {
+  public Optional<TreePath> listed(byte[] digest) {
     for (Ancestry a = this; a != null && a.digest != null; a = a.parent) {
       if (Arrays.equals(a.digest, digest)) {
         return Optional.of(a.path);

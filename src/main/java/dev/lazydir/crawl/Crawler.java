@@ -21,6 +21,7 @@ import dev.lazydir.tree.EntryMeta.FileMeta;
 import dev.lazydir.tree.EntryMeta.ListingVersion;
 import dev.lazydir.tree.LocalName;
 import dev.lazydir.tree.StubTree;
+import dev.lazydir.tree.TreePath;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -94,7 +95,7 @@ public final class Crawler implements java.io.Closeable {
    * Lists one directory of an existing tree now, without descending (what the daemon does when a directory
    * is opened). Returns false if it could not be listed; the reason was logged as a warning.
    */
-  public boolean listOne(StubTree tree, List<String> path) throws IOException {
+  public boolean listOne(StubTree tree, TreePath path) throws IOException {
     return relist(tree, path).listed();
   }
 
@@ -104,7 +105,7 @@ public final class Crawler implements java.io.Closeable {
    * listing's, is not parsed and no entry is looked at. A directory made from the tree index is not listed
    * (the index, fetched again at the next start, is its listing): unchanged.
    */
-  public Relisting relist(StubTree tree, List<String> path) throws IOException {
+  public Relisting relist(StubTree tree, TreePath path) throws IOException {
     try (Fd dir = tree.openDir(path)) {
       if (StubTree.metaOf(dir).orElse(null) instanceof DirMeta m && m.fromIndex() && m.listed()) {
         return Relisting.UNCHANGED; // the tree index is its listing (fetched again at the next start)
@@ -127,9 +128,9 @@ public final class Crawler implements java.io.Closeable {
    * A listing gives sizes and times to the minute at best, and no ETag: this is the check that sees a file
    * rewritten within the minute at the same size.
    */
-  public FileChecks checkLocalFiles(StubTree tree, List<String> path, java.util.function.Predicate<String> wanted)
+  public FileChecks checkLocalFiles(StubTree tree, TreePath path, java.util.function.Predicate<String> wanted)
       throws IOException {
-    String where = path.isEmpty() ? "." : String.join("/", path);
+    String where = path.toString();
     List<Future<Optional<RemoteFile>>> futures = new ArrayList<>();
     List<String> names = new ArrayList<>();
     try (Fd dir = tree.openDir(path)) {
@@ -232,7 +233,7 @@ public final class Crawler implements java.io.Closeable {
    * One directory to list: where it is below the root, its URL, the mtime its parent's listing gave, and the
    * listings above it (a loop on the server repeats one).
    */
-  private record DirTask(List<String> path, HttpUrl url, Instant mtime, Fetched prefetched, Ancestry above) {
+  private record DirTask(TreePath path, HttpUrl url, Instant mtime, Fetched prefetched, Ancestry above) {
     DirTask below(Ancestry above) {
       return new DirTask(path, url, mtime, prefetched, above);
     }
@@ -305,7 +306,7 @@ public final class Crawler implements java.io.Closeable {
         // The top listing is the one this tree was made from: a listing, not parsed again.
         try (StubTree tree = StubTree.open(dir, origin.toString())) {
           tree.access(access);
-          crawlTree(tree, new DirTask(List.of(), url, null, fetched, Ancestry.NONE));
+          crawlTree(tree, new DirTask(TreePath.root(), url, null, fetched, Ancestry.NONE));
         }
         return report();
       }
@@ -316,7 +317,7 @@ public final class Crawler implements java.io.Closeable {
       } else {
         try (StubTree tree = StubTree.open(dir, origin.toString())) {
           tree.access(access);
-          crawlTree(tree, new DirTask(List.of(), listing.get().url(), null, new Fetched(page, listing.get()),
+          crawlTree(tree, new DirTask(TreePath.root(), listing.get().url(), null, new Fetched(page, listing.get()),
               Ancestry.NONE));
         }
       }
@@ -418,14 +419,14 @@ public final class Crawler implements java.io.Closeable {
       }
     }
     RemoteEntry entry = new RemoteEntry(name.get(), encoded, false, -1, null, false, null).withFile(file);
-    try (StubTree tree = StubTree.open(dir, withoutCredentials(url).toString()); Fd root = tree.openDir(List.of())) {
+    try (StubTree tree = StubTree.open(dir, withoutCredentials(url).toString()); Fd root = tree.openDir(TreePath.root())) {
       tree.access(access);
       tree.sweepTemporaries(root);
       Tally tally = new Tally();
-      apply(tree, root, List.of(), file.finalUrl(), entry, new ArrayList<>(), false, tally);
+      apply(tree, root, TreePath.root(), file.finalUrl(), entry, new ArrayList<>(), false, tally);
       for (String local : root.list()) {
         if (!local.equals(entry.name()) && !local.startsWith(LocalName.TEMP_PREFIX)) {
-          removeVanished(tree, root, List.of(), local, tally);
+          removeVanished(tree, root, TreePath.root(), local, tally);
         }
       }
       tree.updateDirMeta(root, new DirMeta(0, null, null).listedAt(clock.instant(), null), null);
@@ -461,7 +462,7 @@ public final class Crawler implements java.io.Closeable {
 
   /** Lists and reconciles one directory; returns the subdirectories to list next and what it changed. */
   private DirResult crawlDir(StubTree tree, DirTask task, boolean descend) throws IOException {
-    String where = task.path().isEmpty() ? "." : String.join("/", task.path());
+    String where = task.path().toString();
     Tally tally = new Tally();
     DirMeta before;
     try (Fd dir = tree.openDir(task.path())) {
@@ -522,10 +523,9 @@ public final class Crawler implements java.io.Closeable {
     long warningsBefore = tally.warnings.get(); // entries the listing itself rejects are rejected again next time
     entriesSeen.addAndGet(listing.entries().size());
     byte[] digest = descend ? Ancestry.digestOf(listing) : null; // only a crawl that descends needs it
-    Optional<List<String>> same = digest == null ? Optional.empty() : task.above().listed(digest);
+    Optional<TreePath> same = digest == null ? Optional.empty() : task.above().listed(digest);
     if (same.isPresent()) {
-      warn(tally, where + "/: lists the same entries as " + (same.get().isEmpty() ? "." : String.join("/", same.get()))
-          + "/ above it (a loop on the server?); not descending");
+      warn(tally, where + "/: lists the same entries as " + same.get() + "/ above it (a loop on the server?); not descending");
       warningsBefore++;
       descend = false;
     }
@@ -604,10 +604,9 @@ public final class Crawler implements java.io.Closeable {
     listingsUnchanged.incrementAndGet();
     listed.incrementAndGet();
     if (digest != null) {
-      Optional<List<String>> same = task.above().listed(digest);
+      Optional<TreePath> same = task.above().listed(digest);
       if (same.isPresent()) {
-        warn(new Tally(), (task.path().isEmpty() ? "." : String.join("/", task.path())) + "/: lists the same entries as "
-            + (same.get().isEmpty() ? "." : String.join("/", same.get())) + "/ above it (a loop on the server?); not descending");
+        warn(new Tally(), task.path() + "/: lists the same entries as " + same.get() + "/ above it (a loop on the server?); not descending");
         next.clear();
       } else if (!next.isEmpty()) {
         Ancestry above = task.above().below(task.path(), digest);
@@ -621,7 +620,7 @@ public final class Crawler implements java.io.Closeable {
    * The subdirectories of a directory as they are on disk (to list next), and a digest of its entries (as
    * {@link Ancestry.Digest} sums up a listing: directories by name, files by size and time).
    */
-  private byte[] subdirectories(StubTree tree, Fd dir, List<String> path, HttpUrl base, List<DirTask> next)
+  private byte[] subdirectories(StubTree tree, Fd dir, TreePath path, HttpUrl base, List<DirTask> next)
       throws IOException {
     Ancestry.Digest digest = new Ancestry.Digest();
     for (String name : dir.list()) {
@@ -634,8 +633,8 @@ public final class Crawler implements java.io.Closeable {
       }
       if (st.isDirectory() && tree.inspect(dir, name).meta() instanceof DirMeta m) {
         digest.add(name, true, -1, null);
-        List<String> childPath = StubTree.childPath(path, name);
-        if (String.join("/", childPath).getBytes(StandardCharsets.UTF_8).length <= MAX_RELATIVE_PATH_BYTES) {
+        TreePath childPath = path.child(name);
+        if (childPath.toString().getBytes(StandardCharsets.UTF_8).length <= MAX_RELATIVE_PATH_BYTES) {
           HttpUrl childUrl = m.url() != null ? HttpUrl.get(m.url()) : base.newBuilder()
               .addEncodedPathSegment(m.listedName() != null ? m.listedName() : PercentCodec.canonicalSegment(name))
               .addPathSegment("").build();
@@ -737,9 +736,9 @@ public final class Crawler implements java.io.Closeable {
     return out;
   }
 
-  private void apply(StubTree tree, Fd dir, List<String> path, HttpUrl dirUrl, RemoteEntry e, List<DirTask> next,
+  private void apply(StubTree tree, Fd dir, TreePath path, HttpUrl dirUrl, RemoteEntry e, List<DirTask> next,
       boolean fresh, Tally tally) throws IOException {
-    String where = String.join("/", StubTree.childPath(path, LocalName.printable(e.name())));
+    String where = where(path, e.name());
     StubTree.Entry local = fresh ? StubTree.Entry.ABSENT : tree.inspect(dir, e.name());
     if (local.exists() && !local.ours()) {
       warn(tally, where + ": exists and was not made by lazydir; left as is");
@@ -756,9 +755,9 @@ public final class Crawler implements java.io.Closeable {
         count(unchanged, tally.unchanged);
       }
       dirs.incrementAndGet();
-      List<String> childPath = StubTree.childPath(path, e.name());
       if (next != null) {
-        if (String.join("/", childPath).getBytes(StandardCharsets.UTF_8).length > MAX_RELATIVE_PATH_BYTES) {
+        TreePath childPath = path.child(e.name());
+        if (childPath.toString().getBytes(StandardCharsets.UTF_8).length > MAX_RELATIVE_PATH_BYTES) {
           warn(tally, where + "/: path longer than " + MAX_RELATIVE_PATH_BYTES + " bytes; not descending (a loop on the server?)");
         } else {
           HttpUrl childUrl = dirUrl.newBuilder().addEncodedPathSegment(e.encodedName()).addPathSegment("").build();
@@ -813,13 +812,18 @@ public final class Crawler implements java.io.Closeable {
     return true;
   }
 
-  private void removeVanished(StubTree tree, Fd dir, List<String> path, String name, Tally tally)
+  /** An entry of the directory at {@code dir} as messages name it: the path, its last name made printable. */
+  private static String where(TreePath dir, String name) {
+    return (dir.isRoot() ? "" : dir + "/") + LocalName.printable(name);
+  }
+
+  private void removeVanished(StubTree tree, Fd dir, TreePath path, String name, Tally tally)
       throws IOException {
     StubTree.Entry local = tree.inspect(dir, name);
     if (!local.ours()) {
       return; // foreign entries are the user's: never removed
     }
-    String where = String.join("/", StubTree.childPath(path, LocalName.printable(name)));
+    String where = where(path, name);
     int kept = tree.removeOwned(dir, name);
     if (kept > 0) {
       warn(tally, where + ": gone from the origin, but holds " + kept + " entries lazydir did not make; kept");

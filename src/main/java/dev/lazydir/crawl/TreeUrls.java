@@ -7,6 +7,7 @@ import dev.lazydir.tree.EntryMeta.DirMeta;
 import dev.lazydir.tree.EntryMeta.FileMeta;
 import dev.lazydir.tree.StubTree;
 import dev.lazydir.tree.TreeException;
+import dev.lazydir.tree.TreePath;
 import java.io.IOException;
 import java.util.List;
 import okhttp3.HttpUrl;
@@ -29,35 +30,39 @@ public final class TreeUrls {
     return !origin(tree).encodedPath().endsWith("/");
   }
 
-  public static HttpUrl dirUrl(StubTree tree, List<String> path) throws IOException {
-    HttpUrl url = origin(tree);
+  /** The URL of a directory: the root's, then each ancestor's own or its parent's plus its segment. */
+  public static HttpUrl dirUrl(StubTree tree, TreePath path) throws IOException {
+    HttpUrl start = origin(tree);
     if (StubTree.metaOf(tree.root()).orElse(null) instanceof DirMeta rootMeta && rootMeta.url() != null) {
-      url = HttpUrl.get(rootMeta.url());
+      start = HttpUrl.get(rootMeta.url());
     }
-    Fd current = tree.root().dup();
-    try {
-      for (String name : path) {
-        Fd next = current.openDirAt(name);
-        current.close();
-        current = next;
-        DirMeta meta = StubTree.metaOf(current).orElse(null) instanceof DirMeta m ? m : null;
-        if (meta == null) {
-          throw new TreeException(String.join("/", path) + ": not a lazydir directory");
-        }
-        url = meta.url() != null ? HttpUrl.get(meta.url())
-            : url.newBuilder().addEncodedPathSegment(segment(name, meta.listedName())).addPathSegment("").build();
+    HttpUrl[] url = {start};
+    try (Fd dir = tree.openDir(path, (name, current) -> {
+      DirMeta meta = StubTree.metaOf(current).orElse(null) instanceof DirMeta m ? m : null;
+      if (meta == null) {
+        throw new TreeException(path + ": not a lazydir directory");
       }
-      return url;
-    } finally {
-      current.close();
+      url[0] = meta.url() != null ? HttpUrl.get(meta.url())
+          : url[0].newBuilder().addEncodedPathSegment(segment(name, meta.listedName())).addPathSegment("").build();
+    })) {
+      return url[0];
     }
   }
 
-  public static HttpUrl fileUrl(StubTree tree, List<String> parent, String name, FileMeta meta) throws IOException {
-    if (parent.isEmpty() && singleFile(tree)) {
+  public static HttpUrl dirUrl(StubTree tree, List<String> path) throws IOException {
+    return dirUrl(tree, TreePath.of(path));
+  }
+
+  /** The URL of the file {@code name} in the directory at {@code parent}, described by {@code meta}. */
+  public static HttpUrl fileUrl(StubTree tree, TreePath parent, String name, FileMeta meta) throws IOException {
+    if (parent.isRoot() && singleFile(tree)) {
       return origin(tree);
     }
     return dirUrl(tree, parent).newBuilder().addEncodedPathSegment(segment(name, meta.listedName())).build();
+  }
+
+  public static HttpUrl fileUrl(StubTree tree, List<String> parent, String name, FileMeta meta) throws IOException {
+    return fileUrl(tree, TreePath.of(parent), name, meta);
   }
 
   private static String segment(String name, String listed) {

@@ -6,6 +6,7 @@ import dev.lazydir.internal.posix.Posix;
 import dev.lazydir.internal.posix.Stat;
 import dev.lazydir.tree.EntryMeta.DirMeta;
 import dev.lazydir.tree.StubTree;
+import dev.lazydir.tree.TreePath;
 import dev.lazydir.tree.TreeWalk;
 import java.io.IOException;
 import java.nio.file.FileStore;
@@ -259,7 +260,7 @@ final class CacheRoom {
   }
 
   /** {@code lazydir evict}: drops the bytes of a file, or of every file below a directory, now. */
-  String evictNow(List<String> path) throws IOException {
+  String evictNow(TreePath path) throws IOException {
     long[] counts = new long[3];
     forEachFile(path, (dir, name, st, rel) -> {
       long before = policy.bytesOf(st.ino());
@@ -285,7 +286,7 @@ final class CacheRoom {
   }
 
   /** {@code lazydir pin / unpin}. */
-  String pinNow(List<String> path, boolean pinned) throws IOException {
+  String pinNow(TreePath path, boolean pinned) throws IOException {
     long[] n = {0};
     forEachFile(path, (dir, name, st, rel) -> {
       if (eviction.pin(dir, name, pinned)) {
@@ -301,17 +302,17 @@ final class CacheRoom {
   }
 
   /** The file at {@code path}, or every file below it if it is a directory (through the private clone). */
-  private void forEachFile(List<String> path, FileAction action) throws IOException {
-    if (!path.isEmpty()) {
-      try (Fd parent = tree.openDir(path.subList(0, path.size() - 1))) {
-        String name = path.get(path.size() - 1);
-        Stat st = parent.statAt(name).orElseThrow(() -> new IOException(String.join("/", path) + ": no such file in the view"));
+  private void forEachFile(TreePath path, FileAction action) throws IOException {
+    if (!path.isRoot()) {
+      try (Fd parent = tree.openDir(path.parent())) {
+        String name = path.name();
+        Stat st = parent.statAt(name).orElseThrow(() -> new IOException(path + ": no such file in the view"));
         if (st.isRegularFile()) {
-          action.on(parent, name, st, path);
+          action.on(parent, name, st, path.names());
           return;
         }
         if (!st.isDirectory()) {
-          throw new IOException(String.join("/", path) + " is neither a file nor a directory");
+          throw new IOException(path + " is neither a file nor a directory");
         }
       }
     }
@@ -324,10 +325,10 @@ final class CacheRoom {
           String link = Posix.readlink("/proc/self/fd/" + dir.intValue());
           if (base[0] == null) {
             base[0] = link.endsWith("/") ? link : link + "/";
-            dirs.put(dir.intValue(), path);
+            dirs.put(dir.intValue(), path.names());
             return;
           }
-          List<String> rel = new ArrayList<>(path);
+          List<String> rel = new ArrayList<>(path.names());
           if ((link + "/").startsWith(base[0])) {
             rel.addAll(Arrays.asList(link.substring(base[0].length()).split("/")));
           }
@@ -336,7 +337,7 @@ final class CacheRoom {
 
         @Override
         public void file(Fd parent, String name, Stat st) throws IOException {
-          List<String> rel = new ArrayList<>(dirs.getOrDefault(parent.intValue(), path));
+          List<String> rel = new ArrayList<>(dirs.getOrDefault(parent.intValue(), path.names()));
           rel.add(name);
           action.on(parent, name, st, rel);
         }

@@ -376,7 +376,7 @@ public final class Daemon implements Closeable {
         return;
       }
     }
-    ensureListed(path);
+    ensureListed(dev.lazydir.tree.TreePath.of(path));
   }
 
   /**
@@ -405,7 +405,7 @@ public final class Daemon implements Closeable {
   }
 
   /** Lists a directory of the tree now, once however many ask at the same time (the background crawl). */
-  public boolean ensureListed(List<String> path) throws IOException {
+  public boolean ensureListed(dev.lazydir.tree.TreePath path) throws IOException {
     return directories.ensureListed(path);
   }
 
@@ -413,7 +413,7 @@ public final class Daemon implements Closeable {
    * Revalidates the listings and file versions below each path now ({@code lazydir refresh}, see
    * {@link TreeRefresh}); a path that is not in the tree is refused before anything is done.
    */
-  TreeRefresh.Report refresh(List<List<String>> paths) throws IOException, InterruptedException {
+  TreeRefresh.Report refresh(List<dev.lazydir.tree.TreePath> paths) throws IOException, InterruptedException {
     return new TreeRefresh(tree, directories, Math.max(2, settings.maxConns() / 2)).run(paths);
   }
 
@@ -581,12 +581,12 @@ public final class Daemon implements Closeable {
   }
 
   /** {@code lazydir evict}: drops the fetched bytes of the file or directory at {@code path} now; what it did. */
-  String evict(List<String> path) throws IOException {
+  String evict(dev.lazydir.tree.TreePath path) throws IOException {
     return room.evictNow(path);
   }
 
   /** {@code lazydir pin} and {@code unpin}: the files at {@code path} are (no longer) kept from eviction. */
-  String pin(List<String> path, boolean pinned) throws IOException {
+  String pin(dev.lazydir.tree.TreePath path, boolean pinned) throws IOException {
     return room.pinNow(path, pinned);
   }
 

@@ -12,6 +12,7 @@ import dev.lazydir.internal.posix.Stat;
 import dev.lazydir.origin.OriginClient;
 import dev.lazydir.tree.EntryMeta.DirMeta;
 import dev.lazydir.tree.StubTree;
+import dev.lazydir.tree.TreePath;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.time.Clock;
@@ -98,8 +99,8 @@ final class DirectoryOpens implements AutoCloseable {
 
   /** FAN_OPEN_PERM on a directory of the view: list it if it needs it, then let the opener in. */
   int onOpen(int eventFd, int pid) throws IOException {
-    List<String> path = stubs.pathOf(eventFd);
-    LOG.fine(() -> "opendir " + (path == null ? "(not in the view)" : display(path)) + " by pid " + pid);
+    TreePath path = stubs.pathOf(eventFd);
+    LOG.fine(() -> "opendir " + (path == null ? "(not in the view)" : path.toString()) + " by pid " + pid);
     if (path == null) {
       return Fan.FAN_ALLOW;
     }
@@ -110,7 +111,7 @@ final class DirectoryOpens implements AutoCloseable {
       }
       meta = m;
     }
-    if (path.isEmpty() && TreeUrls.singleFile(tree)) {
+    if (path.isRoot() && TreeUrls.singleFile(tree)) {
       return Fan.FAN_ALLOW; // a single-file tree has no listing to refresh
     }
     if (!isFresh(meta, clock.instant(), settings.refresh())) {
@@ -122,11 +123,11 @@ final class DirectoryOpens implements AutoCloseable {
           throw e;
         }
         // The origin down is not the cache down: the previous listing stays, and is tried again when due.
-        LOG.warning(display(path) + ": could not be listed again (" + e.getMessage() + "); the previous listing stays");
+        LOG.warning(path + ": could not be listed again (" + e.getMessage() + "); the previous listing stays");
         ok = false;
       }
       if (!ok && !meta.listed()) {
-        throw new IOException(display(path) + ": could not be listed");
+        throw new IOException(path + ": could not be listed");
       }
     }
     ignoreUntilDue(path);
@@ -135,7 +136,7 @@ final class DirectoryOpens implements AutoCloseable {
   }
 
   /** Lists a directory once however many openers ask at the same time. */
-  boolean ensureListed(List<String> path) throws IOException {
+  boolean ensureListed(TreePath path) throws IOException {
     return relist(path).listed();
   }
 
@@ -143,8 +144,8 @@ final class DirectoryOpens implements AutoCloseable {
    * Lists a directory now (once however many ask at the same time), asking the origin whether the listing
    * applied last still holds: then nothing below it is looked at. Says what the listing changed.
    */
-  Relisting relist(List<String> path) throws IOException {
-    String key = String.join("/", path);
+  Relisting relist(TreePath path) throws IOException {
+    String key = String.join("/", path.names());
     CompletableFuture<Relisting> mine = new CompletableFuture<>();
     CompletableFuture<Relisting> running = listing.putIfAbsent(key, mine);
     if (running != null) {
@@ -153,7 +154,7 @@ final class DirectoryOpens implements AutoCloseable {
     long t0 = System.nanoTime();
     try {
       Relisting r = lister.relist(tree, path);
-      LOG.info(() -> "listed " + display(path) + (r.unchanged() ? " (unchanged)" : "") + " in "
+      LOG.info(() -> "listed " + path + (r.unchanged() ? " (unchanged)" : "") + " in "
           + (System.nanoTime() - t0) / 1_000_000 + " ms");
       if (r.listed()) {
         stats.dirsListed.incrementAndGet();
@@ -175,13 +176,13 @@ final class DirectoryOpens implements AutoCloseable {
   /** Lists the directory of a file again in the background (its origin answered with another version). */
   void relistSoon(String fileLabel) {
     int slash = fileLabel.lastIndexOf('/');
-    List<String> dir = slash < 0 ? List.of() : List.of(fileLabel.substring(0, slash).split("/"));
     try {
       listAheadPool.execute(() -> {
+        TreePath dir = slash < 0 ? TreePath.root() : TreePath.parse(fileLabel.substring(0, slash));
         try {
           ensureListed(dir);
         } catch (IOException e) {
-          LOG.fine("listing " + display(dir) + " again: " + e.getMessage());
+          LOG.fine("listing " + dir + " again: " + e.getMessage());
         }
       });
     } catch (RejectedExecutionException e) {
@@ -193,11 +194,11 @@ final class DirectoryOpens implements AutoCloseable {
    * Checks the version of each file of a listed directory that has bytes on disk (see
    * {@link Crawler#checkLocalFiles}); files replaced by a stub of a new version are let go by the cache.
    */
-  Crawler.FileChecks checkLocalFiles(List<String> path, java.util.function.Predicate<String> wanted)
+  Crawler.FileChecks checkLocalFiles(TreePath path, java.util.function.Predicate<String> wanted)
       throws IOException {
     Crawler.FileChecks c = lister.checkLocalFiles(tree, path, wanted);
     if (c.replaced() > 0) {
-      stubs.forgetIn(String.join("/", path));
+      stubs.forgetIn(String.join("/", path.names()));
     }
     return c;
   }
@@ -216,19 +217,19 @@ final class DirectoryOpens implements AutoCloseable {
   }
 
   /** A listed directory needs no event until it is due for a refresh. */
-  private void ignoreUntilDue(List<String> path) {
-    String rel = path.isEmpty() ? null : String.join("/", path);
+  private void ignoreUntilDue(TreePath path) {
+    String rel = path.isRoot() ? null : path.toString();
     try {
       group.ignoreInode(tree.root(), rel, Fan.FAN_OPEN_PERM, true);
       timers.schedule(() -> {
         try {
           group.removeIgnore(tree.root(), rel, Fan.FAN_OPEN_PERM, true);
         } catch (IOException e) {
-          LOG.fine("refresh of " + display(path) + ": " + e.getMessage());
+          LOG.fine("refresh of " + path + ": " + e.getMessage());
         }
       }, settings.refresh().toMillis(), TimeUnit.MILLISECONDS);
     } catch (IOException e) {
-      LOG.fine("ignore mark on " + display(path) + ": " + e.getMessage());
+      LOG.fine("ignore mark on " + path + ": " + e.getMessage());
     }
   }
 
@@ -236,7 +237,7 @@ final class DirectoryOpens implements AutoCloseable {
    * Never holding up the opener: the subdirectories of an opened directory are listed ahead (a walk like ls -lR
    * or find then finds each level ready), and its small files are fetched ahead.
    */
-  private void prefetchAhead(List<String> path) {
+  private void prefetchAhead(TreePath path) {
     int depth = listAheadDepth();
     List<Runnable> listings = new ArrayList<>();
     List<Runnable> files = new ArrayList<>();
@@ -251,7 +252,7 @@ final class DirectoryOpens implements AutoCloseable {
         if (st.isDirectory()) {
           // a listed one only to reach the level below it
           if (tree.inspect(dir, name).meta() instanceof DirMeta d && (!d.listed() || depth > 1)) {
-            List<String> child = StubTree.childPath(path, name);
+            TreePath child = path.child(name);
             listings.add(() -> listAhead(child, 1, depth));
           }
         } else if (settings.prefetchSmall() > 0 && st.isRegularFile() && st.size() > 0
@@ -260,7 +261,7 @@ final class DirectoryOpens implements AutoCloseable {
         }
       }
     } catch (IOException e) {
-      LOG.fine("prefetch in " + display(path) + ": " + e.getMessage());
+      LOG.fine("prefetch in " + path + ": " + e.getMessage());
       return;
     }
     // Listings on their own pool: a walker's next step waits on them; file bytes are wanted a little later.
@@ -292,28 +293,28 @@ final class DirectoryOpens implements AutoCloseable {
    * Lists a directory ahead of a walker unless it is listed already (a walker or another list-ahead got there
    * first), then its unlisted subdirectories, down to {@code maxDepth} levels below the directory that was opened.
    */
-  private void listAhead(List<String> dir, int depth, int maxDepth) {
+  private void listAhead(TreePath dir, int depth, int maxDepth) {
     try {
       if (!listedNow(dir)) {
         ensureListed(dir);
       }
     } catch (IOException e) {
-      LOG.fine("listing ahead " + display(dir) + ": " + e.getMessage());
+      LOG.fine("listing ahead " + dir + ": " + e.getMessage());
       return;
     }
     if (depth >= maxDepth || stopping.getAsBoolean()) {
       return;
     }
-    List<List<String>> next = new ArrayList<>();
+    List<TreePath> next = new ArrayList<>();
     try (Fd fd = tree.openDir(dir)) {
       for (String name : fd.list()) {
         // a listed one only to reach the level below it
         if (tree.inspect(fd, name).meta() instanceof DirMeta d && (!d.listed() || depth + 1 < maxDepth)) {
-          next.add(StubTree.childPath(dir, name));
+          next.add(dir.child(name));
         }
       }
     } catch (IOException e) {
-      LOG.fine("listing ahead below " + display(dir) + ": " + e.getMessage());
+      LOG.fine("listing ahead below " + dir + ": " + e.getMessage());
       return;
     }
     try {
@@ -324,13 +325,13 @@ final class DirectoryOpens implements AutoCloseable {
   }
 
   /** Whether a directory is listed and not due for a refresh. */
-  private boolean listedNow(List<String> dir) throws IOException {
+  private boolean listedNow(TreePath dir) throws IOException {
     try (Fd fd = tree.openDir(dir)) {
       return StubTree.metaOf(fd).orElse(null) instanceof DirMeta m && isFresh(m, clock.instant(), settings.refresh());
     }
   }
 
-  private void prefetch(List<String> parent, String name) {
+  private void prefetch(TreePath parent, String name) {
     try {
       // Listings first: a walker (ls -lR, find, a build's first pass) waits on them, while prefetched bytes
       // are wanted later. On two cores the two compete, so prefetch holds back while listings run.
@@ -343,10 +344,6 @@ final class DirectoryOpens implements AutoCloseable {
     } catch (IOException e) {
       LOG.fine("prefetch of " + name + ": " + e.getMessage());
     }
-  }
-
-  static String display(List<String> path) {
-    return path.isEmpty() ? "." : String.join("/", path);
   }
 
   @Override

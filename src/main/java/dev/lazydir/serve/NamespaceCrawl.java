@@ -6,6 +6,7 @@ import dev.lazydir.tree.EntryMeta.DirMeta;
 import dev.lazydir.tree.EntryMeta.FileMeta;
 import dev.lazydir.tree.LocalName;
 import dev.lazydir.tree.StubTree;
+import dev.lazydir.tree.TreePath;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -46,14 +47,14 @@ public final class NamespaceCrawl implements AutoCloseable {
   /** Lists one directory of the tree if it is not listed yet (the daemon's ensureListed). */
   @FunctionalInterface
   public interface Lister {
-    boolean ensureListed(List<String> path) throws IOException;
+    boolean ensureListed(TreePath path) throws IOException;
   }
 
   /** A directory to list, with the listings above it. */
-  private record Pending(List<String> path, Ancestry above) {}
+  private record Pending(TreePath path, Ancestry above) {}
 
   /** What a listed directory holds: its digest and its subdirectories. */
-  private record Listed(byte[] digest, List<List<String>> subdirectories) {}
+  private record Listed(byte[] digest, List<TreePath> subdirectories) {}
 
   private NamespaceCrawl(StubTree tree, Lister lister, int parallelism, int maxDepth) {
     if (maxDepth < 1) {
@@ -121,7 +122,7 @@ public final class NamespaceCrawl implements AutoCloseable {
       }
       return contents(tree, p.path());
     }), p);
-    submit.accept(new Pending(List.of(), Ancestry.NONE));
+    submit.accept(new Pending(TreePath.root(), Ancestry.NONE));
     boolean cut = false;
     int failed = 0;
     int loops = 0;
@@ -135,7 +136,7 @@ public final class NamespaceCrawl implements AutoCloseable {
           if (listed.subdirectories().isEmpty()) {
             continue;
           }
-          if (p.path().size() + 1 >= maxDepth) {
+          if (p.path().names().size() + 1 >= maxDepth) {
             cut = true;
             continue;
           }
@@ -174,15 +175,15 @@ public final class NamespaceCrawl implements AutoCloseable {
     }
   }
 
-  private static boolean isListed(StubTree tree, List<String> path) throws IOException {
+  private static boolean isListed(StubTree tree, TreePath path) throws IOException {
     try (Fd dir = tree.openDir(path)) {
       return StubTree.metaOf(dir).orElse(null) instanceof DirMeta m && m.listed();
     }
   }
 
   /** The digest of a listed directory's entries as they are on disk, and its subdirectories. */
-  private static Listed contents(StubTree tree, List<String> path) throws IOException {
-    List<List<String>> subdirectories = new ArrayList<>();
+  private static Listed contents(StubTree tree, TreePath path) throws IOException {
+    List<TreePath> subdirectories = new ArrayList<>();
     Ancestry.Digest digest = new Ancestry.Digest();
     try (Fd dir = tree.openDir(path)) {
       for (String name : dir.list()) {
@@ -197,7 +198,7 @@ public final class NamespaceCrawl implements AutoCloseable {
         }
         if (st.isDirectory() && tree.inspect(dir, name).meta() instanceof DirMeta) {
           digest.add(name, true, -1, null);
-          subdirectories.add(StubTree.childPath(path, name));
+          subdirectories.add(path.child(name));
         } else if (st.isRegularFile()) {
           digest.add(name, false, st.size(), st.mtime());
         }
@@ -206,10 +207,8 @@ public final class NamespaceCrawl implements AutoCloseable {
     return new Listed(digest.digest(), subdirectories);
   }
 
-  private static String display(List<String> path) {
-    StringBuilder sb = new StringBuilder(".");
-    path.forEach(name -> sb.append('/').append(LocalName.printable(name)));
-    return sb.append('/').toString();
+  private static String display(TreePath path) {
+    return path.isRoot() ? "./" : "./" + path.printable() + "/";
   }
 
   @Override

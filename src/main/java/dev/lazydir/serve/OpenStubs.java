@@ -13,6 +13,7 @@ import dev.lazydir.internal.posix.Fd;
 import dev.lazydir.internal.posix.Posix;
 import dev.lazydir.internal.posix.Stat;
 import dev.lazydir.tree.StubTree;
+import dev.lazydir.tree.TreePath;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -79,14 +80,14 @@ final class OpenStubs {
     if (cached != null) {
       return cached;
     }
-    List<String> path = pathOf(eventFd);
-    if (path == null || path.isEmpty()) {
+    TreePath path = pathOf(eventFd);
+    if (path == null || path.isRoot()) {
       return null;
     }
     OpenStub stub;
     for (int attempt = 1; ; attempt++) {
       try {
-        stub = openUncached(path.subList(0, path.size() - 1), path.get(path.size() - 1));
+        stub = openUncached(path.parent(), path.name());
         break;
       } catch (OpenStub.NotAStubException e) {
         return null;
@@ -132,12 +133,13 @@ final class OpenStubs {
   }
 
   /** The stub of {@code parent/name}, opened and cached if it is not open yet (prefetch). */
-  OpenStub open(List<String> parent, String name) throws IOException {
+  OpenStub open(TreePath parent, String name) throws IOException {
     return cached(openUncached(parent, name));
   }
 
-  private OpenStub openUncached(List<String> parent, String name) throws IOException {
-    return OpenStub.open(tree, parent, name, meta -> TreeUrls.fileUrl(tree, parent, name, meta), segmentSize, digests);
+  private OpenStub openUncached(TreePath parent, String name) throws IOException {
+    return OpenStub.open(tree, parent.names(), name, meta -> TreeUrls.fileUrl(tree, parent, name, meta), segmentSize,
+        digests);
   }
 
   /** Puts a freshly opened stub in the cache, or returns (and closes the fresh one) if another got there first. */
@@ -156,10 +158,10 @@ final class OpenStubs {
    * detached since (its group was taken over), shows its path from that mount's root, i.e. from the tree's: it is
    * tried as such. Callers check the inode, so a wrong guess finds nothing.
    */
-  List<String> pathOf(int eventFd) throws IOException {
+  TreePath pathOf(int eventFd) throws IOException {
     String path = Posix.readlink("/proc/self/fd/" + eventFd);
     if (path.equals(view) || path.equals(storePath)) {
-      return List.of();
+      return TreePath.root();
     }
     String prefix = path.startsWith(viewPrefix) ? viewPrefix : path.startsWith(storePath + "/") ? storePath + "/"
         : path.startsWith("/") ? "/" : null;
@@ -172,7 +174,7 @@ final class OpenStubs {
         return null;
       }
     }
-    return parts;
+    return TreePath.of(parts);
   }
 
   /**

@@ -66,7 +66,7 @@ final class ProfilePrefetch implements AutoCloseable {
         for (int depth = 0; depth <= parent.size(); depth++) {
           lister.ensureListed(parent.subList(0, depth));
         }
-        stub = stubs.open(parent, name);
+        stub = stubs.open(dev.lazydir.tree.TreePath.of(parent), name);
       } catch (IOException | RuntimeException e) {
         LOG.fine("profile: " + r.label() + ": " + e.getMessage());
         failed.incrementAndGet();

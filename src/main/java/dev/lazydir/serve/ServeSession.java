@@ -14,6 +14,7 @@ import dev.lazydir.tree.Access;
 import dev.lazydir.tree.EntryMeta;
 import dev.lazydir.tree.EntryMeta.DirMeta;
 import dev.lazydir.tree.StubTree;
+import dev.lazydir.tree.TreePath;
 import java.io.IOException;
 import java.nio.channels.FileLock;
 import java.nio.file.Files;
@@ -293,38 +294,36 @@ private static final Logger LOG = Logger.getLogger(ServeSession.class.getName())
     try (Fd run = layout.openRunDirectory()) {
       return ControlSocket.start(run, java.util.Map.of(
           "refresh", (args, out) -> {
-            java.util.List<java.util.List<String>> paths = new java.util.ArrayList<>();
+            java.util.List<TreePath> paths = new java.util.ArrayList<>();
             for (String arg : args) {
-              paths.add(namesOf(arg));
+              paths.add(pathOf(arg));
             }
-            TreeRefresh.Report r = daemon.refresh(paths.isEmpty() ? java.util.List.of(java.util.List.of()) : paths);
+            TreeRefresh.Report r = daemon.refresh(paths.isEmpty() ? java.util.List.of(TreePath.root()) : paths);
             LOG.info(r.summary());
             out.line("summary " + r.summary());
             out.line("complete " + (r.failed() == 0 && r.filesNotChecked() == 0));
           },
           "evict", (args, out) -> {
             for (String arg : args) {
-              out.line(daemon.evict(namesOf(arg)));
+              out.line(daemon.evict(pathOf(arg)));
             }
           },
           "pin", (args, out) -> {
             for (String arg : args) {
-              out.line(daemon.pin(namesOf(arg), true));
+              out.line(daemon.pin(pathOf(arg), true));
             }
           },
           "unpin", (args, out) -> {
             for (String arg : args) {
-              out.line(daemon.pin(namesOf(arg), false));
+              out.line(daemon.pin(pathOf(arg), false));
             }
           }));
     }
   }
 
-  /** A path in the view as the names below its root ("" for the root), each checked to be one plain name. */
-  private static java.util.List<String> namesOf(String relative) {
-    java.util.List<String> names = relative.isEmpty() ? java.util.List.of() : java.util.List.of(relative.split("/", -1));
-    names.forEach(dev.lazydir.tree.LocalName::require);
-    return names;
+  /** A path in the view relative to its root ("" for the root), each name checked to be one plain name. */
+  private static TreePath pathOf(String relative) {
+    return relative.isEmpty() ? TreePath.root() : TreePath.parse(relative);
   }
 
   /**

@@ -8,6 +8,7 @@ import dev.lazydir.internal.posix.Stat;
 import dev.lazydir.tree.EntryMeta.DirMeta;
 import dev.lazydir.tree.LocalName;
 import dev.lazydir.tree.StubTree;
+import dev.lazydir.tree.TreePath;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -78,46 +79,43 @@ final class TreeRefresh {
    * Checks that every path is in the tree (a missing one is named, and nothing is refreshed), then refreshes
    * each: a directory with everything listed below it, a file with its directory's listing and its own version.
    */
-  Report run(List<List<String>> paths) throws IOException, InterruptedException {
-    List<List<String>> dirsToWalk = new ArrayList<>();
-    List<List<String>> files = new ArrayList<>();
-    for (List<String> path : paths) {
-      if (path.isEmpty()) {
+  Report run(List<TreePath> paths) throws IOException, InterruptedException {
+    List<TreePath> dirsToWalk = new ArrayList<>();
+    List<TreePath> files = new ArrayList<>();
+    for (TreePath path : paths) {
+      if (path.isRoot()) {
         dirsToWalk.add(path);
         continue;
       }
-      List<String> parent = path.subList(0, path.size() - 1);
-      String name = path.get(path.size() - 1);
       Optional<Stat> st;
-      try (Fd dir = tree.openDir(parent)) {
-        st = dir.statAt(LocalName.require(name));
+      try (Fd dir = tree.openDir(path.parent())) {
+        st = dir.statAt(path.name());
       } catch (IOException e) {
         st = Optional.empty();
       }
       if (st.isEmpty() || !(st.get().isDirectory() || st.get().isRegularFile())) {
-        throw new IllegalArgumentException(String.join("/", path) + " is not in the view (no such file or"
+        throw new IllegalArgumentException(path + " is not in the view (no such file or"
             + " directory; a directory not listed yet shows no entries: open it or run lazydir populate first)");
       }
       (st.get().isDirectory() ? dirsToWalk : files).add(path);
     }
     ExecutorService pool = Executors.newFixedThreadPool(parallelism, Threads.daemon("lazydir-refresh"));
     try {
-      for (List<String> file : files) {
-        List<String> parent = List.copyOf(file.subList(0, file.size() - 1));
-        String name = file.get(file.size() - 1);
-        one(parent, name::equals);
+      for (TreePath file : files) {
+        String name = file.name();
+        one(file.parent(), name::equals);
       }
-      List<List<String>> level = dirsToWalk;
+      List<TreePath> level = dirsToWalk;
       while (!level.isEmpty()) {
-        List<Future<List<List<String>>>> futures = new ArrayList<>();
-        for (List<String> dir : level) {
+        List<Future<List<TreePath>>> futures = new ArrayList<>();
+        for (TreePath dir : level) {
           futures.add(pool.submit(() -> {
             one(dir, name -> true);
             return subdirectories(dir);
           }));
         }
-        List<List<String>> next = new ArrayList<>();
-        for (Future<List<List<String>>> f : futures) {
+        List<TreePath> next = new ArrayList<>();
+        for (Future<List<TreePath>> f : futures) {
           try {
             next.addAll(f.get());
           } catch (ExecutionException e) {
@@ -134,7 +132,7 @@ final class TreeRefresh {
   }
 
   /** Lists one directory again (if it is listed, and not from the index), then checks its local files. */
-  private void one(List<String> dir, java.util.function.Predicate<String> files) throws IOException {
+  private void one(TreePath dir, java.util.function.Predicate<String> files) throws IOException {
     DirMeta meta;
     try (Fd fd = tree.openDir(dir)) {
       if (!(StubTree.metaOf(fd).orElse(null) instanceof DirMeta m)) {
@@ -174,8 +172,8 @@ final class TreeRefresh {
   }
 
   /** The lazydir subdirectories of a directory, listed or not (those not listed are counted, not listed). */
-  private List<List<String>> subdirectories(List<String> dir) throws IOException {
-    List<List<String>> out = new ArrayList<>();
+  private List<TreePath> subdirectories(TreePath dir) throws IOException {
+    List<TreePath> out = new ArrayList<>();
     try (Fd fd = tree.openDir(dir)) {
       for (String name : fd.list()) {
         if (name.startsWith(LocalName.TEMP_PREFIX)) {
@@ -183,7 +181,7 @@ final class TreeRefresh {
         }
         Stat st = fd.statAt(name).orElse(null);
         if (st != null && st.isDirectory() && tree.inspect(fd, name).meta() instanceof DirMeta) {
-          out.add(StubTree.childPath(dir, name));
+          out.add(dir.child(name));
         }
       }
     }

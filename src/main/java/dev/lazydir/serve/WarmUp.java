@@ -71,7 +71,7 @@ final class WarmUp {
           for (String name : root.list()) {
             tree.removeOwned(root, name);
           }
-          lister.listOne(tree, List.of());
+          lister.listOne(tree, dev.lazydir.tree.TreePath.root());
         }
       }
     }

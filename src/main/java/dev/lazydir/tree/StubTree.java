@@ -191,21 +191,44 @@ public final class StubTree implements Closeable {
     return device;
   }
 
-  /** The path of entry name inside the directory at path (paths below the root are lists of names). */
+  /**
+   * The path of entry name inside the directory at path, for callers still holding paths as lists of names (they
+   * print it: nothing is checked; {@link TreePath#child} is the checked way).
+   */
   public static List<String> childPath(List<String> path, String name) {
     List<String> out = new java.util.ArrayList<>(path);
     out.add(name);
     return out;
   }
 
-  /** Opens a directory below the root, one component at a time, never following a symlink. */
+  /** Sees each directory a walk from the root enters, below the root, while it is open. */
+  @FunctionalInterface
+  public interface Step {
+    void entered(String name, Fd dir) throws IOException;
+  }
+
+  /** Opens a directory below the root, one name at a time, never following a symlink. */
+  public Fd openDir(TreePath path) throws IOException {
+    return openDir(path, (name, dir) -> {});
+  }
+
+  /** As {@link #openDir(TreePath)}, for a path held as a list of names. */
   public Fd openDir(List<String> relative) throws IOException {
+    return openDir(TreePath.of(relative));
+  }
+
+  /**
+   * Opens a directory below the root one name at a time, never following a symlink, showing {@code step} each
+   * directory on the way (the last one included): one walk serves whoever needs what the ancestors record.
+   */
+  public Fd openDir(TreePath path, Step step) throws IOException {
     Fd current = root.dup();
     try {
-      for (String name : relative) {
-        Fd next = current.openDirAt(LocalName.require(name));
+      for (String name : path.names()) {
+        Fd next = current.openDirAt(name);
         current.close();
         current = next;
+        step.entered(name, current);
       }
       return current;
     } catch (IOException | RuntimeException e) {

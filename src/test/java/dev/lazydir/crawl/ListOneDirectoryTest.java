@@ -8,6 +8,7 @@ import dev.lazydir.origin.OriginClient;
 import dev.lazydir.testing.FakeOrigin;
 import dev.lazydir.testing.LocalTree;
 import dev.lazydir.tree.StubTree;
+import dev.lazydir.tree.TreePath;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -37,10 +38,10 @@ class ListOneDirectoryTest {
       try (OriginClient client = new OriginClient(CrawlFixture.config(), origin.url("/"), d -> {}, Clock.systemUTC());
           Crawler crawler = new Crawler(client, 1, 2, Progress.NONE, Clock.systemUTC());
           StubTree tree = StubTree.open(dir, origin.url("/pub/").toString())) {
-        assertTrue(crawler.listOne(tree, List.of("a b")));
+        assertTrue(crawler.listOne(tree, TreePath.parse("a b")));
         assertEquals(Set.of("a b/", "a b/c&d/", "a b/x.txt"), LocalTree.entries(dir).keySet());
         assertEquals(before, Files.getLastModifiedTime(dir.resolve("a b")).toInstant(), "listing keeps the dir time");
-        assertTrue(crawler.listOne(tree, List.of("a b", "c&d")), "reached through the listed spelling c%26d");
+        assertTrue(crawler.listOne(tree, TreePath.parse("a b/c&d")), "reached through the listed spelling c%26d");
         assertEquals(4L, Files.size(dir.resolve("a b/c&d/deep.txt")));
         assertEquals(origin.url("/pub/a b/c&d/").newBuilder().build().toString().replace("c&d", "c%26d"),
             TreeUrls.dirUrl(tree, List.of("a b", "c&d")).toString());
@@ -58,7 +59,7 @@ class ListOneDirectoryTest {
       try (OriginClient client = new OriginClient(CrawlFixture.config(), origin.url("/"), d -> {}, Clock.systemUTC());
           Crawler crawler = new Crawler(client, 1, 2, Progress.NONE, Clock.systemUTC());
           StubTree tree = StubTree.open(dir, origin.url("/pub/").toString())) {
-        assertFalse(crawler.listOne(tree, List.of("sub")));
+        assertFalse(crawler.listOne(tree, TreePath.parse("sub")));
       }
     }
   }

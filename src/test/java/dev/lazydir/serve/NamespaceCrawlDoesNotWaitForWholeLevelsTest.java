@@ -9,6 +9,7 @@ import dev.lazydir.origin.OriginClient;
 import dev.lazydir.origin.OriginConfig;
 import dev.lazydir.testing.FakeOrigin;
 import dev.lazydir.tree.StubTree;
+import dev.lazydir.tree.TreePath;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -44,7 +45,7 @@ class NamespaceCrawlDoesNotWaitForWholeLevelsTest {
         crawler.crawl(url, dir);
         try (StubTree tree = StubTree.open(dir, url.toString())) {
           NamespaceCrawl crawl = NamespaceCrawl.start(tree, path -> {
-            if (path.equals(List.of("slow"))) {
+            if (path.equals(TreePath.parse("slow"))) {
               try {
                 release.await(20, TimeUnit.SECONDS);
               } catch (InterruptedException e) {
@@ -52,7 +53,7 @@ class NamespaceCrawlDoesNotWaitForWholeLevelsTest {
               }
             }
             boolean ok = crawler.listOne(tree, path);
-            listed.add(String.join("/", path));
+            listed.add(path.toString());
             return ok;
           }, 2, NamespaceCrawl.DEFAULT_MAX_DEPTH);
           try {
