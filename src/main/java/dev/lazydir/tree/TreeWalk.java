@@ -33,6 +33,36 @@ public final class TreeWalk {
 
   private record Level(Fd dir, Iterator<String> names) {}
 
+  /** A lazydir directory found by {@link #visit}, open, for the walk to report and enter. */
+  private record Entered(Fd dir, DirMeta meta) {}
+
+  /**
+   * One entry of {@code dir}, for both walks: a regular file is reported; a lazydir directory is opened and
+   * returned; temporaries, foreign directories and whatever vanished or was swapped meanwhile are skipped (null).
+   */
+  private static Entered visit(Fd dir, String name, Visitor visitor) throws IOException {
+    Optional<Stat> st = name.startsWith(LocalName.TEMP_PREFIX) ? Optional.empty() : dir.statAt(name);
+    if (st.isEmpty()) {
+      return null;
+    }
+    if (st.get().isRegularFile()) {
+      visitor.file(dir, name, st.get());
+      return null;
+    }
+    if (!st.get().isDirectory()) {
+      return null;
+    }
+    Fd sub = open(dir, name, st.get());
+    if (sub == null) {
+      return null;
+    }
+    if (!(StubTree.metaOf(sub).orElse(null) instanceof DirMeta meta)) {
+      sub.close(); // foreign: never entered
+      return null;
+    }
+    return new Entered(sub, meta);
+  }
+
   /** Directories handed to other threads (each holds its fd until done) at most: beyond, a thread walks on itself. */
   static final int MAX_HANDED_OUT = 256;
 
@@ -115,24 +145,11 @@ public final class TreeWalk {
             }
             continue;
           }
-          String name = top.names().next();
-          Optional<Stat> st = name.startsWith(LocalName.TEMP_PREFIX) ? Optional.empty() : top.dir().statAt(name);
-          if (st.isEmpty()) {
-            continue;
-          }
-          if (st.get().isRegularFile()) {
-            visitor.file(top.dir(), name, st.get());
-          } else if (st.get().isDirectory()) {
-            Fd sub = open(top.dir(), name, st.get());
-            if (sub == null) {
-              continue;
-            }
-            if (!(StubTree.metaOf(sub).orElse(null) instanceof DirMeta meta)) {
-              sub.close();
-              continue;
-            }
+          Entered entered = visit(top.dir(), top.names().next(), visitor);
+          if (entered != null) {
+            Fd sub = entered.dir();
             try {
-              visitor.directory(sub, meta);
+              visitor.directory(sub, entered.meta());
             } catch (IOException | RuntimeException e) {
               sub.close();
               throw e;
@@ -212,24 +229,10 @@ public final class TreeWalk {
           }
           continue;
         }
-        String name = top.names().next();
-        Optional<Stat> st = name.startsWith(LocalName.TEMP_PREFIX) ? Optional.empty() : top.dir().statAt(name);
-        if (st.isEmpty()) {
-          continue;
-        }
-        if (st.get().isRegularFile()) {
-          visitor.file(top.dir(), name, st.get());
-        } else if (st.get().isDirectory()) {
-          Fd sub = open(top.dir(), name, st.get());
-          if (sub == null) {
-            continue;
-          }
-          if (!(StubTree.metaOf(sub).orElse(null) instanceof DirMeta meta)) {
-            sub.close(); // foreign: never entered
-            continue;
-          }
-          levels.push(new Level(sub, sub.list().iterator()));
-          visitor.directory(sub, meta);
+        Entered entered = visit(top.dir(), top.names().next(), visitor);
+        if (entered != null) {
+          levels.push(new Level(entered.dir(), entered.dir().list().iterator()));
+          visitor.directory(entered.dir(), entered.meta());
         }
       }
     } finally {
