@@ -3,14 +3,7 @@ package dev.lazydir.cli;
 import dev.lazydir.internal.posix.Fd;
 import dev.lazydir.serve.ControlSocket;
 import dev.lazydir.serve.StoreLayout;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.OutputStream;
-import java.net.StandardProtocolFamily;
-import java.nio.channels.Channels;
-import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -63,24 +56,13 @@ final class RefreshCommand implements Callable<Integer> {
       relative.add(viewPath.relativize(abs).toString());
     }
     List<String> answer;
-    try (Fd run = layout.openRunDirectory();
-        SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-      try {
-        ch.connect(ControlSocket.address(run));
-      } catch (IOException e) {
-        return notServed(layout);
-      }
-      OutputStream out = Channels.newOutputStream(ch);
-      StringBuilder request = new StringBuilder("refresh\0");
-      relative.forEach(r -> request.append(r).append('\0'));
-      out.write(request.toString().getBytes(StandardCharsets.UTF_8));
-      out.flush();
-      ch.shutdownOutput();
-      answer = new ArrayList<>();
-      BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(ch), StandardCharsets.UTF_8));
-      for (String line; (line = in.readLine()) != null; ) {
-        answer.add(line);
-      }
+    try (Fd run = layout.openRunDirectory()) {
+      answer = ControlSocket.ask(run, "refresh", relative);
+    } catch (ControlSocket.NotServedException e) {
+      return notServed(layout);
+    } catch (IOException e) {
+      parent.err().println("lazydir: " + e.getMessage()); // the daemon's error, or its end before it answered
+      return ExitCodes.ERROR;
     }
     boolean complete = true;
     for (String line : answer) {
@@ -88,15 +70,9 @@ final class RefreshCommand implements Callable<Integer> {
         parent.out().println(line.substring("summary ".length()));
       } else if (line.startsWith("complete ")) {
         complete = Boolean.parseBoolean(line.substring("complete ".length()));
-      } else if (line.startsWith("error ")) {
-        parent.err().println("lazydir: " + line.substring("error ".length()));
-        return ExitCodes.ERROR;
-      } else if (line.equals("ok")) {
-        return complete ? ExitCodes.OK : ExitCodes.PARTIAL;
       }
     }
-    parent.err().println("lazydir: the serve of " + view.dir + " stopped before the refresh was done");
-    return ExitCodes.ERROR;
+    return complete ? ExitCodes.OK : ExitCodes.PARTIAL;
   }
 
   private int notServed(StoreLayout layout) {

@@ -119,7 +119,7 @@ public final class ControlSocket implements AutoCloseable {
         }
         lines.add(line);
       }
-      throw new IOException("the serve stopped before it answered " + command);
+      throw new IOException("the serve stopped before it answered the " + command + " command");
     }
   }
 
