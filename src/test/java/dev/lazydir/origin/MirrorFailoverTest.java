@@ -175,6 +175,22 @@ class MirrorFailoverTest {
   }
 
   @Test
+  void aMirrorIsNeverSentTheOriginsETag() throws Exception {
+    try (FakeOrigin origin = new FakeOrigin(); FakeOrigin mirror = new FakeOrigin();
+        OriginClient c = client(origin, Clock.systemUTC(), mirror)) {
+      origin.file("/tree/d/a.txt", "a", T).fault("/tree/d/", Fault.status(502));
+      mirror.file("/tree/d/a.txt", "a", T);
+      assertTrue(c.fetchPageIfChanged(origin.url("/tree/d/"), "\"origin-etag\"", T).isPresent());
+      RecordedRequest asked = mirror.requests().stream().filter(r -> r.getPath().equals("/tree/d/")).findFirst()
+          .orElseThrow();
+      assertNull(asked.getHeader("If-None-Match"), "the origin's ETag means nothing to the mirror");
+      assertTrue(asked.getHeader("If-Modified-Since") != null, "a time means the same everywhere");
+      assertTrue(origin.requests().stream().anyMatch(r -> "\"origin-etag\"".equals(r.getHeader("If-None-Match"))),
+          "the origin was asked with it");
+    }
+  }
+
+  @Test
   void credentialsForTheOriginNeverGoToAMirror() throws Exception {
     try (FakeOrigin origin = new FakeOrigin(); FakeOrigin mirror = new FakeOrigin()) {
       OriginConfig config = OriginConfig.builder().retries(1).retryWait(Duration.ZERO).username("u").password("secret")
