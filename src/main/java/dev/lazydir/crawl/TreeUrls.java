@@ -9,7 +9,6 @@ import dev.lazydir.tree.StubTree;
 import dev.lazydir.tree.TreeException;
 import dev.lazydir.tree.TreePath;
 import java.io.IOException;
-import java.util.List;
 import okhttp3.HttpUrl;
 
 /**
@@ -49,20 +48,12 @@ public final class TreeUrls {
     }
   }
 
-  public static HttpUrl dirUrl(StubTree tree, List<String> path) throws IOException {
-    return dirUrl(tree, TreePath.of(path));
-  }
-
   /** The URL of the file {@code name} in the directory at {@code parent}, described by {@code meta}. */
   public static HttpUrl fileUrl(StubTree tree, TreePath parent, String name, FileMeta meta) throws IOException {
     if (parent.isRoot() && singleFile(tree)) {
       return origin(tree);
     }
     return dirUrl(tree, parent).newBuilder().addEncodedPathSegment(segment(name, meta.listedName())).build();
-  }
-
-  public static HttpUrl fileUrl(StubTree tree, List<String> parent, String name, FileMeta meta) throws IOException {
-    return fileUrl(tree, TreePath.of(parent), name, meta);
   }
 
   private static String segment(String name, String listed) {

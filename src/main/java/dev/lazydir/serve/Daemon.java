@@ -370,13 +370,13 @@ public final class Daemon implements Closeable {
   }
 
   /** Lists a directory of the tree unless it is listed already (a profile's path, maybe ahead of the crawl). */
-  private void listIfUnlisted(List<String> path) throws IOException {
+  private void listIfUnlisted(dev.lazydir.tree.TreePath path) throws IOException {
     try (Fd dir = tree.openDir(path)) {
       if (StubTree.metaOf(dir).orElse(null) instanceof dev.lazydir.tree.EntryMeta.DirMeta d && d.listed()) {
         return;
       }
     }
-    ensureListed(dev.lazydir.tree.TreePath.of(path));
+    ensureListed(path);
   }
 
   /**

@@ -82,7 +82,7 @@ class ContentFillerTest {
   }
 
   OpenStub open(String name) throws IOException {
-    return OpenStub.open(tree, List.of(), name, meta -> TreeUrls.fileUrl(tree, List.of(), name, meta), CHUNK);
+    return OpenStub.open(tree, List.of(), name, meta -> TreeUrls.fileUrl(tree, dev.lazydir.tree.TreePath.root(), name, meta), CHUNK);
   }
 
   /** ensure() returns once the reader's bytes are written; the segment is recorded just after: wait for that. */

@@ -81,7 +81,7 @@ class ParallelStreamsTest {
   }
 
   OpenStub open() throws IOException {
-    return OpenStub.open(tree, List.of(), "big.bin", meta -> TreeUrls.fileUrl(tree, List.of(), "big.bin", meta), CHUNK);
+    return OpenStub.open(tree, List.of(), "big.bin", meta -> TreeUrls.fileUrl(tree, dev.lazydir.tree.TreePath.root(), "big.bin", meta), CHUNK);
   }
 
   static FutureTask<Void> reader(ContentFiller f, OpenStub stub, long offset, long count, List<Thread> threads) {
