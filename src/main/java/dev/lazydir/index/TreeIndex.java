@@ -55,13 +55,13 @@ public final class TreeIndex {
 
   private TreeIndex() {}
 
-  public enum Type { DIR, FILE, SYMLINK }
+  enum Type { DIR, FILE, SYMLINK }
 
   /**
    * One entry. {@code path} is empty for the root. {@code blocks} holds the block digests (32 bytes each) of a
    * file of more than one block, else null; {@code target} is a symlink's.
    */
-  public record Entry(Type type, TreePath path, int mode, Instant mtime, long size, byte[] sha256,
+  record Entry(Type type, TreePath path, int mode, Instant mtime, long size, byte[] sha256,
       byte[] blocks, String target) {
 
     /** The digest of block i (of {@code blockSize} bytes, the last one shorter). */
@@ -77,7 +77,7 @@ public final class TreeIndex {
   }
 
   /** What the reader gives: the header, then each entry in order. */
-  public interface Visitor {
+  interface Visitor {
     default void blockSize(int blockSize) throws IOException {}
 
     void entry(Entry e) throws IOException;
@@ -464,7 +464,7 @@ public final class TreeIndex {
   // Writing
 
   /** Writes an index, entry by entry, in the order the format asks for (the caller sorts). */
-  public static final class Writer implements AutoCloseable {
+  static final class Writer implements AutoCloseable {
     private final OutputStream out;
     private long count;
 

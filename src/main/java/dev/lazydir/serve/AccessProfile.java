@@ -34,7 +34,7 @@ public final class AccessProfile {
   public static final int MAX_BYTES = 64 << 20;
 
   /** Bytes [offset, offset + length) of the file at {@code path} (names from the tree's root). */
-  public record Range(TreePath path, long offset, long length) {}
+  record Range(TreePath path, long offset, long length) {}
 
   private final List<Range> ranges;
 

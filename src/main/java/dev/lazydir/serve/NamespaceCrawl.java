@@ -36,7 +36,7 @@ public final class NamespaceCrawl implements AutoCloseable {
   public static final int DEFAULT_MAX_DEPTH = 64;
 
   /** How a crawl ended: every directory listed, or some not (a failed listing, the depth bound, a loop). */
-  public enum Outcome { RUNNING, COMPLETE, INCOMPLETE }
+  enum Outcome { RUNNING, COMPLETE, INCOMPLETE }
 
   private final ExecutorService pool;
   private final Thread driver;
@@ -46,7 +46,7 @@ public final class NamespaceCrawl implements AutoCloseable {
 
   /** Lists one directory of the tree if it is not listed yet (the daemon's ensureListed). */
   @FunctionalInterface
-  public interface Lister {
+  interface Lister {
     boolean ensureListed(TreePath path) throws IOException;
   }
 

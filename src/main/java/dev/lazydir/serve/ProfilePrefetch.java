@@ -114,15 +114,6 @@ final class ProfilePrefetch implements AutoCloseable {
     }
   }
 
-  /** Pieces fetched (or found present) and pieces skipped so far. */
-  long donePieces() {
-    return done.get();
-  }
-
-  long failedPieces() {
-    return failed.get();
-  }
-
   @Override
   public void close() {
     planner.interrupt();

@@ -128,7 +128,12 @@ class DaemonDeathTest {
     String groupInfo = null;
     try (var fds = java.nio.file.Files.list(Path.of("/proc/" + daemon.pid() + "/fdinfo"))) {
       for (Path p : (Iterable<Path>) fds::iterator) {
-        String info = java.nio.file.Files.readString(p);
+        String info;
+        try {
+          info = java.nio.file.Files.readString(p);
+        } catch (java.nio.file.NoSuchFileException closedMeanwhile) {
+          continue; // a descriptor the daemon closed between the listing and the read (a connection, a stub)
+        }
         if (info.contains("fanotify flags:")) {
           groupInfo = info;
         }

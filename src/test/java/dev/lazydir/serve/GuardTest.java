@@ -158,7 +158,7 @@ class GuardTest {
     // The daemon's end of the pipe closing without 'q' (its parent gone, or a Guard lost to the GC) fails closed.
     try (Fixture f = new Fixture(tmp)) {
       Process daemon = f.standIn("sleep", "300");
-      Path exe = Path.of(Guard.class.getResource(Guard.RESOURCE).toURI());
+      Path exe = Path.of(Guard.class.getResource(GuardBinary.RESOURCE).toURI());
       Process guard = f.process(new ProcessBuilder(exe.toString(), Long.toString(daemon.pid()), f.view.toString())
           .redirectErrorStream(false).start());
       BufferedReader out = new BufferedReader(new InputStreamReader(guard.getInputStream(), StandardCharsets.UTF_8));
