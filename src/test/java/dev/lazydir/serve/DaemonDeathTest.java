@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import dev.lazydir.serve.ServeBed.Result;
+import dev.lazydir.testing.Commands.Result;
 import dev.lazydir.testing.FakeOrigin;
 import java.io.IOException;
 import java.nio.ByteBuffer;
