@@ -238,7 +238,7 @@ public final class Daemon implements Closeable {
     group.ignoreMount(privateMount, ".", Fan.FAN_PRE_ACCESS);
     ContentMarks marks = new ContentMarks(group);
     tree.onNewStub(marks::watch);
-    stubs = new OpenStubs(tree, view, settings.segmentSize(), group, marks, OpenStub.DigestsOf.of(digests));
+    stubs = new OpenStubs(tree, view, settings.segmentSize(), group, marks, OpenStubs.digestsOf(digests));
     room = new CacheRoom(settings.cache(), tree, new Eviction(tree, group, marks), stubs,
         Clock.systemUTC());
     // Before DIR shows anything: a stub must carry its mark before any process opens it. A group taken over

@@ -106,12 +106,6 @@ final class OpenStub implements AutoCloseable {
     Optional<IndexDigests.FileDigests> of(String path, FileMeta meta) throws IOException;
 
     DigestsOf NONE = (path, meta) -> Optional.empty();
-
-    /** A tree index's digests (null: none), for files whose metadata has the index's nanosecond times. */
-    static DigestsOf of(IndexDigests index) {
-      return index == null ? NONE : (path, meta) -> meta.mtimePrecision() == EntryMeta.TimePrecision.NANOS
-          ? index.lookup(path, meta.size(), meta.mtime()) : Optional.empty();
-    }
   }
 
   /**
@@ -218,7 +212,6 @@ final class OpenStub implements AutoCloseable {
     return meta.size() == 0 || StubSegments.recorded(fd, meta, meta.size()).map(SegmentMap::isComplete).orElse(false);
   }
 
-  /** See {@link StubSegments#refineMtime}. */
   void refineMtime(java.time.Instant lastModified) throws IOException {
     segments.refineMtime(lastModified, fd);
   }
@@ -227,7 +220,6 @@ final class OpenStub implements AutoCloseable {
     return segments.isComplete();
   }
 
-  /** See {@link StubSegments#completedNow}. */
   boolean completedNow() {
     return segments.completedNow();
   }

@@ -6,10 +6,12 @@ import com.github.benmanes.caffeine.cache.RemovalCause;
 import com.github.benmanes.caffeine.cache.RemovalListener;
 import dev.lazydir.fanotify.Fan;
 import dev.lazydir.fanotify.FanotifyGroup;
+import dev.lazydir.index.IndexDigests;
 import dev.lazydir.internal.posix.Errno;
 import dev.lazydir.internal.posix.ErrnoException;
 import dev.lazydir.internal.posix.Posix;
 import dev.lazydir.internal.posix.Stat;
+import dev.lazydir.tree.EntryMeta.TimePrecision;
 import dev.lazydir.tree.StubTree;
 import dev.lazydir.tree.TreePath;
 import java.io.IOException;
@@ -17,6 +19,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.logging.Logger;
 
@@ -54,6 +57,12 @@ final class OpenStubs {
     this.group = group;
     this.marks = marks;
     this.digests = digests;
+  }
+
+  /** A tree index's digests (null: none), for files whose metadata has the index's nanosecond times. */
+  static OpenStub.DigestsOf digestsOf(IndexDigests index) {
+    return index == null ? OpenStub.DigestsOf.NONE : (path, meta) -> meta.mtimePrecision() == TimePrecision.NANOS
+        ? index.lookup(path, meta.size(), meta.mtime()) : Optional.empty();
   }
 
   /** The cache of open stubs by inode (also built once by {@link WarmUp}, which loads its classes early). */
