@@ -4,9 +4,10 @@
  *
  * <pre>
  * event -> bytes (a read, mmap or exec of a file with bytes still to fetch; its inode carries a content mark)
- *   EventLoop       polls the group; a FAN_PRE_ACCESS goes straight to ContentEvents; answers it exactly once
- *   ContentEvents   event fd -> stub (OpenStubs: statx, the cache by inode; a miss opens it, one walk from the
- *                   root giving the directory and the URL), then the range -> ContentFiller; ALLOW, or EIO
+ *   EventLoop       polls the group, takes the event fd's statx once; a FAN_PRE_ACCESS goes straight to
+ *                   ContentEvents; answers it exactly once (nothing native again until the answer)
+ *   ContentEvents   event fd -> stub (OpenStubs: the cache by inode; a miss opens it, one walk from the root
+ *                   giving the directory and the URL), then the range -> ContentFiller; ALLOW, or EIO
  *   ContentFiller   the missing segments of the range: one SegmentFetch per run, shared by its readers; the
  *                   reader waits (bounded) for its own bytes, not the whole segment
  *   SegmentFetch    one stream, on a fetch thread: OriginClient.fetchRange with itself as the sink
