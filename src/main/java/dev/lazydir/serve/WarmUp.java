@@ -98,7 +98,7 @@ final class WarmUp {
         filler.silent = true;
         tree.createStub(root, "f", meta, mtime);
         for (int i = 0; i < 15; i++) {
-          try (OpenStub stub = OpenStub.open(tree, List.of(), "f", m -> url, 64 << 10)) {
+          try (OpenStub stub = OpenStub.open(tree, dev.lazydir.tree.TreePath.of(List.of("f")), m -> url, 64 << 10)) {
             filler.ensure(stub, 0, 4096); // the first segment, then one read ahead
             filler.ensure(stub, 0, 0);
           }

@@ -203,14 +203,6 @@ public final class StubTree implements Closeable {
   }
 
   /**
-   * As {@link #openDir(TreePath)}, for the one caller still holding a path as a list of names (serve's
-   * OpenStub.open).
-   */
-  public Fd openDir(List<String> relative) throws IOException {
-    return openDir(TreePath.of(relative));
-  }
-
-  /**
    * Opens a directory below the root one name at a time, never following a symlink, showing {@code step} each
    * directory on the way (the last one included): one walk serves whoever needs what the ancestors record.
    */
