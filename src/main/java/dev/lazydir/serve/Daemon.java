@@ -261,6 +261,7 @@ public final class Daemon implements Closeable {
     loop.onOpenNotices(room::opened);
     profiles = new ProfileRoom(tree, stubs, filler, directories);
     mount.mount(mountSource, tree);
+    StaleView.recordShield(settings.run(), mount.shieldMount());
     group.markMount(view.toString(),
         Fan.FAN_OPEN_PERM | Fan.FAN_ONDIR | (settings.cache().any() ? Fan.FAN_OPEN : 0));
     guard = Guard.start(ProcessHandle.current().pid(), view, group.fd(), settings.timeout(), settings.run(),
@@ -358,6 +359,7 @@ public final class Daemon implements Closeable {
   @Override
   public void close() {
     mount.unmount();
+    StaleView.forgetShield(settings.run());
     if (loop != null) {
       loop.stop(settings.timeout().plusSeconds(1));
       if (!(guard != null && guard.isAlive() && guard.heldGroupFd() >= 0)) {

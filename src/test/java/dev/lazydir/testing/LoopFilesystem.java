@@ -133,24 +133,30 @@ public final class LoopFilesystem implements AutoCloseable {
 
   /** The id of the topmost mount at {@code path}: later lines of mountinfo are mounted later (on top). */
   public static Optional<Long> mountIdAt(Path path) {
+    List<Long> ids = mountIdsAt(path);
+    return ids.isEmpty() ? Optional.empty() : Optional.of(ids.get(ids.size() - 1));
+  }
+
+  /** The ids of every mount stacked at {@code path}, bottom first. */
+  public static List<Long> mountIdsAt(Path path) {
     String want;
     List<String> lines;
     try {
       want = path.toRealPath().toString();
       lines = Files.readAllLines(Path.of("/proc/self/mountinfo"), StandardCharsets.UTF_8);
     } catch (java.nio.file.NoSuchFileException e) {
-      return Optional.empty(); // gone: nothing is mounted there
+      return List.of(); // gone: nothing is mounted there
     } catch (IOException e) {
       throw new AssertionError(e);
     }
-    Optional<Long> id = Optional.empty();
+    List<Long> ids = new java.util.ArrayList<>();
     for (String line : lines) {
       String[] f = line.split(" ");
       if (unescape(f[4]).equals(want)) {
-        id = Optional.of(Long.parseLong(f[0]));
+        ids.add(Long.parseLong(f[0]));
       }
     }
-    return id;
+    return ids;
   }
 
   /** mountinfo writes space, tab, newline and backslash as \ooo. */
