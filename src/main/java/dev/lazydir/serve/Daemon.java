@@ -494,6 +494,7 @@ public final class Daemon implements Closeable {
       try {
         if (attempt == 1) {
           room.fetchingOpens.incrementAndGet();
+          directories.fileOpening(stub.label); // its directory's small files ahead (over a network), off this path
         }
         // Within the store's bounds: room is made (least recently used files evicted) before the blocks are taken.
         room.makeRoom(stub, stub.unallocatedBytes());
