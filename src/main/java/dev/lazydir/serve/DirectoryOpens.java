@@ -83,6 +83,7 @@ final class DirectoryOpens implements AutoCloseable {
   private final ConcurrentHashMap<String, Instant> prefetched = new ConcurrentHashMap<>();
   /** Small files waiting to be fetched ahead, newest directory first. */
   private final NewestFirstBatches waiting = new NewestFirstBatches(PREFETCH_QUEUE);
+  private final NextDirectories nextDirectories;
 
   DirectoryOpens(StubTree tree, Daemon.Settings settings, Clock clock, OriginClient client, FanotifyGroup group,
       OpenStubs stubs, ContentFiller filler, ScheduledExecutorService timers, Daemon.Stats stats,
@@ -97,6 +98,7 @@ final class DirectoryOpens implements AutoCloseable {
     this.stats = stats;
     this.stopping = stopping;
     this.client = client;
+    this.nextDirectories = new NextDirectories(tree);
     this.lister = new Crawler(client, 1, Math.max(1, settings.maxConns()), Progress.NONE, clock);
     // Bounded queues, dropping work when full: prefetch and list-ahead are optimisations and must never pile up.
     // Its tasks only say "fetch the next waiting file": which one is decided when a thread is free (see waiting).
@@ -291,37 +293,6 @@ final class DirectoryOpens implements AutoCloseable {
     return files;
   }
 
-  /**
-   * The directory after {@code dir} in its parent, in name order, if its small files are not queued yet: a build
-   * goes through its modules in order, and over a network the next one's files are on their way while this one
-   * compiles, instead of a round trip after make first looks into it.
-   */
-  private java.util.Optional<TreePath> nextDirectoryAfter(TreePath dir) throws IOException {
-    if (dir.isRoot()) {
-      return java.util.Optional.empty();
-    }
-    TreePath parent = dir.parent();
-    String after = dir.name();
-    List<String> later = new ArrayList<>();
-    try (Fd fd = tree.openDir(parent)) {
-      for (String name : fd.list()) {
-        if (name.compareTo(after) > 0) {
-          later.add(name);
-        }
-      }
-      later.sort(null);
-      for (String name : later) {
-        Stat st = fd.statAt(name).orElse(null);
-        if (st != null && st.isDirectory()) {
-          TreePath next = parent.child(name);
-          return firstPrefetchOf(String.join("/", next.names())) ? java.util.Optional.of(next)
-              : java.util.Optional.empty();
-        }
-      }
-    }
-    return java.util.Optional.empty();
-  }
-
   /** Whether the small files of directory {@code key} are due to be queued now (and notes that they are). */
   private boolean firstPrefetchOf(String key) {
     Instant now = clock.instant();
@@ -415,15 +386,16 @@ final class DirectoryOpens implements AutoCloseable {
 
   /**
    * As {@link #queueFiles(List)}, followed by the small files of the directory after {@code dir} (see
-   * {@link #nextDirectoryAfter}) when the origin is a network away.
+   * {@link NextDirectories}) when the origin is a network away: a build goes through its modules in order, and
+   * the next one's files are on their way while this one compiles, not a round trip after make first looks into it.
    */
   private void queueFiles(List<Prefetch> files, TreePath dir) {
     List<Prefetch> all = new ArrayList<>(files);
     all.sort(java.util.Comparator.comparing(Prefetch::name));
     if (settings.prefetchSmall() > 0 && overNetwork()) {
       try {
-        java.util.Optional<TreePath> next = nextDirectoryAfter(dir);
-        if (next.isPresent()) {
+        java.util.Optional<TreePath> next = nextDirectories.after(dir);
+        if (next.isPresent() && firstPrefetchOf(String.join("/", next.get().names()))) {
           List<Prefetch> more = smallFilesOf(next.get());
           more.sort(java.util.Comparator.comparing(Prefetch::name));
           all.addAll(more);
