@@ -514,10 +514,9 @@ final class DirectoryOpens implements AutoCloseable {
   private void prefetch(TreePath parent, String name) {
     try {
       // Listings first: a walker (ls -lR, find, a build's first pass) waits on them, while prefetched bytes
-      // are wanted later. On two cores the two compete, so prefetch holds back while listings run (over a
-      // network they compete for nothing but connections, and a listing waits for the origin, not for CPU).
-      for (int waited = 0; !overNetwork() && !listing.isEmpty() && waited < 2000 && !stopping.getAsBoolean();
-          waited += 5) {
+      // are wanted later. On two cores the two compete, so prefetch holds back while listings run; over a
+      // network too, where they compete for --max-conns.
+      for (int waited = 0; !listing.isEmpty() && waited < 2000 && !stopping.getAsBoolean(); waited += 5) {
         Thread.sleep(5);
       }
       filler.ensure(stubs.open(parent, name), 0, 0);
