@@ -99,9 +99,14 @@ class SmallFilesArriveManyAtOnceOverANetworkTest {
     bed.serve(origin.url("/").toString(), "--cache-max-size", "512K");
 
     assertEquals(0, ServeBed.run(30, "ls", bed.view.resolve("many").toString()).exit());
-    // in name order: the last one asked for means every one was tried (one that finds the others still being
-    // written, none of them evictable yet, is left for its reader: the bound comes first)
-    awaitFetched(List.of(String.format("/many/%02d.h", files - 1)));
+    // Until prefetch is over (no new request for a second): a file that finds the others still being written,
+    // none of them evictable yet, is left for its reader; the bound comes first.
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    for (long before = -1, now = fileGets("/many/"); now == 0 || now != before; now = fileGets("/many/")) {
+      assertTrue(System.nanoTime() < deadline, "prefetch settled within 30 s");
+      before = now;
+      Thread.sleep(1000);
+    }
     Thread.sleep(1500); // the state file is written every second
     String state = java.nio.file.Files.readString(bed.store.resolve("run/state"));
     assertTrue(value(state, "cache_bytes") <= 512 * 1024, "within --cache-max-size: " + state);
@@ -110,6 +115,13 @@ class SmallFilesArriveManyAtOnceOverANetworkTest {
       ServeBed.Result r = ServeBed.run(30, "cat", bed.view.resolve(String.format("many/%02d.h", i)).toString());
       assertTrue(Arrays.equals(bytes(48 * 1024, 100 + i), r.out()), "the origin's bytes, evicted or not");
     }
+  }
+
+  /** GETs of files below {@code dir} (its listing not counted). */
+  private long fileGets(String dir) {
+    return origin.requests().stream()
+        .filter(r -> "GET".equals(r.getMethod()) && r.getPath() != null && r.getPath().startsWith(dir) && !r.getPath().equals(dir))
+        .count();
   }
 
   private static long value(String state, String key) {
