@@ -8,6 +8,7 @@ import dev.lazydir.internal.posix.Stat;
 import dev.lazydir.origin.VersionChangedException;
 import dev.lazydir.tree.EntryMeta.FileMeta;
 import dev.lazydir.tree.StubTree;
+import dev.lazydir.tree.TreePath;
 import java.io.IOException;
 import java.util.function.Consumer;
 import java.util.logging.Logger;
@@ -26,9 +27,9 @@ final class ContentEvents implements EventLoop.Handler {
   private final ContentFiller filler;
   private final long segmentSize;
   /** Lists the directory of a stub (by its label) again soon: its file changed at the origin. */
-  private final Consumer<String> relistSoon;
+  private final Consumer<TreePath> relistSoon;
 
-  ContentEvents(StubTree tree, OpenStubs stubs, ContentFiller filler, long segmentSize, Consumer<String> relistSoon) {
+  ContentEvents(StubTree tree, OpenStubs stubs, ContentFiller filler, long segmentSize, Consumer<TreePath> relistSoon) {
     this.tree = tree;
     this.stubs = stubs;
     this.filler = filler;
@@ -53,7 +54,7 @@ final class ContentEvents implements EventLoop.Handler {
       } catch (VersionChangedException e) {
         // Never a file of two versions: this read fails, and the directory is listed again so that the name
         // gets a new stub of the new version (readers holding this one keep the bytes already fetched).
-        relistSoon.accept(stub.label);
+        relistSoon.accept(stub.path);
         throw e;
       } catch (OpenStub.ClosedException e) {
         if (attempt == 3) {

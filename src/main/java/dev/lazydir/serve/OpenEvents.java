@@ -44,6 +44,7 @@ final class OpenEvents implements EventLoop.Handler {
       try {
         if (attempt == 1) {
           room.fetchingOpens.incrementAndGet();
+          directories.fileOpening(stub.path); // its directory's small files ahead (over a network), off this path
         }
         // Within the store's bounds: room is made (least recently used files evicted) before the blocks are taken.
         room.makeRoom(stub, stub.unallocatedBytes());

@@ -30,6 +30,8 @@ import okhttp3.HttpUrl;
 final class OpenStub implements AutoCloseable {
   volatile Fd fd;
   final HttpUrl url;
+  final TreePath path;
+  /** The path as messages show it. */
   final String label;
   final long dev;
   final long ino;
@@ -60,12 +62,13 @@ final class OpenStub implements AutoCloseable {
   /** Every block of the file is allocated (preallocated at open): fetches into it take no more disk. */
   volatile boolean allocated;
 
-  private OpenStub(Fd fd, FileMeta meta, HttpUrl url, StubSegments segments, String label, Stat st,
+  private OpenStub(Fd fd, FileMeta meta, HttpUrl url, StubSegments segments, TreePath path, Stat st,
       IndexDigests.FileDigests digests) {
     this.fd = fd;
     this.url = url;
     this.segments = segments;
-    this.label = label;
+    this.path = path;
+    this.label = path.toString();
     this.dev = st.dev();
     this.ino = st.ino();
     this.digests = digests;
@@ -176,7 +179,7 @@ final class OpenStub implements AutoCloseable {
         }
         StubSegments present = new StubSegments(map, meta, tree.changes(),
             meta.complete() ? Optional.empty() : fd.getXattr(EntryMeta.MAP_XATTR));
-        return new OpenStub(fd, meta, urlOf.of(meta), present, label, st, digests);
+        return new OpenStub(fd, meta, urlOf.of(meta), present, path, st, digests);
       } catch (IOException | RuntimeException e) {
         fd.close();
         throw e;

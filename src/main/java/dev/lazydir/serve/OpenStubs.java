@@ -234,14 +234,10 @@ final class OpenStubs {
    * A new listing may have reset files that changed at the origin (replaced by new stubs): cached stubs of that
    * directory must not go on believing their old maps. Fetches still writing keep theirs open until they end.
    */
-  void forgetIn(String dir) {
-    String prefix = dir.isEmpty() ? "" : dir + "/";
+  void forgetIn(TreePath dir) {
     for (OpenStub stub : cache.asMap().values()) {
-      String label = stub.label;
-      if (label.startsWith(prefix) && label.indexOf('/', prefix.length()) < 0) {
-        if (cache.asMap().remove(stub.ino, stub)) {
-          closeQuietly(stub);
-        }
+      if (stub.path.parent().equals(dir) && cache.asMap().remove(stub.ino, stub)) {
+        closeQuietly(stub);
       }
     }
   }
