@@ -220,15 +220,15 @@ final class StreamWindow {
 
   /**
    * Segments one stream asks for: half the read-ahead; once more streams proved to help (each connection is held
-   * to a rate, so its round trips cost), as many as one connection moves in {@code LATENCIES_PER_STREAM} round
-   * trips. Never more than an even share of the {@code remaining} segments (those nobody fetches yet) among the
+   * to a rate, so its round trips cost), as many as one connection moves in {@code LATENCIES_PER_STREAM} first-byte
+   * latencies. Never more than an even share of the {@code remaining} segments (those nobody fetches yet) among the
    * streams: near the end of a file every stream gets some of what is left, and they end together.
    */
   int span(int streams, int remaining) {
     int base = Math.max(1, readahead / START);
     int span = base;
     if (streams > START) {
-      double wanted = connectionRate * roundTrip() / 1e9 * LATENCIES_PER_STREAM;
+      double wanted = connectionRate * firstByteNanos.get() / 1e9 * LATENCIES_PER_STREAM;
       int bySpeed = (int) Math.min(MAX_SPAN, Math.ceil(wanted / segmentSize));
       span = Math.max(base, bySpeed);
     }
