@@ -392,12 +392,20 @@ final class ContentFiller {
       fetches.incrementAndGet();
       java.time.Instant served;
       if (stub.digests == null) {
-        served = client.fetchRange(stub.url, start, length, stub.version,
-            (at, buf) -> {
-              int n = buf.remaining();
-              stub.fd.pwriteFully(buf, at);
-              progress.advance(at, at + n);
-            });
+        WriteBatch batch = new WriteBatch(stub, progress);
+        progress.batch = batch;
+        try {
+          served = client.fetchRange(stub.url, start, length, stub.version, batch);
+          batch.close();
+        } finally {
+          progress.batch = null;
+          batch.flushQuietly(); // what arrived before a failure is written, as it would have been piece by piece
+          try {
+            batch.close();
+          } catch (IOException e) {
+            LOG.fine(stub.label + ": " + e.getMessage());
+          }
+        }
         fetchedBytes.addAndGet(length);
       } else {
         served = fetchVerified(stub, start, start + length, progress);
@@ -477,6 +485,10 @@ final class ContentFiller {
     private boolean claimed;
     private boolean abandoned;
     private long sentNanos;
+    /** Readers waiting for this stream's bytes now: while there are any, its bytes are written as they come. */
+    private volatile int waiters;
+    /** Where the stream gathers its bytes into larger writes (null: written as they come). */
+    volatile WriteBatch batch;
     private long firstByteNanos;
     private final java.util.concurrent.atomic.AtomicReference<StreamWindow> countedIn =
         new java.util.concurrent.atomic.AtomicReference<>();
@@ -611,6 +623,29 @@ final class ContentFiller {
      * abandoned, or it was another segment's); throws its failure, or TimeoutException at the deadline.
      */
     boolean awaitBytes(long from, long upTo, long deadlineNanos)
+        throws InterruptedException, ExecutionException, TimeoutException {
+      synchronized (this) {
+        waiters++;
+      }
+      try {
+        WriteBatch b = batch;
+        if (b != null) {
+          b.flushQuietly(); // bytes gathered before this reader came are written now, not with the next batch
+        }
+        return awaitWritten(from, upTo, deadlineNanos);
+      } finally {
+        synchronized (this) {
+          waiters--;
+        }
+      }
+    }
+
+    /** Whether a reader waits for this stream's bytes now. */
+    boolean waited() {
+      return waiters > 0;
+    }
+
+    private boolean awaitWritten(long from, long upTo, long deadlineNanos)
         throws InterruptedException, ExecutionException, TimeoutException {
       synchronized (this) {
         while (!covers(from, upTo) && !isDone()) {
