@@ -49,8 +49,8 @@ final class ReadAhead {
       if (!wasSettled && w.settled()) {
         learnedStreams = n;
       }
-      int span = w.span(n);
       int reader = stub.lastSegment;
+      int span = w.span(n, unfetched(stub, reader + 1, n * StreamWindow.MAX_SPAN));
       int reach = Math.min(map.segmentCount() - 1, reader + w.ahead(n, span));
       for (int c = Math.max(0, reader + 1); c <= reach && w.inFlight() < n; c++) {
         if (stub.has(c) || stub.inflight.containsKey(c)) {
@@ -69,5 +69,16 @@ final class ReadAhead {
         c = Math.max(c, f.end - 1);
       }
     }
+  }
+
+  /** Segments from {@code from} on that are neither present nor being fetched, counted up to {@code most}. */
+  private static int unfetched(OpenStub stub, int from, int most) {
+    int n = 0;
+    for (int c = Math.max(0, from), end = stub.mapView().segmentCount(); c < end && n < most; c++) {
+      if (!stub.has(c) && !stub.inflight.containsKey(c)) {
+        n++;
+      }
+    }
+    return n;
   }
 }

@@ -41,6 +41,10 @@ final class SegmentFetch extends CompletableFuture<Void> implements RangeSink {
   private boolean abandoned;
   private long sentNanos;
   private long firstByteNanos;
+  /** Readers waiting for this stream's bytes now: while there are any, its bytes are written as they come. */
+  private volatile int waiters;
+  /** Where the stream gathers small pieces into larger writes while it runs (null: written as they come). */
+  private volatile WriteBatch batch;
   private final AtomicReference<StreamWindow> countedIn = new AtomicReference<>();
 
   SegmentFetch(OpenStub stub, int segment, long start, long resume) {
@@ -103,7 +107,20 @@ final class SegmentFetch extends CompletableFuture<Void> implements RangeSink {
         fetches.incrementAndGet();
         Instant served;
         if (stub.digests == null) {
-          served = client.fetchRange(stub.url, start, length, stub.version, this);
+          WriteBatch b = new WriteBatch(stub, this);
+          batch = b;
+          try {
+            served = client.fetchRange(stub.url, start, length, stub.version, this);
+            b.close();
+          } finally {
+            batch = null;
+            b.flushQuietly(); // what arrived before a failure is written, as it would have been piece by piece
+            try {
+              b.close();
+            } catch (IOException e) {
+              LOG.fine(stub.label + ": " + e.getMessage());
+            }
+          }
           fetchedBytes.addAndGet(length);
         } else {
           served = fetchVerified(client, start, start + length, fetchedBytes);
@@ -169,9 +186,17 @@ final class SegmentFetch extends CompletableFuture<Void> implements RangeSink {
     return served;
   }
 
-  /** The sink: bytes of the file at {@code at}, written through the stub's private fd, then let through. */
+  /**
+   * The sink: bytes of the file at {@code at}, written through the stub's private fd (gathered into larger writes
+   * by the stream's {@link WriteBatch} while it runs), then let through.
+   */
   @Override
   public void write(long at, ByteBuffer buf) throws IOException {
+    WriteBatch b = batch;
+    if (b != null) {
+      b.write(at, buf);
+      return;
+    }
     int n = buf.remaining();
     stub.fd.pwriteFully(buf, at);
     advance(at, at + n);
@@ -259,6 +284,29 @@ final class SegmentFetch extends CompletableFuture<Void> implements RangeSink {
    * abandoned, or it was another segment's); throws its failure, or TimeoutException at the deadline.
    */
   boolean awaitBytes(long from, long upTo, long deadlineNanos)
+      throws InterruptedException, ExecutionException, TimeoutException {
+    synchronized (this) {
+      waiters++;
+    }
+    try {
+      WriteBatch b = batch;
+      if (b != null) {
+        b.flushQuietly(); // bytes gathered before this reader came are written now, not with the next batch
+      }
+      return awaitWritten(from, upTo, deadlineNanos);
+    } finally {
+      synchronized (this) {
+        waiters--;
+      }
+    }
+  }
+
+  /** Whether a reader waits for this stream's bytes now. */
+  boolean waited() {
+    return waiters > 0;
+  }
+
+  private boolean awaitWritten(long from, long upTo, long deadlineNanos)
       throws InterruptedException, ExecutionException, TimeoutException {
     synchronized (this) {
       while (!covers(from, upTo) && !isDone()) {

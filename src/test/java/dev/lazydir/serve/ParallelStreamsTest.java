@@ -199,6 +199,45 @@ class ParallelStreamsTest {
   }
 
   @Test
+  void bytesAStreamGatheredBeforeAnyReaderAskedReachTheFirstReaderWithoutTheRestOfTheStream() throws Exception {
+    // A stream ahead of every reader gathers small pieces into larger writes (WriteBatch). The origin sends 40 KiB
+    // in 4 KiB pieces (less than a write gathers) and holds the rest: a reader of those bytes gets them without
+    // waiting for the rest (it would if gathered bytes were kept back until a batch is full).
+    CountDownLatch rest = new CountDownLatch(1);
+    CountDownLatch sentSome = new CountDownLatch(1);
+    int sent = 40 * 1024;
+    try (ScriptedOrigin paused = new ScriptedOrigin((r, out) -> {
+      long[] range = r.range(DATA.length);
+      ScriptedOrigin.partial(out, DATA, range[0], range[1], ContentFillerTest.LAST_MODIFIED_T, 0);
+      for (int at = 0; at < sent; at += 4096) {
+        out.write(DATA, (int) range[0] + at, 4096);
+        out.flush();
+      }
+      sentSome.countDown();
+      rest.await();
+      out.write(DATA, (int) range[0] + sent, (int) (range[1] - range[0] + 1) - sent);
+      out.flush();
+    });
+        OriginClient c = new OriginClient(OriginConfig.builder().retryWait(Duration.ZERO).build(), paused.url("/"),
+            d -> {}, Clock.systemUTC());
+        OpenStub stub = OpenStub.open(tree, TreePath.of(List.of("big.bin")), meta -> paused.url("/big.bin"), CHUNK)) {
+      ContentFiller f = new ContentFiller(c, pool, 0, 1, Duration.ofSeconds(20), s -> { });
+      java.util.concurrent.CompletableFuture<Void> ahead = f.prefetch(stub, 0, 4 * CHUNK, 1);
+      assertTrue(sentSome.await(10, TimeUnit.SECONDS));
+      Thread.sleep(200); // the stream most likely has the pieces before the reader asks (either order must work)
+      FutureTask<Void> first = reader(f, stub, 0, 4096, new ArrayList<>());
+      first.get(10, TimeUnit.SECONDS);
+      assertFalse(ahead.isDone(), "the stream still waits for the rest");
+      assertArrayEquals(Arrays.copyOfRange(DATA, 0, 4096), Arrays.copyOfRange(local(), 0, 4096));
+      rest.countDown();
+      ahead.get(10, TimeUnit.SECONDS);
+      assertArrayEquals(Arrays.copyOfRange(DATA, 0, 4 * CHUNK), Arrays.copyOfRange(local(), 0, 4 * CHUNK));
+    } finally {
+      rest.countDown();
+    }
+  }
+
+  @Test
   void aFailingStreamFailsOnlyTheReadersOfItsBytesWithAnErrorNeverZeros() throws Exception {
     // Two streams over the file; the one for the first half is held until every reader waits, then fails.
     CountDownLatch fail = new CountDownLatch(1);
