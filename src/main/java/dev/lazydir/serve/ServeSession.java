@@ -33,7 +33,8 @@ public final class ServeSession implements AutoCloseable {
   final SessionStateFile state;
   ControlSocket control;
   private MetricsEndpoint metrics;
-  private final Thread warmUp;
+  /** The warm-up of the listing and fill code (see {@link ServeStart}); null until started. */
+  private Thread warmUp;
   private volatile boolean closed;
 
   ServeSession(StoreLayout layout, FileLock lock, OriginClient client, StubTree tree, Daemon daemon,
@@ -77,9 +78,11 @@ public final class ServeSession implements AutoCloseable {
   public String awaitNamespace(java.io.PrintStream progress, boolean terminal, java.util.function.BooleanSupplier stopAsked)
       throws InterruptedException {
     if (crawl == null) {
+      warmUpOnce();
       return "lazy directories: each is listed when first opened";
     }
     if (!crawlBeforeReady) {
+      warmUpOnce();
       return "lazy directories, the whole namespace listed in the background: lazydir wait " + view;
     }
     while (!crawl.awaitDone(250)) {
@@ -92,6 +95,7 @@ public final class ServeSession implements AutoCloseable {
       }
     }
     StartTrace.mark("namespace listed");
+    warmUpOnce();
     if (terminal) {
       progress.println();
     }
@@ -139,6 +143,13 @@ public final class ServeSession implements AutoCloseable {
         prefetchSmall, index, profiles, singleFile, cache);
   }
 
+  /** Starts the warm-up unless the start did (or a stop has begun). */
+  private synchronized void warmUpOnce() {
+    if (warmUp == null && !closed) {
+      warmUp = Daemon.warmUp(layout.run().resolve("warm-up"));
+    }
+  }
+
   /** DIR was unmounted by hand while serving (the daemon then stops: the view is gone). */
   public boolean unmountedBehindItsBack() {
     return !closed && !daemon.viewMounted();
@@ -151,10 +162,12 @@ public final class ServeSession implements AutoCloseable {
     }
     closed = true;
     state.stop();
-    try {
-      warmUp.join(5000); // it removes its scratch directory in the store when done (about half a second)
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    if (warmUp != null) {
+      try {
+        warmUp.join(5000); // it removes its scratch directory in the store when done (about half a second)
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
     }
     if (metrics != null) {
       metrics.close();
