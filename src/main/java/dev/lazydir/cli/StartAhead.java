@@ -22,10 +22,11 @@ final class StartAhead {
 
   private static void load() {
     try {
+      // In the order the main thread needs them: the URL argument, the checks (libc, fanotify), the client.
       ClassLoader loader = StartAhead.class.getClassLoader();
+      okhttp3.HttpUrl.get("http://localhost/");
       Class.forName("dev.lazydir.internal.posix.Posix", true, loader); // the libc binding
       Class.forName("dev.lazydir.fanotify.FanotifyNative", true, loader);
-      okhttp3.HttpUrl.get("http://localhost/");
       new okhttp3.OkHttpClient.Builder().build(); // the platform's TLS defaults, shared by every client
       for (String name : new String[] {"dev.lazydir.origin.OriginClient", "dev.lazydir.crawl.Crawler",
           "dev.lazydir.tree.StubTree", "dev.lazydir.serve.Daemon", "dev.lazydir.serve.NamespaceCrawl"}) {
