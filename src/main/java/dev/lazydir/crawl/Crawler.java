@@ -4,6 +4,7 @@ import dev.lazydir.index.IndexApplier;
 import dev.lazydir.index.IndexFetch;
 import dev.lazydir.index.TreeIndex;
 import dev.lazydir.internal.posix.Fd;
+import dev.lazydir.internal.posix.Stat;
 import dev.lazydir.origin.Listing;
 import dev.lazydir.origin.ListingParser;
 import dev.lazydir.origin.MalformedListingException;
@@ -22,6 +23,7 @@ import dev.lazydir.tree.EntryMeta.ListingVersion;
 import dev.lazydir.tree.LocalName;
 import dev.lazydir.tree.StubTree;
 import dev.lazydir.tree.TreePath;
+import dev.lazydir.tree.TreeWalk;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -623,15 +625,14 @@ public final class Crawler implements java.io.Closeable {
   private byte[] subdirectories(StubTree tree, Fd dir, TreePath path, HttpUrl base, List<DirTask> next)
       throws IOException {
     Ancestry.Digest digest = new Ancestry.Digest();
-    for (String name : dir.list()) {
-      if (name.startsWith(LocalName.TEMP_PREFIX)) {
-        continue;
+    TreeWalk.entries(tree, dir, new TreeWalk.Entries() {
+      @Override
+      public void file(String name, Stat st) {
+        digest.add(name, false, st.size(), st.mtime());
       }
-      dev.lazydir.internal.posix.Stat st = dir.statAt(name).orElse(null);
-      if (st == null) {
-        continue;
-      }
-      if (st.isDirectory() && tree.inspect(dir, name).meta() instanceof DirMeta m) {
+
+      @Override
+      public void directory(String name, DirMeta m) {
         digest.add(name, true, -1, null);
         TreePath childPath = path.child(name);
         if (childPath.toString().getBytes(StandardCharsets.UTF_8).length <= MAX_RELATIVE_PATH_BYTES) {
@@ -640,10 +641,8 @@ public final class Crawler implements java.io.Closeable {
               .addPathSegment("").build();
           next.add(new DirTask(childPath, childUrl, null, null, null));
         }
-      } else if (st.isRegularFile()) {
-        digest.add(name, false, st.size(), st.mtime());
       }
-    }
+    });
     return digest.digest();
   }
 

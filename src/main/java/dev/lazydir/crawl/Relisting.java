@@ -11,9 +11,4 @@ public record Relisting(boolean listed, boolean unchanged, long created, long re
     long warnings) {
   public static final Relisting NOT_LISTED = new Relisting(false, false, 0, 0, 0, 1);
   static final Relisting UNCHANGED = new Relisting(true, true, 0, 0, 0, 0);
-
-  /** Whether any entry was made, replaced or removed. */
-  public boolean changedEntries() {
-    return created + replaced + removed > 0;
-  }
 }

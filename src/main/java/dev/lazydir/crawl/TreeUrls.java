@@ -9,7 +9,6 @@ import dev.lazydir.tree.StubTree;
 import dev.lazydir.tree.TreeException;
 import dev.lazydir.tree.TreePath;
 import java.io.IOException;
-import java.util.List;
 import okhttp3.HttpUrl;
 
 /**
@@ -32,25 +31,57 @@ public final class TreeUrls {
 
   /** The URL of a directory: the root's, then each ancestor's own or its parent's plus its segment. */
   public static HttpUrl dirUrl(StubTree tree, TreePath path) throws IOException {
-    HttpUrl start = origin(tree);
-    if (StubTree.metaOf(tree.root()).orElse(null) instanceof DirMeta rootMeta && rootMeta.url() != null) {
-      start = HttpUrl.get(rootMeta.url());
+    Walk urls = new Walk(tree, path);
+    try (Fd dir = tree.openDir(path, urls)) {
+      return urls.dirUrl();
     }
-    HttpUrl[] url = {start};
-    try (Fd dir = tree.openDir(path, (name, current) -> {
+  }
+
+  /**
+   * The URLs of a walk from the root ({@link StubTree#openDir(TreePath, StubTree.Step)}) as it goes: the
+   * directory it reached, and a file in it. One walk opens a directory and names its URL (a stub opened for
+   * filling needs both), instead of a second walk from the root for the URL.
+   */
+  public static final class Walk implements StubTree.Step {
+    private final StubTree tree;
+    private final TreePath path;
+    private HttpUrl url;
+    private boolean below;
+
+    /** A walk to {@code path} (named in errors); the URL starts at the root's. */
+    public Walk(StubTree tree, TreePath path) throws IOException {
+      this.tree = tree;
+      this.path = path;
+      HttpUrl start = origin(tree);
+      if (StubTree.metaOf(tree.root()).orElse(null) instanceof DirMeta rootMeta && rootMeta.url() != null) {
+        start = HttpUrl.get(rootMeta.url());
+      }
+      this.url = start;
+    }
+
+    @Override
+    public void entered(String name, Fd current) throws IOException {
       DirMeta meta = StubTree.metaOf(current).orElse(null) instanceof DirMeta m ? m : null;
       if (meta == null) {
         throw new TreeException(path + ": not a lazydir directory");
       }
-      url[0] = meta.url() != null ? HttpUrl.get(meta.url())
-          : url[0].newBuilder().addEncodedPathSegment(segment(name, meta.listedName())).addPathSegment("").build();
-    })) {
-      return url[0];
+      url = meta.url() != null ? HttpUrl.get(meta.url())
+          : url.newBuilder().addEncodedPathSegment(segment(name, meta.listedName())).addPathSegment("").build();
+      below = true;
     }
-  }
 
-  public static HttpUrl dirUrl(StubTree tree, List<String> path) throws IOException {
-    return dirUrl(tree, TreePath.of(path));
+    /** The URL of the directory the walk has reached. */
+    public HttpUrl dirUrl() {
+      return url;
+    }
+
+    /** The URL of the file {@code name} in the directory the walk has reached, described by {@code meta}. */
+    public HttpUrl fileUrl(String name, FileMeta meta) throws IOException {
+      if (!below && singleFile(tree)) {
+        return origin(tree);
+      }
+      return url.newBuilder().addEncodedPathSegment(segment(name, meta.listedName())).build();
+    }
   }
 
   /** The URL of the file {@code name} in the directory at {@code parent}, described by {@code meta}. */
@@ -59,10 +90,6 @@ public final class TreeUrls {
       return origin(tree);
     }
     return dirUrl(tree, parent).newBuilder().addEncodedPathSegment(segment(name, meta.listedName())).build();
-  }
-
-  public static HttpUrl fileUrl(StubTree tree, List<String> parent, String name, FileMeta meta) throws IOException {
-    return fileUrl(tree, TreePath.of(parent), name, meta);
   }
 
   private static String segment(String name, String listed) {

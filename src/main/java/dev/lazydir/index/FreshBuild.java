@@ -8,6 +8,7 @@ import dev.lazydir.tree.EntryMeta.TimePrecision;
 import dev.lazydir.tree.LocalName;
 import dev.lazydir.tree.Staging;
 import dev.lazydir.tree.StubTree;
+import dev.lazydir.tree.TreePath;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -141,13 +142,13 @@ final class FreshBuild {
       throw asIOException(failed);
     }
     try {
-      if (e.path().isEmpty()) {
+      if (e.path().isRoot()) {
         directories++;
         root = new Dir(e, CompletableFuture.completedFuture(staging.dir()));
         stack.push(root);
         return;
       }
-      List<String> parentPath = e.path().subList(0, e.path().size() - 1);
+      TreePath parentPath = e.path().parent();
       while (!stack.peek().entry.path().equals(parentPath)) {
         finish(stack.pop(), false);
       }
@@ -159,7 +160,7 @@ final class FreshBuild {
           synchronized (this) {
             unfinished++;
           }
-          String name = e.path().get(e.path().size() - 1);
+          String name = e.path().name();
           Dir d = new Dir(e, parent.made.thenApplyAsync(fd -> io(() -> staging.makeDir(fd, name, e.mode())), pool));
           parent.work.add(d.made);
           stack.push(d);
@@ -173,7 +174,7 @@ final class FreshBuild {
           Optional<String> escapes = IndexApplier.escapes(e);
           if (escapes.isPresent()) {
             warnings++;
-            LOG.warning(LocalName.printable(e.display()) + " -> " + LocalName.printable(e.target())
+            LOG.warning(e.path().printable() + " -> " + LocalName.printable(e.target())
                 + ": symlink not made (" + escapes.get() + ")");
             return;
           }
@@ -211,7 +212,7 @@ final class FreshBuild {
       if (failure.get() != null) {
         return null;
       }
-      String name = e.path().get(e.path().size() - 1);
+      String name = e.path().name();
       if (e.type() == TreeIndex.Type.FILE) {
         staging.makeStub(dir, name,
             new FileMeta(e.size(), e.mtime(), TimePrecision.NANOS, null, null, false, e.mode()), e.mtime());

@@ -7,13 +7,13 @@ import dev.lazydir.tree.EntryMeta.FileMeta;
 import dev.lazydir.tree.EntryMeta.TimePrecision;
 import dev.lazydir.tree.LocalName;
 import dev.lazydir.tree.StubTree;
+import dev.lazydir.tree.TreePath;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -66,7 +66,7 @@ public final class IndexApplier {
   private long warnings;
 
   /** A directory being filled: its fd (null: skipped, not lazydir's), the names the index gives it. */
-  private record Frame(List<String> path, Fd fd, TreeIndex.Entry entry, Set<String> names) {}
+  private record Frame(TreePath path, Fd fd, TreeIndex.Entry entry, Set<String> names) {}
 
   private final Deque<Frame> stack = new ArrayDeque<>();
 
@@ -168,20 +168,20 @@ public final class IndexApplier {
   }
 
   private void entry(TreeIndex.Entry e) throws IOException {
-    if (e.path().isEmpty()) {
-      Fd root = tree.openDir(List.of());
-      stack.push(new Frame(List.of(), root, e, new HashSet<>()));
+    if (e.path().isRoot()) {
+      Fd root = tree.openDir(TreePath.root());
+      stack.push(new Frame(TreePath.root(), root, e, new HashSet<>()));
       tree.sweepTemporaries(root);
       writable(root);
       directories++;
       return;
     }
-    List<String> parentPath = e.path().subList(0, e.path().size() - 1);
+    TreePath parentPath = e.path().parent();
     while (!stack.peek().path().equals(parentPath)) {
       finish(stack.pop());
     }
     Frame parent = stack.peek();
-    String name = e.path().get(e.path().size() - 1);
+    String name = e.path().name();
     parent.names().add(name);
     if (parent.fd() == null) {
       if (e.type() == TreeIndex.Type.DIR) {
@@ -190,7 +190,7 @@ public final class IndexApplier {
       return;
     }
     Fd dir = parent.fd();
-    String where = LocalName.printable(e.display());
+    String where = e.path().printable();
     StubTree.Entry local = tree.inspect(dir, name);
     boolean link = local.exists() && local.stat().isSymlink();
     if (local.exists() && !local.ours() && !(link && e.type() == TreeIndex.Type.SYMLINK)) {
@@ -294,7 +294,7 @@ public final class IndexApplier {
         down = true;
       }
     }
-    int depth = e.path().size() - 1;
+    int depth = e.path().names().size() - 1;
     if (up > depth) {
       return Optional.of("target leaves the tree");
     }
@@ -305,7 +305,7 @@ public final class IndexApplier {
   private boolean replaceable(Fd dir, String name, TreeIndex.Entry e) throws IOException {
     int kept = tree.removeOwned(dir, name);
     if (kept > 0) {
-      warn(LocalName.printable(e.display()) + ": changed kind in the index but holds " + kept
+      warn(e.path().printable() + ": changed kind in the index but holds " + kept
           + " entries lazydir did not make; left as is");
       return false;
     }
@@ -335,7 +335,7 @@ public final class IndexApplier {
         if (!entry.ours()) {
           continue; // foreign entries (and symlinks the index does not name) are the user's
         }
-        String where = LocalName.printable(String.join("/", StubTree.childPath(f.path(), local)));
+        String where = f.path().child(local).printable();
         int kept = tree.removeOwned(dir, local);
         if (kept > 0) {
           warn(where + ": gone from the index, but holds " + kept + " entries lazydir did not make; kept");
@@ -345,7 +345,7 @@ public final class IndexApplier {
         }
       }
       DirMeta old = StubTree.metaOf(dir).orElse(null) instanceof DirMeta m ? m : new DirMeta(0, null, null);
-      DirMeta meta = new DirMeta(Math.max(1, now.getEpochSecond()), null, f.path().isEmpty() ? old.url() : null,
+      DirMeta meta = new DirMeta(Math.max(1, now.getEpochSecond()), null, f.path().isRoot() ? old.url() : null,
           true, f.entry().mode());
       tree.finishDir(dir, meta, f.entry().mtime());
     }

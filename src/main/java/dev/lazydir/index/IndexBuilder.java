@@ -1,6 +1,7 @@
 package dev.lazydir.index;
 
 import dev.lazydir.tree.LocalName;
+import dev.lazydir.tree.TreePath;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -53,8 +54,8 @@ public final class IndexBuilder {
     try {
       try (OutputStream os = Files.newOutputStream(temp); TreeIndex.Writer w = new TreeIndex.Writer(os, blockSize)) {
         Map<String, Object> root = Files.readAttributes(src, "unix:mode,lastModifiedTime");
-        w.dir(List.of(), (Integer) root.get("mode"), ((FileTime) root.get("lastModifiedTime")).toInstant());
-        walk(w, src, List.of(), temp);
+        w.dir(TreePath.root(), (Integer) root.get("mode"), ((FileTime) root.get("lastModifiedTime")).toInstant());
+        walk(w, src, TreePath.root(), temp);
         entries = w.count();
       }
       Files.move(temp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
@@ -65,7 +66,7 @@ public final class IndexBuilder {
     return new Summary(entries, files, bytes, warnings);
   }
 
-  private void walk(TreeIndex.Writer w, Path dir, List<String> path, Path temp) throws IOException {
+  private void walk(TreeIndex.Writer w, Path dir, TreePath path, Path temp) throws IOException {
     List<String> names = new ArrayList<>();
     try (Stream<Path> s = Files.list(dir)) {
       s.forEach(p -> names.add(p.getFileName().toString()));
@@ -73,17 +74,17 @@ public final class IndexBuilder {
     names.sort(TreeIndex::compareNames);
     for (String name : names) {
       Path p = dir.resolve(name);
-      List<String> child = new ArrayList<>(path);
-      child.add(name);
-      String display = String.join("/", child);
       if (p.equals(out) || p.equals(temp)) {
         continue; // the index never lists itself
       }
       var problem = LocalName.problem(name);
       if (problem.isPresent() || name.contains("\uFFFD")) {
-        warn(LocalName.printable(display) + ": skipped (" + problem.orElse("not UTF-8") + ")");
+        // not a name of a tree: printed as found, next to its directory's path
+        warn((path.isRoot() ? "" : path.printable() + "/") + LocalName.printable(name) + ": skipped ("
+            + problem.orElse("not UTF-8") + ")");
         continue;
       }
+      TreePath child = path.child(name);
       Map<String, Object> a = Files.readAttributes(p, "unix:mode,size,lastModifiedTime", LinkOption.NOFOLLOW_LINKS);
       int mode = (Integer) a.get("mode");
       var mtime = ((FileTime) a.get("lastModifiedTime")).toInstant();
@@ -95,7 +96,7 @@ public final class IndexBuilder {
         long size = (Long) a.get("size");
         Digests d = digest(p);
         if (d.size != size) {
-          warn(LocalName.printable(display) + ": changed while it was read; skipped");
+          warn(child.printable() + ": changed while it was read; skipped");
           continue;
         }
         w.file(child, mode, mtime, size, d.whole, d.blocks);
@@ -104,7 +105,7 @@ public final class IndexBuilder {
       } else if (type == 0120000) {
         w.symlink(child, mode, mtime, Files.readSymbolicLink(p).toString());
       } else {
-        warn(LocalName.printable(display) + ": skipped (not a file, directory or symlink)");
+        warn(child.printable() + ": skipped (not a file, directory or symlink)");
       }
     }
   }

@@ -131,7 +131,7 @@ public final class IndexDigests implements Closeable {
             offsets[0] = Arrays.copyOf(offsets[0], offsets[0].length * 2);
           }
           offsets[0][(int) n[0]++] = out.position();
-          byte[] path = String.join("/", e.path()).getBytes(StandardCharsets.UTF_8);
+          byte[] path = e.path().toString().getBytes(StandardCharsets.UTF_8);
           out.putInt(path.length);
           out.put(path);
           out.putLong(e.size());

@@ -1,6 +1,7 @@
 package dev.lazydir.index;
 
 import dev.lazydir.tree.LocalName;
+import dev.lazydir.tree.TreePath;
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
@@ -54,17 +55,14 @@ public final class TreeIndex {
 
   private TreeIndex() {}
 
-  public enum Type { DIR, FILE, SYMLINK }
+  enum Type { DIR, FILE, SYMLINK }
 
   /**
    * One entry. {@code path} is empty for the root. {@code blocks} holds the block digests (32 bytes each) of a
    * file of more than one block, else null; {@code target} is a symlink's.
    */
-  public record Entry(Type type, List<String> path, int mode, Instant mtime, long size, byte[] sha256,
+  record Entry(Type type, TreePath path, int mode, Instant mtime, long size, byte[] sha256,
       byte[] blocks, String target) {
-    public String display() {
-      return path.isEmpty() ? "." : String.join("/", path);
-    }
 
     /** The digest of block i (of {@code blockSize} bytes, the last one shorter). */
     public byte[] blockDigest(int i) {
@@ -79,7 +77,7 @@ public final class TreeIndex {
   }
 
   /** What the reader gives: the header, then each entry in order. */
-  public interface Visitor {
+  interface Visitor {
     default void blockSize(int blockSize) throws IOException {}
 
     void entry(Entry e) throws IOException;
@@ -125,7 +123,7 @@ public final class TreeIndex {
     private final InputStream in;
     private final Visitor visitor;
     /** The entry before this one, and whether it is a directory (the only place a next entry's parent can be). */
-    private List<String> previous;
+    private TreePath previous;
     private boolean previousIsDir;
     private long lineNo;
     private int blockSize;
@@ -231,24 +229,24 @@ public final class TreeIndex {
         throw bad("bad mode " + f[1]);
       }
       String rawPath = unescape(f[f.length - 1]);
-      List<String> path = path(rawPath, first, type);
+      TreePath path = path(rawPath, first, type);
       if (!first) {
-        int cmp = compare(previous, path);
+        int cmp = compare(previous.names(), path.names());
         if (cmp == 0) {
           throw bad("duplicate entry " + printable(rawPath));
         }
         if (cmp > 0) {
-          throw bad(printable(rawPath) + " comes after " + printable(String.join("/", previous))
+          throw bad(printable(rawPath) + " comes after " + previous.printable()
               + " (entries must be sorted, each directory before its entries)");
         }
         // Sorted as they are, the entries between a directory and one of its entries are all inside it: an
         // entry's parent is the entry before it (a directory) or one of that entry's ancestors.
-        List<String> parent = path.subList(0, path.size() - 1);
-        boolean above = parent.size() < previous.size() && previous.subList(0, parent.size()).equals(parent);
+        TreePath parent = path.parent();
+        List<String> names = parent.names();
+        List<String> before = previous.names();
+        boolean above = names.size() < before.size() && before.subList(0, names.size()).equals(names);
         if (!above && !(previousIsDir && parent.equals(previous))) {
-          String p = String.join("/", parent);
-          throw bad(printable(rawPath) + ": its parent " + (p.isEmpty() ? "." : printable(p))
-              + " is not a directory in the index");
+          throw bad(printable(rawPath) + ": its parent " + parent.printable() + " is not a directory in the index");
         }
       }
       previous = path;
@@ -288,12 +286,12 @@ public final class TreeIndex {
       return new Entry(type, path, mode, mtime, size, sha, blocks, null);
     }
 
-    private List<String> path(String raw, boolean first, Type type) throws IOException {
+    private TreePath path(String raw, boolean first, Type type) throws IOException {
       if (first) {
         if (!raw.equals(".") || type != Type.DIR) {
           throw bad("the first entry must be the root directory '.'");
         }
-        return List.of();
+        return TreePath.root();
       }
       if (raw.startsWith("/")) {
         throw bad("absolute path " + printable(raw) + " (paths are relative to the tree's root)");
@@ -312,7 +310,7 @@ public final class TreeIndex {
         }
         out.add(name);
       }
-      return List.copyOf(out);
+      return TreePath.of(out);
     }
 
     private byte[] hex(String s, int bytes, String rawPath) throws IOException {
@@ -466,7 +464,7 @@ public final class TreeIndex {
   // Writing
 
   /** Writes an index, entry by entry, in the order the format asks for (the caller sorts). */
-  public static final class Writer implements AutoCloseable {
+  static final class Writer implements AutoCloseable {
     private final OutputStream out;
     private long count;
 
@@ -475,17 +473,17 @@ public final class TreeIndex {
       write(MAGIC + " " + VERSION + "\n" + "block " + blockSize + "\n");
     }
 
-    public void dir(List<String> path, int mode, Instant mtime) throws IOException {
+    public void dir(TreePath path, int mode, Instant mtime) throws IOException {
       line("d", mode, mtime, pathField(path));
     }
 
-    public void file(List<String> path, int mode, Instant mtime, long size, byte[] sha256, byte[] blocks)
+    public void file(TreePath path, int mode, Instant mtime, long size, byte[] sha256, byte[] blocks)
         throws IOException {
       line("f", mode, mtime, size + "\t" + HexFormat.of().formatHex(sha256) + "\t"
           + (blocks == null ? "-" : HexFormat.of().formatHex(blocks)) + "\t" + pathField(path));
     }
 
-    public void symlink(List<String> path, int mode, Instant mtime, String target) throws IOException {
+    public void symlink(TreePath path, int mode, Instant mtime, String target) throws IOException {
       line("l", mode, mtime, escape(target) + "\t" + pathField(path));
     }
 
@@ -495,8 +493,8 @@ public final class TreeIndex {
       count++;
     }
 
-    private static String pathField(List<String> path) {
-      return path.isEmpty() ? "." : escape(String.join("/", path));
+    private static String pathField(TreePath path) {
+      return path.isRoot() ? "." : escape(path.toString());
     }
 
     private void write(String s) throws IOException {

@@ -327,25 +327,13 @@ public final class OriginClient implements Closeable {
   public Instant fetchRange(HttpUrl url, long offset, long length, FileVersion version, boolean fresh,
       RangeSink sink) throws IOException {
     long end = offset + length;
-    long[] next = {offset}; // first byte of the asked range not handed over yet
-    Instant[] served = {null};
-    RangeSink counted = (at, b) -> {
-      int n = b.remaining();
-      try {
-        sink.write(at, b);
-      } catch (IOException e) {
-        throw new SinkFailure(e);
-      }
-      if (at <= next[0] && at + n > next[0]) {
-        next[0] = at + n;
-      }
-    };
+    BodyHandOver.Handed handed = new BodyHandOver.Handed(offset);
     OriginException first = null;
     for (Servers.Server server : servers.order(url)) {
       try {
-        fetchRangeFrom(server, servers.at(server, url), end, version, fresh, counted, next, served);
-        return served[0];
-      } catch (SinkFailure e) {
+        fetchRangeFrom(server, servers.at(server, url), end, version, fresh, sink, handed);
+        return handed.served;
+      } catch (BodyHandOver.SinkFailure e) {
         if (e.getCause() instanceof WrongBytesException) {
           servers.servedWrong(server, url, e.getCause()); // the caller asks again: another server first
         }
@@ -362,30 +350,30 @@ public final class OriginClient implements Closeable {
   }
 
   /**
-   * Fetches bytes [next[0], end) from one server, resuming after the bytes handed over within the retries; a
+   * Fetches bytes [handed.next, end) from one server, resuming after the bytes handed over within the retries; a
    * failure that outlives them is an OriginException (a failure of the sink, a SinkFailure).
    */
   private void fetchRangeFrom(Servers.Server server, HttpUrl url, long end, FileVersion version, boolean fresh,
-      RangeSink counted, long[] next, Instant[] served) throws IOException {
+      RangeSink sink, BodyHandOver.Handed handed) throws IOException {
     int attempts = 0;
     PlainRangeFetch fast = plain.get(server);
-    while (next[0] < end) {
-      long from = next[0];
+    while (handed.next < end) {
+      long from = handed.next;
       long to = end - 1;
       acquire();
       try {
         PlainRangeFetch.Answer a = PlainRangeFetch.NOT_HANDLED;
         if (fast != null && fast.serves(url)) {
           requests.incrementAndGet();
-          a = fast.fetch(url, from, to, version, fresh, counted, BodyHandOver.BUFFERS.get());
+          a = fast.fetch(url, from, to, version, fresh, sink, handed, BodyHandOver.BUFFERS.get());
         }
         if (a.handled()) {
-          served[0] = a.lastModified() == null ? served[0] : a.lastModified();
+          handed.served = a.lastModified() == null ? handed.served : a.lastModified();
         } else {
           // Not the plain case (TLS, a redirect, an error, chunked...): nothing was handed over.
-          fetchThroughOkHttp(server, url, from, to, version, fresh, counted, served);
+          fetchThroughOkHttp(server, url, from, to, version, fresh, sink, handed);
         }
-      } catch (SinkFailure | OriginException e) {
+      } catch (BodyHandOver.SinkFailure | OriginException e) {
         throw e;
       } catch (IOException e) {
         // A connection lost or stalled mid-body: the next attempt resumes after the bytes handed over.
@@ -393,28 +381,16 @@ public final class OriginClient implements Closeable {
           throw new OriginException("GET " + Redact.url(url) + " bytes " + from + "-" + to + ": " + e.getMessage()
               + " (gave up after " + attempts + " tries)", -1, e);
         }
-        LOG.log(Level.FINE, "{0}: {1}; resuming at {2}", new Object[] {Redact.url(url), e.getMessage(), next[0]});
+        LOG.log(Level.FINE, "{0}: {1}; resuming at {2}", new Object[] {Redact.url(url), e.getMessage(), handed.next});
       } finally {
         permits.release();
       }
     }
   }
 
-  /** A failure of the caller's sink (a disk write): not the origin's, so not retried. */
-  private static final class SinkFailure extends IOException {
-    SinkFailure(IOException cause) {
-      super(cause);
-    }
-
-    @Override
-    public synchronized IOException getCause() {
-      return (IOException) super.getCause();
-    }
-  }
-
-  /** One range GET of bytes [from, to] through OkHttp; records the answer's Last-Modified in served[0]. */
+  /** One range GET of bytes [from, to] through OkHttp; records the answer's Last-Modified in handed. */
   private void fetchThroughOkHttp(Servers.Server server, HttpUrl url, long from, long to, FileVersion version,
-      boolean fresh, RangeSink sink, Instant[] served) throws IOException {
+      boolean fresh, RangeSink sink, BodyHandOver.Handed handed) throws IOException {
     Request.Builder rb = new Request.Builder().url(url).get().header("Range", "bytes=" + from + "-" + to)
         .header("Accept-Encoding", "identity");
     if (fresh) {
@@ -427,7 +403,7 @@ public final class OriginClient implements Closeable {
     try (Response response = execute(rb.build())) {
       AnswerHeaders answer = AnswerHeaders.of(response);
       boolean wholeFile = openRange(response, answer, from, version, server);
-      served[0] = answer.lastModified() == null ? served[0] : answer.lastModified();
+      handed.served = answer.lastModified() == null ? handed.served : answer.lastModified();
       BufferedSource in = response.body().source();
       // From here on, the wait for each next byte is the stall timeout, not the timeout for an answer.
       in.timeout().timeout(config.stallTimeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -446,7 +422,7 @@ public final class OriginClient implements Closeable {
         public void await() throws IOException {
           ended = !in.request(1);
         }
-      }, BodyHandOver.BUFFERS.get().clear(), at, stop - at, sink);
+      }, BodyHandOver.BUFFERS.get().clear(), at, stop - at, sink, handed);
     }
   }
 

@@ -146,12 +146,19 @@ final class PlainRangeFetch implements AutoCloseable {
    */
   Answer fetch(HttpUrl url, long from, long to, FileVersion version, RangeSink sink, ByteBuffer buf)
       throws IOException {
-    return fetch(url, from, to, version, false, sink, buf);
+    try {
+      return fetch(url, from, to, version, false, sink, new BodyHandOver.Handed(from), buf);
+    } catch (BodyHandOver.SinkFailure e) {
+      throw e.getCause();
+    }
   }
 
-  /** As above; {@code fresh}: the request asks caches to go to the origin ({@code Cache-Control: no-cache}). */
+  /**
+   * As above; {@code fresh}: the request asks caches to go to the origin ({@code Cache-Control: no-cache}). The
+   * bytes handed over are counted in {@code handed}; a failure of the sink is a {@link BodyHandOver.SinkFailure}.
+   */
   Answer fetch(HttpUrl url, long from, long to, FileVersion version, boolean fresh, RangeSink sink,
-      ByteBuffer buf) throws IOException {
+      BodyHandOver.Handed handed, ByteBuffer buf) throws IOException {
     StringBuilder req = new StringBuilder(256);
     req.append("GET ").append(url.encodedPath());
     if (url.encodedQuery() != null) {
@@ -207,7 +214,7 @@ final class PlainRangeFetch implements AutoCloseable {
         return miss();
       }
       misses.set(0);
-      readBody(ch, key, buf, answer.status() == 206 ? from : 0, length, sink);
+      readBody(ch, key, buf, answer.status() == 206 ? from : 0, length, sink, handed);
       keep = head.keepAlive;
       return new Answer(true, answer.lastModified());
     } finally {
@@ -423,8 +430,8 @@ final class PlainRangeFetch implements AutoCloseable {
   }
 
   /** Hands the body over (see {@link BodyHandOver}); buf starts with the body bytes that came with the head. */
-  private void readBody(SocketChannel ch, SelectionKey key, ByteBuffer buf, long offset, long length, RangeSink sink)
-      throws IOException {
+  private void readBody(SocketChannel ch, SelectionKey key, ByteBuffer buf, long offset, long length, RangeSink sink,
+      BodyHandOver.Handed handed) throws IOException {
     int carried = buf.remaining();
     if (carried > length) {
       throw new IOException("the origin sent more bytes than its Content-Length");
@@ -440,7 +447,7 @@ final class PlainRangeFetch implements AutoCloseable {
       public void await() throws IOException {
         PlainRangeFetch.await(key, SelectionKey.OP_READ, stallMillis, "the origin sent nothing for ");
       }
-    }, buf, offset, length, sink);
+    }, buf, offset, length, sink, handed);
   }
 
   private static void close(SocketChannel ch) {

@@ -2,12 +2,12 @@ package dev.lazydir.serve;
 
 import dev.lazydir.index.TreeIndex;
 import dev.lazydir.tree.LocalName;
+import dev.lazydir.tree.TreePath;
 import java.io.IOException;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -34,11 +34,7 @@ public final class AccessProfile {
   public static final int MAX_BYTES = 64 << 20;
 
   /** Bytes [offset, offset + length) of the file at {@code path} (names from the tree's root). */
-  public record Range(List<String> path, long offset, long length) {
-    public String label() {
-      return String.join("/", path);
-    }
-  }
+  record Range(TreePath path, long offset, long length) {}
 
   private final List<Range> ranges;
 
@@ -59,7 +55,7 @@ public final class AccessProfile {
   public static String format(List<Range> ranges) {
     StringBuilder b = new StringBuilder(MAGIC).append('\n');
     for (Range r : ranges) {
-      b.append(r.offset()).append('\t').append(r.length()).append('\t').append(TreeIndex.escape(r.label())).append('\n');
+      b.append(r.offset()).append('\t').append(r.length()).append('\t').append(TreeIndex.escape(r.path().toString())).append('\n');
     }
     return b.append("end ").append(ranges.size()).append('\n').toString();
   }
@@ -133,7 +129,7 @@ public final class AccessProfile {
     throw new ProfileException(source + ": no end line (cut short?)");
   }
 
-  private static List<String> path(String escaped, String where) throws ProfileException {
+  private static TreePath path(String escaped, String where) throws ProfileException {
     String p;
     try {
       p = TreeIndex.unescape(escaped);
@@ -143,14 +139,11 @@ public final class AccessProfile {
     if (p.isEmpty() || p.startsWith("/")) {
       throw new ProfileException(where + ": path '" + LocalName.printable(p) + "' is not relative to the tree");
     }
-    List<String> names = Arrays.asList(p.split("/", -1));
-    for (String n : names) {
-      if (n.isEmpty() || n.equals(".") || n.equals("..") || n.indexOf('\0') >= 0
-          || n.getBytes(StandardCharsets.UTF_8).length > 255) {
-        throw new ProfileException(where + ": path '" + LocalName.printable(p) + "' has a name that cannot be in the"
-            + " tree");
-      }
+    try {
+      return TreePath.parse(p);
+    } catch (IllegalArgumentException e) {
+      throw new ProfileException(where + ": path '" + LocalName.printable(p) + "' has a name that cannot be in the"
+          + " tree");
     }
-    return names;
   }
 }

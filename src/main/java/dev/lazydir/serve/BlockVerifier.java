@@ -2,6 +2,7 @@ package dev.lazydir.serve;
 
 import dev.lazydir.index.IndexDigests.FileDigests;
 import dev.lazydir.origin.RangeSink;
+import dev.lazydir.tree.TreeException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
@@ -36,6 +37,22 @@ final class BlockVerifier implements RangeSink {
   private long blockStart = -1;
   /** The bytes from the fetch's first one up to here are verified and handed on. */
   private long verifiedUpTo;
+
+  /** Blocks larger than this are not verified: each fetch holds one block in memory until it is checked. */
+  static final int MAX_VERIFIED_BLOCK = 16 << 20;
+
+  /**
+   * The segment size of a file verified in blocks of {@code block} bytes: {@code segmentSize} rounded up to whole
+   * blocks. A block too large to hold in memory is refused, naming the file ({@code label}) and the fix.
+   */
+  static long segmentSize(String label, long segmentSize, long block) throws TreeException {
+    if (block > MAX_VERIFIED_BLOCK) {
+      throw new TreeException(label + ": the tree index's blocks of " + (block >> 20) + " MiB are larger than"
+          + " lazydir verifies (" + (MAX_VERIFIED_BLOCK >> 20) + " MiB); publish an index with a smaller"
+          + " --block-size");
+    }
+    return (Math.max(segmentSize, block) + block - 1) / block * block;
+  }
 
   /** A verifier for a fetch of bytes from {@code start} (a block boundary). */
   BlockVerifier(FileDigests digests, long start, Verified out) {

@@ -1,5 +1,6 @@
 package dev.lazydir.serve;
 
+import dev.lazydir.tree.TreePath;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -18,19 +19,19 @@ final class CachePolicy {
   /** A file of the store holding blocks: where it is (tree path) and what it takes. */
   static final class Entry {
     final long ino;
-    final List<String> path;
+    final TreePath path;
     long bytes;
     long lastUse;
     boolean pinned;
 
-    Entry(long ino, List<String> path) {
+    Entry(long ino, TreePath path) {
       this.ino = ino;
-      this.path = List.copyOf(path);
+      this.path = path;
     }
 
     @Override
     public String toString() {
-      return String.join("/", path) + " (" + bytes + " bytes)";
+      return path + " (" + bytes + " bytes)";
     }
   }
 
@@ -53,7 +54,7 @@ final class CachePolicy {
   }
 
   /** The file now holds {@code bytes} of disk (0 removes it); a new file counts as used now. */
-  synchronized void charge(long ino, List<String> path, long bytes) {
+  synchronized void charge(long ino, TreePath path, long bytes) {
     Entry e = byIno.get(ino);
     if (e == null) {
       if (bytes <= 0) {
@@ -73,7 +74,7 @@ final class CachePolicy {
   }
 
   /** Adds {@code bytes} to what the file holds (a reservation before its blocks are allocated). */
-  synchronized void add(long ino, List<String> path, long bytes) {
+  synchronized void add(long ino, TreePath path, long bytes) {
     Entry e = byIno.get(ino);
     charge(ino, path, (e == null ? 0 : e.bytes) + bytes);
   }

@@ -2,9 +2,7 @@ package dev.lazydir.serve;
 
 import dev.lazydir.fanotify.Fan;
 import dev.lazydir.internal.posix.Fd;
-import dev.lazydir.internal.posix.Posix;
 import dev.lazydir.internal.posix.Stat;
-import dev.lazydir.tree.EntryMeta.DirMeta;
 import dev.lazydir.tree.StubTree;
 import dev.lazydir.tree.TreePath;
 import dev.lazydir.tree.TreeWalk;
@@ -12,12 +10,7 @@ import java.io.IOException;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.time.Clock;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.HashMap;
 import java.util.HashSet;
-import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Logger;
@@ -49,8 +42,6 @@ final class CacheRoom {
   final AtomicLong opens = new AtomicLong();
   /** Opens that found the file incomplete (its bytes are fetched as it is read). */
   final AtomicLong fetchingOpens = new AtomicLong();
-  private final Map<Integer, List<String>> walkDirs = new HashMap<>();
-  private String rootLink;
 
   CacheRoom(CacheLimits limits, StubTree tree, Eviction eviction, OpenStubs stubs, Clock clock) throws IOException {
     this.limits = limits;
@@ -74,24 +65,9 @@ final class CacheRoom {
   TreeWalk.Visitor counter() {
     return new TreeWalk.Visitor() {
       @Override
-      public void directory(Fd dir, DirMeta meta) throws IOException {
-        String link = Posix.readlink("/proc/self/fd/" + dir.intValue());
-        if (rootLink == null) {
-          rootLink = link.endsWith("/") ? link : link + "/";
-          walkDirs.put(dir.intValue(), List.of());
-          return;
-        }
-        String rel = (link + "/").startsWith(rootLink) ? link.substring(rootLink.length()) : null;
-        walkDirs.put(dir.intValue(), rel == null || rel.isEmpty() ? null : Arrays.asList(rel.split("/")));
-      }
-
-      @Override
-      public void file(Fd parent, String name, Stat st) {
-        List<String> dir = walkDirs.get(parent.intValue());
-        if (dir != null && st.allocatedBytes() > 0) {
-          List<String> path = new ArrayList<>(dir);
-          path.add(name);
-          policy.charge(st.ino(), path, st.allocatedBytes());
+      public void file(Fd parent, TreePath dir, String name, Stat st) {
+        if (st.allocatedBytes() > 0) {
+          policy.charge(st.ino(), dir.child(name), st.allocatedBytes());
         }
       }
     };
@@ -99,7 +75,6 @@ final class CacheRoom {
 
   /** The walk is over. */
   void counted() {
-    walkDirs.clear();
     LOG.fine(() -> "store holds " + CacheLimits.human(policy.total()) + " in " + policy.files() + " files");
   }
 
@@ -122,7 +97,7 @@ final class CacheRoom {
    * file open or pinned).
    */
   synchronized void makeRoom(OpenStub stub, long need) throws IOException {
-    List<String> path = Arrays.asList(stub.label.split("/"));
+    TreePath path = TreePath.parse(stub.label);
     if (need <= 0) {
       policy.touch(stub.ino);
       return;
@@ -162,7 +137,7 @@ final class CacheRoom {
   void charged(OpenStub stub) {
     try {
       Fd fd = stub.fd;
-      policy.charge(stub.ino, Arrays.asList(stub.label.split("/")), fd.stat().allocatedBytes());
+      policy.charge(stub.ino, TreePath.parse(stub.label), fd.stat().allocatedBytes());
     } catch (IOException e) {
       LOG.fine(stub.label + ": " + e.getMessage());
     }
@@ -195,11 +170,11 @@ final class CacheRoom {
       if (!stubs.letGo(e.ino)) {
         return 0; // fetches are writing it: in use
       }
-      try (Fd dir = tree.openDir(e.path.subList(0, e.path.size() - 1))) {
-        outcome = eviction.evict(dir, e.path.get(e.path.size() - 1), e.ino);
+      try (Fd dir = tree.openDir(e.path.parent())) {
+        outcome = eviction.evict(dir, e.path.name(), e.ino);
       }
     } catch (IOException ex) {
-      LOG.warning(String.join("/", e.path) + ": could not evict: " + ex.getMessage());
+      LOG.warning(e.path.printable() + ": could not evict: " + ex.getMessage());
       return 0;
     } finally {
       synchronized (evicting) {
@@ -298,7 +273,7 @@ final class CacheRoom {
   }
 
   private interface FileAction {
-    void on(Fd dir, String name, Stat st, List<String> path) throws IOException;
+    void on(Fd dir, String name, Stat st, TreePath path) throws IOException;
   }
 
   /** The file at {@code path}, or every file below it if it is a directory (through the private clone). */
@@ -308,7 +283,7 @@ final class CacheRoom {
         String name = path.name();
         Stat st = parent.statAt(name).orElseThrow(() -> new IOException(path + ": no such file in the view"));
         if (st.isRegularFile()) {
-          action.on(parent, name, st, path.names());
+          action.on(parent, name, st, path);
           return;
         }
         if (!st.isDirectory()) {
@@ -317,29 +292,10 @@ final class CacheRoom {
       }
     }
     try (Fd top = tree.openDir(path)) {
-      Map<Integer, List<String>> dirs = new HashMap<>();
-      String[] base = {null};
       TreeWalk.walk(top, new TreeWalk.Visitor() {
         @Override
-        public void directory(Fd dir, DirMeta meta) throws IOException {
-          String link = Posix.readlink("/proc/self/fd/" + dir.intValue());
-          if (base[0] == null) {
-            base[0] = link.endsWith("/") ? link : link + "/";
-            dirs.put(dir.intValue(), path.names());
-            return;
-          }
-          List<String> rel = new ArrayList<>(path.names());
-          if ((link + "/").startsWith(base[0])) {
-            rel.addAll(Arrays.asList(link.substring(base[0].length()).split("/")));
-          }
-          dirs.put(dir.intValue(), rel);
-        }
-
-        @Override
-        public void file(Fd parent, String name, Stat st) throws IOException {
-          List<String> rel = new ArrayList<>(dirs.getOrDefault(parent.intValue(), path.names()));
-          rel.add(name);
-          action.on(parent, name, st, rel);
+        public void file(Fd parent, TreePath dir, String name, Stat st) throws IOException {
+          action.on(parent, name, st, path.resolve(dir).child(name));
         }
       });
     }

@@ -8,19 +8,19 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.logging.Logger;
 
 /**
- * Makes byte ranges of stubs present: each missing segment is fetched once (readers of the same segment share the
- * fetch), written through the private store fd, and recorded in the segment map (on disk only after a sync). Sequential
- * readers get the next segments fetched ahead so a stream never waits for a round trip. Every wait is bounded, and a
- * fetch a reader gave up on is abandoned: later readers never join it (a drip-speed answer would fail them all
- * long after the origin recovered), a new fetch resumes where it had reached.
+ * Makes byte ranges of stubs present: decides which segments a reader needs and who fetches them. Each missing
+ * segment is fetched once, by one {@link SegmentFetch} (a stream over a run of segments) that every reader of
+ * those segments waits on; the stream writes the bytes and marks them present, this class charges the store's
+ * bounds for the disk they take ({@link CacheRoom}) and hands a completed stub on. Sequential readers get the next
+ * segments fetched ahead ({@link ReadAhead}). Every wait is bounded, and a fetch a reader gave up on is abandoned:
+ * later readers never join it (a drip-speed answer would fail them all long after the origin recovered), a new
+ * fetch resumes where it had reached.
  */
 final class ContentFiller {
   private static final Logger LOG = Logger.getLogger(ContentFiller.class.getName());
@@ -29,14 +29,12 @@ final class ContentFiller {
 
   private final OriginClient client;
   private final ExecutorService fetchPool;
-  private final int readaheadSegments;
+  private final ReadAhead readAhead;
   private final int maxStreams;
   private final Duration timeout;
   private final Consumer<OpenStub> onComplete;
   /** Where readers' ranges are recorded (serve --record-profile), or null. */
   private volatile ProfileRecorder recorder;
-  /** Streams the last sequential reader's window settled on: the next file starts there. */
-  private volatile int learnedStreams = StreamWindow.START;
   /** The store's bounds: a fetch into a stub without its blocks makes room first. */
   private volatile CacheRoom room;
   final AtomicLong fetchedBytes = new AtomicLong();
@@ -55,8 +53,8 @@ final class ContentFiller {
       Duration timeout, Consumer<OpenStub> onComplete) {
     this.client = client;
     this.fetchPool = fetchPool;
-    this.readaheadSegments = readaheadSegments;
     this.maxStreams = Math.max(1, maxStreams);
+    this.readAhead = new ReadAhead(this, readaheadSegments, this.maxStreams);
     this.timeout = timeout;
     this.onComplete = onComplete;
   }
@@ -99,8 +97,8 @@ final class ContentFiller {
     int previous = stub.lastSegment;
     stub.lastSegment = last;
     boolean sequential = first == 0 || first == previous || first == previous + 1;
-    if (sequential && readaheadSegments > 0) {
-      window(stub); // before the reader's own fetch starts, so its first byte is measured too
+    if (sequential && readAhead.on()) {
+      readAhead.window(stub); // before the reader's own fetch starts, so its first byte is measured too
     }
     // What nobody fetches yet is asked for now, a large range (an mmap, an exec) split over several streams.
     requestSplit(stub, first, last + 1, maxStreams);
@@ -108,7 +106,7 @@ final class ContentFiller {
     if (sequential) {
       // Only once the reader's own bytes are down: started together, the read-ahead requests compete with its
       // own for the origin's disk and the link, and its first byte comes later.
-      readAhead(stub);
+      readAhead.fill(stub);
     }
   }
 
@@ -202,51 +200,11 @@ final class ContentFiller {
   }
 
   /**
-   * Keeps the stub's window of read-ahead streams full: as many as its {@link StreamWindow} allows now, each over
-   * the next segments nobody fetches yet, up to its reach past the reader's last segment. Run after a sequential
-   * reader's bytes are down and whenever one of the window's streams ends, so the streams follow the reader
-   * without waiting for its next read.
-   */
-  private void readAhead(OpenStub stub) {
-    if (readaheadSegments <= 0) {
-      return;
-    }
-    StreamWindow w = window(stub);
-    SegmentMap map = stub.mapView();
-    synchronized (w) {
-      boolean wasSettled = w.settled();
-      int n = w.streams(System.nanoTime());
-      if (!wasSettled && w.settled()) {
-        learnedStreams = n;
-      }
-      int span = w.span(n);
-      int reader = stub.lastSegment;
-      int reach = Math.min(map.segmentCount() - 1, reader + w.ahead(n, span));
-      for (int c = Math.max(0, reader + 1); c <= reach && w.inFlight() < n; c++) {
-        if (stub.has(c) || stub.inflight.containsKey(c)) {
-          continue;
-        }
-        SegmentFetch f = request(stub, c, Math.min(reach + 1, c + span));
-        if (f.countedBy(w)) {
-          record(stub, f.segment, f.end);
-          f.whenComplete((v, e) -> {
-            w.ended();
-            if (e == null && !stub.isComplete()) {
-              readAhead(stub);
-            }
-          });
-        }
-        c = Math.max(c, f.end - 1);
-      }
-    }
-  }
-
-  /**
    * Records segments [first, end) of the stub in the access profile, if one is being recorded: a reader's range
    * widened to the segments it needs (a file that completes reads natively, without events, so the rest of its
    * reads are never seen), and what a sequential reader's window fetches ahead of it.
    */
-  private void record(OpenStub stub, int first, int end) {
+  void record(OpenStub stub, int first, int end) {
     ProfileRecorder r = recorder;
     if (r != null) {
       SegmentMap map = stub.mapView();
@@ -254,16 +212,11 @@ final class ContentFiller {
     }
   }
 
-  private StreamWindow window(OpenStub stub) {
-    return stub.window(() -> new StreamWindow(learnedStreams, maxStreams, readaheadSegments,
-        stub.mapView().segmentSize()));
-  }
-
   /**
    * The fetch of segment {@code first}: the one in flight, or a new one over [first, end) (or up to the first
    * segment of that run that is already present or being fetched).
    */
-  private SegmentFetch request(OpenStub stub, int first, int end) {
+  SegmentFetch request(OpenStub stub, int first, int end) {
     SegmentFetch existing = stub.inflight.get(first);
     if (existing != null) {
       return existing;
@@ -336,24 +289,12 @@ final class ContentFiller {
     }
   }
 
+  /** Runs one stream on a fetch thread, then records its segments present and charges the store for them. */
   private void fetch(OpenStub stub, SegmentFetch progress) throws IOException {
     long t0 = System.nanoTime();
-    SegmentMap map = stub.mapView();
-    boolean all = true;
-    for (int c = progress.segment; c < progress.end; c++) {
-      all &= stub.has(c);
-    }
-    if (all) {
+    long length = progress.transfer(client, t0, fetches, fetchedBytes);
+    if (length < 0) {
       return; // a whole-file stream or another fetch got there first
-    }
-    progress.sent(t0);
-    long length;
-    java.util.Optional<StreamWindow> counted = stub.window();
-    counted.ifPresent(StreamWindow::fetchStarted);
-    try {
-      length = transfer(stub, progress, map);
-    } finally {
-      counted.ifPresent(StreamWindow::fetchEnded);
     }
     for (int c = progress.segment; c < progress.end; c++) {
       if (!stub.has(c)) {
@@ -370,264 +311,6 @@ final class ContentFiller {
         + (System.nanoTime() - t0) / 1_000_000 + " ms");
     if (stub.completedNow()) {
       onComplete.accept(stub);
-    }
-  }
-
-  /** Fetches and writes the stream's bytes; returns how many it asked for. */
-  private long transfer(OpenStub stub, SegmentFetch progress, SegmentMap map) throws IOException {
-    long start = progress.resume;
-    long length = map.segmentStart(progress.end - 1) + map.segmentLength(progress.end - 1) - start;
-    if (length > 0) {
-      fetches.incrementAndGet();
-      java.time.Instant served;
-      if (stub.digests == null) {
-        served = client.fetchRange(stub.url, start, length, stub.version,
-            (at, buf) -> {
-              int n = buf.remaining();
-              stub.fd.pwriteFully(buf, at);
-              progress.advance(at, at + n);
-            });
-        fetchedBytes.addAndGet(length);
-      } else {
-        served = fetchVerified(stub, start, start + length, progress);
-      }
-      stub.refineMtime(served);
-      progress.measured(length);
-    }
-    return length;
-  }
-
-
-  /**
-   * Fetches bytes [start, end) of a file with block digests: each block is written, and readers let through it,
-   * only once it matches its digest (see {@link BlockVerifier}; segments are whole blocks, so [start, end) is). A
-   * block that does not match is fetched once more, from it on and bypassing caches; if it still does not match,
-   * the fetch fails (its readers get EIO) and nothing of that block is written.
-   */
-  private java.time.Instant fetchVerified(OpenStub stub, long start, long end, SegmentFetch progress)
-      throws IOException {
-    BlockVerifier.Verified write = (at, block) -> {
-      int n = block.remaining();
-      stub.fd.pwriteFully(block, at);
-      progress.advance(at, at + n);
-    };
-    BlockVerifier first = new BlockVerifier(stub.digests, start, write);
-    java.time.Instant served;
-    BlockVerifier last = first;
-    try {
-      served = client.fetchRange(stub.url, start, end - start, stub.version, first);
-      fetchedBytes.addAndGet(end - start);
-    } catch (BlockVerifier.BlockMismatchException e) {
-      long from = first.verifiedUpTo();
-      fetchedBytes.addAndGet(Math.max(0, e.offset - start));
-      if (from >= end) {
-        // A whole-file answer, wrong past this segment, which it verified whole: the later segments' readers ask
-        // for theirs again (the stream ends without their bytes).
-        LOG.fine(() -> stub.label + ": " + e.getMessage() + " (past the segment asked for)");
-        return null;
-      }
-      LOG.warning(stub.label + ": " + e.getMessage() + "; fetching bytes " + from + "-" + (end - 1)
-          + " again, bypassing caches");
-      last = new BlockVerifier(stub.digests, from, write);
-      try {
-        served = client.fetchRange(stub.url, from, end - from, stub.version, true, last);
-      } catch (BlockVerifier.BlockMismatchException again) {
-        throw new IOException(stub.label + ": " + again.getMessage() + ", also when fetched again bypassing"
-            + " caches: the origin serves other bytes than its tree index says; not served", again);
-      }
-      fetchedBytes.addAndGet(end - from);
-    }
-    if (last.verifiedUpTo() < end) { // an answer that ended mid-block: never record bytes not verified
-      throw new IOException(stub.label + ": bytes " + last.verifiedUpTo() + "-" + (end - 1)
-          + " could not be verified (the answer ended inside a block)");
-    }
-    return served;
-  }
-
-  /**
-   * One stream: the fetch of segments [segment, end) in one range request. Completes when they are recorded;
-   * tells waiters how far its bytes are written, and records each of its segments as present as soon as it has
-   * written all of it. Its answer may be the whole file (an origin that ignores Range): then it stands in for
-   * every segment still missing, so their readers wait for the stream instead of asking for the file again.
-   */
-  static final class SegmentFetch extends CompletableFuture<Void> {
-    private final OpenStub stub;
-    /** First segment of the stream. */
-    final int segment;
-    /** One past its last segment (a claim lost to another fetch can shorten it before it starts). */
-    volatile int end;
-    /** First byte this fetch asks for: the segment's start, or where an earlier fetch of it stopped. */
-    final long resume;
-    /** Bytes [base, written) of the file are written. */
-    private long base;
-    private long written;
-    /** First segment the stream may still have to record as present. */
-    private int nextToRecord;
-    private boolean claimed;
-    private boolean abandoned;
-    private long sentNanos;
-    private long firstByteNanos;
-    private final java.util.concurrent.atomic.AtomicReference<StreamWindow> countedIn =
-        new java.util.concurrent.atomic.AtomicReference<>();
-
-    SegmentFetch(OpenStub stub, int segment, long start, long resume) {
-      this(stub, segment, segment + 1, start, resume);
-    }
-
-    SegmentFetch(OpenStub stub, int segment, int end, long start, long resume) {
-      this.stub = stub;
-      this.segment = segment;
-      this.end = end;
-      this.resume = resume;
-      this.base = start; // an earlier fetch wrote [start, resume)
-      this.written = resume;
-      this.nextToRecord = segment;
-      whenComplete((v, e) -> {
-        synchronized (this) {
-          notifyAll();
-        }
-      });
-    }
-
-    /** Ends the stream before segment {@code c}, which another fetch claimed (only before it starts). */
-    void shorten(int c) {
-      end = c;
-    }
-
-    /** True for the first window that counts this stream as one of its own (a stream is counted once). */
-    boolean countedBy(StreamWindow w) {
-      if (countedIn.compareAndSet(null, w)) {
-        w.started();
-        return true;
-      }
-      return false;
-    }
-
-    /** The request is sent now (first-byte latency is measured from here). */
-    synchronized void sent(long nanos) {
-      sentNanos = nanos;
-    }
-
-    /** Reports the stream's rate once its {@code length} bytes are in. */
-    void measured(long length) {
-      long first;
-      synchronized (this) {
-        first = firstByteNanos;
-      }
-      if (first > 0) {
-        stub.window().ifPresent(w -> w.transferred(length, System.nanoTime() - first));
-      }
-    }
-
-    /**
-     * Bytes [at, upTo) are written. Throws once a reader abandoned this fetch, which ends it without retries.
-     */
-    synchronized void advance(long at, long upTo) throws IOException {
-      if (!claimed && stub.version.ignoresRange()) {
-        claimed = true; // before any reader is let through: a reader of the next segment finds this stream
-        for (int c = 0; c < stub.mapView().segmentCount(); c++) {
-          if (c != segment && !stub.has(c)) {
-            stub.inflight.putIfAbsent(c, this);
-          }
-        }
-      }
-      if (firstByteNanos == 0) {
-        firstByteNanos = System.nanoTime();
-        long latency = firstByteNanos - sentNanos;
-        if (sentNanos > 0) {
-          stub.window().ifPresent(w -> w.firstByte(latency));
-        }
-      }
-      stub.window().ifPresent(w -> w.wrote(upTo - at));
-      if (at >= base && at <= written) {
-        written = Math.max(written, upTo);
-      } else { // a whole-file answer, from offset 0
-        base = at;
-        written = upTo;
-        nextToRecord = 0;
-      }
-      SegmentMap map = stub.mapView();
-      long size = map.segmentSize();
-      nextToRecord = (int) Math.max(nextToRecord, (base + size - 1) / size);
-      for (; nextToRecord < map.segmentCount() && map.segmentStart(nextToRecord) + map.segmentLength(nextToRecord) <= written;
-          nextToRecord++) {
-        if (!stub.has(nextToRecord)) {
-          stub.markPresent(nextToRecord);
-        }
-      }
-      notifyAll();
-      if (abandoned) {
-        throw new AbandonedException();
-      }
-    }
-
-    /**
-     * A reader gave up waiting for it: no reader joins it any more, and it stops at its next bytes. Not a
-     * whole-file stream: another fetch would start the file again from its first byte, so it goes on.
-     */
-    void abandon() {
-      synchronized (this) {
-        if (claimed) {
-          return;
-        }
-        abandoned = true;
-      }
-      release();
-    }
-
-    /** Leaves the segments it stood in for, noting how far it got into the segment it stopped in. */
-    void release() {
-      stub.inflight.entrySet().removeIf(e -> e.getValue() == this);
-      synchronized (this) {
-        SegmentMap map = stub.mapView();
-        if (written >= map.fileSize()) {
-          return;
-        }
-        int c = map.segmentOf(written);
-        long start = map.segmentStart(c);
-        if (base <= start && written > start && !stub.has(c)) {
-          stub.partial.merge(c, Math.min(written, start + map.segmentLength(c)), Math::max);
-        }
-      }
-    }
-
-    private boolean covers(long from, long upTo) {
-      return base <= from && written >= upTo;
-    }
-
-    /**
-     * Returns true once bytes [from, upTo) are written; false if the fetch ended without them (it was
-     * abandoned, or it was another segment's); throws its failure, or TimeoutException at the deadline.
-     */
-    boolean awaitBytes(long from, long upTo, long deadlineNanos)
-        throws InterruptedException, ExecutionException, TimeoutException {
-      synchronized (this) {
-        while (!covers(from, upTo) && !isDone()) {
-          long left = deadlineNanos - System.nanoTime();
-          if (left <= 0) {
-            throw new TimeoutException();
-          }
-          TimeUnit.NANOSECONDS.timedWait(this, left);
-        }
-        if (covers(from, upTo)) {
-          return true;
-        }
-      }
-      try {
-        get();
-      } catch (ExecutionException e) {
-        if (!(e.getCause() instanceof AbandonedException)) {
-          throw e;
-        }
-      }
-      return false;
-    }
-  }
-
-  /** Ends a fetch that a reader gave up on. */
-  static final class AbandonedException extends IOException {
-    AbandonedException() {
-      super("abandoned: a reader gave up waiting for it");
     }
   }
 }

@@ -9,6 +9,7 @@ import dev.lazydir.internal.posix.Stat;
 import dev.lazydir.tree.EntryMeta.DirMeta;
 import dev.lazydir.tree.EntryMeta.FileMeta;
 import dev.lazydir.tree.StubTree;
+import dev.lazydir.tree.TreePath;
 import dev.lazydir.tree.TreeWalk;
 import java.io.IOException;
 import java.util.logging.Logger;
@@ -101,11 +102,11 @@ final class ContentMarks {
     Object tally = new Object(); // the walk runs on several threads; counts and also are told one at a time
     TreeWalk.walk(tree.root(), new TreeWalk.Visitor() {
       @Override
-      public void directory(Fd dir, DirMeta meta) throws IOException {
+      public void directory(Fd dir, TreePath path, DirMeta meta) throws IOException {
         synchronized (tally) {
           counts.addDir(meta.listed());
           if (also != null) {
-            also.directory(dir, meta);
+            also.directory(dir, path, meta);
           }
         }
         if (forgetListedDirs) {
@@ -114,10 +115,10 @@ final class ContentMarks {
       }
 
       @Override
-      public void file(Fd dir, String name, Stat st) throws IOException {
+      public void file(Fd dir, TreePath dirPath, String name, Stat st) throws IOException {
         if (also != null) {
           synchronized (tally) {
-            also.file(dir, name, st);
+            also.file(dir, dirPath, name, st);
           }
         }
         if (st.size() > 0 && st.allocatedBytes() == 0) {

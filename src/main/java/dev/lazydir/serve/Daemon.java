@@ -1,25 +1,27 @@
 package dev.lazydir.serve;
 
 import dev.lazydir.fanotify.Fan;
-import dev.lazydir.fanotify.FanotifyEvent;
 import dev.lazydir.fanotify.FanotifyGroup;
 import dev.lazydir.index.IndexDigests;
 import dev.lazydir.internal.Threads;
 import dev.lazydir.internal.posix.Fd;
 import dev.lazydir.internal.posix.Posix;
-import dev.lazydir.internal.posix.Stat;
 import dev.lazydir.origin.OriginClient;
-import dev.lazydir.origin.VersionChangedException;
-import dev.lazydir.tree.EntryMeta.FileMeta;
 import dev.lazydir.tree.StubTree;
+import dev.lazydir.tree.TreePath;
+import io.prometheus.metrics.core.metrics.Histogram;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -28,7 +30,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Logger;
 
 /**
- * The fanotify daemon: wiring, the view's mount, the two kinds of events, and shutdown. The stub tree lives in a
+ * The fanotify daemon: wiring, start and shutdown. The stub tree lives in a
  * private store; users see it through a read-only bind mount at DIR. One pre-content group carries two kinds of
  * marks (the kernel refuses PRE_ACCESS and ONDIR in one mark): a mount mark on DIR for FAN_OPEN_PERM|FAN_ONDIR
  * (directories are listed when opened, {@link DirectoryOpens}; file stubs get their blocks when opened), and an
@@ -36,8 +38,9 @@ import java.util.logging.Logger;
  * file completes, so complete files read like any local file. The daemon's own I/O goes through a detached clone of
  * the tree that carries a mount ignore mark, so it never waits on itself.
  *
- * <p>One event, poll to answer: {@link EventLoop} reads it and answers it once; {@link #onEvent} sends it to
- * {@link #onContent} (the stub from {@link OpenStubs}, its bytes from {@link ContentFiller}) or to {@link #onOpen}.
+ * <p>Events are not the daemon's: {@link EventLoop} reads each and answers it once, handing a content event to
+ * {@link ContentEvents} and an open event to {@link OpenEvents}; the view's mount is {@link ViewMount}'s. The
+ * daemon wires them, starts them in an order that leaves no unmarked stub visible, and stops them.
  *
  * <p>One group, not two: when a process holding two permission groups on one object exits, closing one can wait
  * forever for a reader blocked on the other (fsnotify_destroy_group waits for the other group's pinned marks).
@@ -74,22 +77,17 @@ public final class Daemon implements Closeable {
     final AtomicLong denied = new AtomicLong();
     final AtomicLong dirsListed = new AtomicLong();
     public final Instant started = Instant.now();
-    private final java.util.ArrayDeque<Denial> recent = new java.util.ArrayDeque<>();
+    private final ArrayDeque<Denial> recent = new ArrayDeque<>();
     /** Denials by the errno the reader got. */
-    private final java.util.concurrent.ConcurrentHashMap<Integer, AtomicLong> deniedByErrno =
-        new java.util.concurrent.ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Integer, AtomicLong> deniedByErrno = new ConcurrentHashMap<>();
     /**
      * Seconds from reading an event to answering it, by kind (pre_access, open_perm): what a reader waits for
      * lazydir (a local hit is microseconds, a fetch the origin's time). Registered where metrics are exposed.
      */
-    public final io.prometheus.metrics.core.metrics.Histogram answerSeconds =
-        io.prometheus.metrics.core.metrics.Histogram.builder()
-            .name("lazydir_event_answer_seconds")
-            .help("Time from reading a fanotify permission event to answering it")
-            .labelNames("event")
-            .classicUpperBounds(0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
-            .classicOnly()
-            .build();
+    public final Histogram answerSeconds = Histogram.builder().name("lazydir_event_answer_seconds")
+        .help("Time from reading a fanotify permission event to answering it").labelNames("event")
+        .classicUpperBounds(0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+        .classicOnly().build();
 
     /** A reader refused: when, the errno it got, and why (the file and the cause). */
     public record Denial(Instant at, int errno, String why) {}
@@ -120,8 +118,8 @@ public final class Daemon implements Closeable {
     }
 
     /** Denials so far by errno (EIO 5, ENOSPC 28). */
-    public java.util.Map<Integer, Long> deniedByErrno() {
-      java.util.Map<Integer, Long> m = new java.util.TreeMap<>();
+    public Map<Integer, Long> deniedByErrno() {
+      Map<Integer, Long> m = new TreeMap<>();
       deniedByErrno.forEach((errno, n) -> m.put(errno, n.get()));
       return m;
     }
@@ -147,16 +145,9 @@ public final class Daemon implements Closeable {
   private DirectoryOpens directories;
   private EventLoop loop;
   private Guard guard;
-  private volatile ProfileRecorder recorder;
-  private volatile ProfilePrefetch profilePrefetch;
-  private boolean mounted;
+  private ProfileRoom profiles;
+  private final ViewMount mount;
   private CacheRoom room;
-  /** Whether DIR carries the daemon's shield mount (see setUp), and its unique id. */
-  private boolean shielded;
-  private long shieldMount;
-  /** The view's mount (its unique id), to notice a `umount DIR` by hand. */
-  private long viewMount = -1;
-  private long viewMountShort = -1;
 
   private Daemon(Settings settings, StubTree tree, Fd privateMount, OriginClient client, String mountSource,
       IndexDigests digests) throws IOException {
@@ -164,6 +155,7 @@ public final class Daemon implements Closeable {
     this.digests = digests;
     this.mountSource = mountSource;
     this.view = settings.dir().toRealPath();
+    this.mount = new ViewMount(view);
     this.tree = tree;
     this.privateMount = privateMount;
     this.client = client;
@@ -246,10 +238,7 @@ public final class Daemon implements Closeable {
     group.ignoreMount(privateMount, ".", Fan.FAN_PRE_ACCESS);
     ContentMarks marks = new ContentMarks(group);
     tree.onNewStub(marks::watch);
-    OpenStub.DigestsOf digestsOf = digests == null ? OpenStub.DigestsOf.NONE
-        : (path, meta) -> meta.mtimePrecision() == dev.lazydir.tree.EntryMeta.TimePrecision.NANOS
-            ? digests.lookup(path, meta.size(), meta.mtime()) : java.util.Optional.empty();
-    stubs = new OpenStubs(tree, view, settings.segmentSize(), group, marks, digestsOf);
+    stubs = new OpenStubs(tree, view, settings.segmentSize(), group, marks, OpenStubs.digestsOf(digests));
     room = new CacheRoom(settings.cache(), tree, new Eviction(tree, group, marks), stubs,
         Clock.systemUTC());
     // Before DIR shows anything: a stub must carry its mark before any process opens it. A group taken over
@@ -265,36 +254,18 @@ public final class Daemon implements Closeable {
     room.counted();
     stubs.bounded(room);
     filler.bounded(room);
-    loop = new EventLoop(group, this::onEvent, stats, HANDLERS);
-    loop.onOpenNotices(room::opened);
     directories = new DirectoryOpens(tree, settings, Clock.systemUTC(), client, group, stubs, filler, timers, stats,
-        loop::stopping);
-    String target = view.toString();
-    // The shield: DIR bound onto itself and made private, then the view mounted on it. Mounted straight on DIR,
-    // the view would be copied at once to every peer and slave of DIR's mount (a systemd host's / is shared):
-    // copies without the daemon's mount mark, writable, that outlive a container killed whole and then read holes
-    // as zeros. Under a private shield it is copied nowhere (only the shield is: an empty directory).
-    Posix.mount(target, target, null, Posix.MS_BIND);
-    shielded = true;
-    Posix.mount(null, target, null, Posix.MS_PRIVATE);
-    shieldMount = Posix.mountIdOf(target);
-    Posix.mount(mountSource, target, null, Posix.MS_BIND);
-    mounted = true;
-    Posix.mount(null, target, null, Posix.MS_PRIVATE);
-    // The store is not trusted: a device node or setuid file planted in it is not honoured through DIR, nor a
-    // symlink, unless the tree comes from a tree index: then its links are lazydir's own (made only when they stay
-    // inside the tree) and must work, and only root, who can do anything, could plant another in the 0700 store.
-    long links = fromIndex(tree) ? 0 : Posix.MS_NOSYMFOLLOW;
-    Posix.mount(null, target, null, Posix.MS_REMOUNT | Posix.MS_BIND | Posix.MS_RDONLY | links
-        | Posix.MS_NODEV | Posix.MS_NOSUID);
-    // With a bound on the store, FAN_OPEN (a notification nobody waits for) tells which files are used, complete
-    // ones included, whose FAN_OPEN_PERM is ignored: the recency eviction goes by, and the hits per open of status.
-    // Without one it is not asked for: it costs every open through DIR (bench/cache measures it).
-    group.markMount(target, Fan.FAN_OPEN_PERM | Fan.FAN_ONDIR | (settings.cache().any() ? Fan.FAN_OPEN : 0));
-    viewMount = Posix.mountIdOf(target);
-    viewMountShort = Posix.shortMountIdOf(target);
+        () -> loop.stopping());
+    loop = new EventLoop(group, new ContentEvents(tree, stubs, filler, settings.segmentSize(), directories::relistSoon),
+        new OpenEvents(directories, stubs, room), stats, HANDLERS);
+    loop.onOpenNotices(room::opened);
+    profiles = new ProfileRoom(tree, stubs, filler, directories);
+    mount.mount(mountSource, tree);
+    StaleView.recordShield(settings.run(), mount.shieldMount());
+    group.markMount(view.toString(),
+        Fan.FAN_OPEN_PERM | Fan.FAN_ONDIR | (settings.cache().any() ? Fan.FAN_OPEN : 0));
     guard = Guard.start(ProcessHandle.current().pid(), view, group.fd(), settings.timeout(), settings.run(),
-        shieldMount);
+        mount.shieldMount());
     GroupHandOver.record(settings.run(), guard);
     SystemdNotify.fromEnvironment(env).ifPresent(n -> n.store(SystemdNotify.GROUP_FD_NAME, group.fd()));
     loop.start();
@@ -316,10 +287,6 @@ public final class Daemon implements Closeable {
   /** What status shows of the cache: bytes used, bounds, evictions, and opens (all, and those that fetched). */
   public record CacheStats(long used, CacheLimits limits, long evictions, long evictedBytes, long opens,
       long fetchingOpens) {}
-
-  private static boolean fromIndex(StubTree tree) throws IOException {
-    return StubTree.metaOf(tree.root()).orElse(null) instanceof dev.lazydir.tree.EntryMeta.DirMeta d && d.fromIndex();
-  }
 
   /** Compiles the listing code in the background (see {@link WarmUp}); scratch is removed afterwards. */
   public static Thread warmUp(Path scratch) {
@@ -350,62 +317,28 @@ public final class Daemon implements Closeable {
    * few seconds while it changes and at stop.
    */
   public void recordProfile(Path file) {
-    ProfileRecorder r = new ProfileRecorder(file);
-    recorder = r;
-    filler.recordTo(r);
-    r.write(true); // a file that cannot be written is named now, not at stop
-    timers.scheduleWithFixedDelay(() -> r.write(false), PROFILE_WRITE_SECONDS, PROFILE_WRITE_SECONDS, TimeUnit.SECONDS);
+    profiles.record(file, timers);
   }
-
-  static final int PROFILE_WRITE_SECONDS = 5;
 
   /**
    * Fetches the profile's ranges in the background, in its order, on all but one of {@code --max-conns} (that one
    * stays free for readers of what the profile does not name); returns at once.
    */
   public void prefetchProfile(AccessProfile profile) {
-    LOG.info("access profile: " + profile.ranges().size() + " ranges, " + profile.bytes() + " bytes to fetch ahead");
-    profilePrefetch = ProfilePrefetch.start(profile, stubs, filler, this::listIfUnlisted,
-        Math.max(1, settings.maxConns() - 1), settings.timeout().multipliedBy(10));
-  }
-
-  /** Lists a directory of the tree unless it is listed already (a profile's path, maybe ahead of the crawl). */
-  private void listIfUnlisted(List<String> path) throws IOException {
-    try (Fd dir = tree.openDir(path)) {
-      if (StubTree.metaOf(dir).orElse(null) instanceof dev.lazydir.tree.EntryMeta.DirMeta d && d.listed()) {
-        return;
-      }
-    }
-    ensureListed(dev.lazydir.tree.TreePath.of(path));
+    profiles.prefetch(profile, Math.max(1, settings.maxConns() - 1), settings.timeout().multipliedBy(10));
   }
 
   /**
-   * Whether DIR no longer shows this daemon's view although the daemon did not unmount it (a `umount DIR` by
-   * hand): nothing is served any more, which {@link ServeSession} turns into a stop.
+   * Whether DIR still shows the view; false once someone unmounted it by hand ({@code umount DIR}): nothing is
+   * served any more, which {@link ServeSession} turns into a stop. A failure to read the mount table counts as
+   * mounted: only a positive finding stops the daemon.
    */
-  boolean viewUnmountedByHand() {
-    if (!mounted || viewMount < 0) {
-      return false;
-    }
-    try {
-      if (Posix.mountIdOf(view.toString()) == viewMount) {
-        return false;
-      }
-    } catch (IOException e) {
-      // DIR itself is gone: the mount table says whether the view went with it
-    }
-    // Another mount over DIR only hides the view, which still exists and is still served: only a view gone from
-    // the mount table was unmounted (its short id may since name a new mount: then this says "not yet").
-    try (var lines = java.nio.file.Files.lines(Path.of("/proc/self/mountinfo"))) {
-      String prefix = viewMountShort + " ";
-      return lines.noneMatch(l -> l.startsWith(prefix));
-    } catch (IOException | java.io.UncheckedIOException e) {
-      return false;
-    }
+  public boolean viewMounted() {
+    return !mount.unmountedByHand();
   }
 
   /** Lists a directory of the tree now, once however many ask at the same time (the background crawl). */
-  public boolean ensureListed(dev.lazydir.tree.TreePath path) throws IOException {
+  public boolean ensureListed(TreePath path) throws IOException {
     return directories.ensureListed(path);
   }
 
@@ -413,106 +346,8 @@ public final class Daemon implements Closeable {
    * Revalidates the listings and file versions below each path now ({@code lazydir refresh}, see
    * {@link TreeRefresh}); a path that is not in the tree is refused before anything is done.
    */
-  TreeRefresh.Report refresh(List<dev.lazydir.tree.TreePath> paths) throws IOException, InterruptedException {
+  TreeRefresh.Report refresh(List<TreePath> paths) throws IOException, InterruptedException {
     return new TreeRefresh(tree, directories, Math.max(2, settings.maxConns() / 2)).run(paths);
-  }
-
-  /** Content events come from the inode marks, open events from the view's mount mark. */
-  private int onEvent(FanotifyEvent ev) throws IOException {
-    return ev.isPreAccess() ? onContent(ev) : onOpen(ev);
-  }
-
-  /** FAN_PRE_ACCESS: make the range present before the read (or mmap, exec, copy) proceeds. */
-  private int onContent(FanotifyEvent ev) throws IOException {
-    LOG.finest(() -> "content event " + ev);
-    long offset = ev.hasRange() ? ev.offset() : 0;
-    long count = ev.hasRange() ? ev.count() : 0;
-    for (int attempt = 1; ; attempt++) {
-      OpenStub stub = stubs.of(ev.fd());
-      if (stub == null) {
-        return onOrphan(ev.fd(), offset, count);
-      }
-      try {
-        filler.ensure(stub, offset, count);
-        return Fan.FAN_ALLOW;
-      } catch (VersionChangedException e) {
-        // Never a file of two versions: this read fails, and the directory is listed again so that the name
-        // gets a new stub of the new version (readers holding this one keep the bytes already fetched).
-        directories.relistSoon(stub.label);
-        throw e;
-      } catch (OpenStub.ClosedException e) {
-        if (attempt == 3) {
-          throw e;
-        }
-        // A re-listing closed the stub between lookup and fetch: the next lookup opens it anew.
-      }
-    }
-  }
-
-  /**
-   * A content event for a file that is not a stub at its place in the tree. Only lazydir's content marks raise
-   * content events, so it is one of its files: one that a listing replaced or removed (the origin changed it)
-   * while a reader held it open. It can still give the bytes its recorded map vouches for; the rest would have
-   * to come from an origin that now serves another version, so that read fails. A file without lazydir's
-   * metadata is not lazydir's and is allowed untouched.
-   */
-  private int onOrphan(int eventFd, long offset, long count) throws IOException {
-    Stat st = Fd.statOf(eventFd);
-    if (st.dev() != tree.device() || !st.isRegularFile()) {
-      return Fan.FAN_ALLOW;
-    }
-    try (Fd fd = Fd.dupOf(eventFd)) {
-      if (!(StubTree.metaOf(fd).orElse(null) instanceof FileMeta meta)) {
-        return Fan.FAN_ALLOW;
-      }
-      boolean present = OpenStub.recorded(fd, meta, settings.segmentSize())
-          .map(m -> m.covers(offset, count)).orElse(meta.size() == 0);
-      if (present) {
-        return Fan.FAN_ALLOW;
-      }
-    }
-    throw new Denied(Fan.EIO, Posix.readlink("/proc/self/fd/" + eventFd) + ": changed at the origin while a reader"
-        + " held it open; bytes it had not fetched cannot be served; reopen the file to read the new version");
-  }
-
-  /** FAN_OPEN_PERM: list a directory on opendir; give a file stub its blocks so copiers do not skip holes. */
-  private int onOpen(FanotifyEvent ev) throws IOException {
-    LOG.finest(() -> "open event " + ev);
-    // The kernel does not set FAN_ONDIR in the mask of a directory's permission event: ask the inode.
-    if (FanotifyGroup.isDirectory(ev.fd())) {
-      return directories.onOpen(ev.fd(), ev.pid());
-    }
-    for (int attempt = 1; ; attempt++) {
-      OpenStub stub = stubs.of(ev.fd());
-      if (stub == null) {
-        return Fan.FAN_ALLOW;
-      }
-      if (stub.isComplete()) {
-        stubs.openedComplete(stub);
-        return Fan.FAN_ALLOW;
-      }
-      try {
-        if (attempt == 1) {
-          room.fetchingOpens.incrementAndGet();
-        }
-        // Within the store's bounds: room is made (least recently used files evicted) before the blocks are taken.
-        room.makeRoom(stub, stub.unallocatedBytes());
-        // cp and friends treat a file with fewer blocks than bytes as sparse and copy its holes as zeros via
-        // SEEK_DATA/SEEK_HOLE, which sends no event. Allocated (unwritten) extents make it read every byte.
-        boolean allocated = stub.preallocate();
-        room.charged(stub);
-        if (allocated) {
-          return Fan.FAN_ALLOW;
-        }
-        throw new Denied(Fan.ENOSPC, stub.label + ": the store's filesystem is full (what its preallocation took"
-            + " was given back); free space on it or serve with a store on a larger one");
-      } catch (OpenStub.ClosedException e) {
-        if (attempt == 3) {
-          throw e;
-        }
-        // Completed or let go by a re-listing between lookup and preallocation: look it up again.
-      }
-    }
   }
 
   /**
@@ -521,48 +356,17 @@ public final class Daemon implements Closeable {
    * view (a reader holding a file gets EIO, never the holes the kernel would show once the group closed). Without
    * a guard holding it, the queue is drained with EIO here before the group closes.
    */
-  /**
-   * Whether DIR still shows the view; false once someone unmounted it by hand ({@code umount DIR}). A failure to
-   * read the mount table counts as mounted: only a positive finding stops the daemon.
-   */
-  public boolean viewMounted() {
-    return !viewUnmountedByHand();
-  }
-
   @Override
   public void close() {
-    if (mounted && viewUnmountedByHand()) {
-      mounted = false; // unmounted by hand: unmounting whatever DIR shows now would be wrong
-      LOG.info(view + " was already unmounted");
-    }
-    if (mounted) {
-      try {
-        Posix.umount(view.toString(), Posix.MNT_DETACH);
-        mounted = false;
-      } catch (IOException e) {
-        LOG.warning("could not unmount " + view + ": " + e.getMessage());
-      }
-    }
-    if (shielded && !mounted) {
-      try {
-        if (Posix.mountIdOf(view.toString()) == shieldMount) { // never another mount that DIR shows now
-          Posix.umount(view.toString(), Posix.MNT_DETACH);
-        }
-        shielded = false;
-      } catch (IOException e) {
-        LOG.warning("could not unmount the shield under " + view + ": " + e.getMessage());
-      }
-    }
+    mount.unmount();
+    StaleView.forgetShield(settings.run());
     if (loop != null) {
       loop.stop(settings.timeout().plusSeconds(1));
       if (!(guard != null && guard.isAlive() && guard.heldGroupFd() >= 0)) {
         loop.drain();
       }
     }
-    OpenStubs.closeQuietly(profilePrefetch);
-    if (recorder != null) {
-      recorder.write(true);
-    }
+    OpenStubs.closeQuietly(profiles);
     OpenStubs.closeQuietly(group);
     if (guard != null) {
       guard.release();
@@ -581,13 +385,12 @@ public final class Daemon implements Closeable {
   }
 
   /** {@code lazydir evict}: drops the fetched bytes of the file or directory at {@code path} now; what it did. */
-  String evict(dev.lazydir.tree.TreePath path) throws IOException {
+  String evict(TreePath path) throws IOException {
     return room.evictNow(path);
   }
 
   /** {@code lazydir pin} and {@code unpin}: the files at {@code path} are (no longer) kept from eviction. */
-  String pin(dev.lazydir.tree.TreePath path, boolean pinned) throws IOException {
+  String pin(TreePath path, boolean pinned) throws IOException {
     return room.pinNow(path, pinned);
   }
-
 }

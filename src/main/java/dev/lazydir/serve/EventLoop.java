@@ -5,6 +5,8 @@ import dev.lazydir.fanotify.FanotifyEvent;
 import dev.lazydir.fanotify.FanotifyGroup;
 import dev.lazydir.internal.posix.Errno;
 import dev.lazydir.internal.posix.ErrnoException;
+import dev.lazydir.internal.posix.Fd;
+import dev.lazydir.internal.posix.Stat;
 import java.io.IOException;
 import java.nio.channels.ClosedChannelException;
 import java.time.Duration;
@@ -14,32 +16,39 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * The threads that answer the daemon's fanotify group: each polls, hands every event it read to the handler, and
- * answers it exactly once whatever the handler does: its answer, the errno of a {@link Denied}, or EIO (ENOSPC for
- * a full disk) when it fails, and EIO once the loop is stopping. Every denial is recorded with its cause. A thread blocked in a listing or a fetch holds only its own event; the
- * others go on. On stop, what is still queued is left to the guard, which holds a copy of the group
- * ({@link Guard}), or drained with EIO here when no guard holds it.
+ * The threads that answer the daemon's fanotify group: each polls, hands every event it read straight to its room
+ * (a content event, FAN_PRE_ACCESS, to {@link ContentEvents}; an open event, FAN_OPEN_PERM, to
+ * {@link OpenEvents}), and answers it exactly once whatever the room does: its answer, the errno of a
+ * {@link Denied}, or EIO (ENOSPC for a full disk) when it fails, and EIO once the loop is stopping. Every denial is
+ * recorded with its cause. A thread blocked in a listing or a fetch holds only its own event; the others go on. On
+ * stop, what is still queued is left to the guard, which holds a copy of the group ({@link Guard}), or drained
+ * with EIO here when no guard holds it.
  */
 final class EventLoop {
   private static final Logger LOG = Logger.getLogger(EventLoop.class.getName());
 
-  /** Decides one event: FAN_ALLOW or a deny answer; a failure becomes EIO (or ENOSPC). */
+  /**
+   * Decides one event: FAN_ALLOW or a deny answer; a failure becomes EIO (or ENOSPC). {@code file}: the event
+   * fd's statx, taken once by the loop as it reads the event, so no room goes back to the kernel to ask again.
+   */
   interface Handler {
-    int handle(FanotifyEvent event) throws IOException;
+    int handle(FanotifyEvent event, Stat file) throws IOException;
   }
 
   private final FanotifyGroup group;
-  private final Handler handler;
+  private final Handler content;
+  private final Handler opens;
   private final Daemon.Stats stats;
   private final List<Thread> threads = new ArrayList<>();
   /** Told of each FAN_OPEN notification (with its fd, closed afterwards); none by default. */
-  private volatile java.util.function.IntConsumer opens = fd -> {};
+  private volatile java.util.function.IntConsumer openNotices = fd -> {};
   private volatile boolean stopping;
   private volatile String lastDenied;
 
-  EventLoop(FanotifyGroup group, Handler handler, Daemon.Stats stats, int threadCount) {
+  EventLoop(FanotifyGroup group, Handler content, Handler opens, Daemon.Stats stats, int threadCount) {
     this.group = group;
-    this.handler = handler;
+    this.content = content;
+    this.opens = opens;
     this.stats = stats;
     for (int i = 0; i < threadCount; i++) {
       Thread t = new Thread(this::run, "lazydir-handler-" + i);
@@ -49,7 +58,7 @@ final class EventLoop {
   }
 
   void onOpenNotices(java.util.function.IntConsumer opens) {
-    this.opens = opens;
+    this.openNotices = opens;
   }
 
   void start() {
@@ -77,7 +86,7 @@ final class EventLoop {
     try {
       for (List<FanotifyEvent> left = group.poll(Duration.ZERO); !left.isEmpty(); left = group.poll(Duration.ZERO)) {
         for (FanotifyEvent ev : left) {
-          answer(ev, e -> Fan.denyErrno(Fan.EIO));
+          answer(ev, null);
         }
       }
     } catch (IOException e) {
@@ -97,17 +106,17 @@ final class EventLoop {
         continue;
       }
       for (FanotifyEvent ev : batch) {
-        answer(ev, handler);
+        answer(ev, ev.isPreAccess() ? content : opens);
       }
     }
   }
 
-  /** Exactly one answer per event, whatever happens in the handler. */
+  /** Exactly one answer per event, whatever happens in the handler (none: EIO). */
   private void answer(FanotifyEvent ev, Handler h) {
     if (!ev.needsResponse()) {
       if (ev.isOpenNotice() && ev.fd() >= 0) {
         try {
-          opens.accept(ev.fd());
+          openNotices.accept(ev.fd());
         } catch (RuntimeException e) {
           LOG.fine("open notice: " + e);
         }
@@ -119,7 +128,7 @@ final class EventLoop {
     long readAt = System.nanoTime();
     int response = Fan.FAN_ALLOW;
     try {
-      response = stopping ? Fan.denyErrno(Fan.EIO) : h.handle(ev);
+      response = stopping || h == null ? Fan.denyErrno(Fan.EIO) : h.handle(ev, Fd.statOf(ev.fd()));
     } catch (IOException | RuntimeException e) {
       String why = e.getMessage() == null ? e.toString() : e.getMessage();
       int errno = e instanceof Denied d ? d.errno

@@ -46,15 +46,7 @@ final class GroupHandOver {
     if (guard.heldGroupFd() < 0) {
       return;
     }
-    String line = guard.pid() + " " + startTime(guard.pid()) + " " + guard.heldGroupFd() + "\n";
-    Path tmp = run.resolve(RECORD + ".tmp");
-    Files.deleteIfExists(tmp); // a link or file left by a crash: unlink never follows it
-    // CREATE_NEW is O_CREAT|O_EXCL: never opens a planted symlink's target.
-    try (SeekableByteChannel ch = Files.newByteChannel(tmp, Set.of(StandardOpenOption.CREATE_NEW,
-        StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS))) {
-      ch.write(ByteBuffer.wrap(line.getBytes(StandardCharsets.US_ASCII)));
-    }
-    Files.move(tmp, run.resolve(RECORD), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    RunRecord.write(run, RECORD, guard.pid() + " " + startTime(guard.pid()) + " " + guard.heldGroupFd());
   }
 
   /**
@@ -62,7 +54,7 @@ final class GroupHandOver {
    * exited, or the process is not that guard any more).
    */
   static Optional<FanotifyGroup> adopt(Path run) throws IOException {
-    Optional<long[]> recorded = readRecord(run.resolve(RECORD));
+    Optional<long[]> recorded = readRecord(run);
     if (recorded.isEmpty()) {
       return Optional.empty();
     }
@@ -149,17 +141,16 @@ final class GroupHandOver {
     return java.util.OptionalInt.empty();
   }
 
-  private static Optional<long[]> readRecord(Path record) throws IOException {
+  private static Optional<long[]> readRecord(Path run) throws IOException {
     String text;
-    try (SeekableByteChannel ch = Files.newByteChannel(record, Set.of(StandardOpenOption.READ,
-        LinkOption.NOFOLLOW_LINKS))) {
-      ByteBuffer buf = ByteBuffer.allocate(128);
-      ch.read(buf);
-      text = new String(buf.array(), 0, buf.position(), StandardCharsets.US_ASCII).strip();
-    } catch (NoSuchFileException e) {
-      return Optional.empty();
+    try {
+      Optional<String> line = RunRecord.read(run, RECORD);
+      if (line.isEmpty()) {
+        return Optional.empty();
+      }
+      text = line.get();
     } catch (IOException e) {
-      LOG.warning(record + " is unreadable (" + e.getMessage() + "); not taking over a previous guard");
+      LOG.warning(run.resolve(RECORD) + " is unreadable (" + e.getMessage() + "); not taking over a previous guard");
       return Optional.empty();
     }
     String[] parts = text.split(" ");

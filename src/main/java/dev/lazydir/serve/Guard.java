@@ -6,23 +6,10 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFileAttributes;
-import java.nio.file.attribute.PosixFilePermission;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
-import java.util.HexFormat;
-import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
@@ -53,11 +40,11 @@ import java.util.concurrent.TimeoutException;
  * <p>Keep the {@code Guard} referenced for as long as the view is mounted: the guard also treats the end of its stdin
  * (this object's pipe) without a goodbye as the daemon's death, and an unreachable {@link Process} may have its pipes
  * closed by the garbage collector, which would detach a working view.
+ *
+ * <p>This class is the guard's protocol (arguments, the ready line, release); where its binary is installed and
+ * how it is started is {@link GuardBinary}'s.
  */
-public final class Guard implements AutoCloseable {
-  /** Classpath location of the binary; the build compiles it into target/classes (exec-maven-plugin). */
-  static final String RESOURCE = "/dev/lazydir/native/lazydir-guard";
-
+final class Guard implements AutoCloseable {
   private static final String READY = "guard ready";
   /** How long a clean release waits for a guard that holds the group: it stays while the view is in use. */
   private static final long HOLD_EXIT_WAIT_MS = 2_000;
@@ -117,8 +104,8 @@ public final class Guard implements AutoCloseable {
     if (daemonPid <= 0 || daemonPid > Integer.MAX_VALUE) {
       throw new IllegalArgumentException("not a process id: " + daemonPid);
     }
-    Path dir = privateDir();
-    Path exe = install(dir);
+    Path dir = GuardBinary.privateDir();
+    Path exe = GuardBinary.install(dir);
     // Stderr goes to a file, not to a pipe: the one line that matters ("detached ...") is written when the daemon,
     // the pipe's reader, is already dead. The file also gives start() the guard's message if it refuses to arm.
     Path log = Files.createTempFile(logDir == null ? dir : logDir, "guard-" + daemonPid + "-", ".log");
@@ -137,7 +124,7 @@ public final class Guard implements AutoCloseable {
         .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()));
     Process p;
     try {
-      p = startRetryingBusyText(pb);
+      p = GuardBinary.startRetryingBusyText(pb);
     } catch (IOException e) {
       Files.deleteIfExists(log);
       throw e;
@@ -314,103 +301,6 @@ public final class Guard implements AutoCloseable {
       return Files.readString(log, StandardCharsets.UTF_8);
     } catch (IOException e) {
       return "";
-    }
-  }
-
-  /**
-   * A directory only we can write to: the binary runs as root, so whoever can replace it owns the machine. Root uses
-   * /run/lazydir (tmpfs, root-only parent); anyone else java.io.tmpdir/lazydir-UID. An existing directory is used
-   * only if it is a real directory (not a symlink) owned by us that no one else can write.
-   */
-  private static Path privateDir() throws IOException {
-    int uid = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
-    Path run = Path.of("/run");
-    Path dir = uid == 0 && Files.isDirectory(run) && Files.isWritable(run)
-        ? run.resolve("lazydir")
-        : Path.of(System.getProperty("java.io.tmpdir")).resolve("lazydir-" + uid);
-    try {
-      Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-    } catch (FileAlreadyExistsException exists) {
-      // checked below
-    }
-    PosixFileAttributes a = Files.readAttributes(dir, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-    int owner = (Integer) Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS);
-    Set<PosixFilePermission> perms = a.permissions();
-    if (!a.isDirectory() || owner != uid || perms.contains(PosixFilePermission.GROUP_WRITE)
-        || perms.contains(PosixFilePermission.OTHERS_WRITE)) {
-      throw new IOException(dir + " is not a private directory (want a directory owned by uid " + uid
-          + " that only its owner can write); refusing to install lazydir-guard there");
-    }
-    return dir;
-  }
-
-  /**
-   * Copies the binary out of the classpath (it may be inside the jar) under a name that carries its hash, so an
-   * identical copy from an earlier run is reused and a different build never overwrites one that is running. A new
-   * copy is written under a temporary name and renamed into place: no one ever executes a half-written file.
-   */
-  private static Path install(Path dir) throws IOException {
-    byte[] bytes;
-    try (InputStream in = Guard.class.getResourceAsStream(RESOURCE)) {
-      if (in == null) {
-        throw new IOException("classpath resource " + RESOURCE + " is missing (the build compiles it from "
-            + "native-shim/guard.c; was cc available?)");
-      }
-      bytes = in.readAllBytes();
-    }
-    Path exe = dir.resolve("lazydir-guard-" + sha256(bytes).substring(0, 16));
-    if (Files.isRegularFile(exe, LinkOption.NOFOLLOW_LINKS) && Files.isExecutable(exe)) {
-      try {
-        if (Arrays.equals(Files.readAllBytes(exe), bytes)) {
-          return exe;
-        }
-      } catch (NoSuchFileException raced) {
-        // fall through and write it
-      }
-    }
-    Path tmp = Files.createTempFile(dir, ".lazydir-guard-", ".tmp",
-        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-    try {
-      Files.write(tmp, bytes);
-      try {
-        Files.move(tmp, exe, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      } catch (AtomicMoveNotSupportedException e) {
-        Files.move(tmp, exe, StandardCopyOption.REPLACE_EXISTING);
-      }
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
-    return exe;
-  }
-
-  /**
-   * Starts the process, retrying "Text file busy" briefly: a file just written can still be open for writing in a
-   * child that another thread of this JVM forked at that moment and that has not reached exec yet.
-   */
-  private static Process startRetryingBusyText(ProcessBuilder pb) throws IOException {
-    for (int attempt = 1; ; attempt++) {
-      try {
-        return pb.start();
-      } catch (IOException e) {
-        String m = String.valueOf(e.getMessage());
-        if (attempt >= 20 || !(m.contains("error=26") || m.contains("Text file busy"))) {
-          throw e;
-        }
-        try {
-          Thread.sleep(10L * attempt);
-        } catch (InterruptedException ie) {
-          Thread.currentThread().interrupt();
-          throw e;
-        }
-      }
-    }
-  }
-
-  private static String sha256(byte[] bytes) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is a required JDK algorithm", e);
     }
   }
 }

@@ -2,11 +2,11 @@ package dev.lazydir.serve;
 
 import dev.lazydir.crawl.Ancestry;
 import dev.lazydir.internal.posix.Fd;
+import dev.lazydir.internal.posix.Stat;
 import dev.lazydir.tree.EntryMeta.DirMeta;
-import dev.lazydir.tree.EntryMeta.FileMeta;
-import dev.lazydir.tree.LocalName;
 import dev.lazydir.tree.StubTree;
 import dev.lazydir.tree.TreePath;
+import dev.lazydir.tree.TreeWalk;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -36,7 +36,7 @@ public final class NamespaceCrawl implements AutoCloseable {
   public static final int DEFAULT_MAX_DEPTH = 64;
 
   /** How a crawl ended: every directory listed, or some not (a failed listing, the depth bound, a loop). */
-  public enum Outcome { RUNNING, COMPLETE, INCOMPLETE }
+  enum Outcome { RUNNING, COMPLETE, INCOMPLETE }
 
   private final ExecutorService pool;
   private final Thread driver;
@@ -46,7 +46,7 @@ public final class NamespaceCrawl implements AutoCloseable {
 
   /** Lists one directory of the tree if it is not listed yet (the daemon's ensureListed). */
   @FunctionalInterface
-  public interface Lister {
+  interface Lister {
     boolean ensureListed(TreePath path) throws IOException;
   }
 
@@ -185,24 +185,21 @@ public final class NamespaceCrawl implements AutoCloseable {
   private static Listed contents(StubTree tree, TreePath path) throws IOException {
     List<TreePath> subdirectories = new ArrayList<>();
     Ancestry.Digest digest = new Ancestry.Digest();
+    // A stat sorts entries and gives a file's size and time (lazydir keeps the origin's on the stub); only
+    // directories are opened, to see they are lazydir's: a restart on a big tree opens no file.
     try (Fd dir = tree.openDir(path)) {
-      for (String name : dir.list()) {
-        if (name.startsWith(LocalName.TEMP_PREFIX)) {
-          continue; // an entry being made: what the listing gave is judged by the entries in place
-        }
-        // A stat sorts entries and gives a file's size and time (lazydir keeps the origin's on the stub); only
-        // directories are opened, to see they are lazydir's: a restart on a big tree opens no file.
-        dev.lazydir.internal.posix.Stat st = dir.statAt(name).orElse(null);
-        if (st == null) {
-          continue;
-        }
-        if (st.isDirectory() && tree.inspect(dir, name).meta() instanceof DirMeta) {
-          digest.add(name, true, -1, null);
-          subdirectories.add(path.child(name));
-        } else if (st.isRegularFile()) {
+      TreeWalk.entries(tree, dir, new TreeWalk.Entries() {
+        @Override
+        public void file(String name, Stat st) {
           digest.add(name, false, st.size(), st.mtime());
         }
-      }
+
+        @Override
+        public void directory(String name, DirMeta meta) {
+          digest.add(name, true, -1, null);
+          subdirectories.add(path.child(name));
+        }
+      });
     }
     return new Listed(digest.digest(), subdirectories);
   }

@@ -4,14 +4,14 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.RemovalCause;
 import com.github.benmanes.caffeine.cache.RemovalListener;
-import dev.lazydir.crawl.TreeUrls;
 import dev.lazydir.fanotify.Fan;
 import dev.lazydir.fanotify.FanotifyGroup;
+import dev.lazydir.index.IndexDigests;
 import dev.lazydir.internal.posix.Errno;
 import dev.lazydir.internal.posix.ErrnoException;
-import dev.lazydir.internal.posix.Fd;
 import dev.lazydir.internal.posix.Posix;
 import dev.lazydir.internal.posix.Stat;
+import dev.lazydir.tree.EntryMeta.TimePrecision;
 import dev.lazydir.tree.StubTree;
 import dev.lazydir.tree.TreePath;
 import java.io.IOException;
@@ -19,6 +19,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.logging.Logger;
 
@@ -58,6 +59,12 @@ final class OpenStubs {
     this.digests = digests;
   }
 
+  /** A tree index's digests (null: none), for files whose metadata has the index's nanosecond times. */
+  static OpenStub.DigestsOf digestsOf(IndexDigests index) {
+    return index == null ? OpenStub.DigestsOf.NONE : (path, meta) -> meta.mtimePrecision() == TimePrecision.NANOS
+        ? index.lookup(path, meta.size(), meta.mtime()) : Optional.empty();
+  }
+
   /** The cache of open stubs by inode (also built once by {@link WarmUp}, which loads its classes early). */
   static <V> Cache<Long, V> cache(RemovalListener<Long, V> onRemoval) {
     return Caffeine.newBuilder().maximumSize(4096).executor(Runnable::run).removalListener(onRemoval).build();
@@ -65,10 +72,10 @@ final class OpenStubs {
 
   /**
    * The stub an event is about, or null if the event's file is not one of lazydir's stubs at its place in this
-   * tree (then it is never written). Identity is checked: the store file must be the event's inode.
+   * tree (then it is never written). Identity is checked: the store file must be the event's inode ({@code st},
+   * the event fd's statx).
    */
-  OpenStub of(int eventFd) throws IOException {
-    Stat st = Fd.statOf(eventFd);
+  OpenStub of(int eventFd, Stat st) throws IOException {
     if (st.dev() != tree.device() || !st.isRegularFile()) {
       return null;
     }
@@ -87,7 +94,7 @@ final class OpenStubs {
     OpenStub stub;
     for (int attempt = 1; ; attempt++) {
       try {
-        stub = openUncached(path.parent(), path.name());
+        stub = OpenStub.open(tree, path, segmentSize, digests);
         break;
       } catch (OpenStub.NotAStubException e) {
         return null;
@@ -134,12 +141,7 @@ final class OpenStubs {
 
   /** The stub of {@code parent/name}, opened and cached if it is not open yet (prefetch). */
   OpenStub open(TreePath parent, String name) throws IOException {
-    return cached(openUncached(parent, name));
-  }
-
-  private OpenStub openUncached(TreePath parent, String name) throws IOException {
-    return OpenStub.open(tree, parent.names(), name, meta -> TreeUrls.fileUrl(tree, parent, name, meta), segmentSize,
-        digests);
+    return cached(OpenStub.open(tree, parent.child(name), segmentSize, digests));
   }
 
   /** Puts a freshly opened stub in the cache, or returns (and closes the fresh one) if another got there first. */
@@ -251,9 +253,9 @@ final class OpenStubs {
   void record() {
     try {
       List<OpenStub> dirty = new ArrayList<>();
-      List<OpenStub.Snapshot> snapshots = new ArrayList<>();
+      List<StubSegments.Snapshot> snapshots = new ArrayList<>();
       for (OpenStub stub : cache.asMap().values()) {
-        OpenStub.Snapshot snap = stub.snapshot();
+        StubSegments.Snapshot snap = stub.snapshot();
         if (snap != null) {
           dirty.add(stub);
           snapshots.add(snap);

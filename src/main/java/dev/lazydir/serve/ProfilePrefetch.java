@@ -1,6 +1,7 @@
 package dev.lazydir.serve;
 
 import dev.lazydir.internal.Threads;
+import dev.lazydir.tree.TreePath;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,7 +30,7 @@ final class ProfilePrefetch implements AutoCloseable {
   /** Lists a directory of the tree (its names from the root) if it is not listed yet. */
   @FunctionalInterface
   interface Lister {
-    void ensureListed(List<String> dir) throws IOException;
+    void ensureListed(TreePath dir) throws IOException;
   }
 
   private final ExecutorService pieces;
@@ -59,16 +60,18 @@ final class ProfilePrefetch implements AutoCloseable {
     long t0 = System.nanoTime();
     List<java.util.concurrent.Future<?>> all = new ArrayList<>();
     for (AccessProfile.Range r : profile.ranges()) {
-      List<String> parent = r.path().subList(0, r.path().size() - 1);
-      String name = r.path().get(r.path().size() - 1);
+      TreePath parent = r.path().parent();
       OpenStub stub;
       try {
-        for (int depth = 0; depth <= parent.size(); depth++) {
-          lister.ensureListed(parent.subList(0, depth));
+        TreePath dir = TreePath.root();
+        lister.ensureListed(dir);
+        for (String name : parent.names()) {
+          dir = dir.child(name);
+          lister.ensureListed(dir);
         }
-        stub = stubs.open(dev.lazydir.tree.TreePath.of(parent), name);
+        stub = stubs.open(parent, r.path().name());
       } catch (IOException | RuntimeException e) {
-        LOG.fine("profile: " + r.label() + ": " + e.getMessage());
+        LOG.fine("profile: " + r.path().printable() + ": " + e.getMessage());
         failed.incrementAndGet();
         continue;
       }
@@ -109,15 +112,6 @@ final class ProfilePrefetch implements AutoCloseable {
       failed.incrementAndGet();
       LOG.fine("profile: " + stub.label + " bytes " + from + "-" + (to - 1) + ": " + e);
     }
-  }
-
-  /** Pieces fetched (or found present) and pieces skipped so far. */
-  long donePieces() {
-    return done.get();
-  }
-
-  long failedPieces() {
-    return failed.get();
   }
 
   @Override

@@ -1,5 +1,6 @@
 package dev.lazydir.serve;
 
+import dev.lazydir.tree.TreePath;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -69,7 +70,7 @@ final class ProfileRecorder {
     List<AccessProfile.Range> out = new ArrayList<>(ranges.size());
     for (int i = 0; i < ranges.size(); i++) {
       long[] r = ranges.get(i);
-      out.add(new AccessProfile.Range(List.of(paths.get(i).split("/")), r[0], r[1] - r[0]));
+      out.add(new AccessProfile.Range(TreePath.parse(paths.get(i)), r[0], r[1] - r[0]));
     }
     changed = false;
     return out;

@@ -15,13 +15,27 @@ import java.util.logging.Logger;
  * the old view waits, and so would this start's own check that DIR is empty. A restart that is handed the group
  * back (LISTEN_FDS) therefore first detaches DIR, but only if DIR shows this very store's tree (same device and
  * inode as STORE/tree, found by stat, which raises no event): readers holding files keep them and are served by
- * the group this start takes over; new opens see DIR empty until the new view is mounted.
+ * the group this start takes over; new opens see DIR empty until the new view is mounted. The private shield the
+ * view sat on ({@link ViewMount}) goes too, but only the very mount the killed daemon recorded (STORE/run/shield,
+ * a unique mount id, never reused while the machine runs): else every such restart would stack one more.
  */
 final class StaleView {
   private static final Logger LOG = Logger.getLogger(StaleView.class.getName());
   private static final int UMOUNT_NOFOLLOW = 8;
 
+  static final String SHIELD_RECORD = "shield";
+
   private StaleView() {}
+
+  /** Records the daemon's shield mount, for a restart after the daemon and its guard were killed together. */
+  static void recordShield(Path run, long mountId) throws IOException {
+    RunRecord.write(run, SHIELD_RECORD, Long.toUnsignedString(mountId));
+  }
+
+  /** The shield is gone (a clean stop): nothing for a restart to detach. */
+  static void forgetShield(Path run) {
+    RunRecord.remove(run, SHIELD_RECORD);
+  }
 
   static void detachIfLeftBySystemdKill(Path dir, StoreLayout layout, Map<String, String> env) throws IOException {
     if (GroupHandOver.passedFd(env, ProcessHandle.current().pid(), SystemdNotify.GROUP_FD_NAME).isEmpty()) {
@@ -49,6 +63,29 @@ final class StaleView {
       Posix.umount(abs.toString(), Posix.MNT_DETACH | UMOUNT_NOFOLLOW);
       LOG.warning(abs + " still showed the store's tree (the previous daemon and its guard were killed together);"
           + " detached it");
+      detachRecordedShield(abs, layout.run());
+    }
+  }
+
+  /** Detaches the shield under the stale view if DIR shows exactly the mount the killed daemon recorded. */
+  private static void detachRecordedShield(Path abs, Path run) throws IOException {
+    Optional<String> recorded;
+    try {
+      recorded = RunRecord.read(run, SHIELD_RECORD);
+    } catch (IOException e) {
+      LOG.warning("the shield record in " + run + " is unreadable (" + e.getMessage() + "); left " + abs
+          + " as it is");
+      return;
+    }
+    long id;
+    try {
+      id = Long.parseUnsignedLong(recorded.orElse(""));
+    } catch (NumberFormatException e) {
+      return; // no record (a daemon from before shields were recorded), or not one a daemon wrote
+    }
+    if (Posix.mountIdOf(abs.toString()) == id) {
+      Posix.umount(abs.toString(), Posix.MNT_DETACH | UMOUNT_NOFOLLOW);
+      forgetShield(run);
     }
   }
 }

@@ -32,6 +32,9 @@ import java.util.Optional;
  * the store never makes lazydir write the file it points to. Files written whole (the state) are made under a
  * temporary name created exclusively and renamed over the old one, which replaces a planted link, never its
  * target; the lock file, opened in place, is refused if it is a link.
+ *
+ * <p>This class holds the store's everyday files (format, lock, state, digests); taking a store away, the one act
+ * that destroys fetched data, is {@link StoreRemoval}'s, behind the three remove methods here.
  */
 public record StoreLayout(Path store) {
   static final String STATE = "state";
@@ -157,7 +160,7 @@ public record StoreLayout(Path store) {
   }
 
   /** The store's lock is held by a running serve (nothing is taken or changed by asking). */
-  public static final class StoreInUseException extends IOException {
+  static final class StoreInUseException extends IOException {
     StoreInUseException(String message) {
       super(message);
     }
@@ -270,49 +273,6 @@ public record StoreLayout(Path store) {
     }
   }
 
-  /**
-   * Removes a store the demo made, holding its lock meanwhile so that no serve starts on it. Refuses, changing
-   * nothing, a store a running serve holds (the demo used to delete a live store) or one without the demo's
-   * marker (someone's store with fetched data, which the demo must never remove).
-   */
-  public void removeDemoStore() throws IOException {
-    if (!Files.exists(store, LinkOption.NOFOLLOW_LINKS)) {
-      return;
-    }
-    Optional<String> pid = Files.isSymbolicLink(store) ? Optional.empty() : servingPidIfLocked();
-    if (pid.isPresent()) {
-      throw new StoreInUseException(store + " is in use by lazydir serve (pid " + pid.get() + "), so the demo"
-          + " does not remove it: stop that serve, or give the demo another DIR");
-    }
-    if (!isDemoStore()) {
-      throw new IOException(store + " was not made by lazydir demo, so the demo does not remove it: give the"
-          + " demo another DIR (or remove " + store + " yourself if nothing in it is needed)");
-    }
-    FileLock lock = lock();
-    try (Fd s = Posix.open(store.toString(), Posix.O_RDONLY | Posix.O_DIRECTORY | Posix.O_NOFOLLOW)) {
-      removeContents(s, s.stat().dev());
-    } finally {
-      lock.release();
-      lock.channel().close();
-    }
-    Files.delete(store);
-  }
-
-  private boolean isDemoStore() throws IOException {
-    if (Files.isSymbolicLink(store) || !Files.isDirectory(store)) {
-      return false;
-    }
-    try (Fd s = openStore()) {
-      Optional<Stat> run = s.statAt("run");
-      if (run.isEmpty() || !run.get().isDirectory()) {
-        return false;
-      }
-      try (Fd r = s.openDirAt("run")) {
-        return r.statAt(DEMO_MARKER).map(Stat::isRegularFile).orElse(false);
-      }
-    }
-  }
-
   /** The pid of the serve holding the store's lock, if one does (the lock file is not created by asking). */
   public Optional<String> servingPidIfLocked() throws IOException {
     if (!Files.isDirectory(run(), LinkOption.NOFOLLOW_LINKS)) {
@@ -336,74 +296,25 @@ public record StoreLayout(Path store) {
   }
 
   /**
+   * Removes a store the demo made, holding its lock meanwhile so that no serve starts on it. Refuses, changing
+   * nothing, a store a running serve holds (the demo used to delete a live store) or one without the demo's
+   * marker (someone's store with fetched data, which the demo must never remove).
+   */
+  public void removeDemoStore() throws IOException {
+    new StoreRemoval(this).removeDemoStore();
+  }
+
+  /**
    * Removes a store and everything fetched in it (httpdirfs' --cache-clear), holding its lock meanwhile so that no
    * serve starts on it; refused, changing nothing, while a serve uses it, or if it does not look like a store.
    */
   public void removeStore() throws IOException {
-    if (Files.isSymbolicLink(store) || !Files.isDirectory(store)) {
-      throw new IOException(store + " is not a directory lazydir made (a symbolic link or a file); lazydir removes"
-          + " only its own stores");
-    }
-    Optional<String> pid = servingPidIfLocked();
-    if (pid.isPresent()) {
-      throw new StoreInUseException(store + " is in use by lazydir serve (pid " + pid.get() + "), so it is not"
-          + " removed: stop that serve first (lazydir stop DIR)");
-    }
-    try (Fd s = openStore()) {
-      Optional<Stat> run = s.statAt("run");
-      Optional<Stat> tree = s.statAt("tree");
-      for (String name : s.list()) {
-        if (!name.equals("run") && !name.equals("tree")) {
-          throw new IOException(store + " holds " + name + ", which lazydir never puts in a store; it removes only"
-              + " its own stores: check the path (or remove it yourself)");
-        }
-      }
-      if (run.isEmpty() && tree.isEmpty()) {
-        throw new IOException(store + " is not a lazydir store (no run or tree in it); nothing removed");
-      }
-    }
-    FileLock lock = lock();
-    try (Fd s = Posix.open(store.toString(), Posix.O_RDONLY | Posix.O_DIRECTORY | Posix.O_NOFOLLOW)) {
-      removeContents(s, s.stat().dev());
-    } finally {
-      lock.release();
-      lock.channel().close();
-    }
-    Files.delete(store);
+    new StoreRemoval(this).removeStore();
   }
 
-  /**
-   * Removes a store that a failed start has just made (the caller holds no mount on it): what is below it by
-   * *at() calls, links removed and never followed, then the store itself.
-   */
+  /** Removes a store that a failed start has just made (the caller holds no mount on it). */
   void removeNew() throws IOException {
-    if (Files.isSymbolicLink(store) || !Files.isDirectory(store)) {
-      return;
-    }
-    try (Fd s = Posix.open(store.toString(), Posix.O_RDONLY | Posix.O_DIRECTORY | Posix.O_NOFOLLOW)) {
-      removeContents(s, s.stat().dev());
-    }
-    Files.delete(store);
-  }
-
-  /** Removes everything below dir by *at() calls: links are removed, never followed; other filesystems are left. */
-  private static void removeContents(Fd dir, long dev) throws IOException {
-    for (String name : dir.list()) {
-      Optional<Stat> st = dir.statAt(name);
-      if (st.isEmpty()) {
-        continue;
-      }
-      if (st.get().isDirectory()) {
-        if (st.get().dev() != dev) {
-          throw new IOException(dir.label() + "/" + name + " is on another filesystem (a mount in the store);"
-              + " unmount it, then run the demo again");
-        }
-        try (Fd sub = dir.openDirAt(name)) {
-          removeContents(sub, dev);
-        }
-      }
-      dir.unlinkAt(name, st.get().isDirectory());
-    }
+    new StoreRemoval(this).removeNew();
   }
 
   private static void unlinkIfPresent(Fd dir, String name) throws IOException {
@@ -416,7 +327,7 @@ public record StoreLayout(Path store) {
     }
   }
 
-  private Fd openStore() throws IOException {
+  Fd openStore() throws IOException {
     return Posix.open(store.toString(), Posix.O_RDONLY | Posix.O_DIRECTORY);
   }
 

@@ -6,9 +6,9 @@ import dev.lazydir.internal.Threads;
 import dev.lazydir.internal.posix.Fd;
 import dev.lazydir.internal.posix.Stat;
 import dev.lazydir.tree.EntryMeta.DirMeta;
-import dev.lazydir.tree.LocalName;
 import dev.lazydir.tree.StubTree;
 import dev.lazydir.tree.TreePath;
+import dev.lazydir.tree.TreeWalk;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -175,15 +175,15 @@ final class TreeRefresh {
   private List<TreePath> subdirectories(TreePath dir) throws IOException {
     List<TreePath> out = new ArrayList<>();
     try (Fd fd = tree.openDir(dir)) {
-      for (String name : fd.list()) {
-        if (name.startsWith(LocalName.TEMP_PREFIX)) {
-          continue;
-        }
-        Stat st = fd.statAt(name).orElse(null);
-        if (st != null && st.isDirectory() && tree.inspect(fd, name).meta() instanceof DirMeta) {
+      TreeWalk.entries(tree, fd, new TreeWalk.Entries() {
+        @Override
+        public void file(String name, Stat st) {}
+
+        @Override
+        public void directory(String name, DirMeta meta) {
           out.add(dir.child(name));
         }
-      }
+      });
     }
     return out;
   }

@@ -66,7 +66,7 @@ final class WarmUp {
         dev.lazydir.crawl.Crawler lister = new dev.lazydir.crawl.Crawler(client, 1, 2,
             dev.lazydir.crawl.Progress.NONE, java.time.Clock.systemUTC())) {
       lister.crawl(origin, dir);
-      try (StubTree tree = StubTree.open(dir, origin.toString()); Fd root = tree.openDir(List.of())) {
+      try (StubTree tree = StubTree.open(dir, origin.toString()); Fd root = tree.openDir(dev.lazydir.tree.TreePath.root())) {
         for (int round = 0; round < ROUNDS; round++) {
           for (String name : root.list()) {
             tree.removeOwned(root, name);
@@ -93,12 +93,12 @@ final class WarmUp {
           EntryMeta.TimePrecision.SECONDS, null, "f");
       try (dev.lazydir.origin.OriginClient client = new dev.lazydir.origin.OriginClient(config, origin);
           StubTree tree = StubTree.open(dir, origin.toString());
-          Fd root = tree.openDir(List.of())) {
+          Fd root = tree.openDir(dev.lazydir.tree.TreePath.root())) {
         ContentFiller filler = new ContentFiller(client, pool, 1, java.time.Duration.ofSeconds(10), stub -> { });
         filler.silent = true;
         tree.createStub(root, "f", meta, mtime);
         for (int i = 0; i < 15; i++) {
-          try (OpenStub stub = OpenStub.open(tree, List.of(), "f", m -> url, 64 << 10)) {
+          try (OpenStub stub = OpenStub.open(tree, dev.lazydir.tree.TreePath.of(List.of("f")), m -> url, 64 << 10)) {
             filler.ensure(stub, 0, 4096); // the first segment, then one read ahead
             filler.ensure(stub, 0, 0);
           }

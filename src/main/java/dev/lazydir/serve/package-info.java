@@ -4,16 +4,22 @@
  *
  * <pre>
  * event -> bytes (a read, mmap or exec of a file with bytes still to fetch; its inode carries a content mark)
- *   EventLoop      polls the group, hands the event on, answers it exactly once (ALLOW, or EIO/ENOSPC)
- *   Daemon         onEvent: FAN_PRE_ACCESS -> onContent, FAN_OPEN_PERM -> onOpen
- *   OpenStubs      event fd -> OpenStub (path through the view or the store, inode checked; cached by inode)
- *   ContentFiller  the missing segments of the range: one fetch per segment shared by its readers, read-ahead
- *   origin         OriginClient.fetchRange: range GET, version checked, body handed over as it arrives
- *   OpenStub       pwrite through the private clone, segment marked present; the reader is let in
- *   OpenStubs      once a second: syncfs, then the maps; a complete file goes native (no content mark)
+ *   EventLoop       polls the group, takes the event fd's statx once; a FAN_PRE_ACCESS goes straight to
+ *                   ContentEvents; answers it exactly once (nothing native again until the answer)
+ *   ContentEvents   event fd -> stub (OpenStubs: the cache by inode; a miss opens it, one walk from the root
+ *                   giving the directory and the URL), then the range -> ContentFiller; ALLOW, or EIO
+ *   ContentFiller   the missing segments of the range: one SegmentFetch per run, shared by its readers; the
+ *                   reader waits (bounded) for its own bytes, not the whole segment
+ *   SegmentFetch    one stream, on a fetch thread: OriginClient.fetchRange with itself as the sink
+ *   OriginClient    the server (origin or mirror), the retries, resumption after the bytes handed over
+ *   PlainRangeFetch the range GET on a kept-alive socket; head read and version checked before the body
+ *   BodyHandOver    the body into the sink: SegmentFetch.write pwrites through the private clone, marks the
+ *                   segments written whole present (StubSegments) and lets the waiting reader in
+ *   (beside it: ReadAhead keeps a sequential reader's streams ahead; CacheRoom is charged for the disk; once a
+ *   second OpenStubs syncs and records the maps, and a complete file goes native: no content mark)
  *
  * listing -> stubs (an opendir of a directory not listed yet, or due for a refresh; or the namespace crawl)
- *   EventLoop -> Daemon.onOpen -> DirectoryOpens.onOpen   listed once however many openers wait
+ *   EventLoop -> OpenEvents -> DirectoryOpens.onOpen      listed once however many openers wait
  *   crawl.Crawler.relist                                    GET the index page if changed (a 304 or the same
  *                                                           bytes: nothing parsed, no entry looked at), parse,
  *                                                           probe what it lacks
@@ -23,7 +29,7 @@
  *                                                           subdirectories ahead, fetch small files ahead
  *
  * bounds -> eviction (serve --cache-max-size / --min-free-space / --cache-max-age; lazydir evict, pin, unpin)
- *   Daemon.onOpen, ContentFiller   CacheRoom.makeRoom before a stub takes disk; CacheRoom.charged after
+ *   OpenEvents, ContentFiller      CacheRoom.makeRoom before a stub takes disk; CacheRoom.charged after
  *   CachePolicy                    usage counter and least-recently-used order (recency: FAN_OPEN notices)
  *   Eviction                       content mark back, write lease, "nothing present" recorded, data punched out
  *   ControlSocket                  STORE/run/control: evict, pin, unpin from the command line

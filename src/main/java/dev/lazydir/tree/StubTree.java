@@ -191,16 +191,6 @@ public final class StubTree implements Closeable {
     return device;
   }
 
-  /**
-   * The path of entry name inside the directory at path, for callers still holding paths as lists of names (they
-   * print it: nothing is checked; {@link TreePath#child} is the checked way).
-   */
-  public static List<String> childPath(List<String> path, String name) {
-    List<String> out = new java.util.ArrayList<>(path);
-    out.add(name);
-    return out;
-  }
-
   /** Sees each directory a walk from the root enters, below the root, while it is open. */
   @FunctionalInterface
   public interface Step {
@@ -210,11 +200,6 @@ public final class StubTree implements Closeable {
   /** Opens a directory below the root, one name at a time, never following a symlink. */
   public Fd openDir(TreePath path) throws IOException {
     return openDir(path, (name, dir) -> {});
-  }
-
-  /** As {@link #openDir(TreePath)}, for a path held as a list of names. */
-  public Fd openDir(List<String> relative) throws IOException {
-    return openDir(TreePath.of(relative));
   }
 
   /**

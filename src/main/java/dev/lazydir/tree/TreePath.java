@@ -64,6 +64,20 @@ public final class TreePath {
     return new TreePath(List.copyOf(out));
   }
 
+  /** The path {@code below} names relative to this one (a walk started here reports paths relative to it). */
+  public TreePath resolve(TreePath below) {
+    if (below.isRoot()) {
+      return this;
+    }
+    if (isRoot()) {
+      return below;
+    }
+    List<String> out = new ArrayList<>(names.size() + below.names.size());
+    out.addAll(names);
+    out.addAll(below.names);
+    return new TreePath(List.copyOf(out));
+  }
+
   /** The directory holding this entry; the root has none. */
   public TreePath parent() {
     if (isRoot()) {

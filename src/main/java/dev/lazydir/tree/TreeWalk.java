@@ -22,16 +22,30 @@ import java.util.Optional;
 public final class TreeWalk {
   private TreeWalk() {}
 
-  /** What the walk reports. */
+  /**
+   * What the walk reports (each method does nothing unless overridden). A visitor that needs to know where an
+   * entry is overrides the two methods that are told the directory's {@link TreePath} below the walk's start (the
+   * walk knows it: nothing is read back from /proc); the others override the two without it.
+   */
   public interface Visitor {
     /** A lazydir directory, open, before its entries (the root first). */
-    void directory(Fd dir, DirMeta meta) throws IOException;
+    default void directory(Fd dir, DirMeta meta) throws IOException {}
 
     /** A regular file in a lazydir directory, not opened: {@code st} describes the name itself (no symlink). */
-    void file(Fd parent, String name, Stat st) throws IOException;
+    default void file(Fd parent, String name, Stat st) throws IOException {}
+
+    /** As {@link #directory(Fd, DirMeta)}, with the directory's path below the start of the walk. */
+    default void directory(Fd dir, TreePath path, DirMeta meta) throws IOException {
+      directory(dir, meta);
+    }
+
+    /** As {@link #file(Fd, String, Stat)}, with the path of the directory holding the file. */
+    default void file(Fd parent, TreePath parentPath, String name, Stat st) throws IOException {
+      file(parent, name, st);
+    }
   }
 
-  private record Level(Fd dir, Iterator<String> names) {}
+  private record Level(Fd dir, TreePath path, Iterator<String> names) {}
 
   /** A lazydir directory found by {@link #visit}, open, for the walk to report and enter. */
   private record Entered(Fd dir, DirMeta meta) {}
@@ -40,13 +54,13 @@ public final class TreeWalk {
    * One entry of {@code dir}, for both walks: a regular file is reported; a lazydir directory is opened and
    * returned; temporaries, foreign directories and whatever vanished or was swapped meanwhile are skipped (null).
    */
-  private static Entered visit(Fd dir, String name, Visitor visitor) throws IOException {
+  private static Entered visit(Fd dir, TreePath path, String name, Visitor visitor) throws IOException {
     Optional<Stat> st = name.startsWith(LocalName.TEMP_PREFIX) ? Optional.empty() : dir.statAt(name);
     if (st.isEmpty()) {
       return null;
     }
     if (st.get().isRegularFile()) {
-      visitor.file(dir, name, st.get());
+      visitor.file(dir, path, name, st.get());
       return null;
     }
     if (!st.get().isDirectory()) {
@@ -79,7 +93,7 @@ public final class TreeWalk {
     if (!(StubTree.metaOf(root).orElse(null) instanceof DirMeta rootMeta)) {
       return;
     }
-    visitor.directory(root, rootMeta);
+    visitor.directory(root, TreePath.root(), rootMeta);
     new Parallel(visitor, threads).run(root);
   }
 
@@ -101,7 +115,7 @@ public final class TreeWalk {
         synchronized (this) {
           running++;
         }
-        walkFrom(root, false);
+        walkFrom(root, TreePath.root(), false);
         synchronized (this) {
           boolean interrupted = false;
           while (running > 0) {
@@ -132,10 +146,10 @@ public final class TreeWalk {
     }
 
     /** Walks below {@code start} (closed at the end if {@code owned}); signals its end. */
-    private void walkFrom(Fd start, boolean owned) {
+    private void walkFrom(Fd start, TreePath startPath, boolean owned) {
       Deque<Level> levels = new ArrayDeque<>();
       try {
-        levels.push(new Level(start, start.list().iterator()));
+        levels.push(new Level(start, startPath, start.list().iterator()));
         while (!levels.isEmpty() && failure.get() == null) {
           Level top = levels.peek();
           if (!top.names().hasNext()) {
@@ -145,11 +159,13 @@ public final class TreeWalk {
             }
             continue;
           }
-          Entered entered = visit(top.dir(), top.names().next(), visitor);
+          String name = top.names().next();
+          Entered entered = visit(top.dir(), top.path(), name, visitor);
           if (entered != null) {
             Fd sub = entered.dir();
+            TreePath subPath = top.path().child(name);
             try {
-              visitor.directory(sub, entered.meta());
+              visitor.directory(sub, subPath, entered.meta());
             } catch (IOException | RuntimeException e) {
               sub.close();
               throw e;
@@ -161,7 +177,7 @@ public final class TreeWalk {
               try {
                 pool.execute(() -> {
                   try {
-                    walkFrom(sub, true);
+                    walkFrom(sub, subPath, true);
                   } finally {
                     handedOut.release();
                   }
@@ -176,7 +192,7 @@ public final class TreeWalk {
               }
             } else {
               try {
-                levels.push(new Level(sub, sub.list().iterator()));
+                levels.push(new Level(sub, subPath, sub.list().iterator()));
               } catch (IOException | RuntimeException e) {
                 sub.close();
                 throw e;
@@ -216,9 +232,9 @@ public final class TreeWalk {
     if (!(StubTree.metaOf(root).orElse(null) instanceof DirMeta rootMeta)) {
       return;
     }
-    visitor.directory(root, rootMeta);
+    visitor.directory(root, TreePath.root(), rootMeta);
     Deque<Level> levels = new ArrayDeque<>();
-    levels.push(new Level(root, root.list().iterator()));
+    levels.push(new Level(root, TreePath.root(), root.list().iterator()));
     try {
       while (!levels.isEmpty()) {
         Level top = levels.peek();
@@ -229,10 +245,12 @@ public final class TreeWalk {
           }
           continue;
         }
-        Entered entered = visit(top.dir(), top.names().next(), visitor);
+        String name = top.names().next();
+        Entered entered = visit(top.dir(), top.path(), name, visitor);
         if (entered != null) {
-          levels.push(new Level(entered.dir(), entered.dir().list().iterator()));
-          visitor.directory(entered.dir(), entered.meta());
+          TreePath subPath = top.path().child(name);
+          levels.push(new Level(entered.dir(), subPath, entered.dir().list().iterator()));
+          visitor.directory(entered.dir(), subPath, entered.meta());
         }
       }
     } finally {
@@ -240,6 +258,39 @@ public final class TreeWalk {
         if (l.dir() != root) {
           l.dir().close();
         }
+      }
+    }
+  }
+
+  /** What one level of a lazydir directory holds, as {@link #entries} reports it. */
+  public interface Entries {
+    /** A regular file: {@code st} describes the name itself (never a symlink followed). */
+    void file(String name, Stat st) throws IOException;
+
+    /** A lazydir subdirectory, with its metadata. */
+    void directory(String name, DirMeta meta) throws IOException;
+  }
+
+  /**
+   * The entries of one directory of {@code tree} as they are on disk, for whoever handles a tree one level at a
+   * time (a crawl's next level, a namespace crawl, a refresh): regular files by their stat, lazydir subdirectories
+   * by their metadata (only directories are opened, so a level of many files costs one stat each); temporaries,
+   * foreign entries and whatever vanishes meanwhile are skipped. The one subdirectory iterator of the code, as
+   * {@link #walk(Fd, Visitor)} is the one walk of a whole tree.
+   */
+  public static void entries(StubTree tree, Fd dir, Entries entries) throws IOException {
+    for (String name : dir.list()) {
+      if (name.startsWith(LocalName.TEMP_PREFIX)) {
+        continue; // an entry being made: not an entry yet
+      }
+      Stat st = dir.statAt(name).orElse(null);
+      if (st == null) {
+        continue;
+      }
+      if (st.isRegularFile()) {
+        entries.file(name, st);
+      } else if (st.isDirectory() && tree.inspect(dir, name).meta() instanceof DirMeta meta) {
+        entries.directory(name, meta);
       }
     }
   }

@@ -8,6 +8,7 @@ import dev.lazydir.crawl.TreeUrls;
 import dev.lazydir.origin.PercentCodec;
 import dev.lazydir.testing.LocalTree;
 import dev.lazydir.tree.StubTree;
+import dev.lazydir.tree.TreePath;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -176,13 +177,9 @@ class RealServersCrawlTest {
         }
         String meta = LocalTree.xattr(dir.resolve(e.getKey()), "user.lazydir").orElseThrow();
         assertFalse(meta.contains("\nn="), e.getKey() + ": a listed spelling was recorded: " + meta);
-        Path rel = Path.of(e.getKey());
-        List<String> parent = new ArrayList<>();
-        for (int i = 0; i < rel.getNameCount() - 1; i++) {
-          parent.add(rel.getName(i).toString());
-        }
-        okhttp3.HttpUrl url = TreeUrls.dirUrl(tree, parent).newBuilder()
-            .addEncodedPathSegment(PercentCodec.canonicalSegment(rel.getFileName().toString())).build();
+        TreePath rel = TreePath.parse(e.getKey());
+        okhttp3.HttpUrl url = TreeUrls.dirUrl(tree, rel.parent()).newBuilder()
+            .addEncodedPathSegment(PercentCodec.canonicalSegment(rel.name())).build();
         try (okhttp3.Response r = http.newCall(new okhttp3.Request.Builder().url(url).head().build()).execute()) {
           out.put(e.getKey(), r.code() + " " + r.header("Content-Length"));
         }

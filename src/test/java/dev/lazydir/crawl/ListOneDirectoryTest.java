@@ -44,7 +44,7 @@ class ListOneDirectoryTest {
         assertTrue(crawler.listOne(tree, TreePath.parse("a b/c&d")), "reached through the listed spelling c%26d");
         assertEquals(4L, Files.size(dir.resolve("a b/c&d/deep.txt")));
         assertEquals(origin.url("/pub/a b/c&d/").newBuilder().build().toString().replace("c&d", "c%26d"),
-            TreeUrls.dirUrl(tree, List.of("a b", "c&d")).toString());
+            TreeUrls.dirUrl(tree, dev.lazydir.tree.TreePath.of(List.of("a b", "c&d"))).toString());
       }
     }
   }

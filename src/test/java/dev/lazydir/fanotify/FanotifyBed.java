@@ -1,9 +1,10 @@
 package dev.lazydir.fanotify;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.lazydir.internal.posix.Errno;
+import dev.lazydir.testing.Commands;
+import dev.lazydir.testing.LoopFilesystem;
 import java.io.File;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -31,7 +32,8 @@ import java.util.function.Predicate;
  * (/proc/self/ns/mnt differs from /proc/1/ns/mnt and from the parent's). Nothing but the view is marked; handlers
  * write only through the private path into files the test made; every permission event gets exactly one valid
  * answer (a callback failure answers FAN_DENY_ERRNO(EIO)); readers run with timeouts and are killed forcibly. {@link
- * #close} stops handlers, kills readers, closes groups, unmounts both mounts and checks the loop device is gone.
+ * #close} stops handlers, kills readers, closes groups, unmounts both mounts and checks the loop device is gone (the
+ * image and its mounts are a {@link LoopFilesystem}, the one loop-filesystem bed of the tests).
  */
 final class FanotifyBed implements AutoCloseable {
   static final Duration READER_TIMEOUT = Duration.ofSeconds(20);
@@ -42,8 +44,7 @@ final class FanotifyBed implements AutoCloseable {
   final Path priv;
   final Path tree;
   final Path view;
-  private boolean privMounted;
-  private boolean viewMounted;
+  private LoopFilesystem fs;
   private final List<Handler> handlers = new ArrayList<>();
   private final List<FanotifyGroup> groups = new ArrayList<>();
   private final List<Process> readers = new ArrayList<>();
@@ -73,17 +74,10 @@ final class FanotifyBed implements AutoCloseable {
     requireRootInPrivateMountNamespace();
     FanotifyBed bed = new FanotifyBed(tmp.toRealPath());
     try {
-      try (RandomAccessFile f = new RandomAccessFile(bed.image.toFile(), "rw")) {
-        f.setLength(64L << 20);
-      }
-      run("mkfs.ext4", "-q", "-F", bed.image.toString());
-      Files.createDirectories(bed.priv);
       Files.createDirectories(bed.view);
-      run("mount", "-o", "loop", bed.image.toString(), bed.priv.toString());
-      bed.privMounted = true;
+      bed.fs = LoopFilesystem.mount(bed.image, bed.priv, 64L << 20, "the privileged fanotify tests");
       Files.createDirectories(bed.tree);
-      run("mount", "--bind", bed.tree.toString(), bed.view.toString());
-      bed.viewMounted = true;
+      bed.fs.bind(bed.tree, bed.view);
       return bed;
     } catch (Throwable t) {
       try {
@@ -356,7 +350,7 @@ final class FanotifyBed implements AutoCloseable {
   /** The real python3 binary (not a pyenv shim), so a reader's pid is python's own. */
   static synchronized String python() throws Exception {
     if (python == null) {
-      python = run("python3", "-c", "import sys; print(sys.executable)").trim();
+      python = Commands.run(60, "python3", "-c", "import sys; print(sys.executable)").requireOk().text().trim();
     }
     return python;
   }
@@ -458,81 +452,18 @@ final class FanotifyBed implements AutoCloseable {
     } catch (Throwable t) {
       problems.add(t);
     }
-    if (viewMounted) {
-      unmount(view, problems);
-      viewMounted = false;
-    }
-    if (privMounted) {
-      unmount(priv, problems);
-      privMounted = false;
-    }
-    // mount -o loop sets autoclear: the loop device goes with the last unmount
-    String attached = "";
-    for (int i = 0; i < 50; i++) {
-      attached = run("losetup", "-j", image.toString()).trim();
-      if (attached.isEmpty()) {
-        break;
+    if (fs != null) {
+      try {
+        fs.close(); // the view, then the image; fails if either needed a lazy detach or the loop device stayed
+      } catch (Throwable t) {
+        problems.add(t);
       }
-      Thread.sleep(100);
-    }
-    if (!attached.isEmpty()) {
-      problems.add(new AssertionError("loop device still attached to " + image + ": " + attached));
-      for (String line : attached.split("\n")) {
-        runQuietly("losetup", "-d", line.split(":")[0]);
-      }
+      fs = null;
     }
     if (!problems.isEmpty()) {
       AssertionError a = new AssertionError("test bed teardown: " + problems);
       problems.forEach(a::addSuppressed);
       throw a;
-    }
-  }
-
-  private static void unmount(Path target, List<Throwable> problems) {
-    for (int i = 0; i < 30; i++) {
-      if (runQuietly("umount", target.toString()) == 0) {
-        return;
-      }
-      try {
-        Thread.sleep(100);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        break;
-      }
-    }
-    problems.add(new AssertionError("umount " + target + " kept failing; detached lazily"));
-    runQuietly("umount", "-l", target.toString());
-  }
-
-  /** Runs a setup command (bounded); fails the test on a non-zero exit. Returns stdout+stderr. */
-  static String run(String... command) throws Exception {
-    Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectInput(new File("/dev/null")).start();
-    byte[] out;
-    try {
-      if (!p.waitFor(60, TimeUnit.SECONDS)) {
-        p.destroyForcibly();
-        fail(String.join(" ", command) + " timed out");
-      }
-      out = p.getInputStream().readAllBytes();
-    } finally {
-      p.destroyForcibly();
-    }
-    String text = new String(out, StandardCharsets.UTF_8);
-    assertEquals(0, p.exitValue(), String.join(" ", command) + ":\n" + text);
-    return text;
-  }
-
-  private static int runQuietly(String... command) {
-    try {
-      Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(new File("/dev/null"))
-          .redirectInput(new File("/dev/null")).start();
-      if (!p.waitFor(30, TimeUnit.SECONDS)) {
-        p.destroyForcibly();
-        return -1;
-      }
-      return p.exitValue();
-    } catch (Exception e) {
-      return -1;
     }
   }
 }

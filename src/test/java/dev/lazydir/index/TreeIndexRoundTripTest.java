@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lazydir.testing.IndexedTree;
+import dev.lazydir.tree.TreePath;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -42,7 +43,7 @@ class TreeIndexRoundTripTest {
 
         @Override
         public void entry(TreeIndex.Entry e) {
-          read.put(e.display(), e);
+          read.put(e.path().toString(), e);
         }
       });
     }
@@ -95,7 +96,7 @@ class TreeIndexRoundTripTest {
     new IndexBuilder(src, out, TreeIndex.DEFAULT_BLOCK_SIZE).build(); // again, with the first one there
     List<String> paths = new ArrayList<>();
     try (var in = Files.newInputStream(out)) {
-      TreeIndex.read(in, e -> paths.add(e.display()));
+      TreeIndex.read(in, e -> paths.add(e.path().toString()));
     }
     assertEquals(List.of(".", "a"), paths);
     try (var names = Files.list(src)) {
@@ -115,12 +116,12 @@ class TreeIndexRoundTripTest {
   void namesWithTabsNewlinesAndBackslashesRoundTrip() throws Exception {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     try (TreeIndex.Writer w = new TreeIndex.Writer(out, 4096)) {
-      w.dir(List.of(), 0755, java.time.Instant.EPOCH);
-      w.symlink(List.of("a\tb\\c\nd"), 0777, java.time.Instant.EPOCH, "x\ty");
+      w.dir(TreePath.root(), 0755, java.time.Instant.EPOCH);
+      w.symlink(TreePath.of(List.of("a\tb\\c\nd")), 0777, java.time.Instant.EPOCH, "x\ty");
     }
     List<TreeIndex.Entry> read = new ArrayList<>();
     TreeIndex.read(new ByteArrayInputStream(out.toByteArray()), read::add);
-    assertEquals(List.of("a\tb\\c\nd"), read.get(1).path());
+    assertEquals(List.of("a\tb\\c\nd"), read.get(1).path().names());
     assertEquals("x\ty", read.get(1).target());
     assertFalse(new String(out.toByteArray(), StandardCharsets.ISO_8859_1).isEmpty());
   }
@@ -136,11 +137,11 @@ class TreeIndexRoundTripTest {
     List<String> names = List.of("z", "\u00e9", "\ufb01", "\ud834\udd1e");
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     try (TreeIndex.Writer w = new TreeIndex.Writer(out, 4096)) {
-      w.dir(List.of(), 0755, java.time.Instant.EPOCH);
-      w.file(List.of("big"), 0644, java.time.Instant.EPOCH, 3000L * 4096, whole, blocks);
+      w.dir(TreePath.root(), 0755, java.time.Instant.EPOCH);
+      w.file(TreePath.of(List.of("big")), 0644, java.time.Instant.EPOCH, 3000L * 4096, whole, blocks);
       for (String n : names) {
-        w.dir(List.of(n), 0755, java.time.Instant.EPOCH);
-        w.file(List.of(n, "x"), 0600, java.time.Instant.ofEpochSecond(1, 5), 0, sha(new byte[0]), null);
+        w.dir(TreePath.of(List.of(n)), 0755, java.time.Instant.EPOCH);
+        w.file(TreePath.of(List.of(n, "x")), 0600, java.time.Instant.ofEpochSecond(1, 5), 0, sha(new byte[0]), null);
       }
     }
     List<TreeIndex.Entry> read = new ArrayList<>();
@@ -148,8 +149,8 @@ class TreeIndexRoundTripTest {
     assertArrayEquals(blocks, read.get(1).blocks());
     assertArrayEquals(whole, read.get(1).sha256());
     for (int i = 0; i < names.size(); i++) {
-      assertEquals(List.of(names.get(i)), read.get(2 + 2 * i).path());
-      assertEquals(List.of(names.get(i), "x"), read.get(3 + 2 * i).path());
+      assertEquals(List.of(names.get(i)), read.get(2 + 2 * i).path().names());
+      assertEquals(List.of(names.get(i), "x"), read.get(3 + 2 * i).path().names());
       assertEquals(java.time.Instant.ofEpochSecond(1, 5), read.get(3 + 2 * i).mtime());
     }
 

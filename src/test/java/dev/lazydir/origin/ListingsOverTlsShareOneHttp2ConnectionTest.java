@@ -3,6 +3,7 @@ package dev.lazydir.origin;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.lazydir.testing.Commands;
 import java.io.FileInputStream;
 import java.nio.file.Path;
 import java.security.KeyStore;
@@ -89,9 +90,6 @@ class ListingsOverTlsShareOneHttp2ConnectionTest {
   private static void keytool(String... args) throws Exception {
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "keytool").toString()));
     cmd.addAll(List.of(args));
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes());
-    assertTrue(p.waitFor(60, TimeUnit.SECONDS), "keytool ended");
-    assertEquals(0, p.exitValue(), "keytool: " + out);
+    Commands.check(cmd.toArray(String[]::new));
   }
 }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.lazydir.tree.TreePath;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,10 +35,10 @@ class AccessProfileFormatTest {
     r.write(true);
     AccessProfile p = AccessProfile.parse(Files.readAllBytes(tmp.resolve("p")), "p");
     assertEquals(List.of(
-        new AccessProfile.Range(List.of("jdk", "lib", "modules"), 0, 64 << 20),
-        new AccessProfile.Range(List.of("jdk", "conf", "security", "java.security"), 0, 4096),
-        new AccessProfile.Range(List.of("jdk", "lib", "modules"), 100 << 20, 4096),
-        new AccessProfile.Range(List.of("odd\\name\tx"), 0, 1)), p.ranges());
+        new AccessProfile.Range(TreePath.of(List.of("jdk", "lib", "modules")), 0, 64 << 20),
+        new AccessProfile.Range(TreePath.of(List.of("jdk", "conf", "security", "java.security")), 0, 4096),
+        new AccessProfile.Range(TreePath.of(List.of("jdk", "lib", "modules")), 100 << 20, 4096),
+        new AccessProfile.Range(TreePath.of(List.of("odd\\name\tx")), 0, 1)), p.ranges());
     assertTrue(Files.readString(tmp.resolve("p")).contains("odd\\\\name\\x09x"), "escaped as in the tree index");
   }
 

@@ -4,8 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.lazydir.serve.ServeBed.Result;
+import dev.lazydir.testing.Commands.Result;
 import dev.lazydir.testing.FakeOrigin;
+import dev.lazydir.tree.TreePath;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -90,12 +91,12 @@ class AccessProfilesTest {
     Path profile = record();
     String text = Files.readString(profile, StandardCharsets.UTF_8);
     AccessProfile parsed = AccessProfile.parse(text.getBytes(StandardCharsets.UTF_8), "run.profile");
-    List<String> files = parsed.ranges().stream().map(AccessProfile.Range::label).toList();
+    List<String> files = parsed.ranges().stream().map(r -> r.path().toString()).toList();
     assertEquals(List.of("lib/a.bin", "sub/b.bin"), files, text);
     AccessProfile.Range a = parsed.ranges().get(0);
-    assertEquals(new AccessProfile.Range(List.of("lib", "a.bin"), 4 << 20, 1 << 20), a,
+    assertEquals(new AccessProfile.Range(TreePath.of(List.of("lib", "a.bin")), 4 << 20, 1 << 20), a,
         "the range dd read, widened to the 1 MiB segment it needs: " + text);
-    assertEquals(new AccessProfile.Range(List.of("sub", "b.bin"), 0, B.length), parsed.ranges().get(1), "all of b.bin");
+    assertEquals(new AccessProfile.Range(TreePath.of(List.of("sub", "b.bin")), 0, B.length), parsed.ranges().get(1), "all of b.bin");
   }
 
   @Test

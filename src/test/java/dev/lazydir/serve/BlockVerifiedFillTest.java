@@ -17,6 +17,7 @@ import dev.lazydir.origin.OriginConfig;
 import dev.lazydir.testing.FakeOrigin;
 import dev.lazydir.testing.ScriptedOrigin;
 import dev.lazydir.tree.StubTree;
+import dev.lazydir.tree.TreePath;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
@@ -77,7 +78,7 @@ class BlockVerifiedFillTest {
   /** f.bin with the digests of DATA in blocks of {@code block}, fetched from {@code url}. */
   OpenStub open(okhttp3.HttpUrl url, int block) throws IOException {
     FileDigests d = FileDigests.of(DATA, block);
-    return OpenStub.open(tree, List.of(), "f.bin", meta -> url, CHUNK, (path, meta) -> Optional.of(d));
+    return OpenStub.open(tree, TreePath.of(List.of("f.bin")), meta -> url, CHUNK, (path, meta) -> Optional.of(d));
   }
 
   static OriginClient client(okhttp3.HttpUrl origin) throws IOException {
@@ -206,7 +207,7 @@ class BlockVerifiedFillTest {
   @Test
   void aMapRecordedInSegmentsThatAreNotWholeBlocksIsNotTrusted() throws Exception {
     try (OriginClient c = client(origin.url("/"));
-        OpenStub unverified = OpenStub.open(tree, List.of(), "f.bin", meta -> origin.url("/f.bin"), CHUNK)) {
+        OpenStub unverified = OpenStub.open(tree, TreePath.of(List.of("f.bin")), meta -> origin.url("/f.bin"), CHUNK)) {
       new ContentFiller(c, pool, 0, Duration.ofSeconds(10), s -> { }).ensure(unverified, 0, CHUNK);
       ContentFillerTest.settle(unverified);
       assertTrue(unverified.has(0));

@@ -6,6 +6,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import dev.lazydir.tree.TreePath;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -39,7 +40,7 @@ class CachePolicyTest {
   final CachePolicy policy = new CachePolicy(clock);
 
   private void file(long ino, long bytes) {
-    policy.charge(ino, List.of("f" + ino), bytes);
+    policy.charge(ino, TreePath.of(List.of("f" + ino)), bytes);
     clock.advance(Duration.ofSeconds(1));
   }
 
@@ -52,11 +53,11 @@ class CachePolicyTest {
     file(1, 100);
     file(2, 300);
     assertEquals(400, policy.total());
-    policy.add(2, List.of("f2"), 50); // a reservation before the blocks are taken
+    policy.add(2, TreePath.of(List.of("f2")), 50); // a reservation before the blocks are taken
     assertEquals(450, policy.total());
-    policy.charge(2, List.of("f2"), 320); // what the preallocation actually took
+    policy.charge(2, TreePath.of(List.of("f2")), 320); // what the preallocation actually took
     assertEquals(420, policy.total());
-    policy.charge(1, List.of("f1"), 0); // evicted
+    policy.charge(1, TreePath.of(List.of("f1")), 0); // evicted
     assertEquals(320, policy.total());
     assertEquals(1, policy.files());
   }

@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lazydir.crawl.Crawler;
 import dev.lazydir.crawl.Progress;
-import dev.lazydir.crawl.TreeUrls;
 import dev.lazydir.origin.OriginClient;
 import dev.lazydir.origin.OriginConfig;
 import dev.lazydir.testing.FakeOrigin;
@@ -17,6 +16,7 @@ import dev.lazydir.testing.FakeOrigin.Fault;
 import dev.lazydir.testing.LocalTree;
 import dev.lazydir.testing.ScriptedOrigin;
 import dev.lazydir.tree.StubTree;
+import dev.lazydir.tree.TreePath;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -82,7 +82,7 @@ class ContentFillerTest {
   }
 
   OpenStub open(String name) throws IOException {
-    return OpenStub.open(tree, List.of(), name, meta -> TreeUrls.fileUrl(tree, List.of(), name, meta), CHUNK);
+    return OpenStub.open(tree, TreePath.of(List.of(name)), CHUNK, OpenStub.DigestsOf.NONE);
   }
 
   /** ensure() returns once the reader's bytes are written; the segment is recorded just after: wait for that. */
@@ -223,7 +223,7 @@ class ContentFillerTest {
     try (ScriptedOrigin paused = firstAnswerPausedAfter(0, rest);
         OriginClient c = new OriginClient(OriginConfig.builder().retryWait(Duration.ZERO).build(), paused.url("/"),
             d -> {}, Clock.systemUTC());
-        OpenStub stub = OpenStub.open(tree, List.of(), "f.bin", meta -> paused.url("/f.bin"), CHUNK)) {
+        OpenStub stub = OpenStub.open(tree, TreePath.of(List.of("f.bin")), meta -> paused.url("/f.bin"), CHUNK)) {
       ContentFiller f = new ContentFiller(c, pool, 3, Duration.ofSeconds(20), s -> { });
       FutureTask<Void> read = new FutureTask<>(() -> {
         f.ensure(stub, 0, 100);
@@ -282,7 +282,7 @@ class ContentFillerTest {
     try (ScriptedOrigin paused = firstAnswerPausedAfter(4096, rest);
         OriginClient c = new OriginClient(OriginConfig.builder().retryWait(Duration.ZERO).build(), paused.url("/"),
             d -> {}, Clock.systemUTC());
-        OpenStub stub = OpenStub.open(tree, List.of(), "f.bin", meta -> paused.url("/f.bin"), CHUNK)) {
+        OpenStub stub = OpenStub.open(tree, TreePath.of(List.of("f.bin")), meta -> paused.url("/f.bin"), CHUNK)) {
       new ContentFiller(c, pool, 0, Duration.ofSeconds(10), s -> { }).ensure(stub, 0, 100);
       assertFalse(stub.has(0), "the segment is not complete yet");
       byte[] local = Files.readAllBytes(tmp.resolve("m/f.bin"));
@@ -355,7 +355,7 @@ class ContentFillerTest {
       OriginConfig config = OriginConfig.builder().stallTimeout(Duration.ofHours(1)).retryWait(Duration.ZERO).build();
       try (OriginClient c = new OriginClient(config, through == Through.FAST_PATH ? slow.url("/") : slow.otherNameUrl("/"),
           d -> {}, Clock.systemUTC());
-          OpenStub stub = OpenStub.open(tree, List.of(), "f.bin", meta -> slow.url("/f.bin"), CHUNK)) {
+          OpenStub stub = OpenStub.open(tree, TreePath.of(List.of("f.bin")), meta -> slow.url("/f.bin"), CHUNK)) {
         IOException first = assertThrows(IOException.class,
             () -> new ContentFiller(c, pool, 0, Duration.ofMillis(300), s -> { }).ensure(stub, 0, CHUNK));
         assertTrue(first.getMessage().contains("not fetched within"), first.getMessage());
@@ -393,6 +393,6 @@ class ContentFillerTest {
   @Test
   void refusesFilesThatAreNotItsStubs() throws Exception {
     Files.writeString(tmp.resolve("m/foreign.txt"), "mine");
-    assertThrows(IOException.class, () -> OpenStub.open(tree, List.of(), "foreign.txt", meta -> origin.url("/x"), CHUNK));
+    assertThrows(IOException.class, () -> OpenStub.open(tree, TreePath.of(List.of("foreign.txt")), meta -> origin.url("/x"), CHUNK));
   }
 }

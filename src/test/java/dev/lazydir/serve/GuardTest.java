@@ -1,11 +1,15 @@
 package dev.lazydir.serve;
 
+import static dev.lazydir.testing.LoopFilesystem.isMountPoint;
+import static dev.lazydir.testing.LoopFilesystem.mountIdAt;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.lazydir.testing.Commands;
+import dev.lazydir.testing.LoopFilesystem;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -104,11 +108,11 @@ class GuardTest {
       Guard guard = f.guard(Guard.start(daemon.pid(), f.view));
 
       // The daemon's view goes away and something else is mounted at the same path.
-      run("umount", f.view.toString());
+      Commands.check("umount", f.view.toString());
       Path other = f.fs.resolve("other");
       Files.createDirectory(other);
       Files.writeString(other.resolve("newfile"), "new\n");
-      run("mount", "--bind", other.toString(), f.view.toString());
+      Commands.check("mount", "--bind", other.toString(), f.view.toString());
       long replacement = mountIdAt(f.view).orElseThrow();
 
       daemon.destroyForcibly();
@@ -158,7 +162,7 @@ class GuardTest {
     // The daemon's end of the pipe closing without 'q' (its parent gone, or a Guard lost to the GC) fails closed.
     try (Fixture f = new Fixture(tmp)) {
       Process daemon = f.standIn("sleep", "300");
-      Path exe = Path.of(Guard.class.getResource(Guard.RESOURCE).toURI());
+      Path exe = Path.of(Guard.class.getResource(GuardBinary.RESOURCE).toURI());
       Process guard = f.process(new ProcessBuilder(exe.toString(), Long.toString(daemon.pid()), f.view.toString())
           .redirectErrorStream(false).start());
       BufferedReader out = new BufferedReader(new InputStreamReader(guard.getInputStream(), StandardCharsets.UTF_8));
@@ -186,9 +190,9 @@ class GuardTest {
       String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
       assertEquals(Long.toString(guard.pid()), fields[3], "session id of the guard: " + stat);
 
-      run("kill", "-INT", Long.toString(guard.pid()));
-      run("kill", "-HUP", Long.toString(guard.pid()));
-      run("kill", "-PIPE", Long.toString(guard.pid()));
+      Commands.check("kill", "-INT", Long.toString(guard.pid()));
+      Commands.check("kill", "-HUP", Long.toString(guard.pid()));
+      Commands.check("kill", "-PIPE", Long.toString(guard.pid()));
       Thread.sleep(300);
 
       assertTrue(guard.isAlive(), "guard died of SIGINT/SIGHUP/SIGPIPE");
@@ -207,22 +211,20 @@ class GuardTest {
   private static final class Fixture implements AutoCloseable {
     final Path fs;
     final Path view;
+    private final LoopFilesystem loop;
     private final List<Process> processes = new ArrayList<>();
     private final List<Guard> guards = new ArrayList<>();
-    private boolean fsMounted;
 
     Fixture(Path tmp) throws Exception {
-      Path img = tmp.resolve("img");
-      fs = Files.createDirectory(tmp.resolve("m")).toRealPath();
       view = Files.createDirectory(tmp.resolve("view")).toRealPath();
-      run("truncate", "-s", "32M", img.toString());
-      run("mkfs.ext4", "-q", "-F", img.toString());
+      loop = LoopFilesystem.mount(tmp.resolve("img"), tmp.resolve("m"), 32L << 20, "GuardTest (it mounts and unmounts)");
+      fs = loop.dir;
+      // Everything mounted at view was mounted by this test (the view, or a replacement); there may be none.
+      loop.alsoUnmount(view);
       try {
-        run("mount", "-o", "loop", img.toString(), fs.toString());
-        fsMounted = true;
         Path store = Files.createDirectory(fs.resolve("store"));
         Files.writeString(store.resolve("file"), "hello\n");
-        run("mount", "--bind", store.toString(), view.toString());
+        loop.bind(store, view);
       } catch (Exception | AssertionError e) {
         close();
         throw e;
@@ -255,58 +257,8 @@ class GuardTest {
         p.destroyForcibly();
         p.waitFor(10, TimeUnit.SECONDS);
       }
-      try {
-        // Everything mounted at view was mounted by this test (the view, or a replacement); there may be none.
-        for (int i = 0; i < 5 && isMountPoint(view); i++) {
-          run("umount", view.toString());
-        }
-      } finally {
-        if (fsMounted) {
-          run("umount", fs.toString()); // autoclear frees the loop device
-          fsMounted = false;
-        }
-      }
+      loop.close(); // the view and whatever the test stacked on it, then the image; the loop device goes too
     }
-  }
-
-  /** Whether some mount has its mount point exactly at {@code path} (per /proc/self/mountinfo). */
-  static boolean isMountPoint(Path path) {
-    return mountIdAt(path).isPresent();
-  }
-
-  /** The id of the topmost mount at {@code path}: later lines of mountinfo are mounted later (on top). */
-  static Optional<Long> mountIdAt(Path path) {
-    String want;
-    List<String> lines;
-    try {
-      want = path.toRealPath().toString();
-      lines = Files.readAllLines(Path.of("/proc/self/mountinfo"), StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      throw new AssertionError(e);
-    }
-    Optional<Long> id = Optional.empty();
-    for (String line : lines) {
-      String[] f = line.split(" ");
-      if (unescape(f[4]).equals(want)) {
-        id = Optional.of(Long.parseLong(f[0]));
-      }
-    }
-    return id;
-  }
-
-  /** mountinfo writes space, tab, newline and backslash as \ooo. */
-  private static String unescape(String s) {
-    StringBuilder b = new StringBuilder();
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (c == '\\' && i + 3 < s.length() && s.substring(i + 1, i + 4).matches("[0-7]{3}")) {
-        b.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
-        i += 3;
-      } else {
-        b.append(c);
-      }
-    }
-    return b.toString();
   }
 
   private static void waitUntil(BooleanSupplier condition, Duration within, String message)
@@ -318,16 +270,5 @@ class GuardTest {
       }
       Thread.sleep(20);
     }
-  }
-
-  private static String run(String... cmd) throws IOException, InterruptedException {
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (!p.waitFor(30, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      fail(String.join(" ", cmd) + ": timed out");
-    }
-    assertEquals(0, p.exitValue(), String.join(" ", cmd) + ":\n" + out);
-    return out;
   }
 }

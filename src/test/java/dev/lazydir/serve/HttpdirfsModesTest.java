@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.lazydir.serve.ServeBed.Result;
+import dev.lazydir.testing.Commands.Result;
 import dev.lazydir.testing.FakeOrigin;
 import java.nio.file.Files;
 import java.nio.file.Path;

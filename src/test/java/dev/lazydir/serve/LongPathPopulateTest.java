@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lazydir.cli.Cli;
+import dev.lazydir.testing.Commands.Result;
 import dev.lazydir.testing.FakeOrigin;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -77,7 +78,7 @@ class LongPathPopulateTest {
     assertTrue(origin.count("GET", other) >= 1, "other.txt fetched by populate --content FILE");
     assertTrue(origin.count("GET", "/" + dirs + "deep.txt") >= 1, "deep.txt fetched by populate --content DIR");
 
-    ServeBed.Result cat = ServeBed.run(60, "cat", bed.view.resolve(dirs + "deep.txt").toString());
+    Result cat = ServeBed.run(60, "cat", bed.view.resolve(dirs + "deep.txt").toString());
     assertEquals(0, cat.exit(), cat.err());
     assertEquals("at the bottom\n", cat.text());
   }

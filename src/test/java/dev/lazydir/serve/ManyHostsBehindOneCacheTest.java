@@ -3,7 +3,7 @@ package dev.lazydir.serve;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.lazydir.serve.ServeBed.Result;
+import dev.lazydir.testing.Commands.Result;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;

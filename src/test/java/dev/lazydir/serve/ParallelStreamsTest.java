@@ -8,13 +8,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lazydir.crawl.Crawler;
 import dev.lazydir.crawl.Progress;
-import dev.lazydir.crawl.TreeUrls;
 import dev.lazydir.origin.OriginClient;
 import dev.lazydir.origin.OriginConfig;
 import dev.lazydir.testing.FakeOrigin;
 import dev.lazydir.testing.FakeOrigin.Fault;
 import dev.lazydir.testing.ScriptedOrigin;
 import dev.lazydir.tree.StubTree;
+import dev.lazydir.tree.TreePath;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -81,7 +81,7 @@ class ParallelStreamsTest {
   }
 
   OpenStub open() throws IOException {
-    return OpenStub.open(tree, List.of(), "big.bin", meta -> TreeUrls.fileUrl(tree, List.of(), "big.bin", meta), CHUNK);
+    return OpenStub.open(tree, TreePath.of(List.of("big.bin")), CHUNK, OpenStub.DigestsOf.NONE);
   }
 
   static FutureTask<Void> reader(ContentFiller f, OpenStub stub, long offset, long count, List<Thread> threads) {
@@ -175,7 +175,7 @@ class ParallelStreamsTest {
     });
         OriginClient c = new OriginClient(OriginConfig.builder().retryWait(Duration.ZERO).build(), paused.url("/"),
             d -> {}, Clock.systemUTC());
-        OpenStub stub = OpenStub.open(tree, List.of(), "big.bin", meta -> paused.url("/big.bin"), CHUNK)) {
+        OpenStub stub = OpenStub.open(tree, TreePath.of(List.of("big.bin")), meta -> paused.url("/big.bin"), CHUNK)) {
       ContentFiller f = new ContentFiller(c, pool, 0, 1, Duration.ofSeconds(20), s -> { });
       List<Thread> threads = new ArrayList<>();
       FutureTask<Void> whole = reader(f, stub, 0, 4 * CHUNK, threads);
@@ -255,7 +255,7 @@ class ParallelStreamsTest {
     });
         OriginClient c = new OriginClient(OriginConfig.builder().stallTimeout(Duration.ofMillis(300))
             .retryWait(Duration.ZERO).build(), stalling.url("/"), d -> {}, Clock.systemUTC());
-        OpenStub stub = OpenStub.open(tree, List.of(), "big.bin", meta -> stalling.url("/big.bin"), CHUNK)) {
+        OpenStub stub = OpenStub.open(tree, TreePath.of(List.of("big.bin")), meta -> stalling.url("/big.bin"), CHUNK)) {
       ContentFiller f = new ContentFiller(c, pool, 0, 4, Duration.ofSeconds(20), s -> { });
       f.ensure(stub, 0, DATA.length);
       assertArrayEquals(DATA, local(), "every byte is the origin's");

@@ -4,7 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import dev.lazydir.serve.ServeBed.Result;
+import dev.lazydir.testing.Commands;
+import dev.lazydir.testing.Commands.Result;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -73,7 +74,7 @@ class RealProgramsFromTheViewTest {
         + "int main(void) {\n  unsigned long sum = 0;\n"
         + "  for (unsigned long i = 0; i < sizeof blob; i += 4096) sum += blob[i];\n"
         + "  printf(\"big sums %lu\\n\", sum + blob[sizeof blob - 1]);\n  return 0;\n}\n");
-    run(60, Map.of(), null, "cc", "-O1", "-o", Files.createDirectories(origin.resolve("native")).resolve("big").toString(),
+    Commands.run(60, Map.of(), null, "cc", "-O1", "-o", Files.createDirectories(origin.resolve("native")).resolve("big").toString(),
         c.toString()).requireOk();
 
     makeGitRepo(origin.resolve("g/repo"));
@@ -82,7 +83,7 @@ class RealProgramsFromTheViewTest {
 
     nginxWork = tmp.resolve("nginx");
     int port = freePort();
-    run(60, Map.of(), null, "bash", "test-fixtures/servers/serve.sh", "nginx", origin.toString(),
+    Commands.run(60, Map.of(), null, "bash", "test-fixtures/servers/serve.sh", "nginx", origin.toString(),
         Integer.toString(port), nginxWork.toString()).requireOk();
     url = "http://127.0.0.1:" + port + "/";
   }
@@ -90,7 +91,7 @@ class RealProgramsFromTheViewTest {
   @AfterAll
   static void stopNginx() throws Exception {
     if (nginxWork != null) {
-      run(60, Map.of(), null, "bash", "test-fixtures/servers/stop.sh", nginxWork.toString()).requireOk();
+      Commands.run(60, Map.of(), null, "bash", "test-fixtures/servers/stop.sh", nginxWork.toString()).requireOk();
     }
   }
 
@@ -107,16 +108,16 @@ class RealProgramsFromTheViewTest {
       assertEquals(List.of("GET /j/.lazydir-index"), asked, "ready after one request, the index (and that listing)");
 
       Path java = bed.view.resolve("jdk/bin/java");
-      Run version = run(60, Map.of(), null, java.toString(), "-version");
+      Result version = Commands.run(60, Map.of(), null, java.toString(), "-version");
       assertEquals(0, version.exit(), "java -version from the view: " + version.err() + "\n" + bed.daemonLog(0));
       assertTrue(version.err().contains("version \"" + Runtime.version().feature()), version.err());
 
       Path work = Files.createDirectories(tmp.resolve("hello"));
       Files.writeString(work.resolve("Hello.java"),
           "public class Hello {\n  public static void main(String[] args) {\n    System.out.println(\"" + HELLO + "\");\n  }\n}\n");
-      Run javac = run(120, Map.of(), work, bed.view.resolve("jdk/bin/javac").toString(), "Hello.java");
+      Result javac = Commands.run(120, Map.of(), work, bed.view.resolve("jdk/bin/javac").toString(), "Hello.java");
       assertEquals(0, javac.exit(), "javac from the view: " + javac.err() + "\n" + bed.daemonLog(0));
-      Run hello = run(60, Map.of(), work, java.toString(), "-cp", ".", "Hello");
+      Result hello = Commands.run(60, Map.of(), work, java.toString(), "-cp", ".", "Hello");
       assertEquals(0, hello.exit(), hello.err());
       assertEquals(HELLO + "\n", hello.text());
 
@@ -124,7 +125,7 @@ class RealProgramsFromTheViewTest {
       assertTrue(links > 0, "the JDK copied has links inside its tree");
       Path legal = bed.view.resolve("jdk/legal/java.logging/ASSEMBLY_EXCEPTION");
       assertTrue(Files.isSymbolicLink(legal), legal + " is a link, as at the origin");
-      Run cat = run(30, Map.of(), null, "cat", legal.toString());
+      Result cat = Commands.run(30, Map.of(), null, "cat", legal.toString());
       assertEquals(0, cat.exit(), cat.err());
       assertEquals(Files.readString(origin.resolve("j/jdk/legal/java.base/ASSEMBLY_EXCEPTION")), cat.text());
 
@@ -147,15 +148,15 @@ class RealProgramsFromTheViewTest {
 
       // Two JVMs at once on the cold view (a build starting its tools): both map lib/modules while it is fetched.
       String java = bed.view.resolve("jdk/bin/java").toString();
-      CompletableFuture<Run> other = CompletableFuture.supplyAsync(() -> {
+      CompletableFuture<Result> other = CompletableFuture.supplyAsync(() -> {
         try {
-          return run(60, Map.of(), null, java, "-version");
+          return Commands.run(60, Map.of(), null, java, "-version");
         } catch (Exception e) {
           throw new IllegalStateException(e);
         }
       });
-      Run version = run(60, Map.of(), null, java, "-version");
-      for (Run r : List.of(version, other.get(70, TimeUnit.SECONDS))) {
+      Result version = Commands.run(60, Map.of(), null, java, "-version");
+      for (Result r : List.of(version, other.get(70, TimeUnit.SECONDS))) {
         assertEquals(0, r.exit(), "java -version from the view: " + r.err() + "\n" + bed.daemonLog(0));
         assertTrue(r.err().contains("version \"" + Runtime.version().feature()), r.err());
       }
@@ -176,10 +177,10 @@ class RealProgramsFromTheViewTest {
       Path work = Files.createDirectories(tmp.resolve("hello-user"));
       Files.writeString(work.resolve("Hello.java"),
           "public class Hello {\n  public static void main(String[] args) {\n    System.out.println(\"" + HELLO + "\");\n  }\n}\n");
-      run(10, Map.of(), null, "chown", "-R", NOBODY + ":" + NOBODY, work.toString()).requireOk();
-      Run javac = run(120, Map.of(), work, asNobody(bed.view.resolve("jdk/bin/javac").toString(), "Hello.java"));
+      Commands.run(10, Map.of(), null, "chown", "-R", NOBODY + ":" + NOBODY, work.toString()).requireOk();
+      Result javac = Commands.run(120, Map.of(), work, asNobody(bed.view.resolve("jdk/bin/javac").toString(), "Hello.java"));
       assertEquals(0, javac.exit(), "javac from the view as its owner: " + javac.err() + "\n" + bed.daemonLog(0));
-      Run hello = run(60, Map.of(), work, asNobody(bed.view.resolve("jdk/bin/java").toString(), "-cp", ".", "Hello"));
+      Result hello = Commands.run(60, Map.of(), work, asNobody(bed.view.resolve("jdk/bin/java").toString(), "-cp", ".", "Hello"));
       assertEquals(0, hello.exit(), hello.err());
       assertEquals(HELLO + "\n", hello.text());
     }
@@ -190,7 +191,7 @@ class RealProgramsFromTheViewTest {
     try (ServeBed bed = new ServeBed(tmp.resolve("bed-jdk-other"), "2G")) {
       openPathTo(bed.fs);
       bed.serve(url + "j/", "--no-index", "--allow-other", "--file-mode", "0755");
-      Run version = run(60, Map.of(), null, asNobody(bed.view.resolve("jdk/bin/java").toString(), "-version"));
+      Result version = Commands.run(60, Map.of(), null, asNobody(bed.view.resolve("jdk/bin/java").toString(), "-version"));
       assertEquals(0, version.exit(), "java -version as another user: " + version.err() + "\n" + bed.daemonLog(0));
       assertTrue(version.err().contains("version \"" + Runtime.version().feature()), version.err());
     }
@@ -201,11 +202,11 @@ class RealProgramsFromTheViewTest {
     try (ServeBed bed = new ServeBed(tmp.resolve("bed-jdk-restart"), "2G")) {
       Process first = bed.serve(url + "j/");
       Path java = bed.view.resolve("jdk/bin/java");
-      assertEquals(0, run(60, Map.of(), null, java.toString(), "-version").exit());
+      assertEquals(0, Commands.run(60, Map.of(), null, java.toString(), "-version").exit());
       assertEquals(0, bed.stop(first));
       int mark = accessLog().size();
       bed.serve(url + "j/");
-      Run again = run(60, Map.of(), null, java.toString(), "-version");
+      Result again = Commands.run(60, Map.of(), null, java.toString(), "-version");
       assertEquals(0, again.exit(), again.err() + "\n" + bed.daemonLog(1));
       assertEquals(List.of("GET /j/.lazydir-index"), requests(accessLog().subList(mark, accessLog().size())),
           "what java -version read is in the store: only the index is asked for again");
@@ -220,12 +221,12 @@ class RealProgramsFromTheViewTest {
     try (ServeBed bed = new ServeBed(tmp.resolve("bed-native"), "256M")) {
       bed.serve(url + "native/", "--file-mode", "0755");
       String big = bed.view.resolve("big").toString();
-      Run cold = run(60, Map.of(), null, big);
+      Result cold = Commands.run(60, Map.of(), null, big);
       assertEquals(0, cold.exit(), "a cold exec: " + cold.err() + "\n" + bed.daemonLog(0));
       assertEquals("big sums 3\n", cold.text());
-      Run cat = run(60, Map.of(), null, "cmp", big, origin.resolve("native/big").toString());
+      Result cat = Commands.run(60, Map.of(), null, "cmp", big, origin.resolve("native/big").toString());
       assertEquals(0, cat.exit(), cat.text() + cat.err());
-      Run warm = run(60, Map.of(), null, big);
+      Result warm = Commands.run(60, Map.of(), null, big);
       assertEquals(0, warm.exit(), "an exec of the complete file: " + warm.err() + "\n" + bed.daemonLog(0));
       assertEquals("big sums 3\n", warm.text());
     }
@@ -236,7 +237,7 @@ class RealProgramsFromTheViewTest {
     try (ServeBed bed = new ServeBed(tmp.resolve("bed-py"), "64M")) {
       bed.serve(url + "py/");
       Path site = bed.view.resolve("site");
-      Run py = run(60, Map.of("PYTHONPATH", site.toString()), null, "python3", "-c",
+      Result py = Commands.run(60, Map.of("PYTHONPATH", site.toString()), null, "python3", "-c",
           "import pkg, pkg.sub; print(pkg.__file__); print(pkg.sub.hello())");
       assertEquals(0, py.exit(), py.err());
       assertEquals(site.resolve("pkg/__init__.py") + "\npkg from the view, sub too\n", py.text(),
@@ -255,13 +256,13 @@ class RealProgramsFromTheViewTest {
     try (ServeBed bed = new ServeBed(tmp.resolve("bed-git"), "64M")) {
       bed.serve(url + "g/", "--uid", uid);
       Path repo = bed.view.resolve("repo");
-      Run status = run(60, env, repo, "git", "status", "--porcelain");
+      Result status = Commands.run(60, env, repo, "git", "status", "--porcelain");
       assertEquals(0, status.exit(), status.err() + "\n" + bed.daemonLog(0));
       assertEquals("", status.text(), "clean: every file, mode and link as committed");
-      Run log = run(60, env, repo, "git", "log", "-1", "--format=%s");
+      Result log = Commands.run(60, env, repo, "git", "log", "-1", "--format=%s");
       assertEquals(0, log.exit(), log.err());
       assertEquals("Add the launcher and its docs\n", log.text());
-      Run show = run(60, env, repo, "git", "show", "HEAD~1:src/main.c");
+      Result show = Commands.run(60, env, repo, "git", "show", "HEAD~1:src/main.c");
       assertEquals(0, show.exit(), show.err());
       assertEquals("int main(void) { return 0; }\n", show.text());
     }
@@ -350,52 +351,19 @@ class RealProgramsFromTheViewTest {
     Map<String, String> env = new TreeMap<>(Map.of("GIT_CONFIG_GLOBAL", "/dev/null", "GIT_CONFIG_NOSYSTEM", "1",
         "GIT_AUTHOR_NAME", "Test", "GIT_AUTHOR_EMAIL", "test@example.invalid", "GIT_COMMITTER_NAME", "Test",
         "GIT_COMMITTER_EMAIL", "test@example.invalid"));
-    run(30, env, repo, "git", "init", "-q", "-b", "main").requireOk();
-    run(30, env, repo, "git", "add", "-A").requireOk();
-    run(30, env, repo, "git", "commit", "-q", "-m", "Start with a program").requireOk();
+    Commands.run(30, env, repo, "git", "init", "-q", "-b", "main").requireOk();
+    Commands.run(30, env, repo, "git", "add", "-A").requireOk();
+    Commands.run(30, env, repo, "git", "commit", "-q", "-m", "Start with a program").requireOk();
     Files.writeString(repo.resolve("bin/run.sh"), "#!/bin/sh\nexec ./a.out \"$@\"\n");
     Files.setPosixFilePermissions(repo.resolve("bin/run.sh"), PosixFilePermissions.fromString("rwxr-xr-x"));
     Files.writeString(repo.resolve("README.md"), "# repo\n\nRun bin/run.sh.\n");
     Files.createSymbolicLink(repo.resolve("docs"), Path.of("README.md"));
     Files.createSymbolicLink(repo.resolve("src/launcher"), Path.of("../bin/run.sh"));
-    run(30, env, repo, "git", "add", "-A").requireOk();
-    run(30, env, repo, "git", "commit", "-q", "-m", "Add the launcher and its docs").requireOk();
-    Run st = run(30, env, repo, "git", "status", "--porcelain");
+    Commands.run(30, env, repo, "git", "add", "-A").requireOk();
+    Commands.run(30, env, repo, "git", "commit", "-q", "-m", "Add the launcher and its docs").requireOk();
+    Result st = Commands.run(30, env, repo, "git", "status", "--porcelain");
     st.requireOk();
     assertEquals("", st.text(), "the origin's own work tree is clean");
-  }
-
-  record Run(int exit, String text, String err) {
-    Run requireOk() {
-      assertEquals(0, exit, text + err);
-      return this;
-    }
-  }
-
-  /** Runs a program with extra environment and a working directory, bounded in time (a reader must never hang). */
-  private static Run run(int seconds, Map<String, String> env, Path cwd, String... cmd) throws Exception {
-    ProcessBuilder pb = new ProcessBuilder(cmd);
-    pb.environment().putAll(env);
-    if (cwd != null) {
-      pb.directory(cwd.toFile());
-    }
-    Process p = pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
-    CompletableFuture<byte[]> out = CompletableFuture.supplyAsync(() -> readAll(p.getInputStream()));
-    CompletableFuture<byte[]> err = CompletableFuture.supplyAsync(() -> readAll(p.getErrorStream()));
-    if (!p.waitFor(seconds, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      fail(String.join(" ", cmd) + " did not finish within " + seconds + " s");
-    }
-    return new Run(p.exitValue(), new String(out.get(5, TimeUnit.SECONDS), StandardCharsets.UTF_8),
-        new String(err.get(5, TimeUnit.SECONDS), StandardCharsets.UTF_8));
-  }
-
-  private static byte[] readAll(java.io.InputStream in) {
-    try {
-      return in.readAllBytes();
-    } catch (IOException e) {
-      return new byte[0];
-    }
   }
 
   private static List<String> accessLog() throws IOException {

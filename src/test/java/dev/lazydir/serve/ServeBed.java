@@ -3,7 +3,9 @@ package dev.lazydir.serve;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import dev.lazydir.testing.PrivateNamespace;
+import dev.lazydir.testing.Commands;
+import dev.lazydir.testing.Commands.Result;
+import dev.lazydir.testing.LoopFilesystem;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -28,32 +30,32 @@ final class ServeBed implements AutoCloseable {
   private final List<Process> daemons = new ArrayList<>();
   /** Extra JVM options for the daemons started from now on (test hooks such as -Dlazydir.test.*). */
   final List<String> daemonJvmOptions = new ArrayList<>();
-  private boolean mounted;
+  private final LoopFilesystem loop;
   /** The ready line of the last daemon {@link #serve} started. */
   volatile String ready;
-
-  record Result(int exit, byte[] out, String err) {
-    String text() {
-      return new String(out, StandardCharsets.UTF_8);
-    }
-  }
 
   ServeBed(Path tmp) throws Exception {
     this(tmp, "1G");
   }
 
-  /** A bed on an image of the given size (truncate's syntax, e.g. "64M"). */
+  /** A bed on an image of the given size (e.g. "64M", "1G"). */
   ServeBed(Path tmp, String imageSize) throws Exception {
-    PrivateNamespace.require("lazydir serve tests");
     this.root = tmp;
-    this.fs = tmp.resolve("fs");
+    this.loop = LoopFilesystem.mount(tmp.resolve("img"), tmp.resolve("fs"), bytes(imageSize), "lazydir serve tests");
+    this.fs = loop.dir;
     this.view = fs.resolve("view");
     this.store = fs.resolve("store");
-    Files.createDirectories(fs);
-    run(60, "truncate", "-s", imageSize, tmp.resolve("img").toString());
-    run(60, "mkfs.ext4", "-q", "-F", tmp.resolve("img").toString());
-    run(60, "mount", "-o", "loop", tmp.resolve("img").toString(), fs.toString());
-    mounted = true;
+    loop.alsoUnmount(view); // the daemon's view, if it is still mounted at the end
+  }
+
+  private static long bytes(String size) {
+    long unit = switch (size.charAt(size.length() - 1)) {
+      case 'K' -> 1L << 10;
+      case 'M' -> 1L << 20;
+      case 'G' -> 1L << 30;
+      default -> throw new IllegalArgumentException("an image size like 64M or 1G: " + size);
+    };
+    return Long.parseLong(size.substring(0, size.length() - 1)) * unit;
   }
 
   /** The command line of a daemon on this bed's store and view (a separate JVM on the test classpath). */
@@ -130,33 +132,17 @@ final class ServeBed implements AutoCloseable {
     return p.exitValue();
   }
 
-  /** Runs a reader; stdout kept as bytes (zeros must be visible), bounded in time. */
+  /** Runs a reader, bounded in time: {@link Commands#run}, the tests' one process runner. */
   static Result run(int seconds, String... cmd) throws Exception {
-    Process p = new ProcessBuilder(cmd).start();
-    CompletableFuture<byte[]> out = CompletableFuture.supplyAsync(() -> readAll(p.getInputStream()));
-    CompletableFuture<byte[]> err = CompletableFuture.supplyAsync(() -> readAll(p.getErrorStream()));
-    if (!p.waitFor(seconds, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      fail(String.join(" ", cmd) + " did not finish within " + seconds + " s (a reader must never hang)");
-    }
-    return new Result(p.exitValue(), out.get(5, TimeUnit.SECONDS), new String(err.get(5, TimeUnit.SECONDS), StandardCharsets.UTF_8));
+    return Commands.run(seconds, cmd);
   }
 
   static Result sh(int seconds, String script) throws Exception {
-    return run(seconds, "bash", "-c", script);
+    return Commands.sh(seconds, script);
   }
 
-  private static byte[] readAll(java.io.InputStream in) {
-    try {
-      return in.readAllBytes();
-    } catch (IOException e) {
-      return new byte[0];
-    }
-  }
-
-  boolean viewMounted() throws IOException {
-    String v = view.toString();
-    return Files.readAllLines(Path.of("/proc/self/mountinfo")).stream().anyMatch(l -> l.split(" ")[4].equals(v));
+  boolean viewMounted() {
+    return LoopFilesystem.isMountPoint(view);
   }
 
   /** The guard recorded in the store (it may hold the group after its daemon), if it is still running. */
@@ -198,12 +184,10 @@ final class ServeBed implements AutoCloseable {
     if (lingered) {
       guard().ifPresent(ProcessHandle::destroyForcibly);
     }
-    if (viewMounted()) {
-      run(30, "umount", "-l", view.toString());
+    try {
+      loop.close(); // the view if still mounted, then the image: a mount in use at the end fails the test
+    } finally {
+      assertTrue(!lingered, "the guard still held the group 10 s after the last reader left the view");
     }
-    if (mounted) {
-      run(60, "umount", "-l", fs.toString());
-    }
-    assertTrue(!lingered, "the guard still held the group 10 s after the last reader left the view");
   }
 }

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.lazydir.serve.ServeBed.Result;
+import dev.lazydir.testing.Commands.Result;
 import dev.lazydir.testing.FakeOrigin;
 import dev.lazydir.testing.LocalTree;
 import java.nio.charset.StandardCharsets;
@@ -196,7 +196,7 @@ class ServeTest {
     bed.serve(origin.url("/").toString(), "--lazy-dirs");
     Path deep = v("/deep/a/b/c/d/e/f/g/h/treasure.txt");
     assertFalse(Files.exists(deep), "no lookup event: unlisted ancestors hide the path");
-    ServeBed.Result pop = ServeBed.run(60, Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+    Result pop = ServeBed.run(60, Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-cp", System.getProperty("java.class.path"), "dev.lazydir.cli.Main", "populate", "--content", deep.toString());
     assertEquals(0, pop.exit(), pop.err());
     assertEquals("eight levels down\n", Files.readString(bed.store.resolve("tree/deep/a/b/c/d/e/f/g/h/treasure.txt")),

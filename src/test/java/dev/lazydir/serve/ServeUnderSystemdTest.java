@@ -54,7 +54,7 @@ class ServeUnderSystemdTest {
   }
 
   @Test
-  void readyIsSentWhenTheViewIsLiveAndARestartAfterTheWholeServiceWasKilledServesAHeldFileFromTheStoredGroup()
+  void readyIsSentWhenTheViewIsLiveAndARestartAfterTheWholeServiceWasKilledServesAHeldFileFromTheStoredGroupAndLeavesNoMountBehind()
       throws Exception {
     Path held = bed.view.resolve("data/random.bin");
     try (FakeSystemd systemd = new FakeSystemd(bed.root.resolve("notify"), bed.root.resolve("daemon.log"),
@@ -96,6 +96,8 @@ class ServeUnderSystemdTest {
         ProcessHandle.of(second).orElseThrow().destroy(); // systemctl stop: SIGTERM to the main process
         systemd.await("MSG STOPPING=1", 30);
         assertEquals("EXITED " + second + " 0", systemd.await("EXITED", 30));
+        assertEquals(java.util.List.of(), dev.lazydir.testing.LoopFilesystem.mountIdsAt(bed.view),
+            "no mount of either daemon is left on DIR (the killed one's shield was not left under the restart's)");
       }
       systemd.command("flush"); // the unit is inactive: systemd closes what it kept
       systemd.await("FLUSHED", 10);

@@ -2,7 +2,7 @@ package dev.lazydir.serve;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.lazydir.serve.ServeBed.Result;
+import dev.lazydir.testing.Commands.Result;
 import dev.lazydir.testing.FakeOrigin;
 import java.nio.file.Path;
 import java.time.Instant;

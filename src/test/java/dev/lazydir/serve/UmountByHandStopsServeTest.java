@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.lazydir.testing.Commands.Result;
 import dev.lazydir.testing.FakeOrigin;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,7 +28,7 @@ class UmountByHandStopsServeTest {
       assertEquals("a", Files.readString(bed.view.resolve("a.txt")));
 
       // The daemon closes the descriptor of the read's event just after answering it: till then the mount is busy.
-      ServeBed.Result u = ServeBed.run(30, "umount", bed.view.toString());
+      Result u = ServeBed.run(30, "umount", bed.view.toString());
       for (long deadline = System.nanoTime() + 5_000_000_000L; u.exit() != 0 && u.err().contains("busy")
           && System.nanoTime() < deadline; ) {
         Thread.sleep(50);

@@ -30,15 +30,15 @@ class TreeWalkTest {
     StubTree tree = StubTree.open(tmp.resolve("t"), "http://origin.invalid/");
     Fd root = tree.root();
     FileMeta meta = new FileMeta(5, Instant.EPOCH, TimePrecision.SECONDS, null, null, false, -1);
-    List<List<String>> dirs = new ArrayList<>(List.of(List.of()));
+    List<TreePath> dirs = new ArrayList<>(List.of(TreePath.root()));
     for (int i = 0; i < 30; i++) {
-      List<String> parent = dirs.get(i / 3);
+      TreePath parent = dirs.get(i / 3);
       try (Fd p = tree.openDir(parent)) {
         tree.createDir(p, "d" + i, new DirMeta(1, null, null), null);
       }
-      dirs.add(StubTree.childPath(parent, "d" + i));
+      dirs.add(parent.child("d" + i));
     }
-    for (List<String> d : dirs) {
+    for (TreePath d : dirs) {
       try (Fd dir = tree.openDir(d)) {
         for (int f = 0; f < 20; f++) {
           tree.createStub(dir, "f" + f, meta, null);
