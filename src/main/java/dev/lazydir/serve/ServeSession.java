@@ -33,8 +33,7 @@ public final class ServeSession implements AutoCloseable {
   final SessionStateFile state;
   ControlSocket control;
   private MetricsEndpoint metrics;
-  /** The warm-up of the listing and fill code (see {@link ServeStart}); null until started. */
-  private Thread warmUp;
+  private final Thread warmUp;
   private volatile boolean closed;
 
   ServeSession(StoreLayout layout, FileLock lock, OriginClient client, StubTree tree, Daemon daemon,
@@ -78,11 +77,9 @@ public final class ServeSession implements AutoCloseable {
   public String awaitNamespace(java.io.PrintStream progress, boolean terminal, java.util.function.BooleanSupplier stopAsked)
       throws InterruptedException {
     if (crawl == null) {
-      warmUpOnce();
       return "lazy directories: each is listed when first opened";
     }
     if (!crawlBeforeReady) {
-      warmUpOnce();
       return "lazy directories, the whole namespace listed in the background: lazydir wait " + view;
     }
     while (!crawl.awaitDone(250)) {
@@ -95,7 +92,6 @@ public final class ServeSession implements AutoCloseable {
       }
     }
     StartTrace.mark("namespace listed");
-    warmUpOnce();
     if (terminal) {
       progress.println();
     }
@@ -143,13 +139,6 @@ public final class ServeSession implements AutoCloseable {
         prefetchSmall, index, profiles, singleFile, cache);
   }
 
-  /** Starts the warm-up unless the start did (or a stop has begun). */
-  private synchronized void warmUpOnce() {
-    if (warmUp == null && !closed) {
-      warmUp = Daemon.warmUp(layout.run().resolve("warm-up"));
-    }
-  }
-
   /** DIR was unmounted by hand while serving (the daemon then stops: the view is gone). */
   public boolean unmountedBehindItsBack() {
     return !closed && !daemon.viewMounted();
@@ -162,12 +151,10 @@ public final class ServeSession implements AutoCloseable {
     }
     closed = true;
     state.stop();
-    if (warmUp != null) {
-      try {
-        warmUp.join(5000); // it removes its scratch directory in the store when done (about half a second)
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
+    try {
+      warmUp.join(5000); // it removes its scratch directory in the store when done (about half a second)
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
     if (metrics != null) {
       metrics.close();

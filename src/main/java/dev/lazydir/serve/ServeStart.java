@@ -61,10 +61,10 @@ final class ServeStart {
     StartTrace.mark("store created and locked");
     // On the other core while this one starts up, lists the top level and mounts. 'ready' does not wait for it
     // (it used to: 0.5-2 s of a start of 0.8-4 s, more on a busy machine; bench/start): the first listings a user
-    // asks for within its half second run partly interpreted, which costs less than the wait did. When the whole
-    // namespace is listed before ready, that listing is the warm-up of the listing code, and half a second of a core
-    // taken from it delays ready: the session starts it once the namespace is listed (bench/start-net).
-    Thread warmUp = beforeReady ? null : Daemon.warmUp(layout.run().resolve("warm-up"));
+    // asks for within its half second run partly interpreted, which costs less than the wait did. (Started at ready
+    // instead when the namespace is listed before ready, it made no difference bench/start-net could see, and it
+    // would compete with the first reads after ready.)
+    Thread warmUp = Daemon.warmUp(layout.run().resolve("warm-up"));
     OriginClient client = null;
     StubTree tree = null;
     FanotifyGroup group = null;
@@ -163,7 +163,7 @@ final class ServeStart {
       }
       lock.release();
       lock.channel().close();
-      if (newStore && warmUp != null) {
+      if (newStore) {
         try {
           warmUp.join(10_000); // it works in the store's run directory, which is about to go
         } catch (InterruptedException ie) {
