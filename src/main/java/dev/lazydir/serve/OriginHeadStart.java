@@ -11,35 +11,45 @@ import okhttp3.HttpUrl;
 
 /**
  * The network's part of a first start, begun before the local part: on a thread of its own, the origin client is
- * made, the top level's listing is asked for ({@link OriginClient#expectPage}) and, at the same time, the tree index
- * at its default place or where --index says. Over a network each of these is a round trip or two (a new connection's
- * handshake, then the answer) that used to wait for the checks, the store, the fanotify group and each other; they
- * now run while this thread's caller makes the store and opens the fanotify group (after its checks: a refused start
- * asks the origin nothing). Nothing here touches the disk. A restart (the store exists) asks the index with the
- * validators of the one it applied, which only the store knows: then only the client is made ahead.
+ * made while the caller checks the machine; once the checks passed ({@link #go}: a refused start asks the origin
+ * nothing), the top level's listing is asked for ({@link OriginClient#expectPage}) and, at the same time, the tree
+ * index at its default place or where --index says. Over a network each of these is a round trip or two (a new
+ * connection's handshake, then the answer) that used to wait for the store, the fanotify group and each other; they
+ * now run while the caller makes the store and opens the fanotify group. Nothing here touches the disk. A restart
+ * (the store exists) asks the index with the validators of the one it applied, which only the store knows: then only
+ * the client is made ahead.
  */
 final class OriginHeadStart {
+  /** What the thread asks once the checks passed: the index (null: none) and whether this is a first start. */
+  private record Plan(IndexFetch.Where index, boolean firstStart) {}
+
+  private static final Plan NOTHING = new Plan(null, false);
   private final CompletableFuture<OriginClient> client = new CompletableFuture<>();
+  private final CompletableFuture<Plan> go = new CompletableFuture<>();
   private final CompletableFuture<IndexFetch.Fetched> index = new CompletableFuture<>();
-  private final boolean indexAhead;
+  private volatile boolean indexAhead;
 
-  private OriginHeadStart(boolean indexAhead) {
-    this.indexAhead = indexAhead;
-  }
+  private OriginHeadStart() {}
 
-  /**
-   * Starts making the client for {@code url}; firstStart: also asks for the listing at {@code url} and for the tree
-   * index at {@code index} (null: none is looked for).
-   */
-  static OriginHeadStart begin(OriginConfig config, HttpUrl url, IndexFetch.Where index, boolean firstStart) {
-    OriginHeadStart ahead = new OriginHeadStart(firstStart && index != null);
-    Thread t = new Thread(() -> ahead.run(config, url, index, firstStart), "lazydir-head-start");
+  /** Starts making the client for {@code url} now; nothing is sent before {@link #go}. */
+  static OriginHeadStart begin(OriginConfig config, HttpUrl url) {
+    OriginHeadStart ahead = new OriginHeadStart();
+    Thread t = new Thread(() -> ahead.run(config, url), "lazydir-head-start");
     t.setDaemon(true);
     t.start();
     return ahead;
   }
 
-  private void run(OriginConfig config, HttpUrl url, IndexFetch.Where where, boolean firstStart) {
+  /**
+   * The checks passed: on a first start, asks for the listing at the URL and for the tree index at {@code where}
+   * (null: none is looked for); else only warms the connections.
+   */
+  void go(IndexFetch.Where where, boolean firstStart) {
+    indexAhead = firstStart && where != null;
+    go.complete(new Plan(where, firstStart));
+  }
+
+  private void run(OriginConfig config, HttpUrl url) {
     OriginClient c;
     try {
       c = new OriginClient(config, url);
@@ -48,15 +58,20 @@ final class OriginHeadStart {
       index.completeExceptionally(e);
       return;
     }
-    if (firstStart) {
-      c.expectPage(url); // on its own connection, while the index is asked for on this one
-    }
     client.complete(c);
-    StartTrace.mark("client made, top level asked for");
+    StartTrace.mark("client made");
+    Plan plan = go.join();
+    if (plan == NOTHING) {
+      return;
+    }
+    if (plan.firstStart()) {
+      c.expectPage(url); // on its own connection, while the index is asked for on this one
+      StartTrace.mark("top level asked for");
+    }
     c.warmConnections(); // the first file read costs one round trip
     if (indexAhead) {
       try {
-        index.complete(IndexFetch.fetch(c, where, null));
+        index.complete(IndexFetch.fetch(c, plan.index(), null));
       } catch (Throwable e) {
         index.completeExceptionally(e);
       }
@@ -77,8 +92,9 @@ final class OriginHeadStart {
     return indexAhead && applied == null ? await(index) : IndexFetch.fetch(c, where, applied);
   }
 
-  /** Closes the client when it is made (a start that failed before it asked for it). */
+  /** Sends nothing more, and closes the client when it is made (a start that failed before it took it). */
   void abandon() {
+    go.complete(NOTHING);
     client.thenAccept(OriginClient::close);
   }
 

@@ -25,10 +25,10 @@ import okhttp3.HttpUrl;
 
 /**
  * The start of a serve, in the order that keeps a refused start harmless: the checks before anything is created,
- * locked, mounted or asked of the origin (a refused start changes nothing); then the origin's first round trips
- * (see {@link OriginHeadStart}) while the store and its lock and the fanotify group are made; then the tree (from
- * the tree index, or its top level listed on a first start), the daemon (which mounts DIR), the namespace crawl and
- * the control socket. A start that fails after it made a new store or a new DIR removes them.
+ * locked, mounted or asked of the origin (a refused start changes nothing; the origin client is made meanwhile);
+ * then the origin's first round trips (see {@link OriginHeadStart}) while the store and its lock and the fanotify
+ * group are made; then the tree (from the tree index, or its top level listed on a first start), the daemon (which
+ * mounts DIR), the namespace crawl and the control socket. A start that fails after it made a new store or a new DIR removes them.
  */
 final class ServeStart {
   private static final Logger LOG = Logger.getLogger(ServeStart.class.getName());
@@ -41,14 +41,20 @@ final class ServeStart {
       ServeSession.Profiles profiles, boolean singleFile, CacheLimits cache) throws IOException {
     long t0 = System.nanoTime();
     StartTrace.mark("session starts");
-    StaleView.detachIfLeftBySystemdKill(dir, layout, System.getenv()); // else the checks below would wait on it
-    ServePreflight.check(dir, layout); // before anything is created or asked: a refused start leaves nothing behind
+    OriginHeadStart ahead = OriginHeadStart.begin(config, url); // the client is made during the checks
+    try {
+      StaleView.detachIfLeftBySystemdKill(dir, layout, System.getenv()); // else the checks below would wait on it
+      ServePreflight.check(dir, layout); // before anything is created or asked: a refused start leaves nothing behind
+    } catch (IOException | RuntimeException e) {
+      ahead.abandon();
+      throw e;
+    }
     StartTrace.mark("preflight");
     // A start that fails later (the origin unreachable on a first start) removes what it made: a new store, a new DIR.
     boolean newStore = !Files.exists(layout.store(), LinkOption.NOFOLLOW_LINKS);
     boolean newDir = !Files.exists(dir, LinkOption.NOFOLLOW_LINKS);
     // The origin's round trips run from here on, while this thread makes the store and opens the fanotify group.
-    OriginHeadStart ahead = OriginHeadStart.begin(config, url, singleFile ? null : index, newStore && !singleFile);
+    ahead.go(singleFile ? null : index, newStore && !singleFile);
     FileLock lock;
     try {
       layout.create();
