@@ -147,6 +147,7 @@ final class ServeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    dev.lazydir.internal.StartTrace.mark("command line parsed");
     long segment = Sizes.parse("--dl-seg-size", segmentSize, 1L << 20);
     if (segment < 4096 || segment % 4096 != 0 || segment > 1L << 30) {
       throw new IllegalArgumentException("--dl-seg-size " + segmentSize + " is " + Sizes.show(segment) + "; it must be a"
@@ -208,6 +209,7 @@ final class ServeCommand implements Callable<Integer> {
           if (mode != null) {
             String ready = "ready " + served.view() + " (" + mode + ")";
             to[0].println(ready);
+            dev.lazydir.internal.StartTrace.mark("ready");
             to[0].flush();
             systemd.ifPresent(n -> n.ready(ready));
             if (System.getenv(DAEMON_CHILD_ENV) != null) {

@@ -52,6 +52,9 @@ public final class OriginClient implements Closeable {
   private final Clock clock;
   private final AtomicLong requests = new AtomicLong();
   private final RoundTrips roundTrip = new RoundTrips();
+  /** Listings asked for ahead of need ({@link #expectPage}), each taken by the first plain fetch of its URL. */
+  private final java.util.concurrent.ConcurrentHashMap<HttpUrl, java.util.concurrent.CompletableFuture<Page>> expected =
+      new java.util.concurrent.ConcurrentHashMap<>();
 
   public OriginClient(OriginConfig config, HttpUrl origin) throws IOException {
     this(config, origin, Sleeper.SYSTEM, Clock.systemUTC());
@@ -170,6 +173,51 @@ public final class OriginClient implements Closeable {
    * A mirror is never sent the origin's ETag (ETags are per server).
    */
   public Optional<Page> fetchPageIfChanged(HttpUrl url, String ifNoneMatch, Instant ifModifiedSince)
+      throws OriginException {
+    if (ifNoneMatch == null && ifModifiedSince == null) {
+      java.util.concurrent.CompletableFuture<Page> ahead = expected.remove(url);
+      if (ahead != null) {
+        try {
+          return Optional.of(ahead.get());
+        } catch (java.util.concurrent.ExecutionException e) {
+          // asked again below: the answer ahead of need failed (its error would be this one's, or transient)
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new OriginException("interrupted while listing " + Redact.url(url), -1);
+        }
+      }
+    }
+    return fetchPageNow(url, ifNoneMatch, ifModifiedSince);
+  }
+
+  /**
+   * Starts a plain GET of the listing at {@code url} now, on a thread of its own, while the caller does other work
+   * (serve's start asks for the top level while it checks the machine and opens its fanotify group): the first
+   * {@link #fetchPage} (or unconditional {@link #fetchPageIfChanged}) of the same URL takes its answer instead of
+   * asking again. {@link #forgetExpectedPages} drops what was not taken.
+   */
+  public void expectPage(HttpUrl url) {
+    java.util.concurrent.CompletableFuture<Page> ahead = new java.util.concurrent.CompletableFuture<>();
+    if (expected.putIfAbsent(url, ahead) != null) {
+      return;
+    }
+    Thread t = new Thread(() -> {
+      try {
+        ahead.complete(fetchPageNow(url, null, null).orElseThrow());
+      } catch (Throwable e) {
+        ahead.completeExceptionally(e);
+      }
+    }, "lazydir-page-ahead");
+    t.setDaemon(true);
+    t.start();
+  }
+
+  /** Drops the listings asked for ahead of need and not taken: a later fetch asks the origin again. */
+  public void forgetExpectedPages() {
+    expected.clear();
+  }
+
+  private Optional<Page> fetchPageNow(HttpUrl url, String ifNoneMatch, Instant ifModifiedSince)
       throws OriginException {
     return onServers(url, (server, at) -> {
       Optional<Page> answer = fetchPageFrom(at, server.origin ? ifNoneMatch : null, ifModifiedSince);

@@ -44,7 +44,11 @@ class ServeFromIndexTest {
     try (FakeOrigin origin = new FakeOrigin(); ServeBed bed = new ServeBed(tmp.resolve("bed"))) {
       t.publish(origin, "");
       bed.serve(origin.url("/").toString(), "--allow-other", "--prefetch-small", "0");
-      assertEquals(1, origin.requestCount(), "ready after one request: the index");
+      // A first start asks for the top level's listing at the same time as the index (it cannot know yet whether
+      // there is one): ready after the index and at most that one listing, which the index makes unneeded.
+      assertEquals(1, origin.count("GET", "/.lazydir-index"), "the index, once");
+      assertTrue(origin.requestCount() <= 2 && origin.requestCount() - 1 == origin.count("GET", "/"),
+          "nothing but the index and the top level's listing: " + origin.requests());
 
       Result deep = ServeBed.run(20, "cat", bed.view.resolve("deep/a/b/c/d/e/treasure.txt").toString());
       assertEquals(0, deep.exit(), deep.err());
@@ -64,7 +68,7 @@ class ServeFromIndexTest {
       assertEquals("deep down\n", throughLink.text(), "the index's own links work through DIR: " + throughLink.err());
       Result dot = ServeBed.run(20, "cat", bed.view.resolve(".hidden").toString());
       assertEquals("dot\n", dot.text());
-      assertEquals(0, origin.count("GET", "/"), "no listing was asked for");
+      assertTrue(origin.count("GET", "/") <= 1, "no listing was asked for but the top level's, with the index");
       assertEquals(0, origin.count("GET", "/deep/"));
       assertEquals(facts(t.src).get("data/big.bin"), facts(bed.view).get("data/big.bin"), "mtime kept after the fill");
     }
