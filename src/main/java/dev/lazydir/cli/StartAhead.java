@@ -1,11 +1,10 @@
 package dev.lazydir.cli;
 
 /**
- * A serve's first classes, made ready on a second thread while the main thread parses the command line. Parsing
- * takes picocli, whose classes (built for Java 5) the class-data-sharing archive cannot hold, so they are read and
- * verified at every start; meanwhile this thread binds libc through jnr-ffi (which generates its stubs' bytecode at
- * run time), initializes OkHttp with the JVM's TLS trust store, and loads the crawler and the stub tree, all of which
- * the start needs next. It only loads and initializes classes: it opens nothing, sends nothing, and a failure here
+ * A serve's first classes, made ready on a second thread while the main thread parses the command line (picocli
+ * builds every command's options first): meanwhile this thread binds libc through jnr-ffi (which generates its
+ * stubs' bytecode at run time, so no class-data-sharing archive holds them), initializes OkHttp with the JVM's TLS
+ * trust store, and loads the crawler and the stub tree, all of which the start needs next. It only loads and initializes classes: it opens nothing, sends nothing, and a failure here
  * is the main thread's to meet when it gets there.
  */
 final class StartAhead {

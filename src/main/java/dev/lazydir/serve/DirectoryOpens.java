@@ -35,11 +35,9 @@ import java.util.logging.Logger;
 /**
  * Directories as they are opened. A directory is listed from the origin when first opened or when due for a
  * refresh (one listing however many openers wait), keeps its previous listing while the origin fails, then carries
- * an open ignore mark until the refresh timeout. The populate policy runs off the opener's path: subdirectories are
- * listed one level ahead (a walk finds each level ready), small files are fetched ahead (a build or a grep reads
- * them next), and prefetch holds back while listings run (on two cores they compete). Over a network a fetch costs a
- * round trip, not CPU: there small files are fetched many at once, also when a file of a directory nobody opened
- * is read (a compiler opens its headers by name), newest directory first.
+ * an open ignore mark until the refresh timeout. Off the opener's path, subdirectories are listed ahead (a walk
+ * finds each level ready: one level on the same machine, two over a network, where a listing costs a round trip,
+ * not CPU) and the directory's small files are handed to {@link SmallFilePrefetch}.
  */
 final class DirectoryOpens implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(DirectoryOpens.class.getName());
@@ -52,18 +50,6 @@ final class DirectoryOpens implements AutoCloseable {
    */
   static final int LIST_AHEAD_DEPTH_NETWORK = 2;
   static final double NETWORK_MILLIS = 5;
-  /** Small files fetched at once on the same machine or a LAN, where the fetches compete with readers for CPU. */
-  static final int PREFETCH_AT_ONCE = 2;
-  /**
-   * Connections left to readers while small files are fetched ahead over a network, where the rest of
-   * --max-conns fetch them: one round trip each, so it is the number in flight that counts (a build waited
-   * 50 ms per file at 2: see bench/run --net wan).
-   */
-  static final int CONNECTIONS_FOR_READERS = 2;
-  /** Files queued for prefetch at most; beyond, the oldest are dropped. */
-  static final int PREFETCH_QUEUE = 4096;
-  /** Directories remembered as prefetched at most (then forgotten all at once: it only saves a scan). */
-  static final int PREFETCHED_DIRS = 4096;
 
   private final StubTree tree;
   private final Daemon.Settings settings;
@@ -76,14 +62,9 @@ final class DirectoryOpens implements AutoCloseable {
   private final BooleanSupplier stopping;
   private final Crawler lister;
   private final OriginClient client;
-  private final ThreadPoolExecutor prefetchPool;
   private final ThreadPoolExecutor listAheadPool;
   private final ConcurrentHashMap<TreePath, CompletableFuture<Relisting>> listing = new ConcurrentHashMap<>();
-  /** Directories whose small files were queued, and until when that holds (their refresh). */
-  private final ConcurrentHashMap<TreePath, Instant> prefetched = new ConcurrentHashMap<>();
-  /** Small files waiting to be fetched ahead, newest directory first. */
-  private final NewestFirstBatches waiting = new NewestFirstBatches(PREFETCH_QUEUE);
-  private final NextDirectories nextDirectories;
+  private final SmallFilePrefetch smallFiles;
 
   DirectoryOpens(StubTree tree, Daemon.Settings settings, Clock clock, OriginClient client, FanotifyGroup group,
       OpenStubs stubs, ContentFiller filler, ScheduledExecutorService timers, Daemon.Stats stats,
@@ -98,15 +79,13 @@ final class DirectoryOpens implements AutoCloseable {
     this.stats = stats;
     this.stopping = stopping;
     this.client = client;
-    this.nextDirectories = new NextDirectories(tree);
     this.lister = new Crawler(client, 1, Math.max(1, settings.maxConns()), Progress.NONE, clock);
-    // Bounded queues, dropping work when full: prefetch and list-ahead are optimisations and must never pile up.
-    // Its tasks only say "fetch the next waiting file": which one is decided when a thread is free (see waiting).
-    this.prefetchPool = new ThreadPoolExecutor(PREFETCH_AT_ONCE, PREFETCH_AT_ONCE, 0, TimeUnit.SECONDS,
-        new ArrayBlockingQueue<>(PREFETCH_QUEUE), Threads.daemon("lazydir-prefetch"), new ThreadPoolExecutor.DiscardPolicy());
+    // A bounded queue, dropping work when full: list-ahead is an optimisation and must never pile up.
     int listers = Math.max(2, settings.maxConns() / 2); // all of them over a network, see listAheadDepth
     this.listAheadPool = new ThreadPoolExecutor(listers, listers, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(4096),
         Threads.daemon("lazydir-list-ahead"), new ThreadPoolExecutor.DiscardPolicy());
+    this.smallFiles = new SmallFilePrefetch(tree, settings, clock, client, stubs, filler, stopping,
+        () -> !listing.isEmpty(), listAheadPool);
   }
 
   /**
@@ -252,60 +231,14 @@ final class DirectoryOpens implements AutoCloseable {
     }
   }
 
-  /**
-   * A file with bytes to fetch is being opened (its path in the tree): over a network, the other small files of
-   * its directory are fetched ahead, once until the directory's refresh, without holding up the opener. A
-   * compiler opens its sources and headers by name, never their directory, and reads the rest of it next.
-   */
-  void fileOpening(TreePath file) {
-    if (settings.prefetchSmall() <= 0 || !overNetwork()) {
-      return;
-    }
-    TreePath dir = file.parent();
-    if (!firstPrefetchOf(dir)) {
-      return;
-    }
-    try {
-      listAheadPool.execute(() -> {
-        try {
-          queueFiles(smallFilesOf(dir), dir);
-        } catch (IOException | RuntimeException e) {
-          LOG.fine("prefetch in " + dir + ": " + e.getMessage());
-        }
-      });
-    } catch (RejectedExecutionException e) {
-      // shutting down
-    }
-  }
-
-  /** Prefetches of the small files of a directory (see {@link #addIfSmall}). */
-  private List<Prefetch> smallFilesOf(TreePath dir) throws IOException {
-    List<Prefetch> files = new ArrayList<>();
-    try (Fd fd = tree.openDir(dir)) {
-      for (String name : fd.list()) {
-        addIfSmall(fd, dir, name, files);
-      }
-    }
-    return files;
-  }
-
-  /** Whether the small files of directory {@code key} are due to be queued now (and notes that they are). */
-  private boolean firstPrefetchOf(TreePath key) {
-    Instant now = clock.instant();
-    Instant until = prefetched.get(key);
-    if (until != null && now.isBefore(until)) {
-      return false;
-    }
-    if (prefetched.size() >= PREFETCHED_DIRS) {
-      prefetched.clear();
-    }
-    Instant next = now.plus(settings.refresh());
-    return until == null ? prefetched.putIfAbsent(key, next) == null : prefetched.replace(key, until, next);
-  }
-
   /** Whether the origin's answers take a network's round trip ({@link #NETWORK_MILLIS} or more). */
-  private boolean overNetwork() {
+  static boolean overNetwork(OriginClient client) {
     return client.roundTripMillis() >= NETWORK_MILLIS;
+  }
+
+  /** A file with bytes to fetch is being opened: see {@link SmallFilePrefetch#fileOpening}. */
+  void fileOpening(TreePath file) {
+    smallFiles.fileOpening(file);
   }
 
   /**
@@ -315,10 +248,7 @@ final class DirectoryOpens implements AutoCloseable {
   private void prefetchAhead(TreePath path) {
     int depth = listAheadDepth();
     List<Runnable> listings = new ArrayList<>();
-    List<Prefetch> files = new ArrayList<>();
-    if (settings.prefetchSmall() > 0) {
-      firstPrefetchOf(path); // a file of it opened next finds its files queued
-    }
+    List<SmallFilePrefetch.Prefetch> files = new ArrayList<>();
     try (Fd dir = tree.openDir(path)) {
       for (String name : dir.list()) {
         // A stat decides for files (size, blocks: the prefetch opens and checks the stub itself); only
@@ -334,7 +264,7 @@ final class DirectoryOpens implements AutoCloseable {
             listings.add(() -> listAhead(child, 1, depth));
           }
         } else {
-          addIfSmall(st, path, name, files);
+          smallFiles.addIfSmall(st, path, name, files);
         }
       }
     } catch (IOException e) {
@@ -344,109 +274,10 @@ final class DirectoryOpens implements AutoCloseable {
     // Listings on their own pool: a walker's next step waits on them; file bytes are wanted a little later.
     try {
       listings.forEach(listAheadPool::execute);
-      if (overNetwork()) {
-        listAheadPool.execute(() -> queueFiles(files, path)); // the next directory's are looked for off this path
-      } else {
-        queueFiles(files);
-      }
     } catch (RejectedExecutionException e) {
       // shutting down
     }
-  }
-
-  private void addIfSmall(Fd dir, TreePath path, String name, List<Prefetch> files) throws IOException {
-    Stat st = dir.statAt(name).orElse(null);
-    if (st != null) {
-      addIfSmall(st, path, name, files);
-    }
-  }
-
-  /**
-   * A prefetch of {@code path/name} if it is a file of at most --prefetch-small bytes without its blocks (one
-   * opened through DIR has them: its reader fetches it); never a larger file.
-   */
-  private void addIfSmall(Stat st, TreePath path, String name, List<Prefetch> files) {
-    if (settings.prefetchSmall() > 0 && st.isRegularFile() && st.size() > 0
-        && st.size() <= settings.prefetchSmall() && st.allocatedBytes() < st.size()) {
-      files.add(new Prefetch(name, () -> prefetch(path, name)));
-    }
-  }
-
-  /** A small file's prefetch, with its name for the order a batch runs in. */
-  private record Prefetch(String name, Runnable fetch) implements Runnable {
-    @Override
-    public void run() {
-      fetch.run();
-    }
-  }
-
-  /**
-   * As {@link #queueFiles(List)}, followed by the small files of the directory after {@code dir} (see
-   * {@link NextDirectories}) when the origin is a network away: a build goes through its modules in order, and
-   * the next one's files are on their way while this one compiles, not a round trip after make first looks into it.
-   */
-  private void queueFiles(List<Prefetch> files, TreePath dir) {
-    List<Prefetch> all = new ArrayList<>(files);
-    all.sort(java.util.Comparator.comparing(Prefetch::name));
-    if (settings.prefetchSmall() > 0 && overNetwork()) {
-      try {
-        java.util.Optional<TreePath> next = nextDirectories.after(dir);
-        if (next.isPresent() && firstPrefetchOf(next.get())) {
-          List<Prefetch> more = smallFilesOf(next.get());
-          more.sort(java.util.Comparator.comparing(Prefetch::name));
-          all.addAll(more);
-        }
-      } catch (IOException | RuntimeException e) {
-        LOG.fine("prefetch after " + dir + ": " + e.getMessage());
-      }
-    }
-    queueInOrder(all);
-  }
-
-  /**
-   * Queues a directory's small files ahead of those queued before (the newest directory is the one read now), in
-   * name order (the order a build or a sorted walk reads them in), with as many fetched at once as the origin's
-   * round trip calls for (see {@link #prefetchAtOnce}).
-   */
-  private void queueFiles(List<Prefetch> files) {
-    List<Prefetch> sorted = new ArrayList<>(files);
-    sorted.sort(java.util.Comparator.comparing(Prefetch::name));
-    queueInOrder(sorted);
-  }
-
-  private void queueInOrder(List<Prefetch> files) {
-    if (files.isEmpty()) {
-      return;
-    }
-    int atOnce = prefetchAtOnce();
-    if (prefetchPool.getMaximumPoolSize() < atOnce) {
-      prefetchPool.setMaximumPoolSize(atOnce);
-      prefetchPool.setCorePoolSize(atOnce);
-    }
-    waiting.addFirst(files);
-    try {
-      for (int i = 0; i < files.size(); i++) {
-        prefetchPool.execute(this::prefetchNext);
-      }
-    } catch (RejectedExecutionException e) {
-      // shutting down
-    }
-  }
-
-  private void prefetchNext() {
-    Runnable next = waiting.poll();
-    if (next != null) {
-      next.run();
-    }
-  }
-
-  /**
-   * Small files fetched at once: {@link #PREFETCH_AT_ONCE} on the same machine or a LAN; over a network, where
-   * each costs a round trip, all of --max-conns but {@link #CONNECTIONS_FOR_READERS}.
-   */
-  int prefetchAtOnce() {
-    return overNetwork() ? Math.max(PREFETCH_AT_ONCE, settings.maxConns() - CONNECTIONS_FOR_READERS)
-        : PREFETCH_AT_ONCE;
+    smallFiles.directoryOpened(path, files);
   }
 
   /**
@@ -454,7 +285,7 @@ final class DirectoryOpens implements AutoCloseable {
    * {@link #LIST_AHEAD_DEPTH_NETWORK} with as many listings at once as --max-conns allows.
    */
   private int listAheadDepth() {
-    if (!overNetwork()) {
+    if (!overNetwork(client)) {
       return LIST_AHEAD_DEPTH;
     }
     int all = Math.max(2, settings.maxConns());
@@ -507,25 +338,9 @@ final class DirectoryOpens implements AutoCloseable {
     }
   }
 
-  private void prefetch(TreePath parent, String name) {
-    try {
-      // Listings first: a walker (ls -lR, find, a build's first pass) waits on them, while prefetched bytes
-      // are wanted later. On two cores the two compete, so prefetch holds back while listings run; over a
-      // network too, where they compete for --max-conns.
-      for (int waited = 0; !listing.isEmpty() && waited < 2000 && !stopping.getAsBoolean(); waited += 5) {
-        Thread.sleep(5);
-      }
-      filler.ensure(stubs.open(parent, name), 0, 0);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    } catch (IOException e) {
-      LOG.fine("prefetch of " + name + ": " + e.getMessage());
-    }
-  }
-
   @Override
   public void close() {
-    prefetchPool.shutdownNow();
+    smallFiles.close();
     listAheadPool.shutdownNow();
     lister.close();
   }

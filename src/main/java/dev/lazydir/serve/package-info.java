@@ -26,7 +26,9 @@
  *   tree.StubTree                                           new stubs made nameless, marked (ContentMarks),
  *                                                           renamed into place; changed files get new inodes
  *   DirectoryOpens                                          open ignore mark until the refresh timeout; list
- *                                                           subdirectories ahead, fetch small files ahead
+ *                                                           subdirectories ahead
+ *   SmallFilePrefetch                                       the directory's small files fetched ahead (also when
+ *                                                           one of them is opened by name, over a network)
  *
  * bounds -> eviction (serve --cache-max-size / --min-free-space / --cache-max-age; lazydir evict, pin, unpin)
  *   OpenEvents, ContentFiller      CacheRoom.makeRoom before a stub takes disk; CacheRoom.charged after
