@@ -13,11 +13,13 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Which directory comes after another in its parent, in name order: a build goes through its modules so, and over
- * a network the small files of the next one are fetched while this one compiles. The subdirectories of the last
- * few parents asked about are kept, so a walk through a parent reads it once, not once per child; a parent with
- * very many entries is remembered as having no next directory (not worth a look ahead). What is kept may be older
- * than the tree: it only chooses what to fetch ahead, and the fetch checks the store itself.
+ * Which directory comes after another, in name order: a build goes through its modules so, and over a network the
+ * small files of the next one are fetched while this one compiles. After the last directory of a parent comes the
+ * first directory of the parent's next sibling (a build's next group of modules: g00/m09 -> g01/m10), one level up
+ * at most. The subdirectories of the last few parents asked about are kept, so a walk through a parent reads it
+ * once, not once per child; a parent with very many entries is remembered as having no next directory (not worth
+ * a look ahead). What is kept may be older than the tree: it only chooses what to fetch ahead, and the fetch checks
+ * the store itself.
  */
 final class NextDirectories {
   /** Parents whose subdirectories are kept. */
@@ -26,9 +28,9 @@ final class NextDirectories {
   static final int MOST_ENTRIES = 4096;
 
   private final StubTree tree;
-  private final Map<String, List<String>> parents = new LinkedHashMap<>(PARENTS, 0.75f, true) {
+  private final Map<TreePath, List<String>> parents = new LinkedHashMap<>(PARENTS, 0.75f, true) {
     @Override
-    protected boolean removeEldestEntry(Map.Entry<String, List<String>> eldest) {
+    protected boolean removeEldestEntry(Map.Entry<TreePath, List<String>> eldest) {
       return size() > PARENTS;
     }
   };
@@ -37,26 +39,47 @@ final class NextDirectories {
     this.tree = tree;
   }
 
-  /** The directory after {@code dir} in its parent, by name; none for the last one, the root or a crowded parent. */
+  /**
+   * The directory after {@code dir}: the next in its parent by name, else the first of the parent's next sibling
+   * (or that sibling, if it has none); none for the root, the very last one or a crowded parent.
+   */
   Optional<TreePath> after(TreePath dir) throws IOException {
+    Optional<TreePath> sibling = siblingAfter(dir);
+    if (sibling.isPresent() || dir.isRoot() || dir.parent().isRoot()) {
+      return sibling;
+    }
+    Optional<TreePath> uncle = siblingAfter(dir.parent());
+    if (uncle.isEmpty()) {
+      return uncle;
+    }
+    List<String> first = subdirectories(uncle.get());
+    return Optional.of(first.isEmpty() ? uncle.get() : uncle.get().child(first.get(0)));
+  }
+
+  /** The directory after {@code dir} in its parent, by name; none for the last one, the root or a crowded parent. */
+  private Optional<TreePath> siblingAfter(TreePath dir) throws IOException {
     if (dir.isRoot()) {
       return Optional.empty();
     }
     TreePath parent = dir.parent();
-    String key = String.join("/", parent.names());
-    List<String> subdirectories;
-    synchronized (parents) {
-      subdirectories = parents.get(key);
-    }
-    if (subdirectories == null) {
-      subdirectories = subdirectoriesOf(parent);
-      synchronized (parents) {
-        parents.put(key, subdirectories);
-      }
-    }
+    List<String> subdirectories = subdirectories(parent);
     int at = Collections.binarySearch(subdirectories, dir.name());
     int next = at >= 0 ? at + 1 : -at - 1;
     return next < subdirectories.size() ? Optional.of(parent.child(subdirectories.get(next))) : Optional.empty();
+  }
+
+  private List<String> subdirectories(TreePath parent) throws IOException {
+    List<String> known;
+    synchronized (parents) {
+      known = parents.get(parent);
+    }
+    if (known == null) {
+      known = subdirectoriesOf(parent);
+      synchronized (parents) {
+        parents.put(parent, known);
+      }
+    }
+    return known;
   }
 
   private List<String> subdirectoriesOf(TreePath parent) throws IOException {

@@ -41,6 +41,9 @@ class SmallFilesArriveManyAtOnceOverANetworkTest {
     for (String d : List.of("a", "b", "c")) {
       origin.file("/mods/" + d + "/1.c", bytes(512, d.charAt(0)), T).file("/mods/" + d + "/2.c", bytes(512, 2), T);
     }
+    for (String d : List.of("g0/m0", "g0/m1", "g1/m2", "g1/m3")) {
+      origin.file("/groups/" + d + "/1.c", bytes(512, d.charAt(4)), T);
+    }
     bed = new ServeBed(tmp);
   }
 
@@ -88,6 +91,18 @@ class SmallFilesArriveManyAtOnceOverANetworkTest {
     Thread.sleep(500);
     assertEquals(0, origin.count("GET", "/mods/c/1.c") + origin.count("GET", "/mods/c/2.c"),
         "the directory after the next one: not until something reads the next one");
+  }
+
+  @Test
+  void afterTheLastDirectoryOfItsParentTheFirstOfTheParentsNextSiblingFollows() throws Exception {
+    origin.fault("/*", Fault.delay(30));
+    bed.serve(origin.url("/").toString());
+
+    ServeBed.run(30, "cat", bed.view.resolve("groups/g0/m1/1.c").toString()); // the last module of g0
+    awaitFetched(List.of("/groups/g1/m2/1.c")); // a build's next group of modules begins there
+    Thread.sleep(500);
+    assertEquals(0, origin.count("GET", "/groups/g1/m3/1.c"), "one directory ahead, not the whole next group");
+    assertEquals(0, origin.count("GET", "/groups/g0/m0/1.c"), "never back");
   }
 
   @Test
