@@ -145,8 +145,12 @@ class ParallelStreamsTest {
       while (heldAhead.get() < StreamWindow.START && System.nanoTime() < deadline) {
         Thread.sleep(5);
       }
-      assertEquals(StreamWindow.START, heldAhead.get(), "the window's streams are in flight at once");
-      assertEquals(StreamWindow.START, stub.window().orElseThrow().inFlight());
+      Thread.sleep(200); // every stream the window starts now is held by then
+      // START on loopback; where the reader's first byte took a network's round trip (a loaded machine can look
+      // like one) the window starts at NETWORK_START: either way its streams are all in flight together.
+      int streams = stub.window().orElseThrow().inFlight();
+      assertTrue(streams >= StreamWindow.START, "at least " + StreamWindow.START + " streams, got " + streams);
+      assertEquals(streams, heldAhead.get(), "the window's streams are in flight at once");
       ahead.countDown();
       f.ensure(stub, CHUNK, 4096);
       f.ensure(stub, 2 * CHUNK, 4096);
@@ -218,7 +222,9 @@ class ParallelStreamsTest {
       out.write(DATA, (int) range[0] + sent, (int) (range[1] - range[0] + 1) - sent);
       out.flush();
     });
-        OriginClient c = new OriginClient(OriginConfig.builder().retryWait(Duration.ZERO).build(), paused.url("/"),
+        // A stall timeout far beyond the reader's wait: a stalled stream that gave up would write what it gathered too.
+        OriginClient c = new OriginClient(OriginConfig.builder().retryWait(Duration.ZERO)
+            .stallTimeout(Duration.ofSeconds(60)).build(), paused.url("/"),
             d -> {}, Clock.systemUTC());
         OpenStub stub = OpenStub.open(tree, TreePath.of(List.of("big.bin")), meta -> paused.url("/big.bin"), CHUNK)) {
       ContentFiller f = new ContentFiller(c, pool, 0, 1, Duration.ofSeconds(20), s -> { });
@@ -226,7 +232,7 @@ class ParallelStreamsTest {
       assertTrue(sentSome.await(10, TimeUnit.SECONDS));
       Thread.sleep(200); // the stream most likely has the pieces before the reader asks (either order must work)
       FutureTask<Void> first = reader(f, stub, 0, 4096, new ArrayList<>());
-      first.get(10, TimeUnit.SECONDS);
+      first.get(5, TimeUnit.SECONDS); // not after the rest, nor after a stall
       assertFalse(ahead.isDone(), "the stream still waits for the rest");
       assertArrayEquals(Arrays.copyOfRange(DATA, 0, 4096), Arrays.copyOfRange(local(), 0, 4096));
       rest.countDown();
