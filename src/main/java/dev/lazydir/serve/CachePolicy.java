@@ -40,6 +40,7 @@ final class CachePolicy {
   private final TreeSet<Entry> byAge = new TreeSet<>((a, b) -> a.lastUse != b.lastUse
       ? Long.compare(a.lastUse, b.lastUse) : Long.compare(a.ino, b.ino));
   private long total;
+  private long changes;
 
   CachePolicy(Clock clock) {
     this.clock = clock;
@@ -64,6 +65,7 @@ final class CachePolicy {
       e.lastUse = clock.millis();
       byIno.put(ino, e);
       byAge.add(e);
+      changes++;
     }
     total += bytes - e.bytes;
     e.bytes = bytes;
@@ -84,6 +86,30 @@ final class CachePolicy {
     return e == null ? 0 : e.bytes;
   }
 
+  /** The file was last used at {@code millis} (recorded before a restart). Unknown files are ignored. */
+  synchronized void usedAt(long ino, long millis) {
+    Entry e = byIno.get(ino);
+    if (e != null) {
+      byAge.remove(e);
+      e.lastUse = millis;
+      byAge.add(e);
+    }
+  }
+
+  /** When each file was last used, by inode (what {@link Recency} keeps across a restart). */
+  synchronized Map<Long, Long> lastUses() {
+    Map<Long, Long> out = new HashMap<>(byIno.size() * 2);
+    for (Entry e : byIno.values()) {
+      out.put(e.ino, e.lastUse);
+    }
+    return out;
+  }
+
+  /** Changes of recency so far (a new file, a use): whether there is anything new to record. */
+  synchronized long changes() {
+    return changes;
+  }
+
   /** The file was used now (opened, read). Unknown files (holding no blocks) are ignored. */
   synchronized void touch(long ino) {
     Entry e = byIno.get(ino);
@@ -91,6 +117,7 @@ final class CachePolicy {
       byAge.remove(e);
       e.lastUse = clock.millis();
       byAge.add(e);
+      changes++;
     }
   }
 

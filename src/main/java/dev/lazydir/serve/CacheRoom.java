@@ -9,8 +9,10 @@ import dev.lazydir.tree.TreeWalk;
 import java.io.IOException;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Logger;
@@ -35,6 +37,8 @@ final class CacheRoom {
   private final Eviction eviction;
   private final OpenStubs stubs;
   private final FileStore store;
+  private final Clock clock;
+  private long recordedChanges = -1;
   private final Set<Long> evicting = new HashSet<>();
   final AtomicLong evictions = new AtomicLong();
   final AtomicLong evictedBytes = new AtomicLong();
@@ -47,6 +51,7 @@ final class CacheRoom {
     this.limits = limits;
     this.tree = tree;
     this.policy = new CachePolicy(clock);
+    this.clock = clock;
     this.eviction = eviction;
     this.stubs = stubs;
     this.store = Files.getFileStore(tree.path());
@@ -61,16 +66,38 @@ final class CacheRoom {
     return policy.total();
   }
 
-  /** The start-up walk's view of each file, for the counter (shared with the content marks' walk). */
-  TreeWalk.Visitor counter() {
+  /**
+   * The start-up walk's view of each file, for the counter (shared with the content marks' walk); with a bound, a
+   * file's last use is what the previous daemon recorded ({@link Recency}), not the start's time.
+   */
+  TreeWalk.Visitor counter(Path run) {
+    Map<Long, Long> recorded = limits.any() ? Recency.read(run, clock.millis()) : Map.of();
     return new TreeWalk.Visitor() {
       @Override
       public void file(Fd parent, TreePath dir, String name, Stat st) {
         if (st.allocatedBytes() > 0) {
           policy.charge(st.ino(), dir.child(name), st.allocatedBytes());
+          Long used = recorded.get(st.ino());
+          if (used != null) {
+            policy.usedAt(st.ino(), used);
+          }
         }
       }
     };
+  }
+
+  /** Records when each file was last used, if anything changed since the last record (see {@link Recency}). */
+  void recordRecency(Path run) {
+    long changes = policy.changes();
+    if (!limits.any() || changes == recordedChanges) {
+      return;
+    }
+    try {
+      Recency.write(run, policy.lastUses());
+      recordedChanges = changes;
+    } catch (IOException e) {
+      LOG.warning("could not record when files were last used in " + run + ": " + e.getMessage());
+    }
   }
 
   /** The walk is over. */

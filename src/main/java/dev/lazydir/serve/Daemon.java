@@ -245,9 +245,9 @@ public final class Daemon implements Closeable {
     // still has the ignore marks of directories the previous daemon listed, whose refresh timers died with it.
     // The same walk counts what the store holds (a tree the index just made, marked as it was made, is only counted).
     if (watched) {
-      marks.countMarked(tree, counts, room.counter());
+      marks.countMarked(tree, counts, room.counter(settings.run()));
     } else {
-      int marked = marks.watchIncomplete(tree, taken.isPresent(), counts, room.counter());
+      int marked = marks.watchIncomplete(tree, taken.isPresent(), counts, room.counter(settings.run()));
       LOG.fine(() -> marked + " stubs with bytes to fetch");
     }
     tree.onChange(counts); // nothing changes the tree before this: DIR is not mounted, no listing runs yet
@@ -273,6 +273,9 @@ public final class Daemon implements Closeable {
     timers.scheduleWithFixedDelay(stubs::record, 1, 1, TimeUnit.SECONDS);
     if (settings.cache().maxAge() != null || settings.cache().minFree() > 0) {
       timers.scheduleWithFixedDelay(room::sweep, 1, 1, TimeUnit.SECONDS);
+    }
+    if (settings.cache().any()) {
+      timers.scheduleWithFixedDelay(() -> room.recordRecency(settings.run()), 60, 60, TimeUnit.SECONDS);
     }
   }
 
@@ -360,6 +363,9 @@ public final class Daemon implements Closeable {
   public void close() {
     mount.unmount();
     StaleView.forgetShield(settings.run());
+    if (room != null) {
+      room.recordRecency(settings.run());
+    }
     if (loop != null) {
       loop.stop(settings.timeout().plusSeconds(1));
       if (!(guard != null && guard.isAlive() && guard.heldGroupFd() >= 0)) {

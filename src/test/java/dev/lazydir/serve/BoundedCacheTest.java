@@ -2,6 +2,7 @@ package dev.lazydir.serve;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -237,6 +238,35 @@ class BoundedCacheTest {
     }
     assertTrue(used() <= base, "the restart's reads freed what they took");
     readsRight(0);
+  }
+
+  @Test
+  void whenEachFileWasLastUsedSurvivesARestartAndOrdersEvictionAfterIt() throws Exception {
+    Process first = serve("--cache-max-size", "4M");
+    for (int i = 0; i < 4; i++) {
+      readsRight(i); // the cache is full
+    }
+    // The most recently used file is the one with the lowest inode: a restart that forgot recency would take
+    // every file as used at its start and evict by inode, this one first.
+    int recent = 0;
+    long lowest = Long.MAX_VALUE;
+    for (int i = 0; i < 4; i++) {
+      long ino = Long.parseLong(ServeBed.run(10, "stat", "-c", "%i", bed.store.resolve("tree/f" + i + ".bin")
+          .toString()).text().trim());
+      if (ino < lowest) {
+        lowest = ino;
+        recent = i;
+      }
+    }
+    Thread.sleep(50);
+    readsRight(recent);
+    int oldest = recent == 0 ? 1 : 0;
+    assertEquals(0, bed.stop(first));
+
+    serve("--cache-max-size", "4M");
+    readsRight(4); // room for one more: the least recently used before the restart goes
+    assertTrue(evicted(oldest), "f" + oldest + ", used least recently before the restart, was evicted");
+    assertFalse(evicted(recent), "f" + recent + ", used last before the restart, stayed");
   }
 
   @Test
