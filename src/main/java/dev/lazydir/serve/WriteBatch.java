@@ -88,7 +88,10 @@ final class WriteBatch implements RangeSink {
     }
   }
 
-  /** Writes what is gathered; no write after this. */
+  /**
+   * Writes what is gathered; no write after this. A write that failed before (a reader's flush that met a full
+   * disk) is thrown here too: the stream must not end as if its bytes were all on disk.
+   */
   synchronized void close() throws IOException {
     if (closed) {
       return;
@@ -100,6 +103,9 @@ final class WriteBatch implements RangeSink {
     } finally {
       closed = true;
       buf.clear();
+    }
+    if (failure != null) {
+      throw failure;
     }
   }
 

@@ -123,6 +123,19 @@ class ParallelStreamsTest {
   }
 
   @Test
+  void aStreamWhoseGatheredBytesFailedToBeWrittenEndsInErrorNotAsIfTheyWereOnDisk() throws Exception {
+    try (OpenStub stub = open()) {
+      SegmentFetch fetch = new SegmentFetch(stub, 0, 0, 0);
+      WriteBatch batch = new WriteBatch(stub, fetch);
+      batch.write(0, java.nio.ByteBuffer.wrap(Arrays.copyOf(DATA, 4096))); // gathered, not written yet
+      stub.fd.close(); // the next write fails (as on a full or failing disk)
+      batch.flushQuietly(); // a reader arriving: its flush fails, quietly (the failure is the stream's)
+      assertThrows(java.io.IOException.class, batch::close, "the stream's end reports the failed write");
+      assertFalse(stub.has(0), "nothing recorded present");
+    }
+  }
+
+  @Test
   void aSequentialReaderHasItsWindowOfStreamsInFlightAheadOfIt() throws Exception {
     // Every request but the reader's own first one is held: what the window asks for shows as held requests.
     CountDownLatch ahead = new CountDownLatch(1);
