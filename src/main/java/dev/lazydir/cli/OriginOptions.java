@@ -106,6 +106,10 @@ final class OriginOptions {
       }
     }
     atLeast("--max-conns", maxConns, 1, "");
+    if (maxConns > MAX_CONNS) {
+      throw new IllegalArgumentException("--max-conns must be at most " + MAX_CONNS + " (each connection's transfer"
+          + " keeps 512 KiB of buffers, and more to one origin gains nothing), not " + maxConns);
+    }
     atLeast("--retries", retries, 1, " (the first try counts: 1 means no retry)");
     if (refreshTimeout < 0) {
       throw new IllegalArgumentException("--refresh-timeout must be 0 (list again at every open) or more seconds, not "
@@ -176,6 +180,9 @@ final class OriginOptions {
     }
     return urls;
   }
+
+  /** Connections to one origin at most: their transfer buffers stay within the launcher's direct-memory cap. */
+  static final int MAX_CONNS = 64;
 
   private static void atLeast(String option, long value, long min, String note) {
     if (value < min) {

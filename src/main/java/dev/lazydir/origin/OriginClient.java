@@ -52,6 +52,8 @@ public final class OriginClient implements Closeable {
   private final Clock clock;
   private final AtomicLong requests = new AtomicLong();
   private final RoundTrips roundTrip = new RoundTrips();
+  /** Set by {@link #forgetExpectedPages}: no listing is asked for ahead after it. */
+  private boolean expectedForgotten;
   /** Listings asked for ahead of need ({@link #expectPage}), each taken by the first plain fetch of its URL. */
   private final java.util.concurrent.ConcurrentHashMap<HttpUrl, java.util.concurrent.CompletableFuture<Page>> expected =
       new java.util.concurrent.ConcurrentHashMap<>();
@@ -198,8 +200,11 @@ public final class OriginClient implements Closeable {
    */
   public void expectPage(HttpUrl url) {
     java.util.concurrent.CompletableFuture<Page> ahead = new java.util.concurrent.CompletableFuture<>();
-    if (expected.putIfAbsent(url, ahead) != null) {
-      return;
+    synchronized (expected) {
+      // Once forgotten, never again: a page asked ahead after that would be taken by a much later fetch, stale.
+      if (expectedForgotten || expected.putIfAbsent(url, ahead) != null) {
+        return;
+      }
     }
     Thread t = new Thread(() -> {
       try {
@@ -214,7 +219,10 @@ public final class OriginClient implements Closeable {
 
   /** Drops the listings asked for ahead of need and not taken: a later fetch asks the origin again. */
   public void forgetExpectedPages() {
-    expected.clear();
+    synchronized (expected) {
+      expectedForgotten = true;
+      expected.clear();
+    }
   }
 
   private Optional<Page> fetchPageNow(HttpUrl url, String ifNoneMatch, Instant ifModifiedSince)

@@ -17,8 +17,8 @@ import java.util.Optional;
  * small files of the next one are fetched while this one compiles. After the last directory of a parent comes the
  * first directory of the parent's next sibling (a build's next group of modules: g00/m09 -> g01/m10), one level up
  * at most. The subdirectories of the last few parents asked about are kept, so a walk through a parent reads it
- * once, not once per child; a parent with very many entries is remembered as having no next directory (not worth
- * a look ahead). What is kept may be older than the tree: it only chooses what to fetch ahead, and the fetch checks
+ * once, not once per child; a parent with very many entries is remembered as having no subdirectories (not worth a
+ * look ahead within it: the look-ahead goes on to the next sibling of that parent). What is kept may be older than the tree: it only chooses what to fetch ahead, and the fetch checks
  * the store itself.
  */
 final class NextDirectories {

@@ -50,6 +50,20 @@ final class OriginHeadStart {
   }
 
   private void run(OriginConfig config, HttpUrl url) {
+    try {
+      ask(config, url);
+    } finally {
+      // Whatever ended this thread (an Error too: no thread left for a page ahead), nobody waits forever.
+      if (!client.isDone()) {
+        client.completeExceptionally(new IOException("the origin client could not be made"));
+      }
+      if (!index.isDone()) {
+        index.completeExceptionally(new IOException("the tree index asked for ahead got no answer"));
+      }
+    }
+  }
+
+  private void ask(OriginConfig config, HttpUrl url) {
     OriginClient c;
     try {
       c = new OriginClient(config, url);

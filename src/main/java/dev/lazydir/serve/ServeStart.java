@@ -53,8 +53,6 @@ final class ServeStart {
     // A start that fails later (the origin unreachable on a first start) removes what it made: a new store, a new DIR.
     boolean newStore = !Files.exists(layout.store(), LinkOption.NOFOLLOW_LINKS);
     boolean newDir = !Files.exists(dir, LinkOption.NOFOLLOW_LINKS);
-    // The origin's round trips run from here on, while this thread makes the store and opens the fanotify group.
-    ahead.go(singleFile ? null : index, newStore && !singleFile);
     FileLock lock;
     try {
       layout.create();
@@ -65,6 +63,9 @@ final class ServeStart {
       throw e;
     }
     StartTrace.mark("store created and locked");
+    // The origin's round trips run from here on (a start refused so far asked nothing), while this thread
+    // prepares DIR and opens the fanotify group.
+    ahead.go(singleFile ? null : index, newStore && !singleFile);
     // On the other core while this one starts up, lists the top level and mounts. 'ready' does not wait for it
     // (it used to: 0.5-2 s of a start of 0.8-4 s, more on a busy machine; bench/start): the first listings a user
     // asks for within its half second run partly interpreted, which costs less than the wait did. (Started at ready

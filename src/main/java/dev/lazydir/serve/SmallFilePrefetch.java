@@ -255,7 +255,11 @@ final class SmallFilePrefetch implements AutoCloseable {
       for (int waited = 0; listingsRun.getAsBoolean() && waited < 2000 && !stopping.getAsBoolean(); waited += 5) {
         Thread.sleep(5);
       }
-      filler.ensure(stubs.open(parent, name), 0, 0);
+      OpenStub stub = stubs.open(parent, name);
+      // Checked again on the stub: a listing since the scan may have put a larger file at that name.
+      if (stub.mapView().fileSize() <= settings.prefetchSmall()) {
+        filler.ensure(stub, 0, 0);
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (IOException e) {

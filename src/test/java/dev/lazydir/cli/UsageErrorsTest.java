@@ -54,6 +54,8 @@ class UsageErrorsTest {
     assertShortUsageError(run("serve", "--dl-seg-size", "3000", "http://127.0.0.1:1/", dir), "--dl-seg-size", "serve");
     assertShortUsageError(run("serve", "--readahead", "-1", "http://127.0.0.1:1/", dir), "--readahead", "serve");
     assertShortUsageError(run("serve", "--max-conns", "0", "http://127.0.0.1:1/", dir), "--max-conns", "serve");
+    assertShortUsageError(run("serve", "--max-conns", "65", "http://127.0.0.1:1/", dir), "--max-conns must be at most 64",
+        "serve");
     assertShortUsageError(run("serve", "--timeout", "0", "http://127.0.0.1:1/", dir), "--timeout", "serve");
     assertShortUsageError(run("crawl", "--cacert", "/nonexistent.pem", "http://127.0.0.1:1/", dir),
         "--cacert /nonexistent.pem: no such file", "crawl");

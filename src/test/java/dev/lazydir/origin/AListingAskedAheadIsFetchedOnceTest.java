@@ -88,4 +88,19 @@ class AListingAskedAheadIsFetchedOnceTest {
       assertEquals(3, server.getRequestCount());
     }
   }
+
+  @Test
+  void aListingAskedAheadOnceTheStartForgotThemIsNotAskedForAndALaterFetchGetsTheOriginsCurrentPage() throws Exception {
+    server.enqueue(listing("current.txt"));
+    HttpUrl top = server.url("/pub/");
+    try (OriginClient c = client()) {
+      c.forgetExpectedPages(); // the start is past its first listings
+      c.expectPage(top); // a start thread late to ask: nothing is asked, nothing kept for a much later fetch
+      Thread.sleep(300);
+      assertEquals(0, server.getRequestCount(), "nothing asked ahead after the start forgot its pages");
+      Page page = c.fetchPage(top);
+      assertTrue(new String(page.body(), java.nio.charset.StandardCharsets.UTF_8).contains("current.txt"));
+      assertEquals(1, server.getRequestCount());
+    }
+  }
 }
