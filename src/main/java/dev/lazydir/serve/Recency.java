@@ -1,7 +1,6 @@
 package dev.lazydir.serve;
 
 import java.io.BufferedReader;
-import java.io.BufferedWriter;
 import java.io.IOException;
 import java.nio.channels.Channels;
 import java.nio.channels.SeekableByteChannel;
@@ -10,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
 import java.util.Map;
@@ -59,19 +57,12 @@ final class Recency {
     return uses;
   }
 
-  /** Writes the last uses whole or not at all (an exclusive temporary, then a rename; never through a link). */
+  /** Writes the last uses whole or not at all ({@link RunRecord}: never through a link). */
   static void write(Path run, Map<Long, Long> uses) throws IOException {
-    Path tmp = run.resolve(FILE + ".tmp");
-    Files.deleteIfExists(tmp);
-    try (SeekableByteChannel ch = Files.newByteChannel(tmp, Set.of(StandardOpenOption.CREATE_NEW,
-        StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS));
-        BufferedWriter out = new BufferedWriter(Channels.newWriter(ch, StandardCharsets.US_ASCII))) {
-      out.write(HEADER);
-      out.write('\n');
-      for (Map.Entry<Long, Long> e : uses.entrySet()) {
-        out.write(e.getKey() + " " + e.getValue() + "\n");
-      }
+    StringBuilder text = new StringBuilder(HEADER).append('\n');
+    for (Map.Entry<Long, Long> e : uses.entrySet()) {
+      text.append(e.getKey()).append(' ').append(e.getValue()).append('\n');
     }
-    Files.move(tmp, run.resolve(FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    RunRecord.writeText(run, FILE, text.toString());
   }
 }
