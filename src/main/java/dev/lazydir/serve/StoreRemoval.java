@@ -45,6 +45,11 @@ final class StoreRemoval {
       throw new IOException(store + " was not made by lazydir demo, so the demo does not remove it: give the"
           + " demo another DIR (or remove " + store + " yourself if nothing in it is needed)");
     }
+    removeLocked();
+  }
+
+  /** Removes the store while holding its lock, as both removals did. */
+  private void removeLocked() throws IOException {
     FileLock lock = layout.lock();
     try (Fd s = Posix.open(store.toString(), Posix.O_RDONLY | Posix.O_DIRECTORY | Posix.O_NOFOLLOW)) {
       removeContents(s, s.stat().dev());
@@ -97,14 +102,7 @@ final class StoreRemoval {
         throw new IOException(store + " is not a lazydir store (no run or tree in it); nothing removed");
       }
     }
-    FileLock lock = layout.lock();
-    try (Fd s = Posix.open(store.toString(), Posix.O_RDONLY | Posix.O_DIRECTORY | Posix.O_NOFOLLOW)) {
-      removeContents(s, s.stat().dev());
-    } finally {
-      lock.release();
-      lock.channel().close();
-    }
-    Files.delete(store);
+    removeLocked();
   }
 
   /**
