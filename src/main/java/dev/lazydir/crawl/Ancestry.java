@@ -2,7 +2,13 @@ package dev.lazydir.crawl;
 
 import dev.lazydir.origin.Listing;
 import dev.lazydir.origin.RemoteEntry;
+import dev.lazydir.internal.posix.Fd;
+import dev.lazydir.internal.posix.Stat;
+import dev.lazydir.tree.EntryMeta.DirMeta;
+import dev.lazydir.tree.StubTree;
 import dev.lazydir.tree.TreePath;
+import dev.lazydir.tree.TreeWalk;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -54,6 +60,34 @@ public final class Ancestry {
       d.add(e.name(), e.directory(), e.size(), e.mtime());
     }
     return d.digest();
+  }
+
+  /** Told each lazydir subdirectory found by {@link #digestOnDisk}. */
+  @FunctionalInterface
+  public interface Subdirectory {
+    void found(String name, DirMeta meta);
+  }
+
+  /**
+   * The digest of a directory's entries as they are on disk ({@link TreeWalk#entries}), summed up as
+   * {@link #digestOf(Listing)} sums up the listing they came from; each lazydir subdirectory is also shown to
+   * {@code subdirectory} (a crawl's next level, or the namespace crawl's).
+   */
+  public static byte[] digestOnDisk(StubTree tree, Fd dir, Subdirectory subdirectory) throws IOException {
+    Digest digest = new Digest();
+    TreeWalk.entries(tree, dir, new TreeWalk.Entries() {
+      @Override
+      public void file(String name, Stat st) {
+        digest.add(name, false, st.size(), st.mtime());
+      }
+
+      @Override
+      public void directory(String name, DirMeta meta) {
+        digest.add(name, true, -1, null);
+        subdirectory.found(name, meta);
+      }
+    });
+    return digest.digest();
   }
 
   /**

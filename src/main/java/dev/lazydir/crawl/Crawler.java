@@ -4,7 +4,6 @@ import dev.lazydir.index.IndexApplier;
 import dev.lazydir.index.IndexFetch;
 import dev.lazydir.index.TreeIndex;
 import dev.lazydir.internal.posix.Fd;
-import dev.lazydir.internal.posix.Stat;
 import dev.lazydir.origin.Listing;
 import dev.lazydir.origin.ListingParser;
 import dev.lazydir.origin.MalformedListingException;
@@ -23,7 +22,6 @@ import dev.lazydir.tree.EntryMeta.ListingVersion;
 import dev.lazydir.tree.LocalName;
 import dev.lazydir.tree.StubTree;
 import dev.lazydir.tree.TreePath;
-import dev.lazydir.tree.TreeWalk;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -620,30 +618,19 @@ public final class Crawler implements java.io.Closeable {
 
   /**
    * The subdirectories of a directory as they are on disk (to list next), and a digest of its entries (as
-   * {@link Ancestry.Digest} sums up a listing: directories by name, files by size and time).
+   * {@link Ancestry#digestOnDisk}: directories by name, files by size and time).
    */
   private byte[] subdirectories(StubTree tree, Fd dir, TreePath path, HttpUrl base, List<DirTask> next)
       throws IOException {
-    Ancestry.Digest digest = new Ancestry.Digest();
-    TreeWalk.entries(tree, dir, new TreeWalk.Entries() {
-      @Override
-      public void file(String name, Stat st) {
-        digest.add(name, false, st.size(), st.mtime());
-      }
-
-      @Override
-      public void directory(String name, DirMeta m) {
-        digest.add(name, true, -1, null);
-        TreePath childPath = path.child(name);
-        if (childPath.toString().getBytes(StandardCharsets.UTF_8).length <= MAX_RELATIVE_PATH_BYTES) {
-          HttpUrl childUrl = m.url() != null ? HttpUrl.get(m.url()) : base.newBuilder()
-              .addEncodedPathSegment(m.listedName() != null ? m.listedName() : PercentCodec.canonicalSegment(name))
-              .addPathSegment("").build();
-          next.add(new DirTask(childPath, childUrl, null, null, null));
-        }
+    return Ancestry.digestOnDisk(tree, dir, (name, m) -> {
+      TreePath childPath = path.child(name);
+      if (childPath.toString().getBytes(StandardCharsets.UTF_8).length <= MAX_RELATIVE_PATH_BYTES) {
+        HttpUrl childUrl = m.url() != null ? HttpUrl.get(m.url()) : base.newBuilder()
+            .addEncodedPathSegment(m.listedName() != null ? m.listedName() : PercentCodec.canonicalSegment(name))
+            .addPathSegment("").build();
+        next.add(new DirTask(childPath, childUrl, null, null, null));
       }
     });
-    return digest.digest();
   }
 
   /**

@@ -2,11 +2,9 @@ package dev.lazydir.serve;
 
 import dev.lazydir.crawl.Ancestry;
 import dev.lazydir.internal.posix.Fd;
-import dev.lazydir.internal.posix.Stat;
 import dev.lazydir.tree.EntryMeta.DirMeta;
 import dev.lazydir.tree.StubTree;
 import dev.lazydir.tree.TreePath;
-import dev.lazydir.tree.TreeWalk;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -184,24 +182,12 @@ public final class NamespaceCrawl implements AutoCloseable {
   /** The digest of a listed directory's entries as they are on disk, and its subdirectories. */
   private static Listed contents(StubTree tree, TreePath path) throws IOException {
     List<TreePath> subdirectories = new ArrayList<>();
-    Ancestry.Digest digest = new Ancestry.Digest();
     // A stat sorts entries and gives a file's size and time (lazydir keeps the origin's on the stub); only
     // directories are opened, to see they are lazydir's: a restart on a big tree opens no file.
     try (Fd dir = tree.openDir(path)) {
-      TreeWalk.entries(tree, dir, new TreeWalk.Entries() {
-        @Override
-        public void file(String name, Stat st) {
-          digest.add(name, false, st.size(), st.mtime());
-        }
-
-        @Override
-        public void directory(String name, DirMeta meta) {
-          digest.add(name, true, -1, null);
-          subdirectories.add(path.child(name));
-        }
-      });
+      byte[] digest = Ancestry.digestOnDisk(tree, dir, (name, meta) -> subdirectories.add(path.child(name)));
+      return new Listed(digest, subdirectories);
     }
-    return new Listed(digest.digest(), subdirectories);
   }
 
   private static String display(TreePath path) {
