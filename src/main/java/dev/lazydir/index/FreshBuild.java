@@ -1,5 +1,6 @@
 package dev.lazydir.index;
 
+import dev.lazydir.internal.Failures;
 import dev.lazydir.internal.Threads;
 import dev.lazydir.internal.posix.Fd;
 import dev.lazydir.tree.EntryMeta.DirMeta;
@@ -19,7 +20,6 @@ import java.util.Deque;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
@@ -132,14 +132,14 @@ final class FreshBuild {
     awaitFinished();
     Throwable t = failure.get();
     if (t != null) {
-      throw asIOException(t);
+      throw Failures.unwrapped(t);
     }
   }
 
   private void entry(TreeIndex.Entry e) throws IOException {
     Throwable failed = failure.get();
     if (failed != null) {
-      throw asIOException(failed);
+      throw Failures.unwrapped(failed);
     }
     try {
       if (e.path().isRoot()) {
@@ -301,21 +301,5 @@ final class FreshBuild {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-  }
-
-  private static IOException asIOException(Throwable t) {
-    while ((t instanceof CompletionException || t instanceof UncheckedIOException) && t.getCause() != null) {
-      t = t.getCause();
-    }
-    if (t instanceof IOException io) {
-      return io;
-    }
-    if (t instanceof RuntimeException re) {
-      throw re;
-    }
-    if (t instanceof Error err) {
-      throw err;
-    }
-    return new IOException(t);
   }
 }

@@ -1,6 +1,7 @@
 package dev.lazydir.serve;
 
 import dev.lazydir.index.IndexFetch;
+import dev.lazydir.internal.Failures;
 import dev.lazydir.internal.StartTrace;
 import dev.lazydir.origin.OriginClient;
 import dev.lazydir.origin.OriginConfig;
@@ -119,17 +120,7 @@ final class OriginHeadStart {
       Thread.currentThread().interrupt();
       throw new java.io.InterruptedIOException("interrupted while the start waited for the origin");
     } catch (ExecutionException e) {
-      Throwable cause = e.getCause();
-      if (cause instanceof IOException io) {
-        throw io;
-      }
-      if (cause instanceof RuntimeException re) {
-        throw re;
-      }
-      if (cause instanceof Error err) {
-        throw err;
-      }
-      throw new IOException(cause);
+      throw Failures.asIOException(e.getCause());
     }
   }
 }

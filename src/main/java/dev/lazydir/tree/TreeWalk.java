@@ -1,5 +1,6 @@
 package dev.lazydir.tree;
 
+import dev.lazydir.internal.Failures;
 import dev.lazydir.internal.posix.Errno;
 import dev.lazydir.internal.posix.ErrnoException;
 import dev.lazydir.internal.posix.Fd;
@@ -134,14 +135,8 @@ public final class TreeWalk {
         pool.shutdownNow();
       }
       Throwable t = failure.get();
-      if (t instanceof IOException e) {
-        throw e;
-      }
-      if (t instanceof RuntimeException e) {
-        throw e;
-      }
-      if (t instanceof Error e) {
-        throw e;
+      if (t != null) {
+        throw Failures.asIOException(t);
       }
     }
 
