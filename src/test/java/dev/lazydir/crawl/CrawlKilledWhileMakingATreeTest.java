@@ -32,7 +32,8 @@ class CrawlKilledWhileMakingATreeTest {
 
   @Test
   void aCrawlKilledWhileItMakesTheTreeLeavesNoDirectoryThatSaysItIsListedAndTheNextCrawlMakesItWhole() throws Exception {
-    IndexedTree t = new IndexedTree(tmp.resolve("src"), 120, 100);
+    // Large enough that the build outlasts the poll below on a quiet machine (120 directories sometimes did not).
+    IndexedTree t = new IndexedTree(tmp.resolve("src"), 300, 100);
     Path dir = tmp.resolve("m");
     try (FakeOrigin origin = new FakeOrigin()) {
       t.publish(origin, "/pub");
