@@ -22,15 +22,7 @@ final class Signals {
    */
   static void awaitTermination(java.util.function.Consumer<java.util.function.BooleanSupplier> ready)
       throws InterruptedException {
-    CountDownLatch signalled = new CountDownLatch(1);
-    for (String name : new String[] {"INT", "TERM"}) {
-      Signal.handle(new Signal(name), s -> {
-        if (signalled.getCount() == 0) {
-          System.exit(128 + s.getNumber());
-        }
-        signalled.countDown();
-      });
-    }
+    CountDownLatch signalled = handled();
     ready.accept(() -> signalled.getCount() == 0);
     signalled.await();
   }
@@ -41,6 +33,18 @@ final class Signals {
    */
   static boolean awaitTermination(java.util.function.Consumer<java.util.function.BooleanSupplier> ready,
       java.util.function.BooleanSupplier gone) throws InterruptedException {
+    CountDownLatch signalled = handled();
+    ready.accept(() -> signalled.getCount() == 0 || gone.getAsBoolean());
+    while (!signalled.await(1, java.util.concurrent.TimeUnit.SECONDS)) {
+      if (gone.getAsBoolean()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Installs the handlers: the first SIGINT or SIGTERM counts the latch down, a second one exits at once. */
+  private static CountDownLatch handled() {
     CountDownLatch signalled = new CountDownLatch(1);
     for (String name : new String[] {"INT", "TERM"}) {
       Signal.handle(new Signal(name), s -> {
@@ -50,12 +54,6 @@ final class Signals {
         signalled.countDown();
       });
     }
-    ready.accept(() -> signalled.getCount() == 0 || gone.getAsBoolean());
-    while (!signalled.await(1, java.util.concurrent.TimeUnit.SECONDS)) {
-      if (gone.getAsBoolean()) {
-        return true;
-      }
-    }
-    return false;
+    return signalled;
   }
 }
